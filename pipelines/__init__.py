@@ -1,0 +1,1 @@
+"""Pipeline assembly: options, the batch graph and the command line."""

@@ -1,0 +1,28 @@
+"""Which runner executes a job: the one asked for, except that a batch DirectRunner job never waits
+on the network.
+
+Beam 2.77's DirectRunner first tries the Prism runner, whose binary it downloads from the internet,
+and only falls back to the in-process FnApiRunner when that fails. Batch jobs here go straight to the
+FnApiRunner (with the same ``--direct_num_workers`` and ``--direct_running_mode``), so a run is
+offline and starts at once. Any other runner is passed through untouched.
+"""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
+
+
+def offline_runner(options: PipelineOptions):
+    """A runner instance for batch DirectRunner jobs, or None to let Beam pick the requested runner."""
+    standard = options.view_as(StandardOptions)
+    if standard.runner not in DIRECT_NAMES or standard.streaming:
+        return None
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
+    return fn_runner.FnApiRunner(provision_info=provision)

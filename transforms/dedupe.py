@@ -1,0 +1,278 @@
+"""Dedupe: exact duplicates by a normalised-text hash, near duplicates by MinHash LSH, one article kept
+per cluster.
+
+The Beam shape scales out with the corpus. No worker holds an index of all documents:
+
+1. Every article gets a small ``Fingerprint`` (content hash and MinHash signature).
+2. Fingerprints are grouped by content hash: each group's members are exact duplicates of its first.
+3. One representative per hash is split into LSH band keys; grouping by band key yields the candidate
+   pairs, each verified by its estimated Jaccard similarity before it becomes an edge.
+4. Connected components of the edges are the clusters. A union-find ``CombineFn`` builds them:
+   workers union their share of the edges in parallel and the partial forests merge, so memory grows
+   with the number of duplicated documents, never with the corpus.
+5. Each cluster keeps its canonical article by ``canonical_order``; the others become ``Duplicate`` rows.
+
+Defaults (``DedupeSettings``): 5-word shingles, 120 permutations as 20 bands x 6 rows (the LSH curve's
+midpoint is (1/20)^(1/6) = 0.61, so a pair at the 0.7 threshold is a candidate with probability 0.92,
+at 0.8 with 0.998), and a verified Jaccard threshold of 0.7. On the seeds the two copies of the wire
+story score 0.93 and every other pair below 0.01.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import itertools
+import re
+import unicodedata
+from typing import Iterable, Iterator, Optional
+
+import apache_beam as beam
+
+from transforms.schema import Article, Duplicate
+
+DUPLICATES = "duplicates"
+
+
+@dataclasses.dataclass(frozen=True)
+class DedupeSettings:
+    shingle_size: int = 5
+    bands: int = 20
+    rows: int = 6
+    threshold: float = 0.7
+    seed: int = 1
+
+    @property
+    def permutations(self) -> int:
+        return self.bands * self.rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Fingerprint:
+    """What dedupe needs of an article: small, so that every shuffle stays cheap."""
+
+    article_id: str
+    content_hash: str
+    published_at: Optional[dt.datetime]
+    word_count: int
+    signature: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """The verdict for one member of a cluster."""
+
+    article_id: str
+    cluster_id: str
+    canonical_article_id: str
+    similarity: float
+    duplicate_count: int  # on the canonical article: how many copies were dropped
+
+
+# ---------------------------------------------------------------------------------- plain functions
+
+_ACRONYM = re.compile(r"\b(?:[^\W\d_]\.){2,}")  # U.S. -> US, so that "U.S." and "US" shingle alike
+
+
+def normalise_words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text)
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    return re.findall(r"\w+", text.lower())
+
+
+def content_hash(text: str) -> str:
+    """Equal for texts that differ only in case, punctuation, spacing or Unicode form."""
+    return hashlib.sha256(" ".join(normalise_words(text)).encode("utf-8")).hexdigest()
+
+
+def shingles(words: list[str], size: int) -> list[str]:
+    if len(words) <= size:
+        return [" ".join(words)]
+    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+
+
+def minhash(text: str, settings: DedupeSettings) -> tuple[int, ...]:
+    from rensa import RMinHash
+
+    sketch = RMinHash(num_perm=settings.permutations, seed=settings.seed)
+    sketch.update(shingles(normalise_words(text), settings.shingle_size))
+    return tuple(sketch.digest())
+
+
+def fingerprint(article: Article, settings: DedupeSettings) -> Fingerprint:
+    return Fingerprint(
+        article.article_id,
+        article.content_hash,
+        article.published_at,
+        article.word_count,
+        minhash(article.text, settings),
+    )
+
+
+def band_keys(signature: tuple[int, ...], settings: DedupeSettings) -> list[str]:
+    keys = []
+    for band in range(settings.bands):
+        rows = signature[band * settings.rows : (band + 1) * settings.rows]
+        digest = hashlib.blake2b(repr(rows).encode("ascii"), digest_size=8).hexdigest()
+        keys.append(f"{band}:{digest}")
+    return keys
+
+
+def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Estimated Jaccard similarity of the two shingle sets: the share of equal MinHash values."""
+    return sum(x == y for x, y in zip(a, b)) / len(a) if a else 0.0
+
+
+def canonical_order(member: Fingerprint) -> tuple:
+    """Which copy a cluster keeps: the earliest published (undated last), then the longest, then the
+    smallest id, so the choice is the same on every run and every runner."""
+    undated = member.published_at is None
+    return (undated, member.published_at if not undated else None, -member.word_count, member.article_id)
+
+
+def exact_duplicate_edges(members: Iterable[Fingerprint]) -> Iterator[tuple[str, str, float]]:
+    ordered = sorted(members, key=lambda m: m.article_id)
+    for other in ordered[1:]:
+        yield ordered[0].article_id, other.article_id, 1.0
+
+
+def verified_pairs(members: Iterable[Fingerprint], threshold: float) -> Iterator[tuple[tuple[str, str], float]]:
+    """Candidate pairs that share an LSH band, kept when their estimated similarity reaches the threshold."""
+    ordered = sorted(members, key=lambda m: m.article_id)
+    for a, b in itertools.combinations(ordered, 2):
+        score = similarity(a.signature, b.signature)
+        if score >= threshold:
+            yield (a.article_id, b.article_id), score
+
+
+class ConnectedComponents(beam.CombineFn):
+    """Union-find over edges; outputs {article_id: smallest article_id of its component}."""
+
+    def create_accumulator(self) -> dict[str, str]:
+        return {}
+
+    @staticmethod
+    def _root(parent: dict[str, str], node: str) -> str:
+        root = node
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(node, node) != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    def _union(self, parent: dict[str, str], a: str, b: str) -> dict[str, str]:
+        parent.setdefault(a, a)
+        parent.setdefault(b, b)
+        ra, rb = self._root(parent, a), self._root(parent, b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+        return parent
+
+    def add_input(self, parent, edge):
+        return self._union(parent, edge[0], edge[1])
+
+    def merge_accumulators(self, accumulators):
+        accumulators = iter(accumulators)
+        merged = next(accumulators)
+        for other in accumulators:
+            for node, parent in other.items():
+                self._union(merged, node, parent)
+        return merged
+
+    def extract_output(self, parent):
+        return {node: self._root(parent, node) for node in parent}
+
+
+def cluster_decisions(members: Iterable[Fingerprint]) -> list[Decision]:
+    ordered = sorted(members, key=canonical_order)
+    canonical = ordered[0]
+    decisions = [Decision(canonical.article_id, canonical.article_id, canonical.article_id, 1.0, len(ordered) - 1)]
+    for member in ordered[1:]:
+        score = 1.0 if member.content_hash == canonical.content_hash else similarity(member.signature, canonical.signature)
+        decisions.append(Decision(member.article_id, canonical.article_id, canonical.article_id, score, 0))
+    return decisions
+
+
+def apply_decision(article: Article, decision: Optional[Decision]) -> Article | Duplicate:
+    if decision is None:  # in no cluster: its own cluster of one
+        return dataclasses.replace(article, cluster_id=article.article_id, duplicate_count=0)
+    if decision.canonical_article_id == article.article_id:
+        return dataclasses.replace(article, cluster_id=decision.cluster_id, duplicate_count=decision.duplicate_count)
+    return Duplicate(
+        article.article_id,
+        article.source_path,
+        article.url,
+        article.source,
+        decision.cluster_id,
+        decision.canonical_article_id,
+        decision.similarity,
+    )
+
+
+# ----------------------------------------------------------------------------------- Beam transforms
+
+
+class NearDuplicateClusters(beam.PTransform):
+    """Fingerprints -> (article_id, Decision) for every article that has at least one duplicate."""
+
+    def __init__(self, settings: DedupeSettings = DedupeSettings()):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, fingerprints):
+        settings = self.settings
+        by_hash = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> beam.GroupByKey()
+        exact_edges = by_hash | "ExactEdges" >> beam.FlatMap(lambda group: exact_duplicate_edges(group[1]))
+        near_edges = (
+            by_hash
+            | "Representatives" >> beam.Map(lambda group: min(group[1], key=lambda m: m.article_id))
+            | "BandKeys" >> beam.FlatMap(lambda f: ((key, f) for key in band_keys(f.signature, settings)))
+            | "CandidateGroups" >> beam.GroupByKey()
+            | "VerifiedPairs" >> beam.FlatMap(lambda group: verified_pairs(group[1], settings.threshold))
+            | "DistinctPairs" >> beam.CombinePerKey(max)
+            | "AsEdges" >> beam.Map(lambda pair: (pair[0][0], pair[0][1], pair[1]))
+        )
+        components = (
+            (exact_edges, near_edges)
+            | "Edges" >> beam.Flatten()
+            | "Components" >> beam.CombineGlobally(ConnectedComponents()).without_defaults()
+            | "Membership" >> beam.FlatMap(lambda roots: roots.items())
+        )
+        return (
+            {"fingerprint": fingerprints | "ById" >> beam.Map(lambda f: (f.article_id, f)), "root": components}
+            | "JoinRoots" >> beam.CoGroupByKey()
+            | "ByCluster" >> beam.FlatMap(lambda kv: ((root, fp) for root in kv[1]["root"] for fp in kv[1]["fingerprint"]))
+            | "Clusters" >> beam.GroupByKey()
+            | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(cluster[1])))
+        )
+
+
+class _ApplyDecisions(beam.DoFn):
+    def process(self, joined) -> Iterable:
+        _, grouped = joined
+        decisions = list(grouped["decision"])
+        for article in grouped["article"]:
+            outcome = apply_decision(article, decisions[0] if decisions else None)
+            if isinstance(outcome, Duplicate):
+                yield beam.pvalue.TaggedOutput(DUPLICATES, outcome)
+            else:
+                yield outcome
+
+
+class DeduplicateArticles(beam.PTransform):
+    """Articles -> one article per cluster; outputs ``articles`` and ``duplicates``."""
+
+    def __init__(self, settings: DedupeSettings = DedupeSettings()):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, articles):
+        settings = self.settings
+        hashed = articles | "ContentHash" >> beam.Map(lambda a: dataclasses.replace(a, content_hash=content_hash(a.text)))
+        decisions = hashed | "Fingerprint" >> beam.Map(fingerprint, settings) | "Cluster" >> NearDuplicateClusters(settings)
+        return (
+            {"article": hashed | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "decision": decisions}
+            | "JoinDecisions" >> beam.CoGroupByKey()
+            | "Apply" >> beam.ParDo(_ApplyDecisions()).with_outputs(DUPLICATES, main="articles")
+        )

@@ -1,0 +1,188 @@
+"""The records a document becomes on its way through the pipeline, and their Parquet schemas.
+
+Every stage passes these records and nothing else, so a stage can be read, tested and replaced on its own.
+A document's life: ``RawDocument`` (read) -> ``Article`` (parsed, then cleaned, deduplicated and tagged
+in place with ``dataclasses.replace``) -> a row of ``articles``, ``entities`` or ``duplicates``. A document
+that fails at any stage becomes one ``ErrorRecord`` instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from typing import Optional
+
+import pyarrow as pa
+
+# Stage names, as written in the ``stage`` column of the errors table.
+READ, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "parse", "clean", "dedupe", "tag", "write"
+
+HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+EXCERPT_CHARS = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class RawDocument:
+    """One input document as read, before any interpretation of its content."""
+
+    doc_id: str
+    source_path: str
+    format: str  # "text" (plain-text page dump) or "html"
+    body: str
+    url: Optional[str] = None
+    title: Optional[str] = None
+    published: Optional[str] = None  # as given by the input; parsed in the parse stage
+    source: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Entity:
+    """A named-entity mention; ``start``/``end`` are character offsets into the article's cleaned text."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    canonical: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Article:
+    """An article from parse onwards; later stages fill the fields after ``text``."""
+
+    article_id: str
+    source_path: str
+    url: Optional[str]
+    source: Optional[str]
+    title: Optional[str]
+    authors: tuple[str, ...]
+    published_at: Optional[dt.datetime]  # timezone-aware, UTC
+    language: Optional[str]
+    text: str
+    input_format: str  # "text" or "html": which extraction path produced ``text``
+    word_count: int = 0
+    content_hash: str = ""
+    cluster_id: str = ""
+    duplicate_count: int = 0
+    entities: tuple[Entity, ...] = ()
+
+    @property
+    def published_date(self) -> str:
+        """The Hive partition value: the UTC publication day, or Hive's null partition."""
+        if self.published_at is None:
+            return HIVE_NULL_PARTITION
+        return self.published_at.astimezone(dt.timezone.utc).date().isoformat()
+
+
+@dataclasses.dataclass(frozen=True)
+class Duplicate:
+    """A document dropped by dedupe, pointing at the article that was kept in its place."""
+
+    article_id: str
+    source_path: str
+    url: Optional[str]
+    source: Optional[str]
+    cluster_id: str
+    canonical_article_id: str
+    similarity: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorRecord:
+    """A document that could not go on, with the stage that stopped it and why."""
+
+    source_path: str
+    stage: str
+    error: str
+    excerpt: str = ""
+
+    @classmethod
+    def of(cls, source_path: str, stage: str, error: str, content: object = "") -> "ErrorRecord":
+        if isinstance(content, bytes):
+            content = content[:EXCERPT_CHARS].decode("utf-8", errors="backslashreplace")
+        return cls(source_path, stage, error, str(content)[:EXCERPT_CHARS])
+
+
+ENTITY_TYPE = pa.struct(
+    [
+        ("text", pa.string()),
+        ("label", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("canonical", pa.string()),
+    ]
+)
+
+ARTICLES_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("source_path", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("title", pa.string()),
+        ("authors", pa.list_(pa.string())),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("language", pa.string()),
+        ("text", pa.string()),
+        ("input_format", pa.string()),
+        ("word_count", pa.int32()),
+        ("content_hash", pa.string()),
+        ("cluster_id", pa.string()),
+        ("duplicate_count", pa.int32()),
+        ("entities", pa.list_(ENTITY_TYPE)),
+    ]
+)
+
+ENTITIES_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("entity", pa.string()),
+        ("label", pa.string()),
+        ("mentions", pa.int32()),
+    ]
+)
+
+DUPLICATES_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("source_path", pa.string()),
+        ("url", pa.string()),
+        ("source", pa.string()),
+        ("cluster_id", pa.string()),
+        ("canonical_article_id", pa.string()),
+        ("similarity", pa.float64()),
+    ]
+)
+
+ERRORS_SCHEMA = pa.schema(
+    [
+        ("source_path", pa.string()),
+        ("stage", pa.string()),
+        ("error", pa.string()),
+        ("excerpt", pa.string()),
+    ]
+)
+
+
+def article_row(article: Article) -> dict:
+    row = dataclasses.asdict(article)
+    row["authors"] = list(article.authors)
+    row["entities"] = [dataclasses.asdict(e) for e in article.entities]
+    return row
+
+
+def entity_rows(article: Article) -> list[dict]:
+    """One row per canonical entity of an article, with its mention count, for analytics."""
+    counts: dict[tuple[str, str], int] = {}
+    for e in article.entities:
+        counts[(e.canonical, e.label)] = counts.get((e.canonical, e.label), 0) + 1
+    return [
+        {"article_id": article.article_id, "entity": name, "label": label, "mentions": n}
+        for (name, label), n in sorted(counts.items())
+    ]
+
+
+def shard_of(key: str, shards: int) -> int:
+    """A shard number that is the same in every process (Python's ``hash`` of a str is not)."""
+    return int(hashlib.md5(key.encode("utf-8")).hexdigest()[:8], 16) % max(shards, 1)

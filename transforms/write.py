@@ -1,0 +1,156 @@
+"""Write: the four output tables as Parquet, ``articles`` and ``entities`` Hive-partitioned by
+``published_date``, ``duplicates`` and ``errors`` flat.
+
+    OUTPUT/articles/published_date=2021-08-16/part-<run>-00000.parquet
+    OUTPUT/articles/published_date=__HIVE_DEFAULT_PARTITION__/...   (undated: read back as null)
+    OUTPUT/entities/published_date=.../...
+    OUTPUT/duplicates/part-<run>-00000.parquet
+    OUTPUT/errors/part-<run>-00000.parquet
+
+Rows are grouped by (partition, shard) and each group is written as one whole pyarrow table (far faster
+than Beam's row-at-a-time ``WriteToParquet``, which also cannot write per destination). A file is
+written under a temporary name and renamed into place once complete, into folders created first
+(``fileio.WriteToFiles`` does not create them and silently leaves its files in ``.temp``). Names carry
+the run id and shard, so a retried bundle rewrites the same file and runs never collide. A table with no
+rows still gets one empty file, so every reader finds its schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import uuid
+from typing import Iterable, Optional
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.schema import (
+    ARTICLES_SCHEMA,
+    DUPLICATES_SCHEMA,
+    ENTITIES_SCHEMA,
+    ERRORS_SCHEMA,
+    HIVE_NULL_PARTITION,
+    Article,
+    article_row,
+    entity_rows,
+    shard_of,
+)
+
+PARTITION_COLUMN = "published_date"
+TABLES = {
+    "articles": ARTICLES_SCHEMA,
+    "entities": ENTITIES_SCHEMA,
+    "duplicates": DUPLICATES_SCHEMA,
+    "errors": ERRORS_SCHEMA,
+}
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def table_folder(output: str, table: str, partition: Optional[str]) -> str:
+    folder = FileSystems.join(output, table)
+    return folder if partition is None else FileSystems.join(folder, f"{PARTITION_COLUMN}={partition}")
+
+
+def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
+    """Write one complete file: to a temporary name first, then renamed, so no reader sees half a file."""
+    folder = posixpath.dirname(path)
+    if not FileSystems.exists(folder):
+        try:
+            FileSystems.mkdirs(folder)
+        except OSError:  # made meanwhile by another worker
+            pass
+    temporary = FileSystems.join(folder, f".{posixpath.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
+    table = pa.Table.from_pylist(rows, schema=schema)
+    with FileSystems.create(temporary) as sink:
+        pq.write_table(table, sink, compression="zstd")
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])
+
+
+def clear_output(output: str) -> None:
+    """Remove earlier runs' tables, so that the output holds exactly this run's result."""
+    existing = [FileSystems.join(output, t) for t in TABLES if FileSystems.exists(FileSystems.join(output, t))]
+    if existing:
+        FileSystems.delete(existing)
+
+
+class _WritePartFile(beam.DoFn):
+    def __init__(self, output: str, table: str, run_id: str):
+        self.output, self.table, self.run_id = output, table, run_id
+        self.rows_written = beam.metrics.Metrics.counter("pipeline", f"{table}_rows")
+
+    def process(self, group) -> Iterable[str]:
+        (partition, shard), rows = group
+        rows = sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))  # same file on every runner
+        path = FileSystems.join(table_folder(self.output, self.table, partition), f"part-{self.run_id}-{shard:05d}.parquet")
+        write_parquet(path, rows, TABLES[self.table])
+        self.rows_written.inc(len(rows))
+        yield path
+
+
+class WriteParquetTable(beam.PTransform):
+    """(partition or None, row dict) pairs -> Parquet files of one table; outputs the file paths."""
+
+    def __init__(self, output: str, table: str, run_id: str, shards: int = 1):
+        super().__init__()
+        self.output, self.table, self.run_id, self.shards = output, table, run_id, shards
+
+    def expand(self, rows):
+        shards, output, table, run_id = self.shards, self.output, self.table, self.run_id
+        partitioned = table in ("articles", "entities")
+        files = (
+            rows
+            | "ShardKey" >> beam.Map(lambda kv: ((kv[0], shard_of(repr(kv[1]), shards) if shards > 1 else 0), kv[1]))
+            | "GroupFiles" >> beam.GroupByKey()
+            | "WriteFiles" >> beam.ParDo(_WritePartFile(output, table, run_id))
+        )
+        _ = (
+            rows
+            | "CountRows" >> beam.combiners.Count.Globally()
+            | "EmptyTable" >> beam.FlatMap(_write_if_empty, output, table, run_id, partitioned)
+        )
+        return files
+
+
+def _write_if_empty(count: int, output: str, table: str, run_id: str, partitioned: bool) -> Iterable[str]:
+    if count == 0:
+        partition = HIVE_NULL_PARTITION if partitioned else None
+        path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}-empty.parquet")
+        write_parquet(path, [], TABLES[table])
+        yield path
+
+
+def _article_rows(article: Article):
+    return article.published_date, article_row(article)
+
+
+def _entity_rows(article: Article):
+    return ((article.published_date, row) for row in entity_rows(article))
+
+
+class WriteDataset(beam.PTransform):
+    """Articles, duplicates and errors -> the four tables under ``output``."""
+
+    def __init__(self, output: str, run_id: str, shards: int = 1):
+        super().__init__()
+        self.output, self.run_id, self.shards = output, run_id, shards
+
+    def expand(self, outputs):
+        articles, duplicates, errors = outputs["articles"], outputs["duplicates"], outputs["errors"]
+
+        def table(name: str) -> WriteParquetTable:
+            return WriteParquetTable(self.output, name, self.run_id, self.shards)
+
+        return (
+            articles | "ArticleRows" >> beam.Map(_article_rows) | "Articles" >> table("articles"),
+            articles | "EntityRows" >> beam.FlatMap(_entity_rows) | "Entities" >> table("entities"),
+            duplicates | "DuplicateRows" >> beam.Map(lambda d: (None, dataclasses.asdict(d))) | "Duplicates" >> table("duplicates"),
+            errors | "ErrorRows" >> beam.Map(lambda e: (None, dataclasses.asdict(e))) | "Errors" >> table("errors"),
+        ) | "AllFiles" >> beam.Flatten()
