@@ -104,14 +104,15 @@ def main() -> int:
         results = list(pool.map(extract_all, items, chunksize=4))
     megabytes = sum(len(html.encode()) for _, _, html in items) / 1e6
     print(f"{len(items)} pages, {megabytes:.1f} MB of HTML")
-    print(f"{'system':24} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8}")
+    print(f"{'system':24} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8} {'MB/s':>6}")
     for name in results[0]:
         scores = [page_scores(r[name][0], gold[key]["articleBody"]) for (key, _, _), r in zip(items, results)]
         precision = sum(s[0] for s in scores) / len(scores)
         recall = sum(s[1] for s in scores) / len(scores)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         seconds = sum(r[name][1] for r in results)
-        print(f"{name:24} {precision:9.3f} {recall:7.3f} {f1:6.3f} {len(items) / seconds:8.1f}")
+        speed = f"{len(items) / seconds:8.1f} {megabytes / seconds:6.2f}" if seconds > 1e-3 else f"{'-':>8} {'-':>6}"
+        print(f"{name:24} {precision:9.3f} {recall:7.3f} {f1:6.3f} {speed}")
     return 0
 
 

@@ -165,6 +165,9 @@ def parse_text(raw: RawDocument) -> Article:
 
 # ---------------------------------------------------------------------------------------------- html
 
+# htmldate settings: the original publication date (not the last update), with its time of day.
+DATE_EXTRACTION = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+
 
 def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
     import trafilatura
@@ -176,6 +179,7 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         favor_precision=options.favor_precision,
         include_comments=options.include_comments,
         include_tables=options.include_tables,
+        date_extraction_params=DATE_EXTRACTION,
     )
     if extracted is None or not (extracted.text or "").strip():
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")

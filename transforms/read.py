@@ -75,9 +75,9 @@ def decompress(path: str, data: bytes, limit: int | None) -> bytes:
         try:
             data = inflater.decompress(data, limit + 1 if limit else 0)
         except zlib.error as e:
-            raise ValueError(f"corrupt gzip data: {e}") from None
+            raise ValueError(f"corrupt or truncated gzip data: {e}") from None
         if not inflater.eof and not (limit and len(data) > limit):
-            raise ValueError("truncated gzip data")
+            raise ValueError("corrupt or truncated gzip data: the stream ends early")
     if limit and len(data) > limit:
         raise ValueError(f"larger than {limit} bytes: not one news document")
     return data
@@ -178,7 +178,8 @@ class ReadDocuments(beam.PTransform):
             pbegin
             | "Patterns" >> beam.Create(self.patterns)
             | "Match" >> fileio.MatchAll()
-            | "Spread" >> beam.Reshuffle()
+            | "Paths" >> beam.Map(lambda metadata: metadata.path)
+            | "OncePerFile" >> beam.Distinct()  # overlapping globs must not read a file twice
             | "Open" >> fileio.ReadMatches()
             | "Documents" >> beam.ParDo(_ReadFileDocuments()).with_outputs(ERRORS, main="documents")
         )

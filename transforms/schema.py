@@ -14,6 +14,7 @@ import hashlib
 from typing import Optional
 
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 # Stage names, as written in the ``stage`` column of the errors table.
 READ, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "parse", "clean", "dedupe", "tag", "write"
@@ -163,6 +164,11 @@ ERRORS_SCHEMA = pa.schema(
         ("excerpt", pa.string()),
     ]
 )
+
+
+# How readers should open ``articles/`` and ``entities/`` with pyarrow: ``partitioning="hive"`` infers the
+# partition type from the folder names and fails when every article is undated (only the null partition).
+PUBLISHED_DATE_PARTITIONING = pads.partitioning(pa.schema([("published_date", pa.date32())]), flavor="hive")
 
 
 def article_row(article: Article) -> dict:

@@ -1,0 +1,25 @@
+# Set-up and everyday commands. `make run` and `make test` work on a fresh clone with only Python 3.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# pip 23.2 (Python 3.11's) crashes resolving trafilatura's lxml[html-clean] extra: upgrade it first.
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m pipelines.run --runner=DirectRunner
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/extraction_eval.py
+
+clean:
+	rm -rf $(VENV) output .pytest_cache

@@ -1,0 +1,110 @@
+import datetime as dt
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from transforms.dedupe import (
+    ConnectedComponents,
+    DedupeSettings,
+    DeduplicateArticles,
+    Fingerprint,
+    band_keys,
+    cluster_decisions,
+    content_hash,
+    minhash,
+    normalise_words,
+    similarity,
+    verified_pairs,
+)
+from transforms.schema import Article
+
+SETTINGS = DedupeSettings()
+STORY = (
+    "The central bank raised its main interest rate by half a point on Thursday, the largest increase in two "
+    "decades, saying that inflation had spread from energy and food to services and wages across the economy. "
+    "The governor told reporters that further rises were likely in the coming months unless prices cooled, "
+    "and that the bank would watch the labour market closely. Markets had expected a smaller move, and the "
+    "currency rose sharply against the dollar after the announcement, while shares in house builders fell."
+)
+OTHER = (
+    "Heavy rain flooded dozens of streets in the river town overnight, forcing the closure of two schools and "
+    "the main bridge, and the fire service said it had rescued several drivers whose cars were stranded. The "
+    "weather office warned that more rain was expected at the weekend and asked residents to avoid travel."
+)
+
+
+def article(article_id, text, published=None):
+    return Article(article_id, f"{article_id}.txt", None, None, None, (), published, "en", text, "text",
+                   word_count=len(text.split()))
+
+
+def test_normalisation_folds_case_punctuation_and_acronyms():
+    assert normalise_words("The U.S. said: \u201cYes!\u201d") == ["the", "us", "said", "yes"]
+    assert content_hash("The U.S. said yes.") == content_hash("the US  said YES")
+    assert content_hash("a b c") != content_hash("a b d")
+
+
+def test_minhash_similarity_tracks_jaccard():
+    edited = STORY.replace("on Thursday", "on Thursday afternoon").replace("sharply", "strongly")
+    assert similarity(minhash(STORY, SETTINGS), minhash(STORY, SETTINGS)) == 1.0
+    assert 0.6 < similarity(minhash(STORY, SETTINGS), minhash(edited, SETTINGS)) < 1.0
+    assert similarity(minhash(STORY, SETTINGS), minhash(OTHER, SETTINGS)) < 0.1
+    assert len(band_keys(minhash(STORY, SETTINGS), SETTINGS)) == SETTINGS.bands
+
+
+def test_verified_pairs_keep_only_similar_candidates():
+    a = Fingerprint("a", "h1", None, 10, (1, 2, 3, 4))
+    b = Fingerprint("b", "h2", None, 10, (1, 2, 3, 9))
+    c = Fingerprint("c", "h3", None, 10, (7, 8, 9, 9))
+    assert list(verified_pairs([c, b, a], 0.7)) == [(("a", "b"), 0.75)]
+
+
+def test_connected_components_merge_partial_forests():
+    fn = ConnectedComponents()
+    left = fn.add_input(fn.add_input(fn.create_accumulator(), ("a", "b")), ("x", "y"))
+    right = fn.add_input(fn.add_input(fn.create_accumulator(), ("b", "c")), ("y", "z"))
+    components = fn.extract_output(fn.merge_accumulators([left, right]))
+    assert components == {"a": "a", "b": "a", "c": "a", "x": "x", "y": "x", "z": "x"}
+
+
+def test_canonical_is_earliest_then_longest_then_smallest_id():
+    early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
+    late = early + dt.timedelta(days=1)
+    members = [
+        Fingerprint("z", "h", late, 500, (1,)),
+        Fingerprint("y", "h", early, 100, (1,)),
+        Fingerprint("x", "h", early, 100, (1,)),
+        Fingerprint("w", "h", None, 900, (1,)),
+    ]
+    decisions = {d.article_id: d for d in cluster_decisions(members)}
+    assert {d.canonical_article_id for d in decisions.values()} == {"x"}
+    assert decisions["x"].duplicate_count == 3 and decisions["z"].duplicate_count == 0
+    undated = cluster_decisions([Fingerprint("b", "h", None, 50, (1,)), Fingerprint("a", "h", None, 40, (1,))])
+    assert undated[0].article_id == "b"  # the longer text when none is dated
+
+
+def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipeline):
+    early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
+    words = STORY.split()
+    near = " ".join(words[:-6] + ["officials", "said", "late", "on", "Thursday", "evening."])
+    nearer = " ".join(["BERLIN", "(Wire)", "-"] + near.split())
+    articles = [
+        article("original", STORY, early),
+        article("exact", STORY.upper().replace(".", " .")),
+        article("near", near),
+        article("chain", nearer),
+        article("other", OTHER),
+    ]
+    with test_pipeline as p:
+        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS)
+        assert_that(
+            out.articles | beam.Map(lambda a: (a.article_id, a.cluster_id, a.duplicate_count)),
+            equal_to([("original", "original", 3), ("other", "other", 0)]),
+            label="kept",
+        )
+        assert_that(
+            out.duplicates | beam.Map(lambda d: (d.article_id, d.canonical_article_id, d.cluster_id, d.similarity >= 0.7)),
+            equal_to([("exact", "original", "original", True), ("near", "original", "original", True),
+                      ("chain", "original", "original", True)]),
+            label="duplicates",
+        )

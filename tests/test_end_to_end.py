@@ -1,0 +1,139 @@
+"""The command line on real files, checked from the Parquet it writes."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import ROOT
+from transforms.schema import PUBLISHED_DATE_PARTITIONING
+
+ARTICLE_HTML = (
+    "<html><head><title>Harbour news</title></head><body><article><h1>Ferry service resumes</h1>"
+    + "".join(f"<p>The ferry service between the two islands resumed on Tuesday after repairs, paragraph {i} of the "
+              f"report said, and operators expect timetables to return to normal within a week.</p>" for i in range(4))
+    + "</article></body></html>"
+)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "pipelines.run", "--runner=DirectRunner", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def table(output, name):
+    partitioning = PUBLISHED_DATE_PARTITIONING if name in ("articles", "entities") else None
+    return ds.dataset(output / name, partitioning=partitioning).to_table().to_pylist()
+
+
+@pytest.fixture(scope="module")
+def seeds_output(tmp_path_factory):
+    output = tmp_path_factory.mktemp("seeds-run")
+    result = run_cli("--output", str(output))  # default --input is seeds/*
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output, result.stdout
+
+
+def test_seeds_give_four_articles_and_one_duplicate(seeds_output):
+    output, stdout = seeds_output
+    articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
+    assert (len(articles), len(duplicates), len(errors)) == (4, 1, 0)
+    assert "documents read            5" in stdout and "articles written          4" in stdout
+
+    by_seed = {a["source_path"].rsplit("/", 1)[1][:3]: a for a in articles}
+    [duplicate] = duplicates
+    # 000 and 001 are one wire story: one cluster, the earlier-dated copy (001) kept.
+    assert set(by_seed) == {"001", "002", "003", "004"}
+    assert duplicate["source_path"].endswith("000_f59f7faa4b009b7f.txt")
+    assert duplicate["canonical_article_id"] == by_seed["001"]["article_id"] == duplicate["cluster_id"]
+    assert duplicate["similarity"] >= 0.7
+    assert by_seed["001"]["duplicate_count"] == 1
+    assert len({a["cluster_id"] for a in articles}) == 4
+
+
+def test_seed_texts_are_clean(seeds_output):
+    output, _ = seeds_output
+    texts = {a["source_path"].rsplit("/", 1)[1][:3]: a["text"] for a in table(output, "articles")}
+    assert "The State Department provided few other details." in texts["001"]
+    assert "It went absolutely calmly and without incident" in texts["003"]
+    for junk in ("Theme", "Light", "Dark", "Language", "Font", "Read more:"):
+        assert junk not in texts["003"].splitlines() and "Read more" not in texts["003"]
+    assert not any("Newsletter" in t or "Related Posts" in t or "Submit a Tip" in t for t in texts.values())
+
+
+def test_seed_entities(seeds_output):
+    output, _ = seeds_output
+    entities = table(output, "entities")
+    people = {e["entity"] for e in entities if e["label"] == "PERSON"}
+    places = {e["entity"] for e in entities if e["label"] == "GPE"}
+    assert {"Antony Blinken", "Sergei Lavrov", "Wang Yi", "Vladimir Putin", "Xi Jinping"} <= people
+    assert {"China", "Russia", "Kabul"} <= places
+    for article in table(output, "articles"):
+        for e in article["entities"]:
+            assert article["text"][e["start"] : e["end"]] == e["text"]
+
+
+def test_duckdb_reads_every_table_with_its_types(seeds_output):
+    output, _ = seeds_output
+    types = dict(duckdb.sql(
+        f"select column_name, column_type from (describe select * from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true))"
+    ).fetchall())
+    assert types["published_at"] == "TIMESTAMP WITH TIME ZONE" and types["published_date"] == "DATE"
+    assert types["authors"] == "VARCHAR[]" and types["word_count"] == "INTEGER"
+    assert types["entities"].startswith("STRUCT(") and "canonical VARCHAR" in types["entities"]
+    undated = duckdb.sql(
+        f"select count(*) from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) where published_date is null"
+    ).fetchall()[0][0]
+    assert undated == 2  # seeds 002 and 004 carry no date
+    hive = ds.dataset(output / "articles", partitioning="hive").to_table()
+    assert hive.num_rows == 4 and hive.column("published_date").null_count == 2
+    for name in ("entities", "duplicates", "errors"):
+        duckdb.sql(f"select * from read_parquet('{output}/{name}/**/*.parquet', hive_partitioning = true)").fetchall()
+
+
+def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (inputs / "latin1.txt").write_bytes("Un caf\xe9 tr\xe8s bon, dit le patron du bar.".encode("latin-1"))
+    (inputs / "broken.html").write_text("<html><body><div><p>tiny</div></span>")
+    (inputs / "page.html.gz").write_bytes(gzip.compress(ARTICLE_HTML.encode()))
+    (inputs / "corrupt.txt.gz").write_bytes(b"\x1f\x8b\x08\x00not really gzip")
+    lines = [json.dumps({"url": "https://e.com/1", "text": (ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text()}),
+             "{broken json", json.dumps({"title": "no text"})]
+    (inputs / "docs.jsonl").write_text("\n".join(lines))
+    output = tmp_path / "out"
+
+    result = run_cli("--input", str(inputs / "*"), "--input", str(ROOT / "seeds" / "*"), "--output", str(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
+    documents = 5 + 6 + 3  # seeds, the six single-document files, three JSONL lines
+    assert len(articles) + len(duplicates) + len(errors) == documents
+    assert "documents read           14" in result.stdout
+    failed = {e["source_path"].rsplit("/", 1)[1]: (e["stage"], e["error"]) for e in errors}
+    assert failed["empty.txt"] == ("read", "empty file")
+    assert "binary" in failed["binary.txt"][1] and "UTF-8" in failed["latin1.txt"][1]
+    assert failed["broken.html"][0] == "parse" and "gzip" in failed["corrupt.txt.gz"][1]
+    assert "malformed JSON" in failed["docs.jsonl:2"][1] and "neither 'text' nor 'html'" in failed["docs.jsonl:3"][1]
+    assert {a["source_path"].rsplit("/", 1)[1] for a in articles} >= {"page.html.gz"}
+    # The JSONL copy of seed 002 is an exact duplicate of the seed file.
+    assert {d["source_path"].rsplit("/", 1)[1] for d in duplicates} >= {"docs.jsonl:1"} or any(
+        a["source_path"].endswith("docs.jsonl:1") for a in articles)
+    assert len(duplicates) == 2 and all(e["excerpt"] is not None for e in errors)
+
+
+def test_overwrite_replaces_an_earlier_run_and_append_adds(tmp_path):
+    output = tmp_path / "out"
+    for mode in ("overwrite", "overwrite"):
+        assert run_cli("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", mode).returncode == 0
+    assert len(table(output, "articles")) == 1
+    assert run_cli("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", "append").returncode == 0
+    assert len(table(output, "articles")) == 2

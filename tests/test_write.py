@@ -1,0 +1,57 @@
+import datetime as dt
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from transforms.schema import ARTICLES_SCHEMA, Article, Duplicate, Entity, ErrorRecord, article_row, entity_rows
+from transforms.write import WriteDataset, clear_output, write_parquet
+
+UTC = dt.timezone.utc
+
+
+def test_write_parquet_lands_the_file_in_new_folders(tmp_path):
+    path = tmp_path / "articles" / "published_date=2021-08-16" / "part-x.parquet"
+    write_parquet(str(path), [], ARTICLES_SCHEMA)
+    assert path.exists()
+    assert [p.name for p in path.parent.iterdir()] == ["part-x.parquet"]  # no temp file left behind
+    assert pq.read_schema(path) == ARTICLES_SCHEMA
+
+
+def test_entity_rows_count_mentions_per_canonical_name():
+    entities = (Entity("Antony Blinken", "PERSON", 0, 14, "Antony Blinken"), Entity("Blinken", "PERSON", 20, 27, "Antony Blinken"),
+                Entity("Kabul", "GPE", 30, 35, "Kabul"))
+    article = Article("a", "p", None, None, None, (), None, "en", "x", "text", entities=entities)
+    assert entity_rows(article) == [
+        {"article_id": "a", "entity": "Antony Blinken", "label": "PERSON", "mentions": 2},
+        {"article_id": "a", "entity": "Kabul", "label": "GPE", "mentions": 1},
+    ]
+
+
+def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
+    dated = Article("d", "d.txt", "https://e/d", "E", "T", ("A B",), dt.datetime(2021, 8, 16, 22, 30, tzinfo=UTC), "en",
+                    "Text one", "text", word_count=2, content_hash="h", cluster_id="d",
+                    entities=(Entity("Kabul", "GPE", 0, 5, "Kabul"),))
+    undated = Article("u", "u.txt", None, None, None, (), None, "en", "Text two", "text", word_count=2, cluster_id="u")
+    duplicate = Duplicate("c", "c.txt", None, None, "d", "d", 0.9)
+    with test_pipeline as p:
+        _ = {
+            "articles": p | "A" >> beam.Create([dated, undated]),
+            "duplicates": p | "D" >> beam.Create([duplicate]),
+            "errors": p | "E" >> beam.Create([], reshuffle=False).with_output_types(ErrorRecord),
+        } | WriteDataset(str(tmp_path), "run1")
+
+    assert not list(tmp_path.rglob(".*tmp"))
+    articles = ds.dataset(tmp_path / "articles", partitioning="hive").to_table()
+    assert articles.schema.remove(articles.schema.get_field_index("published_date")) == ARTICLES_SCHEMA
+    rows = {r["article_id"]: r for r in articles.to_pylist()}
+    assert rows["d"]["published_date"] == "2021-08-16" and rows["u"]["published_date"] is None
+    assert rows["d"] | {"published_date": None} == article_row(dated) | {"published_date": None}
+    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-run1-00000.parquet").exists()
+    assert ds.dataset(tmp_path / "entities", partitioning="hive").to_table().num_rows == 1
+    assert ds.dataset(tmp_path / "duplicates").to_table().to_pylist()[0]["canonical_article_id"] == "d"
+    errors = ds.dataset(tmp_path / "errors").to_table()  # no errors: one empty file still carries the schema
+    assert errors.num_rows == 0 and errors.schema.names == ["source_path", "stage", "error", "excerpt"]
+
+    clear_output(str(tmp_path))
+    assert not any((tmp_path / t).exists() for t in ("articles", "entities", "duplicates", "errors"))
