@@ -14,15 +14,14 @@ import dataclasses
 import functools
 import re
 from collections import Counter
-from typing import Iterable, Optional
+from typing import Optional
 
 import apache_beam as beam
 import ftfy
 
 from transforms.parse import normalise_key
-from transforms.schema import CLEAN, Article, ErrorRecord
-
-ERRORS = "errors"
+from transforms.schema import CLEAN, Article
+from transforms.stage import ERRORS, ApplyOrRecordError
 MIN_WORDS = 5
 
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d]$")
@@ -176,19 +175,6 @@ def clean_article(article: Article, settings: BoilerplateSettings = BoilerplateS
     )
 
 
-class _CleanArticles(beam.DoFn):
-    def __init__(self, settings: BoilerplateSettings):
-        self.settings = settings
-
-    def process(self, article: Article) -> Iterable:
-        try:
-            yield clean_article(article, self.settings)
-        except Exception as e:  # one odd page must not stop the run: record it and go on
-            yield beam.pvalue.TaggedOutput(
-                ERRORS, ErrorRecord.of(article.source_path, CLEAN, f"{type(e).__name__}: {e}", article.text)
-            )
-
-
 class CleanArticles(beam.PTransform):
     """Articles -> articles with repaired text and no boilerplate; outputs ``articles`` and ``errors``."""
 
@@ -197,4 +183,6 @@ class CleanArticles(beam.PTransform):
         self.settings = settings
 
     def expand(self, articles):
-        return articles | "Clean" >> beam.ParDo(_CleanArticles(self.settings)).with_outputs(ERRORS, main="articles")
+        return articles | "Clean" >> beam.ParDo(ApplyOrRecordError(clean_article, CLEAN, self.settings)).with_outputs(
+            ERRORS, main="articles"
+        )

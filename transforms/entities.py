@@ -18,8 +18,8 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from transforms.schema import TAG, Article, Entity, ErrorRecord, shard_of
+from transforms.stage import ERRORS
 
-ERRORS = "errors"
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
 NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 

@@ -11,14 +11,14 @@ import dataclasses
 import datetime as dt
 import re
 from collections import Counter
-from typing import Iterable, Optional
+from typing import Optional
 
 import apache_beam as beam
 from dateutil import parser as dateparser
 
-from transforms.schema import PARSE, Article, ErrorRecord, RawDocument
+from transforms.schema import PARSE, Article, RawDocument
+from transforms.stage import ERRORS, ApplyOrRecordError
 
-ERRORS = "errors"
 HEADER_LINES = 15  # a page dump's masthead, title, byline and dateline sit in its first lines
 MIN_TEXT_WORDS = 5
 
@@ -205,19 +205,6 @@ def parse_document(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Ar
     return article
 
 
-class _ParseDocuments(beam.DoFn):
-    def __init__(self, options: HtmlOptions):
-        self.options = options
-
-    def process(self, raw: RawDocument) -> Iterable:
-        try:
-            yield parse_document(raw, self.options)
-        except Exception as e:  # a parser bug on one page must not stop the run: record it and go on
-            yield beam.pvalue.TaggedOutput(
-                ERRORS, ErrorRecord.of(raw.source_path, PARSE, f"{type(e).__name__}: {e}", raw.body)
-            )
-
-
 class ParseDocuments(beam.PTransform):
     """Raw documents -> articles with text and metadata; outputs ``articles`` and ``errors``."""
 
@@ -226,6 +213,6 @@ class ParseDocuments(beam.PTransform):
         self.options = options
 
     def expand(self, documents):
-        return documents | "Parse" >> beam.ParDo(_ParseDocuments(self.options)).with_outputs(
+        return documents | "Parse" >> beam.ParDo(ApplyOrRecordError(parse_document, PARSE, self.options)).with_outputs(
             ERRORS, main="articles"
         )

@@ -18,13 +18,13 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
 from transforms.schema import READ, ErrorRecord, RawDocument
+from transforms.stage import ERRORS
 
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # a news page is kilobytes; anything this large is not one
 
-ERRORS = "errors"
 Record = Union[RawDocument, ErrorRecord]
 
 
