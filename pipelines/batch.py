@@ -1,16 +1,40 @@
-"""The batch graph: Read -> Parse -> Clean -> Dedupe -> Tag -> Write. Only wiring lives here."""
+"""The batch graph: Read (files, feeds) -> Parse -> Clean -> Dedupe -> Tag -> Write. Only wiring lives here."""
 
 from __future__ import annotations
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import DEFAULT_INPUT, NewsPipelineOptions
 from transforms.clean import CleanArticles
 from transforms.dedupe import DedupeSettings, DeduplicateArticles
 from transforms.entities import EntitySettings, TagEntities
+from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys, read_feeds_file
+from transforms.fetch import HttpSettings
 from transforms.parse import ParseDocuments
 from transforms.read import ReadDocuments
 from transforms.write import WriteDataset
+
+
+def feed_sources(options: NewsPipelineOptions) -> list[str]:
+    return list(options.feed or []) + (read_feeds_file(options.feeds_file) if options.feeds_file else [])
+
+
+def state_dir(options: NewsPipelineOptions) -> str:
+    return options.state_dir or FileSystems.join(options.output, "_state")
+
+
+def http_settings(options: NewsPipelineOptions) -> HttpSettings:
+    return HttpSettings(
+        timeout=options.http_timeout,
+        retries=options.http_retries,
+        backoff=options.http_backoff,
+        max_redirects=options.max_redirects,
+        max_bytes=options.max_response_bytes,
+        allow_private_hosts=options.allow_private_hosts,
+        host_concurrency=options.host_concurrency,
+        host_delay=options.host_delay,
+    )
 
 
 def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
@@ -22,15 +46,36 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
         threshold=options.similarity_threshold,
     )
     entities = EntitySettings(model=options.spacy_model, batch_size=options.ner_batch_size, shards=options.ner_shards)
+    feeds = feed_sources(options)
+    patterns = options.input or ([] if feeds else [DEFAULT_INPUT])
 
-    read = pipeline | "Read" >> ReadDocuments(options.input or [DEFAULT_INPUT])
-    parsed = read.documents | "Parse" >> ParseDocuments()
+    sources, source_errors, tables = [], [], {}
+    if patterns:
+        files = pipeline | "ReadFiles" >> ReadDocuments(patterns)
+        sources.append(files.documents)
+        source_errors.append(files.errors)
+    if feeds:
+        read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(feeds, http_settings(options), state_dir(options), options.fetch_articles)
+        sources.append(read_feeds["documents"])
+        source_errors.append(read_feeds["errors"])
+        tables["feeds"] = read_feeds["feeds"]
+
+    documents = sources | "AllSources" >> beam.Flatten()
+    parsed = documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe)
     tagged = deduped.articles | "Tag" >> TagEntities(entities)
-    errors = (read.errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
-    return {
-        "articles": tagged.articles,
-        "duplicates": deduped.duplicates,
-        "errors": errors,
-    } | "Write" >> WriteDataset(options.output, run_id, options.files_per_partition)
+    errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
+    tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
+    written = tables | "Write" >> WriteDataset(options.output, run_id, options.files_per_partition)
+
+    if feeds:
+        ingested = (
+            (tagged.articles, deduped.duplicates)
+            | "Ingested" >> beam.Flatten()
+            | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
+        )
+        _ = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> RememberFeedState(
+            state_dir(options)
+        )
+    return written

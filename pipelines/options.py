@@ -6,6 +6,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
+from transforms.fetch import HttpSettings
 
 DEFAULT_INPUT = "seeds/*"
 DEFAULT_OUTPUT = "./output"
@@ -14,19 +15,38 @@ DEFAULT_OUTPUT = "./output"
 class NewsPipelineOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
-        dedupe, entities = DedupeSettings(), EntitySettings()
+        dedupe, entities, http = DedupeSettings(), EntitySettings(), HttpSettings()
         parser.add_argument(
             "--input",
             action="append",
-            help=f"file glob of .txt, .html, .htm, .jsonl or their .gz; repeatable (default: {DEFAULT_INPUT})",
+            help=f"file glob of .txt, .html, .htm, .jsonl, .rss/.atom/.xml/.rdf feeds or their .gz; repeatable "
+            f"(default: {DEFAULT_INPUT} when no feed is given)",
         )
+        parser.add_argument("--feed", action="append", help="feed URL (http/https) or local feed path; repeatable")
+        parser.add_argument("--feeds_file", "--feeds-file", help="file of feed URLs or paths, one a line, # comments")
+        parser.add_argument(
+            "--fetch_articles", "--fetch-articles", action="store_true",
+            help="download each entry's linked page and extract its full text (default: the entry's own content)",
+        )
+        parser.add_argument("--state_dir", "--state-dir", help="where feed state is kept (default: OUTPUT/_state)")
+        parser.add_argument(
+            "--allow_private_hosts", "--allow-private-hosts", action="store_true",
+            help="allow fetching from private, loopback and link-local addresses",
+        )
+        parser.add_argument("--http_timeout", "--http-timeout", type=float, default=http.timeout)
+        parser.add_argument("--http_retries", "--http-retries", type=int, default=http.retries)
+        parser.add_argument("--http_backoff", "--http-backoff", type=float, default=http.backoff)
+        parser.add_argument("--max_redirects", "--max-redirects", type=int, default=http.max_redirects)
+        parser.add_argument("--max_response_bytes", "--max-response-bytes", type=int, default=http.max_bytes)
+        parser.add_argument("--host_concurrency", "--host-concurrency", type=int, default=http.host_concurrency)
+        parser.add_argument("--host_delay", "--host-delay", type=float, default=http.host_delay)
         parser.add_argument("--output", default=DEFAULT_OUTPUT, help="output folder of the Parquet tables")
         parser.add_argument(
             "--write_mode",
             "--write-mode",
             choices=["overwrite", "append"],
-            default="overwrite",
-            help="overwrite: replace the tables of an earlier run; append: add this run's files beside them",
+            help="overwrite: replace the tables of an earlier run; append: add this run's files beside them "
+            "(default: append when reading feeds, which remember what earlier runs wrote; else overwrite)",
         )
         parser.add_argument("--files_per_partition", "--files-per-partition", type=int, default=1)
         parser.add_argument("--shingle_size", "--shingle-size", type=int, default=dedupe.shingle_size)

@@ -26,18 +26,28 @@ def counters(result) -> dict[str, int]:
     return totals
 
 
+FEED_COUNTERS = {
+    "feeds_fetched": "feeds read",
+    "feeds_not_modified": "feeds unchanged (304)",
+    "entries_already_seen": "entries seen before",
+    "pages_fetched": "article pages fetched",
+}
+
+
 def summary(totals: dict[str, int], seconds: float) -> tuple[str, bool]:
     read = totals.get("documents_read", 0)
     articles, duplicates, errors = (totals.get(f"{t}_rows", 0) for t in ("articles", "duplicates", "errors"))
     balanced = read == articles + duplicates + errors
-    lines = [
-        f"documents read     {read:>8}",
-        f"articles written   {articles:>8}",
-        f"duplicates         {duplicates:>8}",
-        f"errors             {errors:>8}",
-        f"entity rows        {totals.get('entities_rows', 0):>8}",
-        f"time taken         {seconds:>8.1f} s ({read / seconds if seconds else 0:.1f} docs/s)",
+    rows = [
+        ("documents read", read),
+        ("articles written", articles),
+        ("duplicates", duplicates),
+        ("errors", errors),
+        ("entity rows", totals.get("entities_rows", 0)),
+        *((label, totals[name]) for name, label in FEED_COUNTERS.items() if name in totals),
     ]
+    lines = [f"{label:<22}{value:>8}" for label, value in rows]
+    lines.append(f"{'time taken':<22}{seconds:>8.1f} s ({read / seconds if seconds else 0:.1f} docs/s)")
     if not balanced:
         lines.append(f"ACCOUNTING MISMATCH: {read} read != {articles} + {duplicates} + {errors}")
     return "\n".join(lines), balanced
@@ -46,7 +56,8 @@ def summary(totals: dict[str, int], seconds: float) -> tuple[str, bool]:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     options = NewsPipelineOptions(argv if argv is not None else sys.argv[1:])
-    if options.write_mode == "overwrite":
+    write_mode = options.write_mode or ("append" if batch.feed_sources(options) else "overwrite")
+    if write_mode == "overwrite":
         clear_output(options.output)
     started = time.perf_counter()
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)

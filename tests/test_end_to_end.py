@@ -3,6 +3,7 @@
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -27,6 +28,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+def summary_numbers(stdout: str) -> dict[str, int]:
+    """The run summary's counts, by label."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^([a-z][a-z ()0-9]*?)\s+(\d+)$", stdout, re.M)}
+
+
 def table(output, name):
     partitioning = PUBLISHED_DATE_PARTITIONING if name in ("articles", "entities") else None
     return ds.dataset(output / name, partitioning=partitioning).to_table().to_pylist()
@@ -44,7 +50,8 @@ def test_seeds_give_four_articles_and_one_duplicate(seeds_output):
     output, stdout = seeds_output
     articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
     assert (len(articles), len(duplicates), len(errors)) == (4, 1, 0)
-    assert "documents read            5" in stdout and "articles written          4" in stdout
+    counts = summary_numbers(stdout)
+    assert (counts["documents read"], counts["articles written"], counts["duplicates"], counts["errors"]) == (5, 4, 1, 0)
 
     by_seed = {a["source_path"].rsplit("/", 1)[1][:3]: a for a in articles}
     [duplicate] = duplicates
@@ -117,7 +124,7 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
     articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
     documents = 5 + 6 + 3  # seeds, the six single-document files, three JSONL lines
     assert len(articles) + len(duplicates) + len(errors) == documents
-    assert "documents read           14" in result.stdout
+    assert summary_numbers(result.stdout)["documents read"] == 14
     failed = {e["source_path"].rsplit("/", 1)[1]: (e["stage"], e["error"]) for e in errors}
     assert failed["empty.txt"] == ("read", "empty file")
     assert "binary" in failed["binary.txt"][1] and "UTF-8" in failed["latin1.txt"][1]

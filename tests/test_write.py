@@ -4,7 +4,7 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from transforms.schema import ARTICLES_SCHEMA, Article, Duplicate, Entity, ErrorRecord, article_row, entity_rows
+from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, article_row, entity_rows
 from transforms.write import WriteDataset, clear_output, write_parquet
 
 UTC = dt.timezone.utc
@@ -51,7 +51,7 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
     assert ds.dataset(tmp_path / "entities", partitioning="hive").to_table().num_rows == 1
     assert ds.dataset(tmp_path / "duplicates").to_table().to_pylist()[0]["canonical_article_id"] == "d"
     errors = ds.dataset(tmp_path / "errors").to_table()  # no errors: one empty file still carries the schema
-    assert errors.num_rows == 0 and errors.schema.names == ["source_path", "stage", "error", "excerpt"]
+    assert errors.num_rows == 0 and errors.schema == ERRORS_SCHEMA
 
     clear_output(str(tmp_path))
     assert not any((tmp_path / t).exists() for t in ("articles", "entities", "duplicates", "errors"))

@@ -207,6 +207,8 @@ def apply_decision(article: Article, decision: Optional[Decision]) -> Article | 
         decision.cluster_id,
         decision.canonical_article_id,
         decision.similarity,
+        article.feed_url,
+        article.entry_id,
     )
 
 

@@ -95,7 +95,7 @@ def tag_batch(nlp, articles: Sequence[Article], batch_size: int) -> Iterator[Art
             try:
                 docs = [nlp(article.text)]
             except Exception as e:
-                yield ErrorRecord.of(article.source_path, TAG, f"{type(e).__name__}: {e}", article.text)
+                yield ErrorRecord.of(article.source_path, TAG, f"{type(e).__name__}: {e}", article.text, article.feed_url)
                 return
         else:
             for article in articles:

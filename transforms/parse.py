@@ -1,8 +1,10 @@
 """Parse: ``RawDocument`` -> ``Article`` with main text and metadata.
 
-HTML goes through trafilatura (main-content extraction and metadata). Plain-text page dumps keep their
-whole text (the clean stage removes the boilerplate); from their first lines we read what a scraper
-flattened into text: the site name, the title (often printed twice), a byline and a date.
+HTML goes through trafilatura (main-content extraction and metadata); the page's own metadata wins over
+what came with it (JSONL fields, the feed entry). A feed entry without its page is rendered to text as
+it is. Plain-text page dumps keep their whole text (the clean stage removes the boilerplate); from
+their first lines we read what a scraper flattened into text: the site name, the title (often printed
+twice), a byline and a date; metadata given with a dump wins over these guesses.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dateutil import parser as dateparser
 
 from transforms.schema import PARSE, Article, RawDocument
 from transforms.stage import ERRORS, ApplyOrRecordError
+from transforms.urls import canonical_url
 
 HEADER_LINES = 15  # a page dump's masthead, title, byline and dateline sit in its first lines
 MIN_TEXT_WORDS = 5
@@ -152,10 +155,10 @@ def parse_text(raw: RawDocument) -> Article:
     return Article(
         article_id=raw.doc_id,
         source_path=raw.source_path,
-        url=raw.url,
+        url=canonical_url(raw.url),
         source=raw.source or outlet or find_site_name(header, title_index),
         title=raw.title or title,
-        authors=authors,
+        authors=raw.authors or authors,
         published_at=published,
         language=None,
         text=raw.body,
@@ -184,22 +187,54 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
     if extracted is None or not (extracted.text or "").strip():
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
     authors = tuple(a.strip() for a in re.split(r";|\band\b", extracted.author or "") if a.strip())
+    # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
     return Article(
         article_id=raw.doc_id,
         source_path=raw.source_path,
-        url=raw.url or extracted.url,
-        source=raw.source or extracted.sitename or extracted.hostname,
-        title=raw.title or extracted.title,
-        authors=authors,
-        published_at=parse_datetime(raw.published) or parse_datetime(extracted.date),
+        url=canonical_url(extracted.url or raw.url),
+        source=extracted.sitename or raw.source or extracted.hostname,
+        title=extracted.title or raw.title,
+        authors=authors or raw.authors,
+        published_at=parse_datetime(extracted.date) or parse_datetime(raw.published),
         language=extracted.language,
         text=extracted.text,
         input_format="html",
+        feed_url=raw.feed_url,
+        entry_id=raw.entry_id,
+        categories=raw.categories,
+    )
+
+
+def parse_feed_entry(raw: RawDocument) -> Article:
+    """A feed entry's content is the article already (no page around it): render its HTML to text."""
+    from inscriptis import get_text
+
+    if not raw.body.strip():
+        raise ValueError("feed entry has no content or summary")
+    return Article(
+        article_id=raw.doc_id,
+        source_path=raw.source_path,
+        url=canonical_url(raw.url),
+        source=raw.source,
+        title=raw.title,
+        authors=raw.authors,
+        published_at=parse_datetime(raw.published),
+        language=None,
+        text=get_text(raw.body),
+        input_format="feed",
+        feed_url=raw.feed_url,
+        entry_id=raw.entry_id,
+        categories=raw.categories,
     )
 
 
 def parse_document(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
-    article = parse_html(raw, options) if raw.format == "html" else parse_text(raw)
+    if raw.format == "html":
+        article = parse_html(raw, options)
+    elif raw.format == "feed":
+        article = parse_feed_entry(raw)
+    else:
+        article = parse_text(raw)
     if len(article.text.split()) < MIN_TEXT_WORDS:
         raise ValueError(f"fewer than {MIN_TEXT_WORDS} words of text")
     return article

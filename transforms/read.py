@@ -2,12 +2,11 @@
 
 A ``.txt`` file is one plain-text page dump, an ``.html``/``.htm`` file one page, a ``.jsonl`` file one
 document per line (fields ``url``, ``title``, ``text`` or ``html``, ``published``, ``source``, all optional),
-and ``.gz`` wraps any of these. What cannot be read becomes an ``ErrorRecord`` with stage ``read``.
+a feed file (``.rss``, ``.atom``, ``.xml``, ``.rdf``) one document per entry, and ``.gz`` wraps any of these. What cannot be read becomes an ``ErrorRecord`` with stage ``read``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zlib
@@ -17,21 +16,16 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
-from transforms.schema import READ, ErrorRecord, RawDocument
+from transforms.schema import READ, ErrorRecord, RawDocument, document_id
 from transforms.stage import ERRORS
 
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+FEED_SUFFIXES = (".rss", ".atom", ".xml", ".rdf", ".feed")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # a news page is kilobytes; anything this large is not one
 
 Record = Union[RawDocument, ErrorRecord]
-
-
-def document_id(source_path: str, line: int | None = None) -> str:
-    """A stable id: the same input path (and line) gives the same id on every run and runner."""
-    key = source_path if line is None else f"{source_path}#{line}"
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def inner_name(path: str) -> str:
@@ -94,6 +88,10 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
             raise ValueError("binary content (NUL or control bytes), not a text or HTML document")
         if name.endswith(JSONL_SUFFIXES):
             yield from read_jsonl(path, data)
+        elif name.endswith(FEED_SUFFIXES):
+            from transforms.feeds import feed_records  # feeds reads pages with this module's decoder
+
+            yield from feed_records(path, data)[0]
         elif name.endswith(HTML_SUFFIXES):
             yield RawDocument(document_id(path), path, "html", decode_html(data))
         elif name.endswith(TEXT_SUFFIXES):
@@ -101,7 +99,7 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
         else:
             raise ValueError(
                 f"unsupported file type {name.rsplit('/', 1)[-1]!r}: expected "
-                ".txt, .html, .htm, .jsonl or one of these .gz"
+                ".txt, .html, .htm, .jsonl, a feed (.rss, .atom, .xml, .rdf) or one of these .gz"
             )
     except ValueError as e:
         yield ErrorRecord.of(path, READ, str(e), data)

@@ -29,12 +29,16 @@ class RawDocument:
 
     doc_id: str
     source_path: str
-    format: str  # "text" (plain-text page dump) or "html"
+    format: str  # "text" (plain-text page dump), "html" (a whole page) or "feed" (a feed entry's HTML)
     body: str
     url: Optional[str] = None
     title: Optional[str] = None
     published: Optional[str] = None  # as given by the input; parsed in the parse stage
     source: Optional[str] = None
+    authors: tuple[str, ...] = ()
+    feed_url: Optional[str] = None
+    entry_id: Optional[str] = None
+    categories: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +65,10 @@ class Article:
     published_at: Optional[dt.datetime]  # timezone-aware, UTC
     language: Optional[str]
     text: str
-    input_format: str  # "text" or "html": which extraction path produced ``text``
+    input_format: str  # "text", "html" or "feed": which extraction path produced ``text``
+    feed_url: Optional[str] = None
+    entry_id: Optional[str] = None
+    categories: tuple[str, ...] = ()
     word_count: int = 0
     content_hash: str = ""
     cluster_id: str = ""
@@ -87,6 +94,8 @@ class Duplicate:
     cluster_id: str
     canonical_article_id: str
     similarity: float
+    feed_url: Optional[str] = None
+    entry_id: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,12 +106,30 @@ class ErrorRecord:
     stage: str
     error: str
     excerpt: str = ""
+    feed_url: Optional[str] = None
 
     @classmethod
-    def of(cls, source_path: str, stage: str, error: str, content: object = "") -> "ErrorRecord":
+    def of(cls, source_path: str, stage: str, error: str, content: object = "", feed_url: Optional[str] = None) -> "ErrorRecord":
         if isinstance(content, bytes):
             content = content[:EXCERPT_CHARS].decode("utf-8", errors="backslashreplace")
-        return cls(source_path, stage, error, str(content)[:EXCERPT_CHARS])
+        return cls(source_path, stage, error, str(content)[:EXCERPT_CHARS], feed_url)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedStatus:
+    """One fetch of one feed: what came back, for the ``feeds`` table and the next run's conditional GET."""
+
+    feed_url: str
+    status: str  # "fetched", "not_modified" or "failed"
+    fetched_at: dt.datetime
+    http_status: Optional[int] = None
+    entries: int = 0  # entries in the feed
+    new_entries: int = 0  # entries not ingested by an earlier run
+    title: Optional[str] = None
+    bozo_reason: Optional[str] = None  # why the feed is ill-formed, when it is (its entries are still read)
+    etag: Optional[str] = None
+    last_modified: Optional[str] = None
+    error: Optional[str] = None
 
 
 ENTITY_TYPE = pa.struct(
@@ -127,6 +154,9 @@ ARTICLES_SCHEMA = pa.schema(
         ("language", pa.string()),
         ("text", pa.string()),
         ("input_format", pa.string()),
+        ("feed_url", pa.string()),
+        ("entry_id", pa.string()),
+        ("categories", pa.list_(pa.string())),
         ("word_count", pa.int32()),
         ("content_hash", pa.string()),
         ("cluster_id", pa.string()),
@@ -153,6 +183,8 @@ DUPLICATES_SCHEMA = pa.schema(
         ("cluster_id", pa.string()),
         ("canonical_article_id", pa.string()),
         ("similarity", pa.float64()),
+        ("feed_url", pa.string()),
+        ("entry_id", pa.string()),
     ]
 )
 
@@ -162,6 +194,23 @@ ERRORS_SCHEMA = pa.schema(
         ("stage", pa.string()),
         ("error", pa.string()),
         ("excerpt", pa.string()),
+        ("feed_url", pa.string()),
+    ]
+)
+
+FEEDS_SCHEMA = pa.schema(
+    [
+        ("feed_url", pa.string()),
+        ("status", pa.string()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("http_status", pa.int32()),
+        ("entries", pa.int32()),
+        ("new_entries", pa.int32()),
+        ("title", pa.string()),
+        ("bozo_reason", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("error", pa.string()),
     ]
 )
 
@@ -174,6 +223,7 @@ PUBLISHED_DATE_PARTITIONING = pads.partitioning(pa.schema([("published_date", pa
 def article_row(article: Article) -> dict:
     row = dataclasses.asdict(article)
     row["authors"] = list(article.authors)
+    row["categories"] = list(article.categories)
     row["entities"] = [dataclasses.asdict(e) for e in article.entities]
     return row
 
@@ -187,6 +237,12 @@ def entity_rows(article: Article) -> list[dict]:
         {"article_id": article.article_id, "entity": name, "label": label, "mentions": n}
         for (name, label), n in sorted(counts.items())
     ]
+
+
+def document_id(source: str, key: object = None) -> str:
+    """A stable id: the same input (and line or entry) gives the same id on every run and runner."""
+    text = source if key is None else f"{source}#{key}"
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 def shard_of(key: str, shards: int) -> int:

@@ -23,6 +23,6 @@ class ApplyOrRecordError(beam.DoFn):
             yield self.fn(record, *self.args)
         except Exception as e:
             content = getattr(record, "text", None) or getattr(record, "body", "")
-            yield beam.pvalue.TaggedOutput(
-                ERRORS, ErrorRecord.of(record.source_path, self.stage, f"{type(e).__name__}: {e}", content)
-            )
+            reason = f"{type(e).__name__}: {e}"
+            error = ErrorRecord.of(record.source_path, self.stage, reason, content, getattr(record, "feed_url", None))
+            yield beam.pvalue.TaggedOutput(ERRORS, error)

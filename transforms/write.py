@@ -32,6 +32,7 @@ from transforms.schema import (
     DUPLICATES_SCHEMA,
     ENTITIES_SCHEMA,
     ERRORS_SCHEMA,
+    FEEDS_SCHEMA,
     HIVE_NULL_PARTITION,
     Article,
     article_row,
@@ -45,6 +46,7 @@ TABLES = {
     "entities": ENTITIES_SCHEMA,
     "duplicates": DUPLICATES_SCHEMA,
     "errors": ERRORS_SCHEMA,
+    "feeds": FEEDS_SCHEMA,
 }
 
 
@@ -131,12 +133,16 @@ def _article_rows(article: Article):
     return article.published_date, article_row(article)
 
 
+def _flat_row(record):
+    return None, dataclasses.asdict(record)
+
+
 def _entity_rows(article: Article):
     return ((article.published_date, row) for row in entity_rows(article))
 
 
 class WriteDataset(beam.PTransform):
-    """Articles, duplicates and errors -> the four tables under ``output``."""
+    """Articles, duplicates and errors (and feed status rows, when feeds were read) -> the tables under ``output``."""
 
     def __init__(self, output: str, run_id: str, shards: int = 1):
         super().__init__()
@@ -148,9 +154,12 @@ class WriteDataset(beam.PTransform):
         def table(name: str) -> WriteParquetTable:
             return WriteParquetTable(self.output, name, self.run_id, self.shards)
 
-        return (
+        files = [
             articles | "ArticleRows" >> beam.Map(_article_rows) | "Articles" >> table("articles"),
             articles | "EntityRows" >> beam.FlatMap(_entity_rows) | "Entities" >> table("entities"),
-            duplicates | "DuplicateRows" >> beam.Map(lambda d: (None, dataclasses.asdict(d))) | "Duplicates" >> table("duplicates"),
-            errors | "ErrorRows" >> beam.Map(lambda e: (None, dataclasses.asdict(e))) | "Errors" >> table("errors"),
-        ) | "AllFiles" >> beam.Flatten()
+            duplicates | "DuplicateRows" >> beam.Map(_flat_row) | "Duplicates" >> table("duplicates"),
+            errors | "ErrorRows" >> beam.Map(_flat_row) | "Errors" >> table("errors"),
+        ]
+        if "feeds" in outputs:
+            files.append(outputs["feeds"] | "FeedRows" >> beam.Map(_flat_row) | "Feeds" >> table("feeds"))
+        return files | "AllFiles" >> beam.Flatten()
