@@ -1,5 +1,5 @@
-"""Write: the four output tables as Parquet, ``articles`` and ``entities`` Hive-partitioned by
-``published_date``, ``duplicates`` and ``errors`` flat.
+"""Write: the output tables as Parquet, ``articles`` and ``entities`` Hive-partitioned by
+``published_date``; ``duplicates``, ``errors`` and ``feeds`` (when feeds were read) flat.
 
     OUTPUT/articles/published_date=2021-08-16/part-<run>-00000.parquet
     OUTPUT/articles/published_date=__HIVE_DEFAULT_PARTITION__/...   (undated: read back as null)
@@ -77,8 +77,10 @@ def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
 
 
 def clear_output(output: str) -> None:
-    """Remove earlier runs' tables, so that the output holds exactly this run's result."""
-    existing = [FileSystems.join(output, t) for t in TABLES if FileSystems.exists(FileSystems.join(output, t))]
+    """Remove earlier runs' tables, and the feed state kept beside them (what it remembers was in those
+    tables), so that the output holds exactly this run's result."""
+    names = [*TABLES, "_state"]
+    existing = [FileSystems.join(output, t) for t in names if FileSystems.exists(FileSystems.join(output, t))]
     if existing:
         FileSystems.delete(existing)
 
