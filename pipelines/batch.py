@@ -38,7 +38,9 @@ def http_settings(options: NewsPipelineOptions) -> HttpSettings:
 
 
 def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
-    """Add the batch graph to ``pipeline``; returns the PCollection of written file paths."""
+    """Add the batch graph to ``pipeline``; returns its last PCollection, into which every side effect
+    (files written, feed state saved) flows: Beam 2.77's DaskRunner computes only what leads to the
+    last transform, so nothing may hang off the graph on its own."""
     dedupe = DedupeSettings(
         shingle_size=options.shingle_size,
         bands=options.lsh_bands,
@@ -56,9 +58,9 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
         source_errors.append(files.errors)
     if feeds:
         read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(feeds, http_settings(options), state_dir(options), options.fetch_articles)
-        sources.append(read_feeds["documents"])
-        source_errors.append(read_feeds["errors"])
-        tables["feeds"] = read_feeds["feeds"]
+        sources.append(read_feeds.documents)
+        source_errors.append(read_feeds.errors)
+        tables["feeds"] = read_feeds.feeds
 
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
@@ -69,13 +71,14 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
     written = tables | "Write" >> WriteDataset(options.output, run_id, options.files_per_partition)
 
-    if feeds:
-        ingested = (
-            (tagged.articles, deduped.duplicates)
-            | "Ingested" >> beam.Flatten()
-            | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
-        )
-        _ = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> RememberFeedState(
-            state_dir(options)
-        )
-    return written
+    if not feeds:
+        return written
+    ingested = (
+        (tagged.articles, deduped.duplicates)
+        | "Ingested" >> beam.Flatten()
+        | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
+    )
+    remembered = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> RememberFeedState(
+        state_dir(options)
+    )
+    return (written, remembered | "StateSaved" >> beam.Map(str)) | "Done" >> beam.Flatten()

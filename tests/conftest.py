@@ -25,5 +25,14 @@ def test_pipeline():
 
 
 @pytest.fixture(scope="session")
+def dask_scheduler():
+    """A Dask scheduler with two workers on 127.0.0.1, shared by the tests that need one."""
+    from services import dask_cluster
+
+    with dask_cluster(workers=2) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
 def seed_paths() -> list[Path]:
     return sorted(SEEDS.glob("*.txt"))

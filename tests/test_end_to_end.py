@@ -23,9 +23,11 @@ ARTICLE_HTML = (
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The command line in a subprocess; DirectRunner unless the arguments name another runner."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "pipelines.run", "--runner=DirectRunner", *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    runner = [] if any(a.startswith("--runner") for a in args) else ["--runner=DirectRunner"]
+    return subprocess.run([sys.executable, "-m", "pipelines.run", *runner, *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
 
 def summary_numbers(stdout: str) -> dict[str, int]:

@@ -20,8 +20,8 @@ import apache_beam as beam
 import ftfy
 
 from transforms.parse import normalise_key
-from transforms.schema import CLEAN, Article
-from transforms.stage import ERRORS, ApplyOrRecordError
+from transforms.schema import CLEAN, Article, ErrorRecord
+from transforms.stage import ApplyOrRecordError, SplitByType
 MIN_WORDS = 5
 
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d]$")
@@ -183,6 +183,8 @@ class CleanArticles(beam.PTransform):
         self.settings = settings
 
     def expand(self, articles):
-        return articles | "Clean" >> beam.ParDo(ApplyOrRecordError(clean_article, CLEAN, self.settings)).with_outputs(
-            ERRORS, main="articles"
+        return (
+            articles
+            | "Clean" >> beam.ParDo(ApplyOrRecordError(clean_article, CLEAN, self.settings))
+            | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)
         )

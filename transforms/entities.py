@@ -18,7 +18,7 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from transforms.schema import TAG, Article, Entity, ErrorRecord, shard_of
-from transforms.stage import ERRORS
+from transforms.stage import SplitByType
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
 NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
@@ -127,13 +127,12 @@ class _TagShard(beam.DoFn):
         if batch:
             yield from self._tag(batch)
 
-    def _tag(self, batch: list[Article]) -> Iterator:
-        for outcome in tag_batch(self.nlp, batch, self.settings.batch_size):
-            yield beam.pvalue.TaggedOutput(ERRORS, outcome) if isinstance(outcome, ErrorRecord) else outcome
+    def _tag(self, batch: list[Article]) -> Iterator[Article | ErrorRecord]:
+        return tag_batch(self.nlp, batch, self.settings.batch_size)
 
 
 class TagEntities(beam.PTransform):
-    """Articles -> articles with ``entities``; outputs ``articles`` and ``errors``."""
+    """Articles -> articles with ``entities``; outputs ``.articles`` and ``.errors``."""
 
     def __init__(self, settings: EntitySettings = EntitySettings()):
         super().__init__()
@@ -145,5 +144,6 @@ class TagEntities(beam.PTransform):
             articles
             | "ShardKey" >> beam.Map(lambda a: (shard_of(a.article_id, shards), a))
             | "Batches" >> beam.GroupByKey()
-            | "Tag" >> beam.ParDo(_TagShard(self.settings)).with_outputs(ERRORS, main="articles")
+            | "Tag" >> beam.ParDo(_TagShard(self.settings))
+            | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)
         )

@@ -12,13 +12,14 @@ written only after the run's tables are.
 from __future__ import annotations
 
 import calendar
+import collections
 import dataclasses
 import datetime as dt
 import json
 import posixpath
 import re
 import uuid
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Optional, Union
 from urllib.parse import urlsplit
 
 import apache_beam as beam
@@ -27,10 +28,9 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
 from transforms.read import decode_html
 from transforms.schema import READ, ErrorRecord, FeedStatus, RawDocument, document_id
-from transforms.stage import ERRORS
+from transforms.stage import SplitByType
 from transforms.urls import canonical_url, is_url
 
-FEED_STATUS = "feeds"
 ACCEPT_FEEDS = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 STATE_FILE = "feeds.json"
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
@@ -241,6 +241,8 @@ def updated_state(state: FeedState, statuses: Iterable[FeedStatus], ingested_key
 # ----------------------------------------------------------------------------------- Beam transforms
 
 Record = Union[RawDocument, ErrorRecord]
+FeedOutputs = collections.namedtuple("FeedOutputs", ["documents", "errors", "feeds"])
+PageOutputs = collections.namedtuple("PageOutputs", ["documents", "errors"])
 
 
 class _FetchFeeds(beam.DoFn):
@@ -262,10 +264,10 @@ class _FetchFeeds(beam.DoFn):
         self.feeds.inc()
         records, status = self._read(source)
         self.already_seen.inc(status.entries - status.new_entries)
-        yield beam.pvalue.TaggedOutput(FEED_STATUS, status)
+        yield status
         for record in records:
             self.documents.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, record) if isinstance(record, ErrorRecord) else record
+            yield record
 
     def _read(self, source: str) -> tuple[list[Record], FeedStatus]:
         now = dt.datetime.now(dt.timezone.utc)
@@ -310,8 +312,7 @@ class _FetchPages(beam.DoFn):
         _, entries = host_entries
         throttle = HostThrottle(self.http.host_concurrency, self.http.host_delay)
         with ThreadPoolExecutor(max(self.http.host_concurrency, 1)) as pool:
-            for outcome in pool.map(lambda entry: self._page(entry, throttle), entries):
-                yield beam.pvalue.TaggedOutput(ERRORS, outcome) if isinstance(outcome, ErrorRecord) else outcome
+            yield from pool.map(lambda entry: self._page(entry, throttle), entries)
 
     def _page(self, entry: RawDocument, throttle: HostThrottle) -> Record:
         try:
@@ -341,19 +342,21 @@ class FetchArticlePages(beam.PTransform):
         self.http = http
 
     def expand(self, entries):
-        by_link = entries | "HasLink" >> beam.Partition(lambda d, n: 1 if d.url else 0, 2)
+        unlinked = entries | "NoLink" >> beam.Filter(lambda d: not d.url)
         fetched = (
-            by_link[1]
+            entries
+            | "HasLink" >> beam.Filter(lambda d: bool(d.url))
             | "ByHost" >> beam.Map(lambda d: (_host_key(d), d))
             | "HostGroups" >> beam.GroupByKey()
-            | "Fetch" >> beam.ParDo(_FetchPages(self.http)).with_outputs(ERRORS, main="documents")
+            | "Fetch" >> beam.ParDo(_FetchPages(self.http))
+            | "ByType" >> SplitByType(documents=RawDocument, errors=ErrorRecord)
         )
-        documents = (by_link[0], fetched.documents) | "AllEntries" >> beam.Flatten()
-        return documents, fetched.errors
+        documents = (unlinked, fetched.documents) | "AllEntries" >> beam.Flatten()
+        return PageOutputs(documents, fetched.errors)
 
 
 class ReadFeeds(beam.PTransform):
-    """Feed URLs and paths -> entry documents; outputs ``documents``, ``errors`` and ``feeds`` (status rows)."""
+    """Feed URLs and paths -> entry documents; outputs ``.documents``, ``.errors`` and ``.feeds`` (status rows)."""
 
     def __init__(self, sources: list[str], http: HttpSettings, state_dir: Optional[str], fetch_articles: bool = False):
         super().__init__()
@@ -364,17 +367,13 @@ class ReadFeeds(beam.PTransform):
             pbegin
             | "Feeds" >> beam.Create(self.sources)
             | "Spread" >> beam.Reshuffle()
-            | "Fetch" >> beam.ParDo(_FetchFeeds(self.http, self.state_dir)).with_outputs(ERRORS, FEED_STATUS, main="documents")
+            | "Fetch" >> beam.ParDo(_FetchFeeds(self.http, self.state_dir))
+            | "ByType" >> SplitByType(documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus)
         )
-        documents, errors = read.documents, [read.errors]
-        if self.fetch_articles:
-            documents, page_errors = documents | "Pages" >> FetchArticlePages(self.http)
-            errors.append(page_errors)
-        return {
-            "documents": documents,
-            "errors": errors | "AllErrors" >> beam.Flatten(),
-            "feeds": read[FEED_STATUS],
-        }
+        if not self.fetch_articles:
+            return read
+        pages = read.documents | "Pages" >> FetchArticlePages(self.http)
+        return FeedOutputs(pages.documents, (read.errors, pages.errors) | "AllErrors" >> beam.Flatten(), read.feeds)
 
 
 class RememberFeedState(beam.PTransform):

@@ -18,8 +18,8 @@ from typing import Optional
 import apache_beam as beam
 from dateutil import parser as dateparser
 
-from transforms.schema import PARSE, Article, RawDocument
-from transforms.stage import ERRORS, ApplyOrRecordError
+from transforms.schema import PARSE, Article, ErrorRecord, RawDocument
+from transforms.stage import ApplyOrRecordError, SplitByType
 from transforms.urls import canonical_url
 
 HEADER_LINES = 15  # a page dump's masthead, title, byline and dateline sit in its first lines
@@ -248,6 +248,8 @@ class ParseDocuments(beam.PTransform):
         self.options = options
 
     def expand(self, documents):
-        return documents | "Parse" >> beam.ParDo(ApplyOrRecordError(parse_document, PARSE, self.options)).with_outputs(
-            ERRORS, main="articles"
+        return (
+            documents
+            | "Parse" >> beam.ParDo(ApplyOrRecordError(parse_document, PARSE, self.options))
+            | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)
         )

@@ -17,7 +17,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
 from transforms.schema import READ, ErrorRecord, RawDocument, document_id
-from transforms.stage import ERRORS
+from transforms.stage import SplitByType
 
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -158,14 +158,11 @@ class _ReadFileDocuments(beam.DoFn):
             records = read_documents(path, data)
         for record in records:
             self.documents.inc()
-            if isinstance(record, ErrorRecord):
-                yield beam.pvalue.TaggedOutput(ERRORS, record)
-            else:
-                yield record
+            yield record
 
 
 class ReadDocuments(beam.PTransform):
-    """Match file globs and read every document in them; outputs ``documents`` and ``errors``."""
+    """Match file globs and read every document in them; outputs ``.documents`` and ``.errors``."""
 
     def __init__(self, patterns: list[str]):
         super().__init__()
@@ -179,5 +176,6 @@ class ReadDocuments(beam.PTransform):
             | "Paths" >> beam.Map(lambda metadata: metadata.path)
             | "OncePerFile" >> beam.Distinct()  # overlapping globs must not read a file twice
             | "Open" >> fileio.ReadMatches()
-            | "Documents" >> beam.ParDo(_ReadFileDocuments()).with_outputs(ERRORS, main="documents")
+            | "Documents" >> beam.ParDo(_ReadFileDocuments())
+            | "ByType" >> SplitByType(documents=RawDocument, errors=ErrorRecord)
         )

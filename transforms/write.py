@@ -85,6 +85,19 @@ def clear_output(output: str) -> None:
         FileSystems.delete(existing)
 
 
+def count_written_rows(output: str, run_id: str) -> dict[str, int]:
+    """Rows this run wrote per table, read back from the Parquet footers, in the counters' names."""
+    totals = {}
+    for table in TABLES:
+        pattern = FileSystems.join(output, table, "**", f"part-{run_id}-*.parquet")
+        paths = [m.path for result in FileSystems.match([pattern]) for m in result.metadata_list]
+        with_flat = FileSystems.join(output, table, f"part-{run_id}-*.parquet")
+        paths += [m.path for result in FileSystems.match([with_flat]) for m in result.metadata_list]
+        totals[f"{table}_rows"] = sum(pq.ParquetFile(FileSystems.open(p)).metadata.num_rows for p in set(paths))
+    totals["documents_read"] = sum(totals[f"{t}_rows"] for t in ("articles", "duplicates", "errors"))
+    return totals
+
+
 class _WritePartFile(beam.DoFn):
     def __init__(self, output: str, table: str, run_id: str):
         self.output, self.table, self.run_id = output, table, run_id
@@ -115,12 +128,17 @@ class WriteParquetTable(beam.PTransform):
             | "GroupFiles" >> beam.GroupByKey()
             | "WriteFiles" >> beam.ParDo(_WritePartFile(output, table, run_id))
         )
-        _ = (
-            rows
-            | "CountRows" >> beam.combiners.Count.Globally()
-            | "EmptyTable" >> beam.FlatMap(_write_if_empty, output, table, run_id, partitioned)
+        # A count that is 0 for an empty table without CombineGlobally's default, which needs a side input
+        # (not honoured by every runner): one seeded zero, summed under one key.
+        zero = rows.pipeline | "Zero" >> beam.Create([(table, 0)])
+        empty = (
+            (rows | "Ones" >> beam.Map(lambda _: (table, 1)), zero)
+            | "CountInputs" >> beam.Flatten()
+            | "CountRows" >> beam.CombinePerKey(sum)
+            | "EmptyTable" >> beam.FlatMap(lambda kv: _write_if_empty(kv[1], output, table, run_id, partitioned))
         )
-        return files
+        # Every write flows into the output: a runner may run only what leads to the pipeline's end.
+        return (files, empty) | "AllFiles" >> beam.Flatten()
 
 
 def _write_if_empty(count: int, output: str, table: str, run_id: str, partitioned: bool) -> Iterable[str]:
