@@ -9,6 +9,16 @@ from transforms.entities import EntitySettings
 from transforms.fetch import HttpSettings
 
 DEFAULT_INPUT = "seeds/*"
+
+
+def flag(value: str) -> bool:
+    """``--flag`` alone is true; ``--flag=false`` also works, as schedulers and Flex Templates pass every
+    parameter with a value."""
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
 DEFAULT_OUTPUT = "./output"
 
 
@@ -25,12 +35,12 @@ class NewsPipelineOptions(PipelineOptions):
         parser.add_argument("--feed", action="append", help="feed URL (http/https) or local feed path; repeatable")
         parser.add_argument("--feeds_file", "--feeds-file", help="file of feed URLs or paths, one a line, # comments")
         parser.add_argument(
-            "--fetch_articles", "--fetch-articles", action="store_true",
+            "--fetch_articles", "--fetch-articles", type=flag, nargs="?", const=True, default=False,
             help="download each entry's linked page and extract its full text (default: the entry's own content)",
         )
         parser.add_argument("--state_dir", "--state-dir", help="where feed state is kept (default: OUTPUT/_state)")
         parser.add_argument(
-            "--allow_private_hosts", "--allow-private-hosts", action="store_true",
+            "--allow_private_hosts", "--allow-private-hosts", type=flag, nargs="?", const=True, default=False,
             help="allow fetching from private, loopback and link-local addresses",
         )
         parser.add_argument("--http_timeout", "--http-timeout", type=float, default=http.timeout)
