@@ -27,7 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
 from transforms.read import decode_html
-from transforms.schema import READ, ErrorRecord, FeedStatus, RawDocument, document_id
+from transforms.schema import FETCH, READ, ErrorRecord, FeedStatus, RawDocument, document_id
 from transforms.stage import SplitByType
 from transforms.urls import canonical_url, is_url
 
@@ -255,6 +255,7 @@ class _FetchFeeds(beam.DoFn):
 
     def setup(self):
         self.state = FeedState.load(self.state_dir)
+        self.seen = frozenset(self.state.seen)
         self.session = new_session()
 
     def teardown(self):
@@ -277,16 +278,16 @@ class _FetchFeeds(beam.DoFn):
                     content = handle.read()
             except OSError as e:
                 return [ErrorRecord.of(source, READ, f"cannot read feed file: {e}", feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
-            return feed_records(source, content, frozenset(self.state.seen))
+            return feed_records(source, content, self.seen)
         headers = {"Accept": ACCEPT_FEEDS, **self.state.conditional_headers(source)}
         try:
             response = fetch(self.session, source, self.http, headers)
         except FetchError as e:
-            return [ErrorRecord.of(source, "fetch", str(e), feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
+            return [ErrorRecord.of(source, FETCH, str(e), feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
         if response.status == 304:
             self.not_modified.inc()
             return [], FeedStatus(source, "not_modified", now, http_status=304)
-        records, status = feed_records(source, response.body, frozenset(self.state.seen))
+        records, status = feed_records(source, response.body, self.seen)
         return records, dataclasses.replace(
             status, http_status=response.status, etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
@@ -319,12 +320,12 @@ class _FetchPages(beam.DoFn):
             with throttle:
                 response = fetch(self.session, entry.url, self.http, {"Accept": "text/html,application/xhtml+xml"})
         except FetchError as e:
-            return ErrorRecord.of(entry.source_path, "fetch", f"article page: {e}", entry.body, feed_url=entry.feed_url)
+            return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", entry.body, feed_url=entry.feed_url)
         self.pages.inc()
         try:
             html = decode_html(response.body)
         except ValueError as e:
-            return ErrorRecord.of(entry.source_path, "fetch", f"article page: {e}", response.body, feed_url=entry.feed_url)
+            return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", response.body, feed_url=entry.feed_url)
         return dataclasses.replace(entry, format="html", body=html, url=canonical_url(response.url))
 
 

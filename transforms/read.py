@@ -2,7 +2,8 @@
 
 A ``.txt`` file is one plain-text page dump, an ``.html``/``.htm`` file one page, a ``.jsonl`` file one
 document per line (fields ``url``, ``title``, ``text`` or ``html``, ``published``, ``source``, all optional),
-a feed file (``.rss``, ``.atom``, ``.xml``, ``.rdf``) one document per entry, and ``.gz`` wraps any of these. What cannot be read becomes an ``ErrorRecord`` with stage ``read``.
+a feed file (``.rss``, ``.atom``, ``.xml``, ``.rdf``) one document per entry, and ``.gz`` wraps any of
+these. What cannot be read becomes an ``ErrorRecord`` with stage ``read``.
 """
 
 from __future__ import annotations

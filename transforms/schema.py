@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 # Stage names, as written in the ``stage`` column of the errors table.
-READ, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "parse", "clean", "dedupe", "tag", "write"
+READ, FETCH, PARSE, CLEAN, TAG = "read", "fetch", "parse", "clean", "tag"
 
 HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 EXCERPT_CHARS = 200

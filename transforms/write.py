@@ -89,11 +89,13 @@ def count_written_rows(output: str, run_id: str) -> dict[str, int]:
     """Rows this run wrote per table, read back from the Parquet footers, in the counters' names."""
     totals = {}
     for table in TABLES:
-        pattern = FileSystems.join(output, table, "**", f"part-{run_id}-*.parquet")
-        paths = [m.path for result in FileSystems.match([pattern]) for m in result.metadata_list]
-        with_flat = FileSystems.join(output, table, f"part-{run_id}-*.parquet")
-        paths += [m.path for result in FileSystems.match([with_flat]) for m in result.metadata_list]
-        totals[f"{table}_rows"] = sum(pq.ParquetFile(FileSystems.open(p)).metadata.num_rows for p in set(paths))
+        patterns = [FileSystems.join(output, table, *sub, f"part-{run_id}-*.parquet") for sub in ((), ("*",))]
+        paths = {m.path for result in FileSystems.match(patterns) for m in result.metadata_list}
+        rows = 0
+        for path in paths:
+            with FileSystems.open(path) as handle:
+                rows += pq.ParquetFile(handle).metadata.num_rows
+        totals[f"{table}_rows"] = rows
     totals["documents_read"] = sum(totals[f"{t}_rows"] for t in ("articles", "duplicates", "errors"))
     return totals
 

@@ -1,0 +1,175 @@
+"""Scale benchmark: the whole pipeline on synthetic corpora, against the same libraries in a plain loop.
+
+    python bench/scale_bench.py [--sizes 1000 10000 100000] [--workers 1 2] [--corpora /tmp/news-bench]
+
+For each size N (a corpus from bench/corpus.py, 30% syndicated copies, generated once and kept):
+- plain loop: read, parse (trafilatura / text heuristics), clean, MinHash and spaCy NER (batches of 64)
+  over the same documents in one Python process: docs/s per stage and in all;
+- the pipeline (DirectRunner: in-memory for 1 worker, multi_processing for more), in a child process:
+  end-to-end docs/s, docs/s per stage from the runner's per-step execution time, peak RSS of the
+  whole process tree (sampled every 0.2 s);
+and the ratios: pipeline / plain loop (1 worker), 2 workers / 1 worker, peak RSS between sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+STAGES = ("ReadFiles", "Parse", "Clean", "Dedupe", "Tag", "Write")
+
+
+def corpus(size: int, corpora: Path) -> Path:
+    from corpus import generate
+
+    folder = corpora / f"n{size}" / "docs"
+    if not (corpora / f"n{size}" / "docs.truth.json").exists():
+        generate(size, folder, seed=size)
+    return folder
+
+
+def plain_loop(folder: Path) -> dict[str, float]:
+    """Seconds per stage for the libraries alone over the corpus."""
+    from transforms.clean import clean_article
+    from transforms.dedupe import DedupeSettings, content_hash, minhash
+    from transforms.entities import EntitySettings, load_model
+    from transforms.parse import parse_document
+    from transforms.read import read_documents
+    from transforms.schema import RawDocument
+
+    seconds: dict[str, float] = collections.Counter()
+    started = time.perf_counter()
+    documents = [r for p in sorted(folder.iterdir()) for r in read_documents(str(p), p.read_bytes()) if isinstance(r, RawDocument)]
+    seconds["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    articles = [parse_document(d) for d in documents]
+    seconds["parse"] = time.perf_counter() - started
+    started = time.perf_counter()
+    articles = [clean_article(a) for a in articles]
+    seconds["clean"] = time.perf_counter() - started
+    started = time.perf_counter()
+    settings = DedupeSettings()
+    _ = [(content_hash(a.text), minhash(a.text, settings)) for a in articles]
+    seconds["minhash"] = time.perf_counter() - started
+    nlp = load_model(EntitySettings().model)
+    started = time.perf_counter()
+    _ = [len(doc.ents) for doc in nlp.pipe((a.text for a in articles), batch_size=64)]
+    seconds["ner"] = time.perf_counter() - started
+    seconds["documents"] = len(documents)
+    return seconds
+
+
+def tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)])
+    except psutil.Error:
+        return 0
+
+
+def pipeline_run(folder: Path, workers: int) -> dict:
+    """Run the pipeline in a child process; wall time, peak RSS of its process tree, per-stage msecs."""
+    with tempfile.TemporaryDirectory() as output:
+        args = [sys.executable, __file__, "--child", str(folder), output, str(workers)]
+        started = time.perf_counter()
+        child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+        peak, done = 0, threading.Event()
+
+        def sample():
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss(child.pid))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        out, _ = child.communicate()
+        done.set()
+        sampler.join()
+        if child.returncode:
+            raise RuntimeError(f"pipeline failed ({child.returncode})")
+        result = json.loads(out.strip().splitlines()[-1])
+        result.update(seconds=time.perf_counter() - started, peak_rss=peak)
+        return result
+
+
+def child(folder: str, output: str, workers: int) -> None:
+    """In the child: run the pipeline, print per-stage msecs and counts as JSON."""
+    import apache_beam as beam
+
+    from pipelines import batch
+    from pipelines.options import NewsPipelineOptions
+    from pipelines.runner import offline_runner
+
+    args = ["--input", f"{folder}/*", "--output", output]
+    if workers > 1:
+        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    options = NewsPipelineOptions(args)
+    pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
+    batch.build(pipeline, options, "bench")
+    result = pipeline.run()
+    result.wait_until_finish()
+    msecs: dict[str, int] = collections.Counter()
+    counts: dict[str, int] = collections.Counter()
+    for counter in result.monitoring_metrics().query()["counters"]:
+        name = counter.key.metric.name
+        if name == "metric:pardo_execution_time:process_bundle_msecs:v1" and counter.key.step:
+            msecs[counter.key.step.split("/")[0]] += counter.committed or 0
+        elif counter.key.metric.namespace == "pipeline":
+            counts[name] += counter.committed or 0
+    print(json.dumps({"msecs": msecs, "counts": counts}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--corpora", type=Path, default=Path(tempfile.gettempdir()) / "news-bench")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]))
+        return 0
+
+    peaks = {}
+    for size in args.sizes:
+        folder = corpus(size, args.corpora)
+        loop = plain_loop(folder)
+        n = loop.pop("documents")
+        loop_total = sum(loop.values())
+        print(f"\n== N = {size} ({n} documents, {sum(p.stat().st_size for p in folder.iterdir()) / 1e6:.1f} MB)")
+        print("plain loop   " + "  ".join(f"{k} {n / s:7.1f}" for k, s in loop.items()) + f"  | all {n / loop_total:6.1f} docs/s")
+        runs = {}
+        for workers in args.workers:
+            run = runs[workers] = pipeline_run(folder, workers)
+            stages = "  ".join(f"{s} {n / (run['msecs'].get(s, 0) / 1000):7.1f}" if run["msecs"].get(s) else f"{s} -" for s in STAGES)
+            counts = run["counts"]
+            print(f"pipeline {workers}w  end-to-end {n / run['seconds']:6.1f} docs/s ({run['seconds']:.0f} s), "
+                  f"peak RSS {run['peak_rss'] / 2**20:6.0f} MiB; articles {counts.get('articles_rows')}, "
+                  f"duplicates {counts.get('duplicates_rows', 0)}, errors {counts.get('errors_rows', 0)}")
+            print(f"   per stage (docs per second of stage time, summed over workers): {stages}")
+        peaks[size] = max(r["peak_rss"] for r in runs.values())
+        if 1 in runs:
+            print(f"ratio pipeline 1w / plain loop: {loop_total / runs[1]['seconds']:.2f}")
+            if 2 in runs:
+                print(f"ratio 2 workers / 1 worker:     {runs[1]['seconds'] / runs[2]['seconds']:.2f}")
+    sizes = sorted(peaks)
+    for small, large in zip(sizes, sizes[1:]):
+        print(f"peak RSS N={large} / N={small}: {peaks[large] / peaks[small]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
