@@ -59,6 +59,14 @@ def test_verified_pairs_keep_only_similar_candidates():
     assert list(verified_pairs([c, b, a], 0.7)) == [(("a", "b"), 0.75)]
 
 
+def test_large_buckets_are_verified_against_anchors_only(monkeypatch):
+    monkeypatch.setattr("transforms.dedupe.MAX_ANCHORS", 2)
+    members = [Fingerprint(f"m{i}", f"h{i}", None, 10, (1, 2, 3, 4)) for i in range(5)]
+    pairs = [pair for pair, _ in verified_pairs(members, 0.7)]
+    assert len(pairs) == 1 + 2 * 3  # the anchors' pair, and each other member with both anchors
+    assert all("m0" in pair or "m1" in pair for pair in pairs)
+
+
 def test_connected_components_merge_partial_forests():
     fn = ConnectedComponents()
     left = fn.add_input(fn.add_input(fn.create_accumulator(), ("a", "b")), ("x", "y"))

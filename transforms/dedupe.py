@@ -137,10 +137,19 @@ def exact_duplicate_edges(members: Iterable[Fingerprint]) -> Iterator[tuple[str,
         yield ordered[0].article_id, other.article_id, 1.0
 
 
+MAX_ANCHORS = 64
+
+
 def verified_pairs(members: Iterable[Fingerprint], threshold: float) -> Iterator[tuple[tuple[str, str], float]]:
-    """Candidate pairs that share an LSH band, kept when their estimated similarity reaches the threshold."""
+    """Candidate pairs that share an LSH band, kept when their estimated similarity reaches the threshold.
+
+    A wire story copied by thousands of outlets fills one bucket: all pairs would cost n²/2, so each
+    member is verified against the first ``MAX_ANCHORS`` members only; the connected components join
+    the rest through them, and the cost stays linear in n."""
     ordered = sorted(members, key=lambda m: m.article_id)
-    for a, b in itertools.combinations(ordered, 2):
+    anchors = ordered[:MAX_ANCHORS]
+    pairs = itertools.chain(itertools.combinations(anchors, 2), itertools.product(anchors, ordered[MAX_ANCHORS:]))
+    for a, b in pairs:
         score = similarity(a.signature, b.signature)
         if score >= threshold:
             yield (a.article_id, b.article_id), score
