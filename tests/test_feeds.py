@@ -200,3 +200,30 @@ def test_every_dev_feed_entry_is_accounted_for(tmp_path):
         expected = len(feedparser.parse((DEV_FEEDS / name).read_bytes()).entries)
         got = sum(1 for r in rows if (r.get("feed_url") or "").endswith("/" + name))
         assert got == expected, name
+
+
+def test_host_throttle_limits_concurrency_and_spaces_starts():
+    from concurrent.futures import ThreadPoolExecutor
+    import threading
+
+    from transforms.fetch import HostThrottle
+
+    throttle, lock = HostThrottle(concurrency=2, delay=0.05), threading.Lock()
+    in_flight, peak, starts = 0, 0, []
+
+    def request(_):
+        nonlocal in_flight, peak
+        with throttle:
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+                starts.append(time.monotonic())
+            time.sleep(0.1)
+            with lock:
+                in_flight -= 1
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(request, range(6)))
+    starts.sort()
+    assert peak == 2
+    assert all(b - a >= 0.045 for a, b in zip(starts, starts[1:]))
