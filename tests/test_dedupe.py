@@ -1,6 +1,7 @@
 import datetime as dt
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.dedupe import (
@@ -9,12 +10,13 @@ from transforms.dedupe import (
     DeduplicateArticles,
     Fingerprint,
     band_keys,
+    candidate_pairs,
     cluster_decisions,
     content_hash,
     minhash,
     normalise_words,
     similarity,
-    verified_pairs,
+    verified_edges,
 )
 from transforms.schema import Article
 
@@ -52,17 +54,19 @@ def test_minhash_similarity_tracks_jaccard():
     assert len(band_keys(minhash(STORY, SETTINGS), SETTINGS)) == SETTINGS.bands
 
 
-def test_verified_pairs_keep_only_similar_candidates():
-    a = Fingerprint("a", "h1", None, 10, (1, 2, 3, 4))
-    b = Fingerprint("b", "h2", None, 10, (1, 2, 3, 9))
-    c = Fingerprint("c", "h3", None, 10, (7, 8, 9, 9))
-    assert list(verified_pairs([c, b, a], 0.7)) == [(("a", "b"), 0.75)]
+def packed(*values: int) -> bytes:
+    return np.asarray(values, dtype="<u4").tobytes()
 
 
-def test_large_buckets_are_verified_against_anchors_only(monkeypatch):
+def test_only_similar_candidates_become_edges():
+    joined = {"signature": [packed(1, 2, 3, 9)], "first": [("a", packed(1, 2, 3, 4)), ("c", packed(7, 8, 9, 9))]}
+    assert list(verified_edges("b", joined, 0.7)) == [("a", "b", 0.75)]
+
+
+def test_candidate_pairs_of_large_buckets_pair_with_anchors_only(monkeypatch):
+    assert list(candidate_pairs(["c", "a", "b", "a"])) == [("a", "b"), ("a", "c"), ("b", "c")]
     monkeypatch.setattr("transforms.dedupe.MAX_ANCHORS", 2)
-    members = [Fingerprint(f"m{i}", f"h{i}", None, 10, (1, 2, 3, 4)) for i in range(5)]
-    pairs = [pair for pair, _ in verified_pairs(members, 0.7)]
+    pairs = list(candidate_pairs([f"m{i}" for i in range(5)]))
     assert len(pairs) == 1 + 2 * 3  # the anchors' pair, and each other member with both anchors
     assert all("m0" in pair or "m1" in pair for pair in pairs)
 
@@ -79,15 +83,15 @@ def test_canonical_is_earliest_then_longest_then_smallest_id():
     early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
     late = early + dt.timedelta(days=1)
     members = [
-        Fingerprint("z", "h", late, 500, (1,)),
-        Fingerprint("y", "h", early, 100, (1,)),
-        Fingerprint("x", "h", early, 100, (1,)),
-        Fingerprint("w", "h", None, 900, (1,)),
+        Fingerprint("z", "h", late, 500, packed(1)),
+        Fingerprint("y", "h", early, 100, packed(1)),
+        Fingerprint("x", "h", early, 100, packed(1)),
+        Fingerprint("w", "h", None, 900, packed(1)),
     ]
     decisions = {d.article_id: d for d in cluster_decisions(members)}
     assert {d.canonical_article_id for d in decisions.values()} == {"x"}
     assert decisions["x"].duplicate_count == 3 and decisions["z"].duplicate_count == 0
-    undated = cluster_decisions([Fingerprint("b", "h", None, 50, (1,)), Fingerprint("a", "h", None, 40, (1,))])
+    undated = cluster_decisions([Fingerprint("b", "h", None, 50, packed(1)), Fingerprint("a", "h", None, 40, packed(1))])
     assert undated[0].article_id == "b"  # the longer text when none is dated
 
 

@@ -5,8 +5,10 @@ The Beam shape scales out with the corpus. No worker holds an index of all docum
 
 1. Every article gets a small ``Fingerprint`` (content hash and MinHash signature).
 2. Fingerprints are grouped by content hash: each group's members are exact duplicates of its first.
-3. One representative per hash is split into LSH band keys; grouping by band key yields the candidate
-   pairs, each verified by its estimated Jaccard similarity before it becomes an edge.
+3. One representative per hash is split into LSH band keys that carry only its id; grouping by band key
+   yields candidate pairs of ids, which two small joins give their signatures, so each is verified by
+   its estimated Jaccard similarity before it becomes an edge. (Carrying whole signatures under all 24
+   band keys made this the pipeline's largest shuffle: ~116 KB per document at 10k documents.)
 4. Connected components of the edges are the clusters. A union-find ``CombineFn`` builds them:
    workers union their share of the edges in parallel and the partial forests merge, so memory grows
    with the number of duplicated documents, never with the corpus.
@@ -30,6 +32,7 @@ import unicodedata
 from typing import Iterable, Iterator, Optional
 
 import apache_beam as beam
+import numpy as np
 
 from transforms.schema import Article, Duplicate
 from transforms.stage import SplitByType
@@ -56,7 +59,7 @@ class Fingerprint:
     content_hash: str
     published_at: Optional[dt.datetime]
     word_count: int
-    signature: tuple[int, ...]
+    signature: bytes  # the MinHash values as packed little-endian uint32: 480 bytes, not 120 Python ints
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,12 +95,12 @@ def shingles(words: list[str], size: int) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
-def minhash(text: str, settings: DedupeSettings) -> tuple[int, ...]:
+def minhash(text: str, settings: DedupeSettings) -> bytes:
     from rensa import RMinHash
 
     sketch = RMinHash(num_perm=settings.permutations, seed=settings.seed)
     sketch.update(shingles(normalise_words(text), settings.shingle_size))
-    return tuple(sketch.digest())
+    return np.asarray(sketch.digest(), dtype="<u4").tobytes()
 
 
 def fingerprint(article: Article, settings: DedupeSettings) -> Fingerprint:
@@ -110,18 +113,19 @@ def fingerprint(article: Article, settings: DedupeSettings) -> Fingerprint:
     )
 
 
-def band_keys(signature: tuple[int, ...], settings: DedupeSettings) -> list[str]:
-    keys = []
-    for band in range(settings.bands):
-        rows = signature[band * settings.rows : (band + 1) * settings.rows]
-        digest = hashlib.blake2b(repr(rows).encode("ascii"), digest_size=8).hexdigest()
-        keys.append(f"{band}:{digest}")
-    return keys
+def band_keys(signature: bytes, settings: DedupeSettings) -> list[str]:
+    width = settings.rows * 4
+    return [
+        f"{band}:{hashlib.blake2b(signature[band * width : (band + 1) * width], digest_size=8).hexdigest()}"
+        for band in range(settings.bands)
+    ]
 
 
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the two shingle sets: the share of equal MinHash values."""
-    return sum(x == y for x, y in zip(a, b)) / len(a) if a else 0.0
+    if not a:
+        return 0.0
+    return float(np.mean(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")))
 
 
 def canonical_order(member: Fingerprint) -> tuple:
@@ -140,19 +144,26 @@ def exact_duplicate_edges(members: Iterable[Fingerprint]) -> Iterator[tuple[str,
 MAX_ANCHORS = 64
 
 
-def verified_pairs(members: Iterable[Fingerprint], threshold: float) -> Iterator[tuple[tuple[str, str], float]]:
-    """Candidate pairs that share an LSH band, kept when their estimated similarity reaches the threshold.
+def candidate_pairs(article_ids: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """The pairs of one LSH bucket, smaller id first.
 
     A wire story copied by thousands of outlets fills one bucket: all pairs would cost n²/2, so each
-    member is verified against the first ``MAX_ANCHORS`` members only; the connected components join
-    the rest through them, and the cost stays linear in n."""
-    ordered = sorted(members, key=lambda m: m.article_id)
+    member is paired with the first ``MAX_ANCHORS`` members only; the connected components join the
+    rest through them, and the cost stays linear in n."""
+    ordered = sorted(set(article_ids))
     anchors = ordered[:MAX_ANCHORS]
-    pairs = itertools.chain(itertools.combinations(anchors, 2), itertools.product(anchors, ordered[MAX_ANCHORS:]))
-    for a, b in pairs:
-        score = similarity(a.signature, b.signature)
-        if score >= threshold:
-            yield (a.article_id, b.article_id), score
+    yield from itertools.combinations(anchors, 2)
+    yield from itertools.product(anchors, ordered[MAX_ANCHORS:])
+
+
+def verified_edges(second_id: str, joined: dict, threshold: float) -> Iterator[tuple[str, str, float]]:
+    """Candidate pairs (first id and signature, keyed by the second id) kept when their estimated
+    similarity reaches the threshold."""
+    for signature in joined["signature"]:
+        for first_id, first_signature in joined["first"]:
+            score = similarity(first_signature, signature)
+            if score >= threshold:
+                yield first_id, second_id, score
 
 
 class ConnectedComponents(beam.CombineFn):
@@ -235,14 +246,26 @@ class NearDuplicateClusters(beam.PTransform):
         settings = self.settings
         by_hash = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> beam.GroupByKey()
         exact_edges = by_hash | "ExactEdges" >> beam.FlatMap(lambda group: exact_duplicate_edges(group[1]))
-        near_edges = (
-            by_hash
-            | "Representatives" >> beam.Map(lambda group: min(group[1], key=lambda m: m.article_id))
-            | "BandKeys" >> beam.FlatMap(lambda f: ((key, f) for key in band_keys(f.signature, settings)))
+        representatives = by_hash | "Representatives" >> beam.Map(lambda group: min(group[1], key=lambda m: m.article_id))
+        signatures = representatives | "Signatures" >> beam.Map(lambda f: (f.article_id, f.signature))
+        candidates = (
+            representatives
+            | "BandKeys" >> beam.FlatMap(lambda f: ((key, f.article_id) for key in band_keys(f.signature, settings)))
             | "CandidateGroups" >> beam.GroupByKey()
-            | "VerifiedPairs" >> beam.FlatMap(lambda group: verified_pairs(group[1], settings.threshold))
-            | "DistinctPairs" >> beam.CombinePerKey(max)
-            | "AsEdges" >> beam.Map(lambda pair: (pair[0][0], pair[0][1], pair[1]))
+            | "CandidatePairs" >> beam.FlatMap(lambda group: candidate_pairs(group[1]))
+            | "DistinctPairs" >> beam.Distinct()
+        )
+        with_first = (
+            {"second": candidates | "ByFirst" >> beam.Map(lambda pair: pair), "signature": signatures}
+            | "FirstSignature" >> beam.CoGroupByKey()
+            | "BySecond" >> beam.FlatMap(
+                lambda kv: ((second, (kv[0], signature)) for signature in kv[1]["signature"] for second in kv[1]["second"])
+            )
+        )
+        near_edges = (
+            {"first": with_first, "signature": signatures}
+            | "SecondSignature" >> beam.CoGroupByKey()
+            | "VerifiedEdges" >> beam.FlatMap(lambda kv: verified_edges(kv[0], kv[1], settings.threshold))
         )
         components = (
             (exact_edges, near_edges)
