@@ -3,51 +3,30 @@
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
-from pipelines.options import DEFAULT_INPUT, NewsPipelineOptions
+from pipelines.options import (
+    DEFAULT_INPUT,
+    NewsPipelineOptions,
+    dedupe_settings,
+    entity_settings,
+    feed_sources,
+    http_settings,
+    state_dir,
+)
 from transforms.clean import CleanArticles
-from transforms.dedupe import DedupeSettings, DeduplicateArticles
-from transforms.entities import EntitySettings, TagEntities
-from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys, read_feeds_file
-from transforms.fetch import HttpSettings
+from transforms.dedupe import DeduplicateArticles
+from transforms.entities import TagEntities
+from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.parse import ParseDocuments
 from transforms.read import ReadDocuments
 from transforms.write import WriteDataset
-
-
-def feed_sources(options: NewsPipelineOptions) -> list[str]:
-    return list(options.feed or []) + (read_feeds_file(options.feeds_file) if options.feeds_file else [])
-
-
-def state_dir(options: NewsPipelineOptions) -> str:
-    return options.state_dir or FileSystems.join(options.output, "_state")
-
-
-def http_settings(options: NewsPipelineOptions) -> HttpSettings:
-    return HttpSettings(
-        timeout=options.http_timeout,
-        retries=options.http_retries,
-        backoff=options.http_backoff,
-        max_redirects=options.max_redirects,
-        max_bytes=options.max_response_bytes,
-        allow_private_hosts=options.allow_private_hosts,
-        host_concurrency=options.host_concurrency,
-        host_delay=options.host_delay,
-    )
 
 
 def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
     """Add the batch graph to ``pipeline``; returns its last PCollection, into which every side effect
     (files written, feed state saved) flows: Beam 2.77's DaskRunner computes only what leads to the
     last transform, so nothing may hang off the graph on its own."""
-    dedupe = DedupeSettings(
-        shingle_size=options.shingle_size,
-        bands=options.lsh_bands,
-        rows=options.lsh_rows,
-        threshold=options.similarity_threshold,
-    )
-    entities = EntitySettings(model=options.spacy_model, batch_size=options.ner_batch_size, shards=options.ner_shards)
+    dedupe, entities = dedupe_settings(options), entity_settings(options)
     feeds = feed_sources(options)
     patterns = options.input or ([] if feeds else [DEFAULT_INPUT])
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
+from transforms.feeds import read_feeds_file
 from transforms.fetch import HttpSettings
 
 DEFAULT_INPUT = "seeds/*"
@@ -20,6 +22,20 @@ def flag(value: str) -> bool:
         return False
     raise ValueError(f"not a boolean: {value!r}")
 DEFAULT_OUTPUT = "./output"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(value: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``2h`` or ``7d``."""
+    text = value.strip().lower()
+    try:
+        seconds = float(text[:-1]) * _UNITS[text[-1]] if text[-1:] in _UNITS else float(text)
+    except ValueError:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 15m, 2h, 7d)") from None
+    if seconds <= 0:
+        raise ValueError(f"not a positive duration: {value!r}")
+    return seconds
+
 
 
 class NewsPipelineOptions(PipelineOptions):
@@ -66,6 +82,53 @@ class NewsPipelineOptions(PipelineOptions):
             "--similarity_threshold", "--similarity-threshold", type=float, default=dedupe.threshold,
             help="estimated Jaccard similarity of word shingles at which two articles are near duplicates",
         )
+        parser.add_argument("--poll_interval", "--poll-interval", type=duration, default=300.0,
+                            help="streaming: time between polls of every feed (default 300s)")
+        parser.add_argument("--window", type=duration, default=900.0, help="streaming: output window (default 15m)")
+        parser.add_argument("--allowed_lateness", "--allowed-lateness", type=duration, default=900.0,
+                            help="streaming: how long before its poll an entry may be published and still be windowed "
+                            "at its published time; the watermark trails the latest poll by this much (default 15m)")
+        parser.add_argument("--dedupe_horizon", "--dedupe-horizon", type=duration, default=7 * 86400.0,
+                            help="streaming: how far back in event time duplicates are looked for (default 7d)")
+        parser.add_argument("--run_for", "--run-for", type=duration,
+                            help="streaming: stop polling after this long, write what is pending and exit (default: run until stopped)")
         parser.add_argument("--spacy_model", "--spacy-model", default=entities.model)
         parser.add_argument("--ner_batch_size", "--ner-batch-size", type=int, default=entities.batch_size)
         parser.add_argument("--ner_shards", "--ner-shards", type=int, default=entities.shards)
+
+
+# ------------------------------------------------------------------------ options -> stage settings
+
+
+def feed_sources(options: NewsPipelineOptions) -> list[str]:
+    return list(options.feed or []) + (read_feeds_file(options.feeds_file) if options.feeds_file else [])
+
+
+def state_dir(options: NewsPipelineOptions) -> str:
+    return options.state_dir or FileSystems.join(options.output, "_state")
+
+
+def http_settings(options: NewsPipelineOptions) -> HttpSettings:
+    return HttpSettings(
+        timeout=options.http_timeout,
+        retries=options.http_retries,
+        backoff=options.http_backoff,
+        max_redirects=options.max_redirects,
+        max_bytes=options.max_response_bytes,
+        allow_private_hosts=options.allow_private_hosts,
+        host_concurrency=options.host_concurrency,
+        host_delay=options.host_delay,
+    )
+
+
+def dedupe_settings(options: NewsPipelineOptions) -> DedupeSettings:
+    return DedupeSettings(
+        shingle_size=options.shingle_size,
+        bands=options.lsh_bands,
+        rows=options.lsh_rows,
+        threshold=options.similarity_threshold,
+    )
+
+
+def entity_settings(options: NewsPipelineOptions) -> EntitySettings:
+    return EntitySettings(model=options.spacy_model, batch_size=options.ner_batch_size, shards=options.ner_shards)

@@ -1,12 +1,14 @@
-"""Command line: ``python -m pipelines.run [--input GLOB ...] [--output DIR] [--runner ...] [Beam options]``.
+"""Command line: ``python -m pipelines.run [--input GLOB ...] [--output DIR] [--runner ...] [Beam options]``,
+or ``--streaming --feed URL ... [--poll-interval 300s] [--window 15m] [--run-for DURATION]``.
 
-Builds the batch pipeline, runs it to the end and prints the run summary. Exits non-zero when the
+Builds the batch (or streaming) pipeline, runs it to the end and prints the run summary. Exits non-zero when the
 accounting does not balance: every document read must be exactly one article, duplicate or error.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 
@@ -23,10 +25,13 @@ logging.getLogger().addFilter(_WithoutGcpClientNotice())  # before Beam is impor
 import apache_beam as beam  # noqa: E402
 from apache_beam.metrics.metric import MetricsFilter  # noqa: E402
 
-from pipelines import batch  # noqa: E402
-from pipelines.options import NewsPipelineOptions  # noqa: E402
+from apache_beam.io.filesystems import FileSystems  # noqa: E402
+from apache_beam.options.pipeline_options import StandardOptions  # noqa: E402
+
+from pipelines import batch, streaming  # noqa: E402
+from pipelines.options import NewsPipelineOptions, feed_sources  # noqa: E402
 from pipelines.runner import offline_runner  # noqa: E402
-from transforms.write import clear_output, count_written_rows, new_run_id  # noqa: E402
+from transforms.write import TABLES, clear_output, count_written_rows, new_run_id, write_empty_table  # noqa: E402
 
 
 def counters(result) -> dict[str, int] | None:
@@ -44,6 +49,7 @@ def counters(result) -> dict[str, int] | None:
 FEED_COUNTERS = {
     "feeds_fetched": "feeds read",
     "feeds_not_modified": "feeds unchanged (304)",
+    "entries_polled": "entries polled",
     "entries_already_seen": "entries seen before",
     "pages_fetched": "article pages fetched",
 }
@@ -68,22 +74,49 @@ def summary(totals: dict[str, int], seconds: float) -> tuple[str, bool]:
     return "\n".join(lines), balanced
 
 
+def stop_on_signals(stop_file: str) -> None:
+    """Ctrl-C or SIGTERM: stop polling, write what is pending, exit. A second signal aborts at once
+    (files already written stay whole: each appears only once complete)."""
+
+    def stop(signum, _frame):
+        if FileSystems.exists(stop_file):
+            raise KeyboardInterrupt
+        print(f"{signal.Signals(signum).name}: stopping after the polls in flight; signal again to abort", flush=True)
+        with FileSystems.create(stop_file) as handle:
+            handle.write(b"stop\n")
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("news.stream").setLevel(logging.INFO)
     options = NewsPipelineOptions(argv if argv is not None else sys.argv[1:])
-    write_mode = options.write_mode or ("append" if batch.feed_sources(options) else "overwrite")
+    is_streaming = options.view_as(StandardOptions).streaming
+    if is_streaming and options.fetch_articles:
+        raise SystemExit("--fetch-articles is not supported with --streaming yet: entries are ingested with their feed content")
+    write_mode = options.write_mode or ("append" if feed_sources(options) else "overwrite")
     if write_mode == "overwrite":
         clear_output(options.output)
     started = time.perf_counter()
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     run_id = new_run_id()
-    batch.build(pipeline, options, run_id)
+    if is_streaming:
+        streaming.build(pipeline, options, run_id)
+        for table in TABLES:  # a stream may take a while to produce its first row of each table
+            write_empty_table(options.output, table, run_id)
+        stop_on_signals(streaming.stop_file(options, run_id))
+    else:
+        batch.build(pipeline, options, run_id)
     result = pipeline.run()
     result.wait_until_finish()
     totals = counters(result)
     if totals is None:
         totals = count_written_rows(options.output, run_id)
         print("(this runner keeps no metrics: counts are read back from the written files; documents read is their sum)")
+    if is_streaming and FileSystems.exists(streaming.stop_file(options, run_id)):
+        FileSystems.delete([streaming.stop_file(options, run_id)])
     text, balanced = summary(totals, time.perf_counter() - started)
     print(f"Run finished, output in {options.output}\n{text}")
     return 0 if balanced else 1

@@ -1,9 +1,9 @@
-"""Which runner executes a job: the one asked for, except that a batch DirectRunner job never waits
+"""Which runner executes a job: the one asked for, except that a DirectRunner job never waits
 on the network.
 
 Beam 2.77's DirectRunner first tries the Prism runner, whose binary it downloads from the internet,
-and only falls back to the in-process FnApiRunner when that fails. Batch jobs here go straight to the
-FnApiRunner (with the same ``--direct_num_workers`` and ``--direct_running_mode``), so a run is
+and only falls back to the in-process FnApiRunner when that fails. Jobs here, batch and streaming, go
+straight to the FnApiRunner (with the same ``--direct_num_workers`` and ``--direct_running_mode``), so a run is
 offline and starts at once. Any other runner is passed through untouched.
 """
 
@@ -15,9 +15,9 @@ DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
 
 
 def offline_runner(options: PipelineOptions):
-    """A runner instance for batch DirectRunner jobs, or None to let Beam pick the requested runner."""
+    """A runner instance for DirectRunner jobs, or None to let Beam pick the requested runner."""
     standard = options.view_as(StandardOptions)
-    if standard.runner not in DIRECT_NAMES or standard.streaming:
+    if standard.runner not in DIRECT_NAMES:
         return None
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner import fn_runner

@@ -47,12 +47,67 @@ def links_feed(base: str, count: int) -> bytes:
     return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local Links</title>{items}{bad}</channel></rss>').encode()
 
 
+STORIES = {
+    "dam": ("Dam inspection finds cracks", "engineers inspected the northern dam and found cracks in two of its spillways after the spring floods"),
+    "ferry": ("Ferry timetable changes", "the island ferry company will run fewer crossings in winter because two of its boats need new engines"),
+    "school": ("New school opens", "the new secondary school in the eastern district opened its doors to six hundred pupils and forty teachers"),
+}
+
+
+def story_html(key: str, dateline: str = "") -> str:
+    _, fact = STORIES[key]
+    sentences = [
+        f"{dateline}Mayor Anna Berg of Riverton confirmed on Monday that {fact}.",
+        f"The regional council said the report on how {fact} would be published in full next month.",
+        f"Residents told reporters they had long worried that {fact}, and asked for regular public updates.",
+        "A spokesperson for the ministry said money had been set aside, although the final cost of the work was not yet known.",
+        f"Opposition members called for an independent review and said the public deserved answers about {fact}.",
+    ]
+    return "".join(f"<p>{s}</p>" for s in sentences)
+
+
+def rss(title: str, items: list[tuple[str, str, str, float, str]]) -> bytes:
+    """items: (guid, link, title, published epoch seconds, description html)."""
+    from email.utils import formatdate
+
+    body = "".join(
+        f"<item><guid isPermaLink=\"false\">{guid}</guid><link>{link}</link><title>{t}</title>"
+        f"<pubDate>{formatdate(published, usegmt=True)}</pubDate><description><![CDATA[{html}]]></description></item>"
+        for guid, link, t, published, html in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()
+
+
+class GrowingFeeds:
+    """Two feeds that change while a streaming job polls them (all times from ``start``):
+    /local.xml lists the dam and ferry stories, and from ``later`` s on also the school story;
+    /wire.xml is empty until ``later`` s, then carries the dam story again, syndicated under another URL.
+    Each version has its own ETag, so a poll that finds nothing new gets a 304."""
+
+    def __init__(self, base: str, start: float, later: float):
+        self.base, self.start, self.later = base, start, later
+
+    def version(self, path: str) -> tuple[str, bytes] | None:
+        grown = time.time() - self.start >= self.later
+        published = self.start - 60
+        if path == "/local.xml":
+            items = [(f"local-{k}", f"{self.base}/local/{k}.html", STORIES[k][0], published, story_html(k)) for k in ("dam", "ferry")]
+            if grown:
+                items.append(("local-school", f"{self.base}/local/school.html", STORIES["school"][0], self.start + self.later, story_html("school")))
+            return f'"local-{int(grown)}"', rss("Local News", items)
+        if path == "/wire.xml":
+            items = [("wire-dam", f"{self.base}/wire/dam.html", STORIES["dam"][0], self.start + self.later,
+                      story_html("dam", dateline="RIVERTON (Wire) - "))] if grown else []
+            return f'"wire-{int(grown)}"', rss("Wire Service", items)
+        return None
+
+
 class FeedServer:
     """Routes: /dev/<name> (the shared dev feeds), /links.xml (entries linking to /article/N.html),
     /etag.xml (ETag + Last-Modified, 304 on match), /404, /always500, /flaky (500 twice then 200),
-    /slow (answers after 3 s), /loop-a <-> /loop-b, /gzip.xml, /bozo.xml, /bomb.xml, /huge, /redirect-to-feed."""
+    /slow (answers after 3 s), /loop-a <-> /loop-b, /gzip.xml, /bozo.xml, /bomb.xml, /huge, /redirect-to-feed, and the GrowingFeeds /local.xml and /wire.xml."""
 
-    def __init__(self, dev_feeds: Path | None = None, articles: int = 6):
+    def __init__(self, dev_feeds: Path | None = None, articles: int = 6, grow_after: float = 3.0):
         self.dev_feeds, self.articles = dev_feeds, articles
         self.hits: dict[str, int] = {}
         self.lock = threading.Lock()
@@ -73,6 +128,8 @@ class FeedServer:
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.growing = GrowingFeeds(self.base, time.time(), grow_after)
+        self.statuses: list[tuple[str, int]] = []
 
     def __enter__(self):
         self.thread.start()
@@ -100,6 +157,13 @@ class FeedServer:
             request.end_headers()
             request.wfile.write(body)
 
+        growing = self.growing.version(path)
+        if growing:
+            etag, body = growing
+            status = 304 if request.headers.get("If-None-Match") == etag else 200
+            with self.lock:
+                self.statuses.append((path, status))
+            return send(status, b"" if status == 304 else body, ETag=etag)
         if path.startswith("/dev/") and self.dev_feeds:
             file = self.dev_feeds / path[5:]
             return send(200, file.read_bytes()) if file.is_file() else send(404)

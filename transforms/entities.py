@@ -16,6 +16,7 @@ from typing import Iterable, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.utils import shared
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.schema import TAG, Article, Entity, ErrorRecord, shard_of
 from transforms.stage import SplitByType
@@ -131,19 +132,44 @@ class _TagShard(beam.DoFn):
         return tag_batch(self.nlp, batch, self.settings.batch_size)
 
 
-class TagEntities(beam.PTransform):
-    """Articles -> articles with ``entities``; outputs ``.articles`` and ``.errors``."""
+class _TagInBundles(_TagShard):
+    """Streaming: batches are cut from each bundle as it comes (a poll's worth of articles), each
+    article keeping its timestamp and window; no grouping waits for a window to close."""
 
-    def __init__(self, settings: EntitySettings = EntitySettings()):
+    def start_bundle(self):
+        self.pending: list[tuple[Article, object, object]] = []
+
+    def process(self, article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam) -> Iterable:
+        self.pending.append((article, timestamp, window))
+        if len(self.pending) >= self.settings.batch_size:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterable:
+        yield from self._flush()
+
+    def _flush(self) -> Iterator[WindowedValue]:
+        pending, self.pending = self.pending, []
+        for (_, timestamp, window), record in zip(pending, self._tag([article for article, _, _ in pending])):
+            yield WindowedValue(record, timestamp, [window])
+
+
+class TagEntities(beam.PTransform):
+    """Articles -> articles with ``entities``; outputs ``.articles`` and ``.errors``. Batches are formed
+    by grouping on a shard key, or, in a stream (``in_bundles``), from each bundle as it arrives."""
+
+    def __init__(self, settings: EntitySettings = EntitySettings(), in_bundles: bool = False):
         super().__init__()
-        self.settings = settings
+        self.settings, self.in_bundles = settings, in_bundles
 
     def expand(self, articles):
         shards = self.settings.shards
-        return (
-            articles
-            | "ShardKey" >> beam.Map(lambda a: (shard_of(a.article_id, shards), a))
-            | "Batches" >> beam.GroupByKey()
-            | "Tag" >> beam.ParDo(_TagShard(self.settings))
-            | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)
-        )
+        if self.in_bundles:
+            tagged = articles | "Tag" >> beam.ParDo(_TagInBundles(self.settings))
+        else:
+            tagged = (
+                articles
+                | "ShardKey" >> beam.Map(lambda a: (shard_of(a.article_id, shards), a))
+                | "Batches" >> beam.GroupByKey()
+                | "Tag" >> beam.ParDo(_TagShard(self.settings))
+            )
+        return tagged | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)

@@ -33,6 +33,7 @@ from transforms.urls import canonical_url, is_url
 
 ACCEPT_FEEDS = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 STATE_FILE = "feeds.json"
+INGESTED_FOLDER = "ingested"
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
 
 
@@ -185,6 +186,30 @@ def feed_records(feed_url: str, content: bytes, seen: frozenset[str] = frozenset
     return new, status
 
 
+def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str], seen) -> tuple[list, FeedStatus]:
+    """Read one feed (a URL with conditional GET ``headers``, or a local path): its entries not ``seen``
+    before as raw documents, or one error; and its status row."""
+    now = dt.datetime.now(dt.timezone.utc)
+    if not is_url(source):  # a local path, given explicitly
+        try:
+            with FileSystems.open(source) as handle:
+                content = handle.read()
+        except OSError as e:
+            return [ErrorRecord.of(source, READ, f"cannot read feed file: {e}", feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
+        return feed_records(source, content, seen)
+    try:
+        response = fetch(session, source, http, {"Accept": ACCEPT_FEEDS, **headers})
+    except FetchError as e:
+        return [ErrorRecord.of(source, FETCH, str(e), feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
+    if response.status == 304:
+        return [], FeedStatus(source, "not_modified", now, http_status=304)
+    records, status = feed_records(source, response.body, seen)
+    return records, dataclasses.replace(
+        status, http_status=response.status, etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )
+
+
 # ------------------------------------------------------------------------------------------- state
 
 
@@ -199,10 +224,10 @@ class FeedState:
     def load(cls, state_dir: Optional[str]) -> "FeedState":
         path = state_path(state_dir)
         if not path or not FileSystems.exists(path):
-            return cls()
+            return cls(seen=ingested_keys(state_dir) if state_dir else set())
         with FileSystems.open(path) as handle:
             data = json.loads(handle.read().decode("utf-8"))
-        return cls(data.get("validators", {}), set(data.get("seen", [])))
+        return cls(data.get("validators", {}), set(data.get("seen", [])) | ingested_keys(state_dir))
 
     def save(self, state_dir: str) -> None:
         path = state_path(state_dir)
@@ -217,13 +242,47 @@ class FeedState:
         FileSystems.rename([temporary], [path])
 
     def conditional_headers(self, feed_url: str) -> dict[str, str]:
-        known = self.validators.get(feed_url, {})
-        headers = {}
-        if known.get("etag"):
-            headers["If-None-Match"] = known["etag"]
-        if known.get("last_modified"):
-            headers["If-Modified-Since"] = known["last_modified"]
-        return headers
+        return conditional_headers(self.validators.get(feed_url, {}))
+
+
+def conditional_headers(validators: dict[str, str]) -> dict[str, str]:
+    headers = {}
+    if validators.get("etag"):
+        headers["If-None-Match"] = validators["etag"]
+    if validators.get("last_modified"):
+        headers["If-Modified-Since"] = validators["last_modified"]
+    return headers
+
+
+def validators_of(status: FeedStatus) -> dict[str, str]:
+    return {k: v for k, v in (("etag", status.etag), ("last_modified", status.last_modified)) if v}
+
+
+def ingested_keys(state_dir: str) -> set[str]:
+    """The entry keys a streaming job recorded, one file per bundle it wrote (no file is ever rewritten,
+    so parallel writers never race)."""
+    keys: set[str] = set()
+    for match in FileSystems.match([FileSystems.join(state_dir, INGESTED_FOLDER, "*.txt")])[0].metadata_list:
+        with FileSystems.open(match.path) as handle:
+            keys.update(line for line in handle.read().decode("utf-8").splitlines() if line)
+    return keys
+
+
+def record_ingested_keys(state_dir: str, keys: Iterable[str]) -> None:
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    folder = FileSystems.join(state_dir, INGESTED_FOLDER)
+    if not FileSystems.exists(folder):
+        try:
+            FileSystems.mkdirs(folder)
+        except OSError:  # made meanwhile by another worker
+            pass
+    name = uuid.uuid4().hex
+    temporary = FileSystems.join(folder, f".{name}.tmp")
+    with FileSystems.create(temporary) as sink:
+        sink.write("\n".join(keys).encode("utf-8"))
+    FileSystems.rename([temporary], [FileSystems.join(folder, f"{name}.txt")])
 
 
 def state_path(state_dir: Optional[str]) -> Optional[str]:
@@ -233,8 +292,8 @@ def state_path(state_dir: Optional[str]) -> Optional[str]:
 def updated_state(state: FeedState, statuses: Iterable[FeedStatus], ingested_keys: Iterable[str]) -> FeedState:
     validators = dict(state.validators)
     for status in statuses:
-        if status.status == "fetched" and (status.etag or status.last_modified):
-            validators[status.feed_url] = {k: v for k, v in (("etag", status.etag), ("last_modified", status.last_modified)) if v}
+        if status.status == "fetched" and validators_of(status):
+            validators[status.feed_url] = validators_of(status)
     return FeedState(validators, state.seen | set(ingested_keys))
 
 
@@ -263,35 +322,14 @@ class _FetchFeeds(beam.DoFn):
 
     def process(self, source: str) -> Iterable:
         self.feeds.inc()
-        records, status = self._read(source)
+        records, status = read_feed(source, self.session, self.http, self.state.conditional_headers(source), self.seen)
+        if status.status == "not_modified":
+            self.not_modified.inc()
         self.already_seen.inc(status.entries - status.new_entries)
         yield status
         for record in records:
             self.documents.inc()
             yield record
-
-    def _read(self, source: str) -> tuple[list[Record], FeedStatus]:
-        now = dt.datetime.now(dt.timezone.utc)
-        if not is_url(source):  # a local path, given explicitly
-            try:
-                with FileSystems.open(source) as handle:
-                    content = handle.read()
-            except OSError as e:
-                return [ErrorRecord.of(source, READ, f"cannot read feed file: {e}", feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
-            return feed_records(source, content, self.seen)
-        headers = {"Accept": ACCEPT_FEEDS, **self.state.conditional_headers(source)}
-        try:
-            response = fetch(self.session, source, self.http, headers)
-        except FetchError as e:
-            return [ErrorRecord.of(source, FETCH, str(e), feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
-        if response.status == 304:
-            self.not_modified.inc()
-            return [], FeedStatus(source, "not_modified", now, http_status=304)
-        records, status = feed_records(source, response.body, self.seen)
-        return records, dataclasses.replace(
-            status, http_status=response.status, etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
-        )
 
 
 class _FetchPages(beam.DoFn):

@@ -17,7 +17,9 @@ rows still gets one empty file, so every reader finds its schema.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import logging
 import posixpath
 import uuid
 from typing import Iterable, Optional
@@ -26,6 +28,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.schema import (
     ARTICLES_SCHEMA,
@@ -35,12 +38,17 @@ from transforms.schema import (
     FEEDS_SCHEMA,
     HIVE_NULL_PARTITION,
     Article,
+    Duplicate,
+    ErrorRecord,
+    FeedStatus,
     article_row,
     entity_rows,
     shard_of,
 )
+from transforms.feeds import entry_keys, record_ingested_keys
 
 PARTITION_COLUMN = "published_date"
+PARTITIONED_TABLES = ("articles", "entities")
 TABLES = {
     "articles": ARTICLES_SCHEMA,
     "entities": ENTITIES_SCHEMA,
@@ -123,7 +131,7 @@ class WriteParquetTable(beam.PTransform):
 
     def expand(self, rows):
         shards, output, table, run_id = self.shards, self.output, self.table, self.run_id
-        partitioned = table in ("articles", "entities")
+        partitioned = table in PARTITIONED_TABLES
         files = (
             rows
             | "ShardKey" >> beam.Map(lambda kv: ((kv[0], shard_of(repr(kv[1]), shards) if shards > 1 else 0), kv[1]))
@@ -145,10 +153,15 @@ class WriteParquetTable(beam.PTransform):
 
 def _write_if_empty(count: int, output: str, table: str, run_id: str, partitioned: bool) -> Iterable[str]:
     if count == 0:
-        partition = HIVE_NULL_PARTITION if partitioned else None
-        path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}-empty.parquet")
-        write_parquet(path, [], TABLES[table])
-        yield path
+        yield write_empty_table(output, table, run_id)
+
+
+def write_empty_table(output: str, table: str, run_id: str) -> str:
+    """One file with the table's schema and no row, so readers find the schema before any row exists."""
+    partition = HIVE_NULL_PARTITION if table in PARTITIONED_TABLES else None
+    path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}-empty.parquet")
+    write_parquet(path, [], TABLES[table])
+    return path
 
 
 def _article_rows(article: Article):
@@ -185,3 +198,80 @@ class WriteDataset(beam.PTransform):
         if "feeds" in outputs:
             files.append(outputs["feeds"] | "FeedRows" >> beam.Map(_flat_row) | "Feeds" >> table("feeds"))
         return files | "AllFiles" >> beam.Flatten()
+
+
+# ------------------------------------------------------------------------------------ streaming
+
+
+def table_rows(record) -> list[tuple[str, Optional[str], dict]]:
+    """(table, partition, row) for any record the pipeline ends with."""
+    if isinstance(record, Article):
+        return [("articles", *_article_rows(record))] + [("entities", *row) for row in _entity_rows(record)]
+    name = {Duplicate: "duplicates", ErrorRecord: "errors", FeedStatus: "feeds"}[type(record)]
+    return [(name, *_flat_row(record))]
+
+
+def window_file_name(run_id: str, window) -> str:
+    """``part-<run>-20261123T141500Z-<unique>.parquet``: the window's start, no space, colon or bracket."""
+    start = window.start.to_utc_datetime().strftime("%Y%m%dT%H%M%SZ")
+    return f"part-{run_id}-{start}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+class _WriteBundleFiles(beam.DoFn):
+    """Each bundle's rows -> one file per (table, window, partition); then the bundle's entry keys are
+    recorded as ingested and a line per window is logged."""
+
+    def __init__(self, output: str, run_id: str, state_dir: Optional[str]):
+        self.output, self.run_id, self.state_dir = output, run_id, state_dir
+        self.rows_written = {table: beam.metrics.Metrics.counter("pipeline", f"{table}_rows") for table in TABLES}
+
+    def start_bundle(self):
+        self.rows: dict[tuple, list[dict]] = collections.defaultdict(list)
+        self.windows: dict = {}
+        self.ingested: set[str] = set()
+
+    def process(self, record, window=beam.DoFn.WindowParam) -> None:
+        self.windows[window] = None
+        for table, partition, row in table_rows(record):
+            self.rows[(table, window, partition)].append(row)
+        if isinstance(record, (Article, Duplicate)):
+            self.ingested |= entry_keys(record.entry_id, record.url)
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        written = []
+        for (table, window, partition), rows in sorted(self.rows.items(), key=lambda item: (item[0][0], item[0][1].start, str(item[0][2]))):
+            path = FileSystems.join(table_folder(self.output, table, partition), window_file_name(self.run_id, window))
+            write_parquet(path, rows, TABLES[table])
+            self.rows_written[table].inc(len(rows))
+            written.append(WindowedValue(path, window.max_timestamp(), [window]))
+        if self.state_dir:
+            record_ingested_keys(self.state_dir, self.ingested)
+        for window in self.windows:
+            logging.getLogger("news.stream").info(window_summary(window, self.rows))
+        return written
+
+
+def window_summary(window, rows: dict[tuple, list[dict]]) -> str:
+    start, end = (x.to_utc_datetime().strftime("%Y-%m-%d %H:%M:%S") for x in (window.start, window.end))
+    counts: dict[str, int] = collections.Counter()
+    for (table, row_window, _), table_rows_ in rows.items():
+        if row_window == window:
+            counts[table] += len(table_rows_)
+    parts = [f"{counts[t]} {t}" for t in ("articles", "duplicates", "errors") if counts[t]]
+    if counts["feeds"]:
+        feeds = [row for (t, w, _), r in rows.items() if t == "feeds" and w == window for row in r]
+        parts.append(f"{len(feeds)} feed polls: {sum(f['entries'] for f in feeds)} entries, {sum(f['new_entries'] for f in feeds)} new")
+    return f"window {start} - {end} UTC: wrote " + ", ".join(parts)
+
+
+class WriteWindowedDataset(beam.PTransform):
+    """A stream of articles, duplicates, errors and feed status rows, windowed -> Parquet files written as
+    each bundle completes, named by window, into the same tables and partitions as a batch run's. Every
+    file appears complete (temporary name, then rename), and no step waits for a window to close."""
+
+    def __init__(self, output: str, run_id: str, state_dir: Optional[str] = None):
+        super().__init__()
+        self.output, self.run_id, self.state_dir = output, run_id, state_dir
+
+    def expand(self, records):
+        return records | "WriteBundles" >> beam.ParDo(_WriteBundleFiles(self.output, self.run_id, self.state_dir))

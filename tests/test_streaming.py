@@ -1,0 +1,139 @@
+"""Streaming mode: the plain functions, then whole streaming runs against feeds that change while they run."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from feed_server import FeedServer
+from pipelines.options import duration
+from test_end_to_end import ROOT, run_cli, summary_numbers, table
+from transforms.dedupe import DedupeSettings, Match, Remembered, judge, match_and_remember, minhash
+from transforms.poll import event_time
+from transforms.schema import Article
+
+
+def test_duration():
+    assert [duration(v) for v in ("90", "90s", "15m", "2h", "7d")] == [90, 90, 900, 7200, 7 * 86400]
+    with pytest.raises(ValueError):
+        duration("soon")
+
+
+def test_event_time_kept_within_allowed_lateness():
+    polled = 1_700_000_000.0
+    assert event_time("2023-11-14T22:11:40+00:00", polled, 900) == polled - 100
+    assert event_time("2020-01-01T00:00:00Z", polled, 900) == polled - 900  # too old: stamped at the watermark
+    assert event_time("2030-01-01T00:00:00Z", polled, 900) == polled  # from the future: the poll time
+    assert event_time(None, polled, 900) == event_time("not a date", polled, 900) == polled
+
+
+TEXT = "the council approved the new railway line on monday after a long debate about its cost and route " * 3
+
+
+def remembered(article_id: str, at: float, text: str = TEXT) -> Remembered:
+    return Remembered(article_id, at, "h-" + text[:10], minhash(text, DedupeSettings()))
+
+
+def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
+    settings = DedupeSettings()
+    first, copy = remembered("b-first", 100.0), remembered("a-copy", 200.0)
+    in_order, reversed_order = {}, {}
+    assert match_and_remember(in_order, "0:k", first, settings, 3600) is None
+    assert match_and_remember(in_order, "0:k", copy, settings, 3600).canonical_article_id == "b-first"
+    assert match_and_remember(reversed_order, "0:k", copy, settings, 3600) is None
+    assert match_and_remember(reversed_order, "0:k", first, settings, 3600) is None  # a later copy is no original
+
+
+def test_memory_forgets_beyond_the_horizon():
+    settings, memory = DedupeSettings(), {}
+    match_and_remember(memory, "0:k", remembered("old", 0.0), settings, 3600)
+    assert match_and_remember(memory, "0:k", remembered("new", 7200.0), settings, 3600) is None
+    assert [m.article_id for m in memory["0:k"]] == ["new"]
+
+
+def test_judge_takes_the_earliest_match():
+    article = Article("x", "p", None, None, None, (), None, "en", TEXT, "feed")
+    assert judge(article, [None, None]).cluster_id == "x"
+    duplicate = judge(article, [Match("late", 50.0, 0.9), None, Match("early", 10.0, 0.8)])
+    assert (duplicate.canonical_article_id, duplicate.similarity) == ("early", 0.8)
+
+
+def streaming_args(server: FeedServer, output, *extra: str) -> list[str]:
+    return ["--streaming", "--feed", server.url("/local.xml"), "--feed", server.url("/wire.xml"), "--allow-private-hosts",
+            "--poll-interval", "1s", "--window", "2s", "--output", str(output), *extra]
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory):
+    """Two runs on one output: one of 8 s while the feeds grow, then a restart of 3 s."""
+    output = tmp_path_factory.mktemp("stream")
+    with FeedServer(grow_after=3.0) as server:
+        first = run_cli(*streaming_args(server, output, "--run-for", "8s"))
+        assert first.returncode == 0, first.stderr[-3000:]
+        second = run_cli(*streaming_args(server, output, "--run-for", "3s"))
+        assert second.returncode == 0, second.stderr[-3000:]
+        return output, first, second, list(server.statuses)
+
+
+def test_every_story_once_and_the_syndicated_copy_a_duplicate_of_the_first(streamed):
+    output, first, _, statuses = streamed
+    articles = table(output, "articles")
+    assert sorted(a["title"] for a in articles) == ["Dam inspection finds cracks", "Ferry timetable changes", "New school opens"]
+    assert len({a["article_id"] for a in articles}) == len(articles)  # nothing written twice
+    [duplicate] = table(output, "duplicates")
+    original = next(a for a in articles if a["title"].startswith("Dam"))
+    assert duplicate["url"].endswith("/wire/dam.html") and duplicate["canonical_article_id"] == original["article_id"]
+    assert duplicate["similarity"] >= 0.7
+    assert "Anna Berg" in {e["entity"] for e in table(output, "entities")}
+    counts = summary_numbers(first.stdout)
+    assert counts["documents read"] == counts["articles written"] + counts["duplicates"] + counts["errors"] == 4
+    assert ("/local.xml", 304) in statuses and ("/wire.xml", 304) in statuses  # polls that found nothing new
+    assert counts["entries seen before"] >= 2  # the unchanged repeats, dropped at the source
+    feeds = table(output, "feeds")
+    assert {f["status"] for f in feeds} >= {"fetched", "not_modified"}
+
+
+def test_a_restarted_job_ingests_nothing_twice(streamed):
+    _, _, second, statuses = streamed
+    counts = summary_numbers(second.stdout)
+    assert counts["documents read"] == counts["articles written"] == counts["duplicates"] == 0
+    assert counts["entries seen before"] >= 4
+
+
+def test_files_named_by_window_are_readable_by_pyarrow_and_duckdb(streamed):
+    output = streamed[0]
+    files = [p for p in output.rglob("*.parquet")]
+    assert files and not any(c in p.name for p in files for c in " []():")
+    assert not list(output.rglob("*.tmp"))
+    windowed = [p for p in (output / "articles").rglob("*.parquet") if not p.name.endswith("-empty.parquet")]
+    assert all(p.name.split("-")[2].endswith("Z") for p in windowed)  # part-<run>-<window start>Z-<unique>
+    rows = duckdb.sql(
+        f"select count(*), count(distinct article_id) from read_parquet('{output}/articles/*/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    assert rows == [(3, 3)]
+
+
+def test_sigterm_stops_polling_and_keeps_what_was_written(tmp_path):
+    """Files appear while the job runs; SIGTERM drains it: it writes what is pending and exits 0."""
+    import os
+
+    with FeedServer(grow_after=1.0) as server:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        job = subprocess.Popen([sys.executable, "-m", "pipelines.run", *streaming_args(server, tmp_path)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 120
+            while not list((tmp_path / "duplicates").glob("part-*Z-*.parquet")) and time.time() < deadline:
+                time.sleep(0.5)
+            assert time.time() < deadline, "no file written while the job ran"
+            job.send_signal(signal.SIGTERM)
+            stdout, stderr = job.communicate(timeout=120)
+        finally:
+            job.kill()
+    assert job.returncode == 0, stderr[-3000:]
+    counts = summary_numbers(stdout)
+    assert counts["articles written"] == 3 and counts["duplicates"] == 1
+    assert len(table(tmp_path, "articles")) == 3

@@ -1,0 +1,204 @@
+"""PollFeeds: the streaming source. An unbounded stream of ticks polls every feed with conditional GET;
+each new entry becomes a ``RawDocument`` timestamped by its published time.
+
+Ticks come from a splittable DoFn (``PeriodicImpulse``'s design, plus a stop): tick ``i`` fires at
+``start + i * interval`` in wall-clock time, until ``--run-for`` has passed or a stop file appears (what
+Ctrl-C and SIGTERM create), and then the restriction ends, the watermark goes to the end of time and
+the runner drains. The watermark trails the latest tick by the allowed lateness: an entry published up
+to that long before its poll keeps its published time as element timestamp; an older one (a feed
+that lists last week's stories) is stamped at the watermark, so no runner ever drops it as late, and its
+``published_at`` column keeps the real time.
+
+Per feed, a stateful DoFn (keyed by feed URL) keeps the ``ETag``/``Last-Modified`` validators and the
+keys of the entries already emitted, so an unchanged repeat of an entry never goes further. The keys
+outlive the job: the writer records every ingested entry under ``STATE/ingested/`` after its files are
+written, and a restarted job starts from them (validators are not kept across restarts: the first poll
+of a new job is unconditional, so nothing fetched-but-unwritten by the last job is skipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import time
+from typing import Iterable, Optional
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.transforms import userstate
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Duration, Timestamp
+
+from transforms.feeds import FeedState, conditional_headers, entry_keys, read_feed, validators_of
+from transforms.fetch import HttpSettings, new_session
+from transforms.schema import ErrorRecord, FeedStatus, RawDocument
+from transforms.stage import SplitByType
+
+NO_END = 2**62
+STOP_CHECK_SECONDS = 1.0  # how soon a stop file is noticed between ticks
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSchedule:
+    start: float  # epoch seconds of the first tick
+    interval: float  # seconds between polls
+    until: Optional[float]  # epoch seconds after which no tick fires; None: until stopped
+    lateness: float  # seconds the watermark trails the latest tick
+    stop_file: Optional[str]  # polling ends when this file exists
+
+    def ticks(self) -> int:
+        return NO_END if self.until is None else max(1, math.ceil((self.until - self.start) / self.interval))
+
+
+# ---------------------------------------------------------------------------------- plain functions
+
+
+def event_time(published: Optional[str], polled_at: float, lateness: float) -> float:
+    """An entry's element timestamp: its published time, kept within [poll - lateness, poll]."""
+    if published:
+        try:
+            when = dt.datetime.fromisoformat(published.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+            return min(max(when.timestamp(), polled_at - lateness), polled_at)
+        except ValueError:
+            pass
+    return polled_at
+
+
+def stop_requested(schedule: PollSchedule) -> bool:
+    return bool(schedule.stop_file) and FileSystems.exists(schedule.stop_file)
+
+
+# ----------------------------------------------------------------------------------- Beam transforms
+
+
+class _TickRange(RestrictionProvider):
+    def initial_restriction(self, schedule: PollSchedule) -> OffsetRange:
+        return OffsetRange(0, schedule.ticks())
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, schedule, restriction: OffsetRange) -> int:
+        return restriction.size()
+
+    def truncate(self, schedule, restriction):  # on drain: no more ticks
+        return None
+
+
+class _Ticks(beam.DoFn):
+    """Tick times (epoch seconds, timestamped) on the wall clock, holding the watermark ``lateness`` behind."""
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        schedule: PollSchedule,
+        tracker=beam.DoFn.RestrictionParam(_TickRange()),
+        watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
+    ) -> Iterable:
+        index = tracker.current_restriction().start
+        while True:
+            due = schedule.start + schedule.interval * index
+            last = tracker.current_restriction().stop - 1
+            if index > last:
+                return
+            if (schedule.until is not None and due >= schedule.until) or stop_requested(schedule):
+                tracker.try_claim(last)  # claim the rest without output: the source is done
+                return
+            if due > time.time():
+                _advance(watermark, due - schedule.lateness)
+                tracker.defer_remainder(Duration(min(due - time.time(), STOP_CHECK_SECONDS)))
+                return
+            if not tracker.try_claim(index):
+                return
+            _advance(watermark, due - schedule.lateness)
+            yield TimestampedValue(due, due)
+            index += 1
+
+
+def _advance(watermark, seconds: float) -> None:
+    current = watermark.current_watermark()
+    if current is None or Timestamp(seconds) > current:
+        watermark.set_watermark(Timestamp(seconds))
+
+
+class _PollFeed(beam.DoFn):
+    """One feed's polls, in order: conditional GET with its validators, entries not emitted before."""
+
+    VALIDATORS = userstate.ReadModifyWriteStateSpec("validators", PickleCoder())
+    SEEN = userstate.ReadModifyWriteStateSpec("seen", PickleCoder())  # entry key -> epoch seconds last listed
+
+    def __init__(self, http: HttpSettings, state_dir: Optional[str], lateness: float, forget_after: float):
+        self.http, self.state_dir, self.lateness, self.forget_after = http, state_dir, lateness, forget_after
+        self.documents = beam.metrics.Metrics.counter("pipeline", "documents_read")
+        self.polled = beam.metrics.Metrics.counter("pipeline", "entries_polled")
+        self.already_seen = beam.metrics.Metrics.counter("pipeline", "entries_already_seen")
+        self.not_modified = beam.metrics.Metrics.counter("pipeline", "feeds_not_modified")
+        self.feeds = beam.metrics.Metrics.counter("pipeline", "feeds_fetched")
+
+    def setup(self):
+        self.ingested_before = frozenset(FeedState.load(self.state_dir).seen)
+        self.session = new_session()
+
+    def teardown(self):
+        self.session.close()
+
+    def process(
+        self,
+        feed_tick,
+        validators_state=beam.DoFn.StateParam(VALIDATORS),
+        seen_state=beam.DoFn.StateParam(SEEN),
+    ) -> Iterable:
+        feed_url, polled_at = feed_tick
+        seen: dict[str, float] = seen_state.read() or {}
+        validators = validators_state.read() or {}
+        records, status = read_feed(feed_url, self.session, self.http, conditional_headers(validators), frozenset())
+        self.feeds.inc()
+        if status.status == "not_modified":
+            self.not_modified.inc()
+        elif status.status == "fetched":
+            validators_state.write(validators_of(status))
+            listed = {key for r in records for key in entry_keys(r.entry_id, r.url)}
+            # a key is forgotten once its entry has left the feed for good
+            seen = {key: when for key, when in seen.items() if key in listed or when > polled_at - self.forget_after}
+            seen.update(dict.fromkeys(listed & seen.keys(), polled_at))
+        new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & (seen.keys() | self.ingested_before)]
+        self.polled.inc(status.entries)
+        self.already_seen.inc(status.entries - sum(isinstance(r, RawDocument) for r in new))
+        yield TimestampedValue(dataclasses.replace(status, new_entries=sum(isinstance(r, RawDocument) for r in new)), polled_at)
+        for record in new:
+            self.documents.inc()  # a feed that cannot be read is one document too: its error row
+            if isinstance(record, RawDocument):
+                seen.update(dict.fromkeys(entry_keys(record.entry_id, record.url), polled_at))
+                yield TimestampedValue(record, event_time(record.published, polled_at, self.lateness))
+            else:
+                yield TimestampedValue(record, polled_at)
+        seen_state.write(seen)
+
+
+class PollFeeds(beam.PTransform):
+    """Feed URLs, polled on a schedule -> an unbounded stream; outputs ``.documents``, ``.errors`` and
+    ``.feeds`` (one status row per feed per poll), each element timestamped in event time."""
+
+    def __init__(self, sources: list[str], schedule: PollSchedule, http: HttpSettings, state_dir: Optional[str],
+                 forget_after: float):
+        super().__init__()
+        self.sources, self.schedule, self.http, self.state_dir = list(sources), schedule, http, state_dir
+        self.forget_after = forget_after
+
+    def expand(self, pbegin):
+        sources = self.sources
+        return (
+            pbegin
+            | "Schedule" >> beam.Create([self.schedule])
+            | "Ticks" >> beam.ParDo(_Ticks())
+            | "EveryFeed" >> beam.FlatMap(lambda tick: ((source, tick) for source in sources)).with_output_types(tuple[str, float])
+            | "Poll" >> beam.ParDo(_PollFeed(self.http, self.state_dir, self.schedule.lateness, self.forget_after))
+            | "ByType" >> SplitByType(documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus)
+        )
