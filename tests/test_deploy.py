@@ -130,6 +130,15 @@ def test_systemd_units_and_crontab():
     assert_known_options(pipeline_args(command), "crontab")
 
 
+def test_streaming_service():
+    service = configparser.ConfigParser(strict=False, interpolation=None)
+    service.read_string((DEPLOY / "schedule" / "news-stream.service").read_text())
+    command = shlex.split(service["Service"]["ExecStart"])
+    assert command[1:3] == ["-m", "pipelines.run"] and "--streaming" in command
+    assert service["Service"]["KillSignal"] == "SIGTERM" and int(service["Service"]["TimeoutStopSec"]) >= 60
+    assert_known_options(pipeline_args(command), "news-stream.service")
+
+
 def test_airflow_dag():
     source = (DEPLOY / "schedule" / "airflow_dag.py").read_text()
     tree = ast.parse(source)

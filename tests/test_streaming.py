@@ -62,7 +62,8 @@ def test_judge_takes_the_earliest_match():
 
 
 def streaming_args(server: FeedServer, output, *extra: str) -> list[str]:
-    return ["--streaming", "--feed", server.url("/local.xml"), "--feed", server.url("/wire.xml"), "--allow-private-hosts",
+    return ["--streaming", "--feed", server.url("/local.xml"), "--feed", server.url("/wire.xml"), "--feed", server.url("/404"),
+            "--allow-private-hosts",
             "--poll-interval", "1s", "--window", "2s", "--output", str(output), *extra]
 
 
@@ -79,7 +80,7 @@ def streamed(tmp_path_factory):
 
 
 def test_every_story_once_and_the_syndicated_copy_a_duplicate_of_the_first(streamed):
-    output, first, _, statuses = streamed
+    output, first, second, statuses = streamed
     articles = table(output, "articles")
     assert sorted(a["title"] for a in articles) == ["Dam inspection finds cracks", "Ferry timetable changes", "New school opens"]
     assert len({a["article_id"] for a in articles}) == len(articles)  # nothing written twice
@@ -89,7 +90,10 @@ def test_every_story_once_and_the_syndicated_copy_a_duplicate_of_the_first(strea
     assert duplicate["similarity"] >= 0.7
     assert "Anna Berg" in {e["entity"] for e in table(output, "entities")}
     counts = summary_numbers(first.stdout)
-    assert counts["documents read"] == counts["articles written"] + counts["duplicates"] + counts["errors"] == 4
+    assert counts["documents read"] == counts["articles written"] + counts["duplicates"] + counts["errors"]
+    errors = table(output, "errors")
+    assert counts["errors"] >= 1 and counts["errors"] + summary_numbers(second.stdout)["errors"] == len(errors)  # dead feed: a row per poll
+    assert {(e["stage"], e["feed_url"].endswith("/404")) for e in errors} == {("fetch", True)}
     assert ("/local.xml", 304) in statuses and ("/wire.xml", 304) in statuses  # polls that found nothing new
     assert counts["entries seen before"] >= 2  # the unchanged repeats, dropped at the source
     feeds = table(output, "feeds")
@@ -99,7 +103,8 @@ def test_every_story_once_and_the_syndicated_copy_a_duplicate_of_the_first(strea
 def test_a_restarted_job_ingests_nothing_twice(streamed):
     _, _, second, statuses = streamed
     counts = summary_numbers(second.stdout)
-    assert counts["documents read"] == counts["articles written"] == counts["duplicates"] == 0
+    assert counts["articles written"] == counts["duplicates"] == 0
+    assert counts["documents read"] == counts["errors"]  # only the dead feed's
     assert counts["entries seen before"] >= 4
 
 
