@@ -11,6 +11,7 @@ import pytest
 from feed_server import FeedServer
 from pipelines.options import duration
 from test_end_to_end import ROOT, run_cli, summary_numbers, table
+from test_runners import job_service  # noqa: F401  (a fixture)
 from transforms.dedupe import DedupeSettings, Match, Remembered, judge, match_and_remember, minhash
 from transforms.poll import event_time
 from transforms.schema import Article
@@ -142,3 +143,13 @@ def test_sigterm_stops_polling_and_keeps_what_was_written(tmp_path):
     counts = summary_numbers(stdout)
     assert counts["articles written"] == 3 and counts["duplicates"] == 1
     assert len(table(tmp_path, "articles")) == 3
+
+
+def test_the_stream_runs_on_the_portable_runner(tmp_path, job_service):
+    """The Fn API path that Flink, Spark and Dataflow use: the same stories, the same duplicate."""
+    with FeedServer(grow_after=3.0) as server:
+        result = run_cli(*streaming_args(server, tmp_path, "--run-for", "8s"), "--runner=PortableRunner",
+                         f"--job_endpoint={job_service}", "--environment_type=LOOPBACK")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(a["title"] for a in table(tmp_path, "articles")) == ["Dam inspection finds cracks", "Ferry timetable changes", "New school opens"]
+    assert [d["url"].rsplit("/", 2)[1:] for d in table(tmp_path, "duplicates")] == [["wire", "dam.html"]]
