@@ -169,9 +169,10 @@ class _PollFeed(beam.DoFn):
             seen = {key: when for key, when in seen.items() if key in listed or when > polled_at - self.forget_after}
             seen.update(dict.fromkeys(listed & seen.keys(), polled_at))
         new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & (seen.keys() | self.ingested_before)]
+        new_entries = sum(isinstance(r, RawDocument) for r in new)
         self.polled.inc(status.entries)
-        self.already_seen.inc(status.entries - sum(isinstance(r, RawDocument) for r in new))
-        yield TimestampedValue(dataclasses.replace(status, new_entries=sum(isinstance(r, RawDocument) for r in new)), polled_at)
+        self.already_seen.inc(status.entries - new_entries)
+        yield TimestampedValue(dataclasses.replace(status, new_entries=new_entries), polled_at)
         for record in new:
             self.documents.inc()  # a feed that cannot be read is one document too: its error row
             if isinstance(record, RawDocument):
