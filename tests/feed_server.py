@@ -79,15 +79,19 @@ def rss(title: str, items: list[tuple[str, str, str, float, str]]) -> bytes:
 
 
 class GrowingFeeds:
-    """Two feeds that change while a streaming job polls them (all times from ``start``):
+    """Two feeds that change while a streaming job polls them (all times from the first request, so that a
+    job slow to start still sees the feeds before they grow):
     /local.xml lists the dam and ferry stories, and from ``later`` s on also the school story;
     /wire.xml is empty until ``later`` s, then carries the dam story again, syndicated under another URL.
     Each version has its own ETag, so a poll that finds nothing new gets a 304."""
 
-    def __init__(self, base: str, start: float, later: float):
-        self.base, self.start, self.later = base, start, later
+    def __init__(self, base: str, later: float):
+        self.base, self.later, self.start = base, later, None
 
     def version(self, path: str) -> tuple[str, bytes] | None:
+        if path not in ("/local.xml", "/wire.xml"):
+            return None
+        self.start = self.start or time.time()
         grown = time.time() - self.start >= self.later
         published = self.start - 60
         if path == "/local.xml":
@@ -95,11 +99,9 @@ class GrowingFeeds:
             if grown:
                 items.append(("local-school", f"{self.base}/local/school.html", STORIES["school"][0], self.start + self.later, story_html("school")))
             return f'"local-{int(grown)}"', rss("Local News", items)
-        if path == "/wire.xml":
-            items = [("wire-dam", f"{self.base}/wire/dam.html", STORIES["dam"][0], self.start + self.later,
-                      story_html("dam", dateline="RIVERTON (Wire) - "))] if grown else []
-            return f'"wire-{int(grown)}"', rss("Wire Service", items)
-        return None
+        items = [("wire-dam", f"{self.base}/wire/dam.html", STORIES["dam"][0], self.start + self.later,
+                  story_html("dam", dateline="RIVERTON (Wire) - "))] if grown else []
+        return f'"wire-{int(grown)}"', rss("Wire Service", items)
 
 
 class FeedServer:
@@ -128,7 +130,7 @@ class FeedServer:
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.growing = GrowingFeeds(self.base, time.time(), grow_after)
+        self.growing = GrowingFeeds(self.base, grow_after)
         self.statuses: list[tuple[str, int]] = []
 
     def __enter__(self):
