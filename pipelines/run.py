@@ -97,26 +97,28 @@ def main(argv: list[str] | None = None) -> int:
     if is_streaming and options.fetch_articles:
         raise SystemExit("--fetch-articles is not supported with --streaming yet: entries are ingested with their feed content")
     write_mode = options.write_mode or ("append" if feed_sources(options) else "overwrite")
-    if write_mode == "overwrite":
-        clear_output(options.output)
     started = time.perf_counter()
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     run_id = new_run_id()
+    try:
+        (streaming if is_streaming else batch).build(pipeline, options, run_id)
+    except ValueError as e:  # a bad combination of options: said before anything is touched
+        raise SystemExit(f"error: {e}") from None
+    if write_mode == "overwrite":
+        clear_output(options.output)
     if is_streaming:
-        streaming.build(pipeline, options, run_id)
         for table in TABLES:  # a stream may take a while to produce its first row of each table
             write_empty_table(options.output, table, run_id)
-        stop_on_signals(streaming.stop_file(options, run_id))
-    else:
-        batch.build(pipeline, options, run_id)
+        stop_file = streaming.stop_file(options, run_id)
+        stop_on_signals(stop_file)
     result = pipeline.run()
     result.wait_until_finish()
     totals = counters(result)
     if totals is None:
         totals = count_written_rows(options.output, run_id)
         print("(this runner keeps no metrics: counts are read back from the written files; documents read is their sum)")
-    if is_streaming and FileSystems.exists(streaming.stop_file(options, run_id)):
-        FileSystems.delete([streaming.stop_file(options, run_id)])
+    if is_streaming and FileSystems.exists(stop_file):
+        FileSystems.delete([stop_file])
     text, balanced = summary(totals, time.perf_counter() - started)
     print(f"Run finished, output in {options.output}\n{text}")
     return 0 if balanced else 1

@@ -25,6 +25,16 @@ def test_pipeline():
 
 
 @pytest.fixture(scope="session")
+def job_service():
+    """Beam's own Python job service on 127.0.0.1 (the Fn API path Flink, Spark and Dataflow use)."""
+    from services import free_port, service
+
+    port = free_port()
+    with service(sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(port), port=port):
+        yield f"localhost:{port}"
+
+
+@pytest.fixture(scope="session")
 def dask_scheduler():
     """A Dask scheduler with two workers on 127.0.0.1, shared by the tests that need one."""
     from services import dask_cluster

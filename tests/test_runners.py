@@ -62,13 +62,6 @@ def test_direct_multiprocessing(inputs, direct_rows, tmp_path):
     assert_same_as_direct(direct_rows, tmp_path, run_cli(*inputs, *args, "--output", str(tmp_path)))
 
 
-@pytest.fixture(scope="module")
-def job_service():
-    port = free_port()
-    with service(sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(port), port=port):
-        yield f"localhost:{port}"
-
-
 @pytest.mark.parametrize("environment", ["LOOPBACK", "EXTERNAL"])
 def test_portable_runner(inputs, direct_rows, tmp_path, job_service, environment):
     args = ["--runner=PortableRunner", f"--job_endpoint={job_service}", f"--environment_type={environment}"]

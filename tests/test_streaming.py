@@ -11,7 +11,6 @@ import pytest
 from feed_server import FeedServer
 from pipelines.options import duration
 from test_end_to_end import ROOT, run_cli, summary_numbers, table
-from test_runners import job_service  # noqa: F401  (a fixture)
 from transforms.dedupe import DedupeSettings, Match, Remembered, judge, match_and_remember, minhash
 from transforms.poll import event_time
 from transforms.schema import Article
@@ -35,7 +34,7 @@ TEXT = "the council approved the new railway line on monday after a long debate 
 
 
 def remembered(article_id: str, at: float, text: str = TEXT) -> Remembered:
-    return Remembered(article_id, at, "h-" + text[:10], minhash(text, DedupeSettings()))
+    return Remembered(article_id, at, minhash(text, DedupeSettings()))
 
 
 def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
@@ -153,3 +152,11 @@ def test_the_stream_runs_on_the_portable_runner(tmp_path, job_service):
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(a["title"] for a in table(tmp_path, "articles")) == ["Dam inspection finds cracks", "Ferry timetable changes", "New school opens"]
     assert [d["url"].rsplit("/", 2)[1:] for d in table(tmp_path, "duplicates")] == [["wire", "dam.html"]]
+
+
+def test_streaming_without_feeds_is_refused_before_the_output_is_touched(tmp_path):
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "earlier.parquet").write_bytes(b"kept")
+    result = run_cli("--streaming", "--output", str(tmp_path), "--write-mode", "overwrite")
+    assert result.returncode != 0 and "give at least one --feed" in result.stderr
+    assert (tmp_path / "articles" / "earlier.parquet").read_bytes() == b"kept"

@@ -94,6 +94,10 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(" ".join(normalise_words(text)).encode("utf-8")).hexdigest()
 
 
+def with_content_hash(article: Article) -> Article:
+    return dataclasses.replace(article, content_hash=content_hash(article.text))
+
+
 def shingles(words: list[str], size: int) -> list[str]:
     if len(words) <= size:
         return [" ".join(words)]
@@ -303,7 +307,7 @@ class DeduplicateArticles(beam.PTransform):
 
     def expand(self, articles):
         settings = self.settings
-        hashed = articles | "ContentHash" >> beam.Map(lambda a: dataclasses.replace(a, content_hash=content_hash(a.text)))
+        hashed = articles | "ContentHash" >> beam.Map(with_content_hash)
         decisions = hashed | "Fingerprint" >> beam.Map(fingerprint, settings) | "Cluster" >> NearDuplicateClusters(settings)
         return (
             {"article": hashed | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "decision": decisions}
@@ -328,7 +332,6 @@ class DeduplicateArticles(beam.PTransform):
 class Remembered:
     article_id: str
     at: float  # event time, epoch seconds
-    content_hash: str
     signature: bytes
 
     def precedes(self, other: "Remembered") -> bool:
@@ -359,11 +362,7 @@ def match_and_remember(
 ) -> Optional[Match]:
     """The earliest remembered predecessor of ``newcomer`` under ``band_key`` that it duplicates; the
     newcomer is remembered, and what is older than the horizon (before it) forgotten."""
-    forget_before = newcomer.at - horizon
-    for key in list(memory):
-        memory[key] = [m for m in memory[key] if m.at >= forget_before]
-        if not memory[key]:
-            del memory[key]
+    forget_expired(memory, newcomer.at - horizon)
     exact = band_key.startswith("hash:")
     matches = []
     for seen in memory.get(band_key, []):
@@ -377,9 +376,12 @@ def match_and_remember(
     return min(matches, key=lambda m: (m.at, m.canonical_article_id), default=None)
 
 
-def forget_expired(memory: dict[str, list[Remembered]], before: float) -> dict[str, list[Remembered]]:
-    kept = {key: [m for m in members if m.at >= before] for key, members in memory.items()}
-    return {key: members for key, members in kept.items() if members}
+def forget_expired(memory: dict[str, list[Remembered]], before: float) -> None:
+    """Drop, in place, what was seen before ``before`` (event time)."""
+    for key in list(memory):
+        memory[key] = [m for m in memory[key] if m.at >= before]
+        if not memory[key]:
+            del memory[key]
 
 
 def judge(article: Article, matches: Iterable[Optional[Match]]) -> Article | Duplicate:
@@ -414,7 +416,8 @@ class _BucketMemory(beam.DoFn):
         # then the memory is pruned on the key's next visit instead.
         if float(fired) > time.time():
             return
-        memory = forget_expired(memory_state.read() or {}, float(fired) - self.horizon)
+        memory = memory_state.read() or {}
+        forget_expired(memory, float(fired) - self.horizon)
         if memory:
             memory_state.write(memory)
         else:
@@ -441,8 +444,8 @@ class _Verdict(beam.DoFn):
 
 
 def _memory_items(article: Article, settings: DedupeSettings, at=beam.DoFn.TimestampParam) -> Iterator[tuple[str, tuple]]:
-    remembered = Remembered(article.article_id, float(at), article.content_hash, minhash(article.text, settings))
-    for i, (state_key, band_key) in enumerate(memory_keys(remembered.content_hash, remembered.signature, settings)):
+    remembered = Remembered(article.article_id, float(at), minhash(article.text, settings))
+    for i, (state_key, band_key) in enumerate(memory_keys(article.content_hash, remembered.signature, settings)):
         yield state_key, (band_key, remembered, article if i == 0 else None)
 
 
@@ -459,7 +462,7 @@ class DeduplicateAcrossTime(beam.PTransform):
         settings = self.settings
         return (
             articles
-            | "ContentHash" >> beam.Map(lambda a: dataclasses.replace(a, content_hash=content_hash(a.text)))
+            | "ContentHash" >> beam.Map(with_content_hash)
             | "MemoryKeys" >> beam.FlatMap(_memory_items, settings).with_output_types(tuple[str, typing.Any])
             | "Memory" >> beam.ParDo(_BucketMemory(settings, self.horizon)).with_output_types(tuple[str, typing.Any])
             | "Judge" >> beam.ParDo(_Verdict(settings.bands + 1))

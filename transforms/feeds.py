@@ -223,10 +223,12 @@ class FeedState:
     @classmethod
     def load(cls, state_dir: Optional[str]) -> "FeedState":
         path = state_path(state_dir)
-        if not path or not FileSystems.exists(path):
-            return cls(seen=ingested_keys(state_dir) if state_dir else set())
-        with FileSystems.open(path) as handle:
-            data = json.loads(handle.read().decode("utf-8"))
+        if not path:
+            return cls()
+        data = {}
+        if FileSystems.exists(path):
+            with FileSystems.open(path) as handle:
+                data = json.loads(handle.read().decode("utf-8"))
         return cls(data.get("validators", {}), set(data.get("seen", [])) | ingested_keys(state_dir))
 
     def save(self, state_dir: str) -> None:

@@ -19,7 +19,6 @@ of a new job is unconditional, so nothing fetched-but-unwritten by the last job 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 import time
 from typing import Iterable, Optional
@@ -36,6 +35,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.feeds import FeedState, conditional_headers, entry_keys, read_feed, validators_of
 from transforms.fetch import HttpSettings, new_session
+from transforms.parse import parse_datetime
 from transforms.schema import ErrorRecord, FeedStatus, RawDocument
 from transforms.stage import SplitByType
 
@@ -60,15 +60,8 @@ class PollSchedule:
 
 def event_time(published: Optional[str], polled_at: float, lateness: float) -> float:
     """An entry's element timestamp: its published time, kept within [poll - lateness, poll]."""
-    if published:
-        try:
-            when = dt.datetime.fromisoformat(published.replace("Z", "+00:00"))
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-            return min(max(when.timestamp(), polled_at - lateness), polled_at)
-        except ValueError:
-            pass
-    return polled_at
+    when = parse_datetime(published)
+    return polled_at if when is None else min(max(when.timestamp(), polled_at - lateness), polled_at)
 
 
 def stop_requested(schedule: PollSchedule) -> bool:
@@ -168,7 +161,8 @@ class _PollFeed(beam.DoFn):
             # a key is forgotten once its entry has left the feed for good
             seen = {key: when for key, when in seen.items() if key in listed or when > polled_at - self.forget_after}
             seen.update(dict.fromkeys(listed & seen.keys(), polled_at))
-        new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & (seen.keys() | self.ingested_before)]
+        known = seen.keys() | self.ingested_before
+        new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & known]
         new_entries = sum(isinstance(r, RawDocument) for r in new)
         self.polled.inc(status.entries)
         self.already_seen.inc(status.entries - new_entries)

@@ -227,11 +227,9 @@ class _WriteBundleFiles(beam.DoFn):
 
     def start_bundle(self):
         self.rows: dict[tuple, list[dict]] = collections.defaultdict(list)
-        self.windows: dict = {}
         self.ingested: set[str] = set()
 
     def process(self, record, window=beam.DoFn.WindowParam) -> None:
-        self.windows[window] = None
         for table, partition, row in table_rows(record):
             self.rows[(table, window, partition)].append(row)
         if isinstance(record, (Article, Duplicate)):
@@ -246,7 +244,7 @@ class _WriteBundleFiles(beam.DoFn):
             written.append(WindowedValue(path, window.max_timestamp(), [window]))
         if self.state_dir:
             record_ingested_keys(self.state_dir, self.ingested)
-        for window in self.windows:
+        for window in dict.fromkeys(window for _, window, _ in self.rows):
             logging.getLogger("news.stream").info(window_summary(window, self.rows))
         return written
 
