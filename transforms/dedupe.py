@@ -40,7 +40,7 @@ from apache_beam.transforms import userstate
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.schema import Article, Duplicate
-from transforms.stage import SplitByType
+from transforms.stage import GroupByKeyPacked, SplitByType, pack, unpack
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,7 +253,7 @@ class NearDuplicateClusters(beam.PTransform):
 
     def expand(self, fingerprints):
         settings = self.settings
-        by_hash = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> beam.GroupByKey()
+        by_hash = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> GroupByKeyPacked()
         exact_edges = by_hash | "ExactEdges" >> beam.FlatMap(lambda group: exact_duplicate_edges(group[1]))
         representatives = by_hash | "Representatives" >> beam.Map(lambda group: min(group[1], key=lambda m: m.article_id))
         signatures = representatives | "Signatures" >> beam.Map(lambda f: (f.article_id, f.signature))
@@ -283,19 +283,19 @@ class NearDuplicateClusters(beam.PTransform):
             | "Membership" >> beam.FlatMap(lambda roots: roots.items())
         )
         return (
-            {"fingerprint": fingerprints | "ById" >> beam.Map(lambda f: (f.article_id, f)), "root": components}
+            {"fingerprint": fingerprints | "ById" >> beam.Map(lambda f: (f.article_id, pack(f))), "root": components}
             | "JoinRoots" >> beam.CoGroupByKey()
             | "ByCluster" >> beam.FlatMap(lambda kv: ((root, fp) for root in kv[1]["root"] for fp in kv[1]["fingerprint"]))
             | "Clusters" >> beam.GroupByKey()
-            | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(cluster[1])))
+            | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(map(unpack, cluster[1]))))
         )
 
 
 def _apply_decisions(joined) -> Iterator[Article | Duplicate]:
     _, grouped = joined
     decisions = list(grouped["decision"])
-    for article in grouped["article"]:
-        yield apply_decision(article, decisions[0] if decisions else None)
+    for packed in grouped["article"]:
+        yield apply_decision(unpack(packed), decisions[0] if decisions else None)
 
 
 class DeduplicateArticles(beam.PTransform):
@@ -310,7 +310,7 @@ class DeduplicateArticles(beam.PTransform):
         hashed = articles | "ContentHash" >> beam.Map(with_content_hash)
         decisions = hashed | "Fingerprint" >> beam.Map(fingerprint, settings) | "Cluster" >> NearDuplicateClusters(settings)
         return (
-            {"article": hashed | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "decision": decisions}
+            {"article": hashed | "KeyById" >> beam.Map(lambda a: (a.article_id, pack(a))), "decision": decisions}
             | "JoinDecisions" >> beam.CoGroupByKey()
             | "Apply" >> beam.FlatMap(_apply_decisions)
             | "ByType" >> SplitByType(articles=Article, duplicates=Duplicate)

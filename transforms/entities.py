@@ -19,7 +19,7 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.schema import TAG, Article, Entity, ErrorRecord, shard_of
-from transforms.stage import SplitByType
+from transforms.stage import GroupByKeyPacked, SplitByType
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
 NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
@@ -169,7 +169,7 @@ class TagEntities(beam.PTransform):
             tagged = (
                 articles
                 | "ShardKey" >> beam.Map(lambda a: (shard_of(a.article_id, shards), a))
-                | "Batches" >> beam.GroupByKey()
+                | "Batches" >> GroupByKeyPacked()
                 | "Tag" >> beam.ParDo(_TagShard(self.settings))
             )
         return tagged | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)

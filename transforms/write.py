@@ -46,6 +46,7 @@ from transforms.schema import (
     shard_of,
 )
 from transforms.feeds import entry_keys, record_ingested_keys
+from transforms.stage import GroupByKeyPacked
 
 PARTITION_COLUMN = "published_date"
 PARTITIONED_TABLES = ("articles", "entities")
@@ -114,8 +115,9 @@ class _WritePartFile(beam.DoFn):
         self.rows_written = beam.metrics.Metrics.counter("pipeline", f"{table}_rows")
 
     def process(self, group) -> Iterable[str]:
-        (partition, shard), rows = group
-        rows = sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))  # same file on every runner
+        (partition, shard), row_lists = group
+        rows = [row for rows in row_lists for row in rows]
+        rows.sort(key=lambda r: tuple(str(v) for v in r.values()))  # the same file on every runner
         path = FileSystems.join(table_folder(self.output, self.table, partition), f"part-{self.run_id}-{shard:05d}.parquet")
         write_parquet(path, rows, TABLES[self.table])
         self.rows_written.inc(len(rows))
@@ -123,7 +125,8 @@ class _WritePartFile(beam.DoFn):
 
 
 class WriteParquetTable(beam.PTransform):
-    """(partition or None, row dict) pairs -> Parquet files of one table; outputs the file paths."""
+    """(partition or None, list of row dicts) pairs -> Parquet files of one table; outputs the file paths.
+    A record's rows travel as one list (an article's entity rows: one shuffled value, not ~30)."""
 
     def __init__(self, output: str, table: str, run_id: str, shards: int = 1):
         super().__init__()
@@ -135,14 +138,14 @@ class WriteParquetTable(beam.PTransform):
         files = (
             rows
             | "ShardKey" >> beam.Map(lambda kv: ((kv[0], shard_of(repr(kv[1]), shards) if shards > 1 else 0), kv[1]))
-            | "GroupFiles" >> beam.GroupByKey()
+            | "GroupFiles" >> GroupByKeyPacked()
             | "WriteFiles" >> beam.ParDo(_WritePartFile(output, table, run_id))
         )
         # A count that is 0 for an empty table without CombineGlobally's default, which needs a side input
         # (not honoured by every runner): one seeded zero, summed under one key.
         zero = rows.pipeline | "Zero" >> beam.Create([(table, 0)])
         empty = (
-            (rows | "Ones" >> beam.Map(lambda _: (table, 1)), zero)
+            (rows | "RowCounts" >> beam.Map(lambda kv: (table, len(kv[1]))), zero)
             | "CountInputs" >> beam.Flatten()
             | "CountRows" >> beam.CombinePerKey(sum)
             | "EmptyTable" >> beam.FlatMap(lambda kv: _write_if_empty(kv[1], output, table, run_id, partitioned))
@@ -164,16 +167,17 @@ def write_empty_table(output: str, table: str, run_id: str) -> str:
     return path
 
 
-def _article_rows(article: Article):
-    return article.published_date, article_row(article)
+def _article_rows(article: Article) -> tuple[str, list[dict]]:
+    return article.published_date, [article_row(article)]
 
 
-def _flat_row(record):
-    return None, dataclasses.asdict(record)
+def _flat_rows(record) -> tuple[None, list[dict]]:
+    return None, [dataclasses.asdict(record)]
 
 
-def _entity_rows(article: Article):
-    return ((article.published_date, row) for row in entity_rows(article))
+def _entity_rows(article: Article) -> list[tuple[str, list[dict]]]:
+    rows = entity_rows(article)
+    return [(article.published_date, rows)] if rows else []
 
 
 class WriteDataset(beam.PTransform):
@@ -192,11 +196,11 @@ class WriteDataset(beam.PTransform):
         files = [
             articles | "ArticleRows" >> beam.Map(_article_rows) | "Articles" >> table("articles"),
             articles | "EntityRows" >> beam.FlatMap(_entity_rows) | "Entities" >> table("entities"),
-            duplicates | "DuplicateRows" >> beam.Map(_flat_row) | "Duplicates" >> table("duplicates"),
-            errors | "ErrorRows" >> beam.Map(_flat_row) | "Errors" >> table("errors"),
+            duplicates | "DuplicateRows" >> beam.Map(_flat_rows) | "Duplicates" >> table("duplicates"),
+            errors | "ErrorRows" >> beam.Map(_flat_rows) | "Errors" >> table("errors"),
         ]
         if "feeds" in outputs:
-            files.append(outputs["feeds"] | "FeedRows" >> beam.Map(_flat_row) | "Feeds" >> table("feeds"))
+            files.append(outputs["feeds"] | "FeedRows" >> beam.Map(_flat_rows) | "Feeds" >> table("feeds"))
         return files | "AllFiles" >> beam.Flatten()
 
 
@@ -206,9 +210,10 @@ class WriteDataset(beam.PTransform):
 def table_rows(record) -> list[tuple[str, Optional[str], dict]]:
     """(table, partition, row) for any record the pipeline ends with."""
     if isinstance(record, Article):
-        return [("articles", *_article_rows(record))] + [("entities", *row) for row in _entity_rows(record)]
-    name = {Duplicate: "duplicates", ErrorRecord: "errors", FeedStatus: "feeds"}[type(record)]
-    return [(name, *_flat_row(record))]
+        batches = [("articles", _article_rows(record))] + [("entities", rows) for rows in _entity_rows(record)]
+    else:
+        batches = [({Duplicate: "duplicates", ErrorRecord: "errors", FeedStatus: "feeds"}[type(record)], _flat_rows(record))]
+    return [(table, partition, row) for table, (partition, rows) in batches for row in rows]
 
 
 def window_file_name(run_id: str, window) -> str:
