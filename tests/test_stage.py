@@ -5,7 +5,7 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.schema import Article, Entity, ErrorRecord
-from transforms.stage import GroupByKeyPacked, pack, unpack
+from transforms.stage import CoGroupByKeyPacked, GroupByKeyPacked, pack, unpack
 
 UTC = dt.timezone.utc
 
@@ -37,3 +37,21 @@ def test_packed_grouping_gives_what_group_by_key_gives(test_pipeline):
         for key, value in pairs:
             expected.setdefault(key, []).append(repr(value))
         assert_that(grouped, equal_to([(k, sorted(v)) for k, v in expected.items()]))
+
+
+def test_packed_join_gives_what_co_group_by_key_gives(test_pipeline):
+    articles = [(f"a{i}", an_article(i)) for i in range(4)]
+    decisions = [("a1", "duplicate of a0"), ("a1", "second verdict"), ("only-decision", "x")]
+    with test_pipeline as p:
+        joined = (
+            {"article": p | "Articles" >> beam.Create(articles), "decision": p | "Decisions" >> beam.Create(decisions)}
+            | CoGroupByKeyPacked()
+            | beam.MapTuple(lambda key, grouped: (key, sorted(grouped["decision"]), [a.article_id for a in grouped["article"]]))
+        )
+        assert_that(joined, equal_to([
+            ("a0", [], ["a0"]),
+            ("a1", ["duplicate of a0", "second verdict"], ["a1"]),
+            ("a2", [], ["a2"]),
+            ("a3", [], ["a3"]),
+            ("only-decision", ["x"], []),
+        ]))

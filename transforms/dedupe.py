@@ -40,7 +40,7 @@ from apache_beam.transforms import userstate
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.schema import Article, Duplicate
-from transforms.stage import GroupByKeyPacked, SplitByType, pack, unpack
+from transforms.stage import CoGroupByKeyPacked, GroupByKeyPacked, SplitByType
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,19 +283,19 @@ class NearDuplicateClusters(beam.PTransform):
             | "Membership" >> beam.FlatMap(lambda roots: roots.items())
         )
         return (
-            {"fingerprint": fingerprints | "ById" >> beam.Map(lambda f: (f.article_id, pack(f))), "root": components}
-            | "JoinRoots" >> beam.CoGroupByKey()
+            {"fingerprint": fingerprints | "ById" >> beam.Map(lambda f: (f.article_id, f)), "root": components}
+            | "JoinRoots" >> CoGroupByKeyPacked()
             | "ByCluster" >> beam.FlatMap(lambda kv: ((root, fp) for root in kv[1]["root"] for fp in kv[1]["fingerprint"]))
-            | "Clusters" >> beam.GroupByKey()
-            | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(map(unpack, cluster[1]))))
+            | "Clusters" >> GroupByKeyPacked()
+            | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(cluster[1])))
         )
 
 
 def _apply_decisions(joined) -> Iterator[Article | Duplicate]:
     _, grouped = joined
     decisions = list(grouped["decision"])
-    for packed in grouped["article"]:
-        yield apply_decision(unpack(packed), decisions[0] if decisions else None)
+    for article in grouped["article"]:
+        yield apply_decision(article, decisions[0] if decisions else None)
 
 
 class DeduplicateArticles(beam.PTransform):
@@ -310,8 +310,8 @@ class DeduplicateArticles(beam.PTransform):
         hashed = articles | "ContentHash" >> beam.Map(with_content_hash)
         decisions = hashed | "Fingerprint" >> beam.Map(fingerprint, settings) | "Cluster" >> NearDuplicateClusters(settings)
         return (
-            {"article": hashed | "KeyById" >> beam.Map(lambda a: (a.article_id, pack(a))), "decision": decisions}
-            | "JoinDecisions" >> beam.CoGroupByKey()
+            {"article": hashed | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "decision": decisions}
+            | "JoinDecisions" >> CoGroupByKeyPacked()
             | "Apply" >> beam.FlatMap(_apply_decisions)
             | "ByType" >> SplitByType(articles=Article, duplicates=Duplicate)
         )

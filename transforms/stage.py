@@ -88,6 +88,10 @@ def _unpack_values(key, packed: Iterable[bytes]) -> tuple:
     return key, _Unpacked(packed)
 
 
+def _unpack_joined(key, grouped: dict) -> tuple:
+    return key, {tag: _Unpacked(packed) for tag, packed in grouped.items()}
+
+
 class GroupByKeyPacked(beam.PTransform):
     """``GroupByKey`` for large records: the same (key, values) out, but each value crosses the shuffle
     packed, so the shuffle holds a few compact bytes objects instead of the records' object graphs."""
@@ -99,3 +103,12 @@ class GroupByKeyPacked(beam.PTransform):
             | "Group" >> beam.GroupByKey()
             | "Unpack" >> beam.MapTuple(_unpack_values)
         )
+
+
+class CoGroupByKeyPacked(beam.PTransform):
+    """``CoGroupByKey`` with every input's values packed across the shuffle: {tag: (key, value)} ->
+    (key, {tag: values}), as ``CoGroupByKey`` gives."""
+
+    def expand(self, tagged: dict):
+        packed = {tag: pairs | f"Pack_{tag}" >> beam.MapTuple(_pack_value) for tag, pairs in tagged.items()}
+        return packed | "Join" >> beam.CoGroupByKey() | "Unpack" >> beam.MapTuple(_unpack_joined)
