@@ -167,14 +167,15 @@ def main() -> int:
                   f"peak RSS {run['peak_rss'] / 2**20:6.0f} MiB; articles {counts.get('articles_rows')}, "
                   f"duplicates {counts.get('duplicates_rows', 0)}, errors {counts.get('errors_rows', 0)}")
             print(f"   per stage (docs per second of stage time, summed over workers): {stages}")
-        peaks[size] = max(r["peak_rss"] for r in runs.values())
+        peaks.update({(size, workers): run["peak_rss"] for workers, run in runs.items()})
         if 1 in runs:
             print(f"ratio pipeline 1w / plain loop: {loop_total * n / runs[1]['seconds']:.2f}")
             if 2 in runs:
                 print(f"ratio 2 workers / 1 worker:     {runs[1]['seconds'] / runs[2]['seconds']:.2f}")
-    sizes = sorted(peaks)
-    for small, large in zip(sizes, sizes[1:]):
-        print(f"peak RSS N={large} / N={small}: {peaks[large] / peaks[small]:.2f}")
+    for workers in args.workers:
+        sizes = sorted(size for size, w in peaks if w == workers)
+        for small, large in zip(sizes, sizes[1:]):
+            print(f"peak RSS {workers}w N={large} / N={small}: {peaks[large, workers] / peaks[small, workers]:.2f}")
     return 0
 
 

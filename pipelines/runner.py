@@ -5,11 +5,18 @@ Beam 2.77's DirectRunner first tries the Prism runner, whose binary it downloads
 and only falls back to the in-process FnApiRunner when that fails. Jobs here, batch and streaming, go
 straight to the FnApiRunner (with the same ``--direct_num_workers`` and ``--direct_running_mode``), so a run is
 offline and starts at once. Any other runner is passed through untouched.
+
+That FnApiRunner also merges each bundle's metrics into a lazy chain of generators, one level per bundle,
+evaluated when the finished job's metrics are read: after a streaming job of a few minutes (a bundle per
+poll tick, more downstream) the run summary failed with RecursionError (tests/test_beam_defects.py).
+``_FnApiRunner`` merges them at every bundle instead.
 """
 
 from __future__ import annotations
 
+from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.portability.fn_api_runner import fn_runner
 
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
 
@@ -20,9 +27,22 @@ def offline_runner(options: PipelineOptions):
     if standard.runner not in DIRECT_NAMES:
         return None
     from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
-    return fn_runner.FnApiRunner(provision_info=provision)
+    return _FnApiRunner(provision_info=provision)
+
+
+def _consolidate_now(metrics):
+    return list(monitoring_infos.consolidate(metrics))
+
+
+class _FnApiRunner(fn_runner.FnApiRunner):
+    def run_stages(self, stage_context, stages):
+        lazy = fn_runner.consolidate_monitoring_infos
+        fn_runner.consolidate_monitoring_infos = _consolidate_now
+        try:
+            return super().run_stages(stage_context, stages)
+        finally:
+            fn_runner.consolidate_monitoring_infos = lazy

@@ -1,5 +1,5 @@
-"""Minimal reproductions of the Beam 2.77 FnApiRunner (the local DirectRunner) streaming defects the
-streaming graph is built around.
+"""Minimal reproductions of the Beam 2.77 FnApiRunner (the local DirectRunner) defects the streaming
+graph and ``pipelines.runner`` are built around.
 
 Each test asserts the defect as it stands. If one fails, Beam has fixed that defect and the workaround
 named in its docstring can go.
@@ -10,12 +10,18 @@ from __future__ import annotations
 import time
 
 import apache_beam as beam
+import pytest
 from apache_beam.coders import PickleCoder
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.transforms import userstate
+from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.utils.timestamp import Timestamp
+
+from pipelines.runner import offline_runner
 
 
 def run_streaming(build) -> None:
@@ -81,3 +87,43 @@ def test_a_flatten_holds_its_consumer_back_until_the_job_ends(tmp_path):
     direct, after_flatten = times(tmp_path, "direct"), times(tmp_path, "after_flatten")
     assert max(direct) - min(direct) >= 1.5  # the ticks came one a second
     assert len(after_flatten) == 2 * len(direct) and min(after_flatten) >= max(direct)  # and passed the Flatten only at the end
+
+
+class _Resumes(RestrictionProvider):
+    def initial_restriction(self, count):
+        return OffsetRange(0, count)
+
+    def create_tracker(self, restriction):
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, count, restriction):
+        return restriction.size()
+
+
+class _OnePerBundle(beam.DoFn):
+    """Claims one position per call and defers the rest: one bundle per position, as a poller's ticks."""
+
+    def process(self, count, tracker=beam.DoFn.RestrictionParam(_Resumes())):
+        position = tracker.current_restriction().start
+        if tracker.try_claim(position):
+            yield position
+            tracker.defer_remainder()
+
+
+def many_bundles(pipeline):
+    return pipeline | beam.Create([1500]) | beam.ParDo(_OnePerBundle()) | beam.combiners.Count.Globally()
+
+
+def test_metrics_of_many_bundles_overflow_the_stack_when_read():
+    """Each bundle's metrics are merged into a lazy chain of generators, one level per bundle, evaluated when
+    the finished job's metrics are read: after 1,500 bundles (a streaming job's ticks after some minutes)
+    reading them raises RecursionError. Workaround: ``pipelines.runner.offline_runner`` merges at every bundle."""
+    pipeline = beam.Pipeline(runner=fn_runner.FnApiRunner())
+    many_bundles(pipeline)
+    result = pipeline.run()
+    with pytest.raises(RecursionError):
+        result.metrics().query()
+    options = PipelineOptions([])
+    pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
+    assert_that(many_bundles(pipeline), equal_to([1500]))
+    assert pipeline.run().metrics().query()["counters"] is not None

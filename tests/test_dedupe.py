@@ -10,6 +10,8 @@ from transforms.dedupe import (
     DeduplicateArticles,
     Fingerprint,
     band_keys,
+    bucket,
+    bucket_pairs,
     candidate_pairs,
     cluster_decisions,
     content_hash,
@@ -69,6 +71,13 @@ def test_candidate_pairs_of_large_buckets_pair_with_anchors_only(monkeypatch):
     pairs = list(candidate_pairs([f"m{i}" for i in range(5)]))
     assert len(pairs) == 1 + 2 * 3  # the anchors' pair, and each other member with both anchors
     assert all("m0" in pair or "m1" in pair for pair in pairs)
+
+
+def test_a_bucket_pairs_only_members_that_share_a_band_key():
+    keys = band_keys(minhash(STORY, SETTINGS), SETTINGS)
+    assert {bucket(k) for k in keys} == {f"{band}:{k.split(':')[1][:2]}" for band, k in enumerate(keys)}
+    members = [("3:ab01", "b"), ("3:ab02", "c"), ("3:ab01", "a"), ("3:ab02", "d"), ("3:ab03", "e")]
+    assert sorted(bucket_pairs(members)) == [("a", "b"), ("c", "d")]
 
 
 def test_connected_components_merge_partial_forests():

@@ -5,10 +5,11 @@ The Beam shape scales out with the corpus. No worker holds an index of all docum
 
 1. Every article gets a small ``Fingerprint`` (content hash and MinHash signature).
 2. Fingerprints are grouped by content hash: each group's members are exact duplicates of its first.
-3. One representative per hash is split into LSH band keys that carry only its id; grouping by band key
-   yields candidate pairs of ids, which two small joins give their signatures, so each is verified by
-   its estimated Jaccard similarity before it becomes an edge. (Carrying whole signatures under all 24
-   band keys made this the pipeline's largest shuffle: ~116 KB per document at 10k documents.)
+3. One representative per hash is split into LSH band keys that carry only its id; grouping them by
+   bucket (a band and a key prefix) yields candidate pairs of ids, which two small joins give their
+   signatures, so each is verified by its estimated Jaccard similarity before it becomes an edge.
+   (Carrying whole signatures under all 24 band keys made this the pipeline's largest shuffle: ~116 KB
+   per document at 10k documents.)
 4. Connected components of the edges are the clusters. A union-find ``CombineFn`` builds them:
    workers union their share of the edges in parallel and the partial forests merge, so memory grows
    with the number of duplicated documents, never with the corpus.
@@ -23,6 +24,7 @@ story score 0.93 and every other pair below 0.01.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
@@ -130,6 +132,16 @@ def band_keys(signature: bytes, settings: DedupeSettings) -> list[str]:
     ]
 
 
+BUCKET_HEX = 2  # each band's keys are spread over 16^2 buckets
+
+
+def bucket(band_key: str) -> str:
+    """The shuffle key of a band key: its band and first ``BUCKET_HEX`` hex digits. Almost every band
+    key is unique, and a grouping table holding millions of one-element keys costs several times the
+    data (at 100k documents, 2.4M keys); 24 x 256 buckets of a few hundred keys each do not."""
+    return band_key[: band_key.index(":") + 1 + BUCKET_HEX]
+
+
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the two shingle sets: the share of equal MinHash values."""
     if not a:
@@ -163,6 +175,20 @@ def candidate_pairs(article_ids: Iterable[str]) -> Iterator[tuple[str, str]]:
     anchors = ordered[:MAX_ANCHORS]
     yield from itertools.combinations(anchors, 2)
     yield from itertools.product(anchors, ordered[MAX_ANCHORS:])
+
+
+def bucketed_band_keys(member: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
+    for key in band_keys(member.signature, settings):
+        yield bucket(key), (key, member.article_id)
+
+
+def bucket_pairs(keyed_ids: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """The candidate pairs of one bucket's (band key, article id) members: pairs that share a band key."""
+    by_band_key: dict[str, list[str]] = collections.defaultdict(list)
+    for band_key, article_id in keyed_ids:
+        by_band_key[band_key].append(article_id)
+    for article_ids in by_band_key.values():
+        yield from candidate_pairs(article_ids)
 
 
 def verified_edges(second_id: str, joined: dict, threshold: float) -> Iterator[tuple[str, str, float]]:
@@ -259,9 +285,9 @@ class NearDuplicateClusters(beam.PTransform):
         signatures = representatives | "Signatures" >> beam.Map(lambda f: (f.article_id, f.signature))
         candidates = (
             representatives
-            | "BandKeys" >> beam.FlatMap(lambda f: ((key, f.article_id) for key in band_keys(f.signature, settings)))
+            | "BandKeys" >> beam.FlatMap(bucketed_band_keys, settings)
             | "CandidateGroups" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(lambda group: candidate_pairs(group[1]))
+            | "CandidatePairs" >> beam.FlatMap(lambda group: bucket_pairs(group[1]))
             | "DistinctPairs" >> beam.Distinct()
         )
         with_first = (
@@ -345,16 +371,10 @@ class Match:
     similarity: float
 
 
-BUCKET_HEX = 2  # each band is spread over 16^2 state keys; each key holds many band values
-
-
 def memory_keys(content_hash_: str, signature: bytes, settings: DedupeSettings) -> list[tuple[str, str]]:
     """(state key, band key) pairs: the exact-text key and one per LSH band. Many band keys share a state
     key, so every state key is visited often and pruned on visit, even on runners whose timers misfire."""
-    exact = f"hash:{content_hash_}"
-    keys = [(exact[: 5 + BUCKET_HEX], exact)]
-    keys += [(key[: key.index(":") + 1 + BUCKET_HEX], key) for key in band_keys(signature, settings)]
-    return keys
+    return [(bucket(key), key) for key in [f"hash:{content_hash_}", *band_keys(signature, settings)]]
 
 
 def match_and_remember(

@@ -96,6 +96,7 @@ class _Ticks(beam.DoFn):
         watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
     ) -> Iterable:
         index = tracker.current_restriction().start
+        waited = False
         while True:
             due = schedule.start + schedule.interval * index
             last = tracker.current_restriction().stop - 1
@@ -104,6 +105,12 @@ class _Ticks(beam.DoFn):
             if (schedule.until is not None and due >= schedule.until) or stop_requested(schedule):
                 tracker.try_claim(last)  # claim the rest without output: the source is done
                 return
+            if due > time.time() and not waited:
+                # Beam's FnApiRunner resumes a deferred remainder at once, whatever its delay: without a
+                # short wait before the first output of a call, it spins, running thousands of bundles a minute.
+                time.sleep(max(0.0, min(due - time.time(), STOP_CHECK_SECONDS)))
+                waited = True
+                continue
             if due > time.time():
                 _advance(watermark, due - schedule.lateness)
                 tracker.defer_remainder(Duration(min(due - time.time(), STOP_CHECK_SECONDS)))
