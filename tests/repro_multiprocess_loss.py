@@ -1,15 +1,16 @@
-"""Minimal reproduction: Beam 2.77's multi-process FnApiRunner (``--direct_num_workers=2
---direct_running_mode=multi_processing``) sometimes loses elements on their way into a CoGroupByKey.
+"""Attempted reproduction: Beam 2.77's multi-process FnApiRunner (``--direct_num_workers=2
+--direct_running_mode=multi_processing``) has lost elements on their way into a grouping.
 
     python tests/repro_multiprocess_loss.py [--runs 5] [--files 60000] [--payload 2500]
 
 No project code: Create -> Distinct -> FlatMap (two ~2.5 KB records per input) -> CoGroupByKey with a
 second branch of the same records -> count, by a metrics counter and by data (``Count.Globally``). It
-prints one line per run and exits 1 if any run lost elements. Seen here: 1 run in 8 counted 113,612 of
-120,000 (that run counted by the metric only; the 2 runs that also counted by data lost nothing). The
-news pipeline at 100,000 documents lost documents from its written files in 3 runs of 6, none since its
-shuffles were packed (in the run counted stage by stage, dedupe received 100,000 articles and emitted
-98,965; the lost ones were every document of 839 input files, i.e. consecutive output of one stage).
+prints one line per run and exits 1 if any run lost elements. Seen here: 1 run in 18 counted 113,612 of
+120,000 (that run counted by the metric only; the 12 runs that also counted by data lost nothing), so
+this does not yet reproduce a loss of data without the project's code. The news pipeline at 100,000
+documents lost documents from its written files in 3 runs of 7, none since its shuffles were packed (in
+the run counted stage by stage, dedupe received 100,000 articles and emitted 98,965; the lost ones were
+every document of 839 input files, i.e. consecutive output of one stage).
 Not a pytest test: the loss is intermittent, and a run takes a minute.
 """
 
