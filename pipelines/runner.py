@@ -39,6 +39,9 @@ def _consolidate_now(metrics):
 
 
 class _FnApiRunner(fn_runner.FnApiRunner):
+    """The FnApiRunner, merging metrics at every bundle. ``run_stages`` builds the chain through the module's
+    ``consolidate_monitoring_infos``, so that name is swapped for the run (the merge itself is unchanged)."""
+
     def run_stages(self, stage_context, stages):
         lazy = fn_runner.consolidate_monitoring_infos
         fn_runner.consolidate_monitoring_infos = _consolidate_now

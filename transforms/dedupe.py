@@ -142,6 +142,11 @@ def bucket(band_key: str) -> str:
     return band_key[: band_key.index(":") + 1 + BUCKET_HEX]
 
 
+def bucketed_band_keys(signature: bytes, settings: DedupeSettings) -> list[tuple[str, str]]:
+    """(bucket, band key) for each LSH band: how batch and streaming dedupe both key their buckets."""
+    return [(bucket(key), key) for key in band_keys(signature, settings)]
+
+
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the two shingle sets: the share of equal MinHash values."""
     if not a:
@@ -175,11 +180,6 @@ def candidate_pairs(article_ids: Iterable[str]) -> Iterator[tuple[str, str]]:
     anchors = ordered[:MAX_ANCHORS]
     yield from itertools.combinations(anchors, 2)
     yield from itertools.product(anchors, ordered[MAX_ANCHORS:])
-
-
-def bucketed_band_keys(member: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
-    for key in band_keys(member.signature, settings):
-        yield bucket(key), (key, member.article_id)
 
 
 def bucket_pairs(keyed_ids: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
@@ -285,7 +285,9 @@ class NearDuplicateClusters(beam.PTransform):
         signatures = representatives | "Signatures" >> beam.Map(lambda f: (f.article_id, f.signature))
         candidates = (
             representatives
-            | "BandKeys" >> beam.FlatMap(bucketed_band_keys, settings)
+            | "BandKeys" >> beam.FlatMap(
+                lambda f: ((b, (key, f.article_id)) for b, key in bucketed_band_keys(f.signature, settings))
+            )
             | "CandidateGroups" >> beam.GroupByKey()
             | "CandidatePairs" >> beam.FlatMap(lambda group: bucket_pairs(group[1]))
             | "DistinctPairs" >> beam.Distinct()
@@ -374,7 +376,8 @@ class Match:
 def memory_keys(content_hash_: str, signature: bytes, settings: DedupeSettings) -> list[tuple[str, str]]:
     """(state key, band key) pairs: the exact-text key and one per LSH band. Many band keys share a state
     key, so every state key is visited often and pruned on visit, even on runners whose timers misfire."""
-    return [(bucket(key), key) for key in [f"hash:{content_hash_}", *band_keys(signature, settings)]]
+    exact = f"hash:{content_hash_}"
+    return [(bucket(exact), exact), *bucketed_band_keys(signature, settings)]
 
 
 def match_and_remember(

@@ -96,7 +96,10 @@ class _Ticks(beam.DoFn):
         watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
     ) -> Iterable:
         index = tracker.current_restriction().start
-        waited = False
+        # Beam's FnApiRunner resumes a deferred remainder at once, whatever its delay: waiting here for the
+        # first due tick (at most STOP_CHECK_SECONDS) keeps it from spinning through thousands of bundles a
+        # minute. A runner that honours the delay resumes when the tick is due and does not wait.
+        time.sleep(max(0.0, min(schedule.start + schedule.interval * index - time.time(), STOP_CHECK_SECONDS)))
         while True:
             due = schedule.start + schedule.interval * index
             last = tracker.current_restriction().stop - 1
@@ -105,12 +108,6 @@ class _Ticks(beam.DoFn):
             if (schedule.until is not None and due >= schedule.until) or stop_requested(schedule):
                 tracker.try_claim(last)  # claim the rest without output: the source is done
                 return
-            if due > time.time() and not waited:
-                # Beam's FnApiRunner resumes a deferred remainder at once, whatever its delay: without a
-                # short wait before the first output of a call, it spins, running thousands of bundles a minute.
-                time.sleep(max(0.0, min(due - time.time(), STOP_CHECK_SECONDS)))
-                waited = True
-                continue
             if due > time.time():
                 _advance(watermark, due - schedule.lateness)
                 tracker.defer_remainder(Duration(min(due - time.time(), STOP_CHECK_SECONDS)))
