@@ -16,10 +16,11 @@ run: $(BIN)/.installed
 	$(BIN)/python -m pipelines.run --runner=DirectRunner
 
 test: $(BIN)/.installed
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
-	$(BIN)/python bench/extraction_eval.py
+	$(BIN)/python -m bench.extraction_eval
 
 clean:
 	rm -rf $(VENV) output .pytest_cache

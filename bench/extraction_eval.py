@@ -1,6 +1,6 @@
 """Extraction quality on the article-extraction dev set: our HTML path and our plain-text path.
 
-    python bench/extraction_eval.py [--dev ../shared/eval/extraction-dev] [--workers 2]
+    python -m bench.extraction_eval [--dev ../shared/eval/extraction-dev] [--workers 2]
 
 The metric is the benchmark's own (its README): ``\\w+`` tokens, 4-token shingles counted with
 multiplicity, each page's TP/FP/FN normalised to sum to 1, precision and recall averaged over pages.
@@ -19,8 +19,6 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from transforms.clean import clean_article  # noqa: E402
 from transforms.parse import parse_document  # noqa: E402
@@ -71,7 +69,10 @@ def extract_all(item: tuple[str, str, str]) -> dict[str, tuple[str, float]]:
         "raw text rendering": lambda: rendering,
         "jusText on rendering": lambda: "\n".join(
             p.text
-            for p in justext.justext("<html><body>" + "".join(f"<p>{_esc(line)}</p>" for line in rendering.splitlines()) + "</body></html>", justext.get_stoplist("English"))
+            for p in justext.justext(
+                "<html><body>" + "".join(f"<p>{_esc(line)}</p>" for line in rendering.splitlines()) + "</body></html>",
+                justext.get_stoplist("English"),
+            )
             if not p.is_boilerplate
         ),
     }

@@ -1,6 +1,6 @@
 """Feed throughput: parsing the dev feeds, and fetching article pages from a local server.
 
-    python bench/feeds_bench.py [--dev ../shared/eval/feeds-dev] [--pages 60]
+    python -m bench.feeds_bench [--dev ../shared/eval/feeds-dev] [--pages 60]
 
 1. Parsing: our ``feed_records`` (feedparser + entity check + canonical URLs + raw documents) against
    feedparser alone in a plain loop over the same bytes; entries/s, MB/s and the ratio.
@@ -20,9 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from feed_server import FeedServer  # noqa: E402
+from tests.support.feed_server import FeedServer  # noqa: E402
 from transforms.feeds import feed_records  # noqa: E402
 from transforms.fetch import HostThrottle, HttpSettings, fetch, new_session  # noqa: E402
 
@@ -48,7 +46,9 @@ def parsing(dev: Path) -> None:
     alone = best_of(3, lambda: [feedparser.parse(data) for _, data in feeds])
     print(f"parsing {len(feeds)} dev feeds: {entries} entries, {megabytes:.2f} MB")
     print(f"  ours              {entries / ours:8.0f} entries/s {megabytes / ours:6.2f} MB/s")
-    print(f"  feedparser alone  {entries / alone:8.0f} entries/s {megabytes / alone:6.2f} MB/s  (ours / alone = {alone / ours:.2f})")
+    print(
+        f"  feedparser alone  {entries / alone:8.0f} entries/s {megabytes / alone:6.2f} MB/s  (ours / alone = {alone / ours:.2f})"
+    )
 
 
 def fetch_stage(server: FeedServer, pages: int, settings: HttpSettings) -> float:
@@ -73,14 +73,30 @@ def fetching(pages: int) -> None:
             with tempfile.TemporaryDirectory() as output:
                 started = time.perf_counter()
                 subprocess.run(
-                    [sys.executable, "-m", "pipelines.run", "--feed", server.url("/links.xml"), "--fetch-articles",
-                     "--allow-private-hosts", "--output", output, "--host-concurrency", str(concurrency),
-                     "--host-delay", str(delay)],
-                    cwd=ROOT, check=True, capture_output=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "pipelines.run",
+                        "--feed",
+                        server.url("/links.xml"),
+                        "--fetch-articles",
+                        "--allow-private-hosts",
+                        "--output",
+                        output,
+                        "--host-concurrency",
+                        str(concurrency),
+                        "--host-delay",
+                        str(delay),
+                    ],
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
                 )
                 seconds = time.perf_counter() - started
-            print(f"  {label:18} (concurrency {concurrency}, delay {delay:.1f} s): fetch stage {stage:7.1f} pages/s, "
-                  f"whole run {pages / seconds:5.1f} pages/s ({seconds:.1f} s, model load included)")
+            print(
+                f"  {label:18} (concurrency {concurrency}, delay {delay:.1f} s): fetch stage {stage:7.1f} pages/s, "
+                f"whole run {pages / seconds:5.1f} pages/s ({seconds:.1f} s, model load included)"
+            )
 
 
 def main() -> int:

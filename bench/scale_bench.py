@@ -1,8 +1,8 @@
 """Scale benchmark: the whole pipeline on synthetic corpora, against the same libraries in a plain loop.
 
-    python bench/scale_bench.py [--sizes 1000 10000 100000] [--workers 1 2] [--corpora /tmp/news-bench]
+    python -m bench.scale_bench [--sizes 1000 10000 100000] [--workers 1 2] [--corpora /tmp/news-bench]
 
-For each size N (a corpus from bench/corpus.py, 30% syndicated copies, generated once and kept):
+For each size N (a corpus from tests/support/corpus.py, 30% syndicated copies, generated once and kept):
 - plain loop: read, parse (trafilatura / text heuristics), clean, MinHash and spaCy NER (batches of 64)
   over the same documents in one Python process: docs/s per stage and in all;
 - the pipeline (DirectRunner: in-memory for 1 worker, multi_processing for more), in a child process:
@@ -24,13 +24,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 STAGES = ("ReadFiles", "Parse", "Clean", "Dedupe", "Tag", "Write")
 
 
 def corpus(size: int, corpora: Path) -> Path:
-    from corpus import generate
+    from tests.support.corpus import generate
 
     folder = corpora / f"n{size}" / "docs"
     if not (corpora / f"n{size}" / "docs.truth.json").exists():
@@ -43,7 +42,7 @@ def plain_loop(folder: Path, limit: int | None = None) -> dict[str, float]:
     evenly across its files: the loop's cost per document does not depend on the corpus size, and at 100k
     the full loop would take over an hour)."""
     from transforms.clean import clean_article
-    from transforms.dedupe import DedupeSettings, content_hash, minhash
+    from transforms.dedupe.fingerprints import DedupeSettings, content_hash, minhash
     from transforms.entities import EntitySettings, load_model
     from transforms.parse import parse_document
     from transforms.read import read_documents
@@ -117,6 +116,7 @@ def child(folder: str, output: str, workers: int) -> None:
     from pipelines import batch
     from pipelines.options import NewsPipelineOptions
     from pipelines.runner import offline_runner
+    from transforms.schema import WRITE
 
     args = ["--input", f"{folder}/*", "--output", output]
     if workers > 1:
@@ -132,7 +132,7 @@ def child(folder: str, output: str, workers: int) -> None:
         name = counter.key.metric.name
         if name == "metric:pardo_execution_time:process_bundle_msecs:v1" and counter.key.step:
             msecs[counter.key.step.split("/")[0]] += counter.committed or 0
-        elif counter.key.metric.namespace == "pipeline":
+        elif counter.key.metric.namespace == WRITE:
             counts[name] += counter.committed or 0
     print(json.dumps({"msecs": msecs, "counts": counts}))
 
@@ -157,15 +157,23 @@ def main() -> int:
         loop_total = sum(loop.values()) / loop_n  # seconds per document
         n = size  # documents in the corpus
         print(f"\n== N = {size} ({n} documents, {sum(p.stat().st_size for p in folder.iterdir()) / 1e6:.1f} MB)")
-        print(f"plain loop ({loop_n} docs)  " + "  ".join(f"{k} {loop_n / s:7.1f}" for k, s in loop.items()) + f"  | all {1 / loop_total:6.1f} docs/s")
+        print(
+            f"plain loop ({loop_n} docs)  "
+            + "  ".join(f"{k} {loop_n / s:7.1f}" for k, s in loop.items())
+            + f"  | all {1 / loop_total:6.1f} docs/s"
+        )
         runs = {}
         for workers in args.workers:
             run = runs[workers] = pipeline_run(folder, workers)
-            stages = "  ".join(f"{s} {n / (run['msecs'].get(s, 0) / 1000):7.1f}" if run["msecs"].get(s) else f"{s} -" for s in STAGES)
+            stages = "  ".join(
+                f"{s} {n / (run['msecs'].get(s, 0) / 1000):7.1f}" if run["msecs"].get(s) else f"{s} -" for s in STAGES
+            )
             counts = run["counts"]
-            print(f"pipeline {workers}w  end-to-end {n / run['seconds']:6.1f} docs/s ({run['seconds']:.0f} s), "
-                  f"peak RSS {run['peak_rss'] / 2**20:6.0f} MiB; articles {counts.get('articles_rows')}, "
-                  f"duplicates {counts.get('duplicates_rows', 0)}, errors {counts.get('errors_rows', 0)}")
+            print(
+                f"pipeline {workers}w  end-to-end {n / run['seconds']:6.1f} docs/s ({run['seconds']:.0f} s), "
+                f"peak RSS {run['peak_rss'] / 2**20:6.0f} MiB; articles {counts.get('articles')}, "
+                f"duplicates {counts.get('duplicates', 0)}, errors {counts.get('errors', 0)}"
+            )
             print(f"   per stage (docs per second of stage time, summed over workers): {stages}")
         peaks.update({(size, workers): run["peak_rss"] for workers, run in runs.items()})
         if 1 in runs:

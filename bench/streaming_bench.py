@@ -1,9 +1,9 @@
 """Streaming benchmark: freshness and throughput of a streaming job polling feeds that grow as it runs.
 
-    python bench/streaming_bench.py [--feeds 4] [--every 2] [--per-tick 5] [--seconds 60] [--poll 1]
+    python -m bench.streaming_bench [--feeds 4] [--every 2] [--per-tick 5] [--seconds 60] [--poll 1]
 
 A local server (127.0.0.1) serves ``--feeds`` RSS feeds; every ``--every`` seconds each gains ``--per-tick``
-new stories (bench/corpus.py), 30% of them syndicated copies of a story another feed carried (at least
+new stories (tests/support/corpus.py), 30% of them syndicated copies of a story another feed carried (at least
 ``--lag`` seconds earlier).
 Each feed lists its latest 50 entries and answers 304 when unchanged. ``python -m pipelines.run
 --streaming`` polls them for ``--seconds``. Printed: entries published and ingested, duplicates found
@@ -28,10 +28,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
-from corpus import story, syndicate  # noqa: E402
-from scale_bench import tree_rss  # noqa: E402
+from bench.scale_bench import tree_rss  # noqa: E402
+from tests.support.corpus import story, syndicate  # noqa: E402
 
 
 class GrowingFeeds:
@@ -48,8 +46,13 @@ class GrowingFeeds:
             for feed, entries in enumerate(self.entries):
                 for _ in range(self.per_tick):
                     guid = f"f{feed}-{len(entries)}"
-                    others = [e for f, es in enumerate(self.entries) if f != feed for e in es[-20:]
-                              if e["guid"] not in self.copies and e["published"] <= now - self.lag]
+                    others = [
+                        e
+                        for f, es in enumerate(self.entries)
+                        if f != feed
+                        for e in es[-20:]
+                        if e["guid"] not in self.copies and e["published"] <= now - self.lag
+                    ]
                     if others and self.rng.random() < 0.3:
                         original = self.rng.choice(others)
                         title, paragraphs = original["title"], syndicate(self.rng, original["paragraphs"])
@@ -63,13 +66,16 @@ class GrowingFeeds:
         with self.lock:
             latest = self.entries[feed][-50:]
         items = "".join(
-            f"<item><guid isPermaLink=\"false\">{e['guid']}</guid><link>http://127.0.0.1/f{feed}/{e['guid']}</link>"
+            f'<item><guid isPermaLink="false">{e["guid"]}</guid><link>http://127.0.0.1/f{feed}/{e["guid"]}</link>'
             f"<title>{e['title']}</title><pubDate>{formatdate(e['published'], usegmt=True)}</pubDate>"
             f"<description><![CDATA[{''.join(f'<p>{p}</p>' for p in e['paragraphs'])}]]></description></item>"
             for e in latest
         )
         etag = f'"{feed}-{len(self.entries[feed])}"'
-        return etag, f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>{items}</channel></rss>'.encode()
+        return (
+            etag,
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>{items}</channel></rss>'.encode(),
+        )
 
 
 def serve(feeds: GrowingFeeds) -> ThreadingHTTPServer:
@@ -111,8 +117,12 @@ def main() -> int:
     parser.add_argument("--per-tick", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--poll", type=float, default=1.0)
-    parser.add_argument("--lag", type=float, default=0.0,
-                        help="copies are made of stories at least this many seconds old (0: also of the same instant's)")
+    parser.add_argument(
+        "--lag",
+        type=float,
+        default=0.0,
+        help="copies are made of stories at least this many seconds old (0: also of the same instant's)",
+    )
     args = parser.parse_args()
 
     feeds = GrowingFeeds(args.feeds, args.per_tick, args.lag)
@@ -126,9 +136,23 @@ def main() -> int:
             stop.wait(args.every)
 
     with tempfile.TemporaryDirectory() as output:
-        command = [sys.executable, "-m", "pipelines.run", "--runner=DirectRunner", "--streaming", "--allow-private-hosts",
-                   "--poll-interval", f"{args.poll}s", "--window", "10s", "--run-for", f"{args.seconds}s", "--output", output,
-                   *(arg for i in range(args.feeds) for arg in ("--feed", f"{base}/feed-{i}.xml"))]
+        command = [
+            sys.executable,
+            "-m",
+            "pipelines.run",
+            "--runner=DirectRunner",
+            "--streaming",
+            "--allow-private-hosts",
+            "--poll-interval",
+            f"{args.poll}s",
+            "--window",
+            "10s",
+            "--run-for",
+            f"{args.seconds}s",
+            "--output",
+            output,
+            *(arg for i in range(args.feeds) for arg in ("--feed", f"{base}/feed-{i}.xml")),
+        ]
         grower = threading.Thread(target=grow)
         started = time.time()
         job = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -144,22 +168,35 @@ def main() -> int:
         elapsed = time.time() - started
         stdout = job.stdout.read()
         times = written_at(Path(output))
-        duplicates = {r for path in (Path(output) / "duplicates").rglob("part-*.parquet")
-                      for r in pq.read_table(path, columns=["entry_id"]).column("entry_id").to_pylist()}
+        duplicates = {
+            r
+            for path in (Path(output) / "duplicates").rglob("part-*.parquet")
+            for r in pq.read_table(path, columns=["entry_id"]).column("entry_id").to_pylist()
+        }
     server.shutdown()
     published = {g: t for g, t in feeds.appeared.items() if t <= started + args.seconds - args.poll}
     fresh = sorted(times[g] - t for g, t in published.items() if g in times)
-    print(f"{args.feeds} feeds, {args.per_tick} new entries each every {args.every:g} s, polled every {args.poll:g} s for {args.seconds:g} s")
-    print(f"entries published {len(published)}, ingested {len(fresh)} ({len(times)} rows in all), job {elapsed:.1f} s, exit {job.returncode}")
+    print(
+        f"{args.feeds} feeds, {args.per_tick} new entries each every {args.every:g} s, polled every {args.poll:g} s for {args.seconds:g} s"
+    )
+    print(
+        f"entries published {len(published)}, ingested {len(fresh)} ({len(times)} rows in all), job {elapsed:.1f} s, exit {job.returncode}"
+    )
     planted = {copy: original for copy, original in feeds.copies.items() if copy in published}
     caught = {copy for copy, original in planted.items() if copy in duplicates or original in duplicates}
-    print(f"syndicated copies planted {len(planted)}: caught {len(caught)} ({len(caught & duplicates)} copy as the duplicate, "
-          f"{len(caught - duplicates)} the original, stamped the same instant), missed {len(planted) - len(caught)}; "
-          f"unplanted duplicates {len(duplicates - planted.keys() - set(planted.values()))}")
+    print(
+        f"syndicated copies planted {len(planted)}: caught {len(caught)} ({len(caught & duplicates)} copy as the duplicate, "
+        f"{len(caught - duplicates)} the original, stamped the same instant), missed {len(planted) - len(caught)}; "
+        f"unplanted duplicates {len(duplicates - planted.keys() - set(planted.values()))}"
+    )
     if fresh:
         p95 = fresh[min(len(fresh) - 1, int(0.95 * len(fresh)))]
-        print(f"freshness (file written - entry first listed): p50 {statistics.median(fresh):.2f} s, p95 {p95:.2f} s, max {fresh[-1]:.2f} s")
-    print(f"throughput {len(times) / elapsed:.1f} docs/s over the whole job (model load included), peak RSS {peak / 2**20:.0f} MiB")
+        print(
+            f"freshness (file written - entry first listed): p50 {statistics.median(fresh):.2f} s, p95 {p95:.2f} s, max {fresh[-1]:.2f} s"
+        )
+    print(
+        f"throughput {len(times) / elapsed:.1f} docs/s over the whole job (model load included), peak RSS {peak / 2**20:.0f} MiB"
+    )
     print(stdout.strip().splitlines()[-1] if stdout.strip() else "(no summary)")
     return 0
 

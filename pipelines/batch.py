@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipelines.options import (
-    DEFAULT_INPUT,
-    NewsPipelineOptions,
-    dedupe_settings,
-    entity_settings,
-    feed_sources,
-    http_settings,
-    state_dir,
-)
+from pipelines.options import DEFAULT_INPUT, RunSettings, feed_sources, settings, state_dir
 from transforms.clean import CleanArticles
-from transforms.dedupe import DeduplicateArticles
-from transforms.entities import TagEntities
+from transforms.dedupe import DedupeSettings, DeduplicateArticles
+from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
+from transforms.fetch import HttpSettings
 from transforms.parse import ParseDocuments
 from transforms.read import ReadDocuments
 from transforms.write import WriteDataset
 
 
-def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
+def build(pipeline: beam.Pipeline, options, run_id: str):
     """Add the batch graph to ``pipeline``; returns its last PCollection, into which every side effect
     (files written, feed state saved) flows: Beam 2.77's DaskRunner computes only what leads to the
     last transform, so nothing may hang off the graph on its own."""
-    dedupe, entities = dedupe_settings(options), entity_settings(options)
-    feeds = feed_sources(options)
-    patterns = options.input or ([] if feeds else [DEFAULT_INPUT])
+    run = settings(options, RunSettings)
+    feeds = feed_sources(run)
+    patterns = run.input or ([] if feeds else [DEFAULT_INPUT])
 
     sources, source_errors, tables = [], [], {}
     if patterns:
@@ -36,7 +29,9 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
         sources.append(files.documents)
         source_errors.append(files.errors)
     if feeds:
-        read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(feeds, http_settings(options), state_dir(options), options.fetch_articles)
+        read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(
+            feeds, settings(options, HttpSettings), state_dir(run), run.fetch_articles
+        )
         sources.append(read_feeds.documents)
         source_errors.append(read_feeds.errors)
         tables["feeds"] = read_feeds.feeds
@@ -44,11 +39,11 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe)
-    tagged = deduped.articles | "Tag" >> TagEntities(entities)
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings))
+    tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
-    written = tables | "Write" >> WriteDataset(options.output, run_id, options.files_per_partition)
+    written = tables | "Write" >> WriteDataset(run.output, run_id, run.files_per_partition)
 
     if not feeds:
         return written
@@ -58,6 +53,6 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
         | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
     )
     remembered = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> RememberFeedState(
-        state_dir(options)
+        state_dir(run)
     )
     return (written, remembered | "StateSaved" >> beam.Map(str)) | "Done" >> beam.Flatten()

@@ -23,55 +23,14 @@ class _WithoutGcpClientNotice(logging.Filter):
 logging.getLogger().addFilter(_WithoutGcpClientNotice())  # before Beam is imported
 
 import apache_beam as beam  # noqa: E402
-from apache_beam.metrics.metric import MetricsFilter  # noqa: E402
-
 from apache_beam.io.filesystems import FileSystems  # noqa: E402
 from apache_beam.options.pipeline_options import StandardOptions  # noqa: E402
 
 from pipelines import batch, streaming  # noqa: E402
-from pipelines.options import NewsPipelineOptions, feed_sources  # noqa: E402
+from pipelines.options import NewsPipelineOptions, RunSettings, feed_sources, settings  # noqa: E402
 from pipelines.runner import offline_runner  # noqa: E402
+from pipelines.summary import counters, summary, written_totals  # noqa: E402
 from transforms.write import TABLES, clear_output, count_written_rows, new_run_id, write_empty_table  # noqa: E402
-
-
-def counters(result) -> dict[str, int] | None:
-    """The pipeline's counters, or None where the runner keeps no metrics (Beam 2.77's DaskRunner)."""
-    try:
-        query = result.metrics().query(MetricsFilter().with_namespace("pipeline"))
-    except NotImplementedError:
-        return None
-    totals: dict[str, int] = {}
-    for counter in query["counters"]:
-        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (counter.committed or counter.attempted or 0)
-    return totals
-
-
-FEED_COUNTERS = {
-    "feeds_fetched": "feeds read",
-    "feeds_not_modified": "feeds unchanged (304)",
-    "entries_polled": "entries polled",
-    "entries_already_seen": "entries seen before",
-    "pages_fetched": "article pages fetched",
-}
-
-
-def summary(totals: dict[str, int], seconds: float) -> tuple[str, bool]:
-    read = totals.get("documents_read", 0)
-    articles, duplicates, errors = (totals.get(f"{t}_rows", 0) for t in ("articles", "duplicates", "errors"))
-    balanced = read == articles + duplicates + errors
-    rows = [
-        ("documents read", read),
-        ("articles written", articles),
-        ("duplicates", duplicates),
-        ("errors", errors),
-        ("entity rows", totals.get("entities_rows", 0)),
-        *((label, totals[name]) for name, label in FEED_COUNTERS.items() if name in totals),
-    ]
-    lines = [f"{label:<22}{value:>8}" for label, value in rows]
-    lines.append(f"{'time taken':<22}{seconds:>8.1f} s ({read / seconds if seconds else 0:.1f} docs/s)")
-    if not balanced:
-        lines.append(f"ACCOUNTING MISMATCH: {read} read != {articles} + {duplicates} + {errors}")
-    return "\n".join(lines), balanced
 
 
 def stop_on_signals(stop_file: str) -> None:
@@ -93,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("news.stream").setLevel(logging.INFO)
     options = NewsPipelineOptions(argv if argv is not None else sys.argv[1:])
+    run = settings(options, RunSettings)
     is_streaming = options.view_as(StandardOptions).streaming
-    if is_streaming and options.fetch_articles:
+    if is_streaming and run.fetch_articles:
         raise SystemExit("--fetch-articles is not supported with --streaming yet: entries are ingested with their feed content")
-    write_mode = options.write_mode or ("append" if feed_sources(options) else "overwrite")
+    write_mode = run.write_mode or ("append" if feed_sources(run) else "overwrite")
     started = time.perf_counter()
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     run_id = new_run_id()
@@ -105,22 +65,22 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:  # a bad combination of options: said before anything is touched
         raise SystemExit(f"error: {e}") from None
     if write_mode == "overwrite":
-        clear_output(options.output)
+        clear_output(run.output)
     if is_streaming:
         for table in TABLES:  # a stream may take a while to produce its first row of each table
-            write_empty_table(options.output, table, run_id)
-        stop_file = streaming.stop_file(options, run_id)
+            write_empty_table(run.output, table, run_id)
+        stop_file = streaming.stop_file(run, run_id)
         stop_on_signals(stop_file)
     result = pipeline.run()
     result.wait_until_finish()
     totals = counters(result)
     if totals is None:
-        totals = count_written_rows(options.output, run_id)
+        totals = written_totals(count_written_rows(run.output, run_id))
         print("(this runner keeps no metrics: counts are read back from the written files; documents read is their sum)")
     if is_streaming and FileSystems.exists(stop_file):
         FileSystems.delete([stop_file])
     text, balanced = summary(totals, time.perf_counter() - started)
-    print(f"Run finished, output in {options.output}\n{text}")
+    print(f"Run finished, output in {run.output}\n{text}")
     return 0 if balanced else 1
 
 

@@ -16,44 +16,46 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import FixedWindows
 
-from pipelines.options import NewsPipelineOptions, dedupe_settings, entity_settings, feed_sources, http_settings, state_dir
+from pipelines.options import RunSettings, StreamSettings, feed_sources, settings, state_dir
 from transforms.clean import CleanArticles
-from transforms.dedupe import DeduplicateAcrossTime
-from transforms.entities import TagEntities
+from transforms.dedupe import DedupeSettings, DeduplicateAcrossTime
+from transforms.entities import EntitySettings, TagEntities
+from transforms.feeds.poll import PollFeeds, PollSchedule
+from transforms.fetch import HttpSettings
 from transforms.parse import ParseDocuments
-from transforms.poll import PollFeeds, PollSchedule
 from transforms.write import WriteWindowedDataset
 
 
-def stop_file(options: NewsPipelineOptions, run_id: str) -> str:
+def stop_file(run: RunSettings, run_id: str) -> str:
     """Creating this file stops the job's polling; the job then writes what is pending and ends."""
-    return FileSystems.join(state_dir(options), f"stop-{run_id}")
+    return FileSystems.join(state_dir(run), f"stop-{run_id}")
 
 
-def schedule(options: NewsPipelineOptions, run_id: str, start: Optional[float] = None) -> PollSchedule:
+def schedule(run: RunSettings, stream: StreamSettings, run_id: str, start: Optional[float] = None) -> PollSchedule:
     start = time.time() if start is None else start
     return PollSchedule(
         start=start,
-        interval=options.poll_interval,
-        until=start + options.run_for if options.run_for else None,
-        lateness=options.allowed_lateness,
-        stop_file=stop_file(options, run_id),
+        interval=stream.poll_interval,
+        until=start + stream.run_for if stream.run_for else None,
+        lateness=stream.allowed_lateness,
+        stop_file=stop_file(run, run_id),
     )
 
 
-def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
+def build(pipeline: beam.Pipeline, options, run_id: str):
     """Add the streaming graph to ``pipeline``; returns the written file paths, one PCollection per table
     stream (a Flatten would make the FnApiRunner hold everything back until the job ends)."""
-    feeds = feed_sources(options)
+    run, stream = settings(options, RunSettings), settings(options, StreamSettings)
+    feeds = feed_sources(run)
     if not feeds:
         raise ValueError("--streaming polls feeds: give at least one --feed or --feeds-file")
     polled = pipeline | "PollFeeds" >> PollFeeds(
-        feeds, schedule(options, run_id), http_settings(options), state_dir(options), forget_after=options.dedupe_horizon
+        feeds, schedule(run, stream, run_id), settings(options, HttpSettings), state_dir(run), forget_after=stream.dedupe_horizon
     )
     parsed = polled.documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(dedupe_settings(options), options.dedupe_horizon)
-    tagged = deduped.articles | "Tag" >> TagEntities(entity_settings(options), in_bundles=True)
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(settings(options, DedupeSettings), stream.dedupe_horizon)
+    tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings), in_bundles=True)
     streams = {
         "Articles": tagged.articles,
         "Duplicates": deduped.duplicates,
@@ -65,7 +67,7 @@ def build(pipeline: beam.Pipeline, options: NewsPipelineOptions, run_id: str):
     }
     return [
         records
-        | f"{name}Windows" >> beam.WindowInto(FixedWindows(options.window))
-        | f"Write{name}" >> WriteWindowedDataset(options.output, run_id, state_dir(options))
+        | f"{name}Windows" >> beam.WindowInto(FixedWindows(stream.window))
+        | f"Write{name}" >> WriteWindowedDataset(run.output, run_id, state_dir(run))
         for name, records in streams.items()
     ]

@@ -7,14 +7,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from pipelines.runner import offline_runner  # noqa: E402
-
-SEEDS = ROOT / "seeds"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = ROOT.parent / "shared"
+from pipelines.runner import offline_runner
+from tests.support.cli import SEEDS
 
 
 @pytest.fixture
@@ -27,7 +21,7 @@ def test_pipeline():
 @pytest.fixture(scope="session")
 def job_service():
     """Beam's own Python job service on 127.0.0.1 (the Fn API path Flink, Spark and Dataflow use)."""
-    from services import free_port, service
+    from tests.support.services import free_port, service
 
     port = free_port()
     with service(sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(port), port=port):
@@ -37,7 +31,7 @@ def job_service():
 @pytest.fixture(scope="session")
 def dask_scheduler():
     """A Dask scheduler with two workers on 127.0.0.1, shared by the tests that need one."""
-    from services import dask_cluster
+    from tests.support.services import dask_cluster
 
     with dask_cluster(workers=2) as address:
         yield address

@@ -89,8 +89,11 @@ def main() -> int:
         metric, data = run_once(args.files, args.payload)
         expected = 2 * args.files
         lost_any |= data != expected
-        print(f"run {run}: expected {expected}, counter {metric}, data {data}, lost {expected - data} "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"run {run}: expected {expected}, counter {metric}, data {data}, lost {expected - data} "
+            f"({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
     return 1 if lost_any else 0
 
 

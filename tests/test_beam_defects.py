@@ -60,7 +60,9 @@ def test_event_time_timers_fire_before_the_watermark_reaches_them(tmp_path):
         TIMER = userstate.TimerSpec("t", userstate.TimeDomain.WATERMARK)
         SEEN = userstate.BagStateSpec("s", PickleCoder())
 
-        def process(self, kv, timestamp=beam.DoFn.TimestampParam, timer=beam.DoFn.TimerParam(TIMER), seen=beam.DoFn.StateParam(SEEN)):
+        def process(
+            self, kv, timestamp=beam.DoFn.TimestampParam, timer=beam.DoFn.TimerParam(TIMER), seen=beam.DoFn.StateParam(SEEN)
+        ):
             seen.add(1)
             timer.set(Timestamp(float(timestamp) + 86400))
 
@@ -77,6 +79,7 @@ def test_a_flatten_holds_its_consumer_back_until_the_job_ends(tmp_path):
     """Elements that pass a Flatten reach the next step only when the source is done, so nothing after it
     runs while a stream lives. Workaround: the streaming graph has no Flatten (and no GroupByKey, whose
     windows likewise fire only at the end): dedupe is one keyed chain, and each stream is written on its own."""
+
     def build(pipeline):
         source = ticks(pipeline)
         direct = source | "Direct" >> beam.Map(log_to(tmp_path, "direct"))

@@ -13,7 +13,10 @@ def cleaned_seed(seed_paths, prefix) -> Article:
 
 
 def test_repair_fixes_mojibake_quotes_and_spacing():
-    assert repair("The cafÃ© said \u201chello\u201d\u00a0 there  \n\n\n\n  Next\t line ") == 'The café said "hello" there\n\nNext line'
+    assert (
+        repair("The cafÃ© said \u201chello\u201d\u00a0 there  \n\n\n\n  Next\t line ")
+        == 'The café said "hello" there\n\nNext line'
+    )
 
 
 def test_best_run_is_the_highest_scoring_contiguous_stretch():
@@ -36,9 +39,14 @@ def test_menus_lists_and_prompts_are_removed_without_a_phrase_list():
     page = "\n".join(
         ["Home", "World", "Business", "Sport", "Night buses to reach northern suburbs", "Night buses to reach northern suburbs"]
         + BODY
-        + ["Share this", "Most popular", "Ten things to do this weekend in the old town",
-           "Local team wins the cup after dramatic penalty shoot out", "Sign up to our daily email",
-           "Your email address will not be published."]
+        + [
+            "Share this",
+            "Most popular",
+            "Ten things to do this weekend in the old town",
+            "Local team wins the cup after dramatic penalty shoot out",
+            "Sign up to our daily email",
+            "Your email address will not be published.",
+        ]
     )
     assert remove_boilerplate(page, "en") == "\n\n".join(BODY)
 
@@ -80,7 +88,9 @@ def test_language_detection():
 
 
 def test_html_text_gets_repairs_only():
-    article = Article("a", "p", None, None, "T", (), None, None, "Short line\n\n\nA caf\u00c3\u00a9 story with five words.", "html")
+    article = Article(
+        "a", "p", None, None, "T", (), None, None, "Short line\n\n\nA caf\u00c3\u00a9 story with five words.", "html"
+    )
     assert clean_article(article).text == "Short line\n\nA café story with five words."
 
 

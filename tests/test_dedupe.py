@@ -4,22 +4,9 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.dedupe import (
-    ConnectedComponents,
-    DedupeSettings,
-    DeduplicateArticles,
-    Fingerprint,
-    band_keys,
-    bucket,
-    bucket_pairs,
-    candidate_pairs,
-    cluster_decisions,
-    content_hash,
-    minhash,
-    normalise_words,
-    similarity,
-    verified_edges,
-)
+from transforms.dedupe import DedupeSettings, DeduplicateArticles
+from transforms.dedupe.clusters import ConnectedComponents, bucket_pairs, candidate_pairs, cluster_decisions, verified_edges
+from transforms.dedupe.fingerprints import Fingerprint, band_keys, bucket, content_hash, minhash, normalise_words, similarity
 from transforms.schema import Article
 
 SETTINGS = DedupeSettings()
@@ -38,8 +25,9 @@ OTHER = (
 
 
 def article(article_id, text, published=None):
-    return Article(article_id, f"{article_id}.txt", None, None, None, (), published, "en", text, "text",
-                   word_count=len(text.split()))
+    return Article(
+        article_id, f"{article_id}.txt", None, None, None, (), published, "en", text, "text", word_count=len(text.split())
+    )
 
 
 def test_normalisation_folds_case_punctuation_and_acronyms():
@@ -67,7 +55,7 @@ def test_only_similar_candidates_become_edges():
 
 def test_candidate_pairs_of_large_buckets_pair_with_anchors_only(monkeypatch):
     assert list(candidate_pairs(["c", "a", "b", "a"])) == [("a", "b"), ("a", "c"), ("b", "c")]
-    monkeypatch.setattr("transforms.dedupe.MAX_ANCHORS", 2)
+    monkeypatch.setattr("transforms.dedupe.clusters.MAX_ANCHORS", 2)
     pairs = list(candidate_pairs([f"m{i}" for i in range(5)]))
     assert len(pairs) == 1 + 2 * 3  # the anchors' pair, and each other member with both anchors
     assert all("m0" in pair or "m1" in pair for pair in pairs)
@@ -125,7 +113,12 @@ def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipelin
         )
         assert_that(
             out.duplicates | beam.Map(lambda d: (d.article_id, d.canonical_article_id, d.cluster_id, d.similarity >= 0.7)),
-            equal_to([("exact", "original", "original", True), ("near", "original", "original", True),
-                      ("chain", "original", "original", True)]),
+            equal_to(
+                [
+                    ("exact", "original", "original", True),
+                    ("near", "original", "original", True),
+                    ("chain", "original", "original", True),
+                ]
+            ),
             label="duplicates",
         )

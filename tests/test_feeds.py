@@ -6,10 +6,10 @@ import time
 import feedparser
 import pytest
 
-from conftest import SHARED
-from feed_server import BOMB, ILL_FORMED, FeedServer
-from test_end_to_end import run_cli, summary_numbers, table
-from transforms.feeds import FeedState, entry_keys, feed_records, parse_feed, read_feeds_file, updated_state
+from tests.support.cli import SHARED, run_cli, summary_numbers, table
+from tests.support.feed_server import BOMB, ILL_FORMED, FeedServer
+from transforms.feeds import FeedState, entry_keys, feed_records, parse_feed, read_feeds_file
+from transforms.feeds.state import updated_state
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
 from transforms.schema import ErrorRecord, FeedStatus, RawDocument
 from transforms.urls import canonical_url
@@ -27,9 +27,23 @@ RDF = b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-
 <item rdf:about="http://r.example/1"><title>One</title><link>http://r.example/1</link><description>Body one.</description></item>
 </rdf:RDF>"""
 
-JSON_FEED = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "JSON News", "items": [
-    {"id": "j1", "url": "https://j.example/1", "title": "J", "content_text": "Plain <text>.", "date_published": "2021-08-16T10:00:00Z",
-     "authors": [{"name": "Jo"}], "tags": ["a"]}]}).encode()
+JSON_FEED = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON News",
+        "items": [
+            {
+                "id": "j1",
+                "url": "https://j.example/1",
+                "title": "J",
+                "content_text": "Plain <text>.",
+                "date_published": "2021-08-16T10:00:00Z",
+                "authors": [{"name": "Jo"}],
+                "tags": ["a"],
+            }
+        ],
+    }
+).encode()
 
 
 def test_canonical_url_strips_tracking_fragment_and_default_port():
@@ -76,7 +90,11 @@ def test_feed_records_skip_entries_seen_before_and_report_status():
     documents, status = feed_records("https://f.example/feed", ATOM)
     [document] = documents
     assert isinstance(document, RawDocument) and document.format == "feed"
-    assert (document.url, document.feed_url, document.source) == ("https://e.example/a?id=1", "https://f.example/feed", "Atom News")
+    assert (document.url, document.feed_url, document.source) == (
+        "https://e.example/a?id=1",
+        "https://f.example/feed",
+        "Atom News",
+    )
     assert (status.status, status.entries, status.new_entries) == ("fetched", 1, 1)
     again, status = feed_records("https://f.example/feed", ATOM, frozenset(entry_keys(None, document.url)))
     assert again == [] and (status.entries, status.new_entries) == (1, 0)
@@ -127,8 +145,13 @@ def test_retries_5xx_then_succeeds(server):
 
 @pytest.mark.parametrize(
     "path, reason, attempts",
-    [("/404", "HTTP 404", 1), ("/always500", "HTTP 500 Internal Server Error after 3 attempts", 3),
-     ("/slow", "timed out", 3), ("/loop-a", "redirect loop", None), ("/huge", "too large", 1)],
+    [
+        ("/404", "HTTP 404", 1),
+        ("/always500", "HTTP 500 Internal Server Error after 3 attempts", 3),
+        ("/slow", "timed out", 3),
+        ("/loop-a", "redirect loop", None),
+        ("/huge", "too large", 1),
+    ],
 )
 def test_failures_are_clear_and_bounded(server, path, reason, attempts):
     before = server.hits.get(path, 0)
@@ -152,16 +175,36 @@ def test_two_runs_against_the_server(server, tmp_path):
     listing = tmp_path / "feeds.txt"
     listing.write_text("\n".join(server.url(f) for f in feeds) + "\n# ftp://refused.example/feed is never read\n")
     output = tmp_path / "out"
-    args = ["--feeds-file", str(listing), "--feed", server.url("/slow"), "--fetch-articles", "--allow-private-hosts",
-            "--output", str(output), "--http-timeout", "1", "--http-retries", "2", "--http-backoff", "0.01",
-            "--host-delay", "0.01"]
+    args = [
+        "--feeds-file",
+        str(listing),
+        "--feed",
+        server.url("/slow"),
+        "--fetch-articles",
+        "--allow-private-hosts",
+        "--output",
+        str(output),
+        "--http-timeout",
+        "1",
+        "--http-retries",
+        "2",
+        "--http-backoff",
+        "0.01",
+        "--host-delay",
+        "0.01",
+    ]
 
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr[-3000:]
     articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
     failed = {e["source_path"]: e for e in errors}
-    for path, reason in [("/404", "HTTP 404"), ("/always500", "after 3 attempts"), ("/loop-a", "redirect loop"),
-                         ("/bomb.xml", "entity"), ("/slow", "timed out")]:
+    for path, reason in [
+        ("/404", "HTTP 404"),
+        ("/always500", "after 3 attempts"),
+        ("/loop-a", "redirect loop"),
+        ("/bomb.xml", "entity"),
+        ("/slow", "timed out"),
+    ]:
         assert reason in failed[server.url(path)]["error"], path
         assert failed[server.url(path)]["feed_url"] == server.url(path)
     assert "scheme 'ftp'" in failed["ftp://files.example/story.txt"]["error"]
@@ -203,8 +246,8 @@ def test_every_dev_feed_entry_is_accounted_for(tmp_path):
 
 
 def test_host_throttle_limits_concurrency_and_spaces_starts():
-    from concurrent.futures import ThreadPoolExecutor
     import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from transforms.fetch import HostThrottle
 

@@ -64,8 +64,15 @@ def test_seed_headers(seed_paths):
 
 
 def test_given_metadata_wins_over_guesses():
-    raw = RawDocument("id", "p", "text", "Some Headline Here\n\nBody text of the story goes on.", title="Given",
-                      published="2020-01-02", source="Wire")
+    raw = RawDocument(
+        "id",
+        "p",
+        "text",
+        "Some Headline Here\n\nBody text of the story goes on.",
+        title="Given",
+        published="2020-01-02",
+        source="Wire",
+    )
     article = parse_document(raw)
     assert (article.title, article.source, article.published_at.date()) == ("Given", "Wire", dt.date(2020, 1, 2))
 
@@ -106,4 +113,6 @@ def test_parse_transform_routes_failures_to_errors(test_pipeline):
     with test_pipeline as p:
         parsed = p | beam.Create([good, bad]) | ParseDocuments()
         assert_that(parsed.articles | beam.Map(lambda a: a.article_id), equal_to(["g"]), label="articles")
-        assert_that(parsed.errors | beam.Map(lambda e: (e.source_path, e.stage)), equal_to([("bad.html", "parse")]), label="errors")
+        assert_that(
+            parsed.errors | beam.Map(lambda e: (e.source_path, e.stage)), equal_to([("bad.html", "parse")]), label="errors"
+        )

@@ -4,8 +4,8 @@ import json
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.read import ReadDocuments, document_id, read_documents
-from transforms.schema import ErrorRecord, RawDocument
+from transforms.read import ReadDocuments, read_documents
+from transforms.schema import ErrorRecord, RawDocument, document_id
 
 
 def read(path, data):
@@ -13,7 +13,7 @@ def read(path, data):
 
 
 def test_text_file_is_one_document():
-    [doc] = read("/in/a.txt", "Title\n\nSome body text here.".encode())
+    [doc] = read("/in/a.txt", b"Title\n\nSome body text here.")
     assert doc == RawDocument(document_id("/in/a.txt"), "/in/a.txt", "text", "Title\n\nSome body text here.")
 
 
@@ -83,6 +83,9 @@ def test_read_transform_matches_globs_once_per_file(tmp_path, test_pipeline):
     (tmp_path / "c.txt").write_bytes(b"")
     with test_pipeline as p:
         read = p | ReadDocuments([str(tmp_path / "*"), str(tmp_path / "a.*")])  # a.txt matched twice
-        assert_that(read.documents | beam.Map(lambda d: (d.format, d.source_path.rsplit("/", 1)[1])),
-                    equal_to([("text", "a.txt"), ("html", "b.html")]), label="documents")
+        assert_that(
+            read.documents | beam.Map(lambda d: (d.format, d.source_path.rsplit("/", 1)[1])),
+            equal_to([("text", "a.txt"), ("html", "b.html")]),
+            label="documents",
+        )
         assert_that(read.errors | beam.Map(lambda e: (e.stage, e.error)), equal_to([("read", "empty file")]), label="errors")

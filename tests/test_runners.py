@@ -11,13 +11,10 @@ import sys
 import pyarrow.dataset as ds
 import pytest
 
-from conftest import ROOT
-from services import free_port, service
-from test_end_to_end import run_cli
+from tests.support.cli import ROOT, run_cli
+from tests.support.corpus import generate
+from tests.support.services import free_port, service
 from transforms.schema import PUBLISHED_DATE_PARTITIONING
-
-sys.path.insert(0, str(ROOT / "bench"))
-from corpus import generate  # noqa: E402
 
 TABLES = ("articles", "entities", "duplicates", "errors")
 

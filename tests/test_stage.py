@@ -5,7 +5,7 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.schema import Article, Entity, ErrorRecord
-from transforms.stage import CoGroupByKeyPacked, GroupByKeyPacked, pack, unpack
+from transforms.shuffle import CoGroupByKeyPacked, GroupByKeyPacked, pack, unpack
 
 UTC = dt.timezone.utc
 
@@ -13,8 +13,20 @@ UTC = dt.timezone.utc
 def an_article(i: int) -> Article:
     text = " ".join(f"Officials in Kabul said on Monday that the airport would reopen ({i})." for _ in range(40))
     entities = tuple(Entity("Kabul", "GPE", k * 70, k * 70 + 5, "Kabul") for k in range(40))
-    return Article(f"a{i}", f"{i}.txt", None, "E", "T", ("A B",), dt.datetime(2021, 8, 16, tzinfo=UTC), "en", text, "text",
-                   word_count=400, entities=entities)
+    return Article(
+        f"a{i}",
+        f"{i}.txt",
+        None,
+        "E",
+        "T",
+        ("A B",),
+        dt.datetime(2021, 8, 16, tzinfo=UTC),
+        "en",
+        text,
+        "text",
+        word_count=400,
+        entities=entities,
+    )
 
 
 def test_a_packed_record_comes_back_equal_and_much_smaller():
@@ -48,10 +60,15 @@ def test_packed_join_gives_what_co_group_by_key_gives(test_pipeline):
             | CoGroupByKeyPacked()
             | beam.MapTuple(lambda key, grouped: (key, sorted(grouped["decision"]), [a.article_id for a in grouped["article"]]))
         )
-        assert_that(joined, equal_to([
-            ("a0", [], ["a0"]),
-            ("a1", ["duplicate of a0", "second verdict"], ["a1"]),
-            ("a2", [], ["a2"]),
-            ("a3", [], ["a3"]),
-            ("only-decision", ["x"], []),
-        ]))
+        assert_that(
+            joined,
+            equal_to(
+                [
+                    ("a0", [], ["a0"]),
+                    ("a1", ["duplicate of a0", "second verdict"], ["a1"]),
+                    ("a2", [], ["a2"]),
+                    ("a3", [], ["a3"]),
+                    ("only-decision", ["x"], []),
+                ]
+            ),
+        )

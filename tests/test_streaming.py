@@ -8,12 +8,13 @@ import time
 import duckdb
 import pytest
 
-from feed_server import FeedServer
-from pipelines.options import duration
-from test_end_to_end import ROOT, run_cli, summary_numbers, table
-from transforms.dedupe import DedupeSettings, Match, Remembered, judge, match_and_remember, minhash
-from transforms.poll import event_time
+from tests.support.cli import ROOT, run_cli, summary_numbers, table
+from tests.support.feed_server import FeedServer
+from transforms.dedupe.across_time import Match, Remembered, judge, match_and_remember
+from transforms.dedupe.fingerprints import DedupeSettings, minhash
+from transforms.feeds.poll import event_time
 from transforms.schema import Article
+from transforms.settings import duration
 
 
 def test_duration():
@@ -62,9 +63,23 @@ def test_judge_takes_the_earliest_match():
 
 
 def streaming_args(server: FeedServer, output, *extra: str) -> list[str]:
-    return ["--streaming", "--feed", server.url("/local.xml"), "--feed", server.url("/wire.xml"), "--feed", server.url("/404"),
-            "--allow-private-hosts",
-            "--poll-interval", "1s", "--window", "2s", "--output", str(output), *extra]
+    return [
+        "--streaming",
+        "--feed",
+        server.url("/local.xml"),
+        "--feed",
+        server.url("/wire.xml"),
+        "--feed",
+        server.url("/404"),
+        "--allow-private-hosts",
+        "--poll-interval",
+        "1s",
+        "--window",
+        "2s",
+        "--output",
+        str(output),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +107,9 @@ def test_every_story_once_and_the_syndicated_copy_a_duplicate_of_the_first(strea
     counts = summary_numbers(first.stdout)
     assert counts["documents read"] == counts["articles written"] + counts["duplicates"] + counts["errors"]
     errors = table(output, "errors")
-    assert counts["errors"] >= 1 and counts["errors"] + summary_numbers(second.stdout)["errors"] == len(errors)  # dead feed: a row per poll
+    assert counts["errors"] >= 1 and counts["errors"] + summary_numbers(second.stdout)["errors"] == len(
+        errors
+    )  # dead feed: a row per poll
     assert {(e["stage"], e["feed_url"].endswith("/404")) for e in errors} == {("fetch", True)}
     assert ("/local.xml", 304) in statuses and ("/wire.xml", 304) in statuses  # polls that found nothing new
     assert counts["entries seen before"] >= 2  # the unchanged repeats, dropped at the source
@@ -127,8 +144,14 @@ def test_sigterm_stops_polling_and_keeps_what_was_written(tmp_path):
 
     with FeedServer(grow_after=1.0) as server:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        job = subprocess.Popen([sys.executable, "-m", "pipelines.run", *streaming_args(server, tmp_path)],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        job = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.run", *streaming_args(server, tmp_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.time() + 120
             while not list((tmp_path / "duplicates").glob("part-*Z-*.parquet")) and time.time() < deadline:
@@ -147,10 +170,18 @@ def test_sigterm_stops_polling_and_keeps_what_was_written(tmp_path):
 def test_the_stream_runs_on_the_portable_runner(tmp_path, job_service):
     """The Fn API path that Flink, Spark and Dataflow use: the same stories, the same duplicate."""
     with FeedServer(grow_after=3.0) as server:
-        result = run_cli(*streaming_args(server, tmp_path, "--run-for", "8s"), "--runner=PortableRunner",
-                         f"--job_endpoint={job_service}", "--environment_type=LOOPBACK")
+        result = run_cli(
+            *streaming_args(server, tmp_path, "--run-for", "8s"),
+            "--runner=PortableRunner",
+            f"--job_endpoint={job_service}",
+            "--environment_type=LOOPBACK",
+        )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(a["title"] for a in table(tmp_path, "articles")) == ["Dam inspection finds cracks", "Ferry timetable changes", "New school opens"]
+    assert sorted(a["title"] for a in table(tmp_path, "articles")) == [
+        "Dam inspection finds cracks",
+        "Ferry timetable changes",
+        "New school opens",
+    ]
     assert [d["url"].rsplit("/", 2)[1:] for d in table(tmp_path, "duplicates")] == [["wire", "dam.html"]]
 
 

@@ -4,7 +4,7 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, article_row, entity_rows
+from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
 from transforms.write import WriteDataset, clear_output, write_parquet
 
 UTC = dt.timezone.utc
@@ -19,8 +19,11 @@ def test_write_parquet_lands_the_file_in_new_folders(tmp_path):
 
 
 def test_entity_rows_count_mentions_per_canonical_name():
-    entities = (Entity("Antony Blinken", "PERSON", 0, 14, "Antony Blinken"), Entity("Blinken", "PERSON", 20, 27, "Antony Blinken"),
-                Entity("Kabul", "GPE", 30, 35, "Kabul"))
+    entities = (
+        Entity("Antony Blinken", "PERSON", 0, 14, "Antony Blinken"),
+        Entity("Blinken", "PERSON", 20, 27, "Antony Blinken"),
+        Entity("Kabul", "GPE", 30, 35, "Kabul"),
+    )
     article = Article("a", "p", None, None, None, (), None, "en", "x", "text", entities=entities)
     assert entity_rows(article) == [
         {"article_id": "a", "entity": "Antony Blinken", "label": "PERSON", "mentions": 2},
@@ -29,9 +32,22 @@ def test_entity_rows_count_mentions_per_canonical_name():
 
 
 def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
-    dated = Article("d", "d.txt", "https://e/d", "E", "T", ("A B",), dt.datetime(2021, 8, 16, 22, 30, tzinfo=UTC), "en",
-                    "Text one", "text", word_count=2, content_hash="h", cluster_id="d",
-                    entities=(Entity("Kabul", "GPE", 0, 5, "Kabul"),))
+    dated = Article(
+        "d",
+        "d.txt",
+        "https://e/d",
+        "E",
+        "T",
+        ("A B",),
+        dt.datetime(2021, 8, 16, 22, 30, tzinfo=UTC),
+        "en",
+        "Text one",
+        "text",
+        word_count=2,
+        content_hash="h",
+        cluster_id="d",
+        entities=(Entity("Kabul", "GPE", 0, 5, "Kabul"),),
+    )
     undated = Article("u", "u.txt", None, None, None, (), None, "en", "Text two", "text", word_count=2, cluster_id="u")
     duplicate = Duplicate("c", "c.txt", None, None, "d", "d", 0.9)
     with test_pipeline as p:
@@ -46,7 +62,7 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
     assert articles.schema.remove(articles.schema.get_field_index("published_date")) == ARTICLES_SCHEMA
     rows = {r["article_id"]: r for r in articles.to_pylist()}
     assert rows["d"]["published_date"] == "2021-08-16" and rows["u"]["published_date"] is None
-    assert rows["d"] | {"published_date": None} == article_row(dated) | {"published_date": None}
+    assert rows["d"] | {"published_date": None} == record_row(dated) | {"published_date": None}
     assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-run1-00000.parquet").exists()
     assert ds.dataset(tmp_path / "entities", partitioning="hive").to_table().num_rows == 1
     assert ds.dataset(tmp_path / "duplicates").to_table().to_pylist()[0]["canonical_article_id"] == "d"

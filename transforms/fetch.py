@@ -18,6 +18,8 @@ import time
 from typing import Optional
 from urllib.parse import urljoin, urlsplit
 
+from transforms.settings import flag, option
+
 USER_AGENT = "news-ingest/0.1 (Apache Beam news ingestion pipeline; feeds and article pages)"
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 
@@ -28,15 +30,19 @@ class FetchError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class HttpSettings:
-    timeout: float = 10.0  # seconds to connect, and between bytes
+    timeout: float = option(10.0, "seconds to connect, and between bytes", flag="http_timeout")
     body_seconds: float = 60.0  # seconds a whole body may take (a slow drip is a failure too)
-    retries: int = 3  # extra attempts after a 5xx, a timeout or a connection error
-    backoff: float = 0.5  # seconds before the first retry; doubles each time
-    max_redirects: int = 5
-    max_bytes: int = 10 * 1024 * 1024
-    allow_private_hosts: bool = False
-    host_concurrency: int = 2  # requests in flight per host
-    host_delay: float = 0.5  # seconds between request starts to one host
+    retries: int = option(
+        3, "extra attempts after a 5xx, a timeout or a connection error (none after a 4xx)", flag="http_retries"
+    )
+    backoff: float = option(0.5, "seconds before the first retry; doubles each time", flag="http_backoff")
+    max_redirects: int = option(5, "redirects followed per request")
+    max_bytes: int = option(10 * 1024 * 1024, "largest (decompressed) response body, in bytes", flag="max_response_bytes")
+    allow_private_hosts: bool = option(
+        False, "allow fetching from private, loopback and link-local addresses", parse=flag, nargs="?", const=True
+    )
+    host_concurrency: int = option(2, "article pages in flight per host")
+    host_delay: float = option(0.5, "seconds between request starts to one host")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,23 +1,28 @@
-"""The records a document becomes on its way through the pipeline, and their Parquet schemas.
+"""The records a document becomes on its way through the pipeline; the Parquet schemas follow from them.
 
 Every stage passes these records and nothing else, so a stage can be read, tested and replaced on its own.
 A document's life: ``RawDocument`` (read) -> ``Article`` (parsed, then cleaned, deduplicated and tagged
 in place with ``dataclasses.replace``) -> a row of ``articles``, ``entities`` or ``duplicates``. A document
 that fails at any stage becomes one ``ErrorRecord`` instead.
+
+A column is defined once, as a dataclass field: ``arrow_schema`` derives each table's Arrow schema from the
+field types (``int`` is int32, ``float`` float64, ``datetime`` a UTC timestamp, ``tuple[X, ...]`` a list).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
+import typing
 from typing import Optional
 
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-# Stage names, as written in the ``stage`` column of the errors table.
-READ, FETCH, PARSE, CLEAN, TAG = "read", "fetch", "parse", "clean", "tag"
+# Stage names: the ``stage`` column of the errors table, and each stage's metrics namespace.
+READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "fetch", "parse", "clean", "dedupe", "tag", "write"
 
 HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 EXCERPT_CHARS = 200
@@ -84,6 +89,16 @@ class Article:
 
 
 @dataclasses.dataclass(frozen=True)
+class EntityRow:
+    """One canonical entity of an article with its mention count: a row of the ``entities`` table."""
+
+    article_id: str
+    entity: str
+    label: str
+    mentions: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Duplicate:
     """A document dropped by dedupe, pointing at the article that was kept in its place."""
 
@@ -109,7 +124,7 @@ class ErrorRecord:
     feed_url: Optional[str] = None
 
     @classmethod
-    def of(cls, source_path: str, stage: str, error: str, content: object = "", feed_url: Optional[str] = None) -> "ErrorRecord":
+    def of(cls, source_path: str, stage: str, error: str, content: object = "", feed_url: Optional[str] = None) -> ErrorRecord:
         if isinstance(content, bytes):
             content = content[:EXCERPT_CHARS].decode("utf-8", errors="backslashreplace")
         return cls(source_path, stage, error, str(content)[:EXCERPT_CHARS], feed_url)
@@ -132,100 +147,58 @@ class FeedStatus:
     error: Optional[str] = None
 
 
-ENTITY_TYPE = pa.struct(
-    [
-        ("text", pa.string()),
-        ("label", pa.string()),
-        ("start", pa.int32()),
-        ("end", pa.int32()),
-        ("canonical", pa.string()),
-    ]
-)
+# ------------------------------------------------------------------------------ Arrow, from the records
 
-ARTICLES_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("source_path", pa.string()),
-        ("url", pa.string()),
-        ("source", pa.string()),
-        ("title", pa.string()),
-        ("authors", pa.list_(pa.string())),
-        ("published_at", pa.timestamp("us", tz="UTC")),
-        ("language", pa.string()),
-        ("text", pa.string()),
-        ("input_format", pa.string()),
-        ("feed_url", pa.string()),
-        ("entry_id", pa.string()),
-        ("categories", pa.list_(pa.string())),
-        ("word_count", pa.int32()),
-        ("content_hash", pa.string()),
-        ("cluster_id", pa.string()),
-        ("duplicate_count", pa.int32()),
-        ("entities", pa.list_(ENTITY_TYPE)),
-    ]
-)
+_SCALARS = {
+    str: pa.string(),
+    int: pa.int32(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+    bytes: pa.binary(),
+    dt.datetime: pa.timestamp("us", tz="UTC"),
+}
 
-ENTITIES_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("entity", pa.string()),
-        ("label", pa.string()),
-        ("mentions", pa.int32()),
-    ]
-)
 
-DUPLICATES_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("source_path", pa.string()),
-        ("url", pa.string()),
-        ("source", pa.string()),
-        ("cluster_id", pa.string()),
-        ("canonical_article_id", pa.string()),
-        ("similarity", pa.float64()),
-        ("feed_url", pa.string()),
-        ("entry_id", pa.string()),
-    ]
-)
+def arrow_type(hint) -> pa.DataType:
+    """The Arrow type of a record field's type hint."""
+    if dataclasses.is_dataclass(hint):
+        return pa.struct(list(arrow_schema(hint)))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:  # Optional[X]: every column is nullable anyway
+        (inner,) = [a for a in args if a is not type(None)]
+        return arrow_type(inner)
+    if origin is tuple:
+        return pa.list_(arrow_type(args[0]))
+    return _SCALARS[hint]
 
-ERRORS_SCHEMA = pa.schema(
-    [
-        ("source_path", pa.string()),
-        ("stage", pa.string()),
-        ("error", pa.string()),
-        ("excerpt", pa.string()),
-        ("feed_url", pa.string()),
-    ]
-)
 
-FEEDS_SCHEMA = pa.schema(
-    [
-        ("feed_url", pa.string()),
-        ("status", pa.string()),
-        ("fetched_at", pa.timestamp("us", tz="UTC")),
-        ("http_status", pa.int32()),
-        ("entries", pa.int32()),
-        ("new_entries", pa.int32()),
-        ("title", pa.string()),
-        ("bozo_reason", pa.string()),
-        ("etag", pa.string()),
-        ("last_modified", pa.string()),
-        ("error", pa.string()),
-    ]
-)
+@functools.cache
+def arrow_schema(record_type: type) -> pa.Schema:
+    hints = typing.get_type_hints(record_type)
+    return pa.schema([(f.name, arrow_type(hints[f.name])) for f in dataclasses.fields(record_type)])
 
+
+# The tables and the record whose fields are their columns.
+TABLE_RECORDS = {"articles": Article, "entities": EntityRow, "duplicates": Duplicate, "errors": ErrorRecord, "feeds": FeedStatus}
+SCHEMAS = {table: arrow_schema(record) for table, record in TABLE_RECORDS.items()}
+ARTICLES_SCHEMA, ENTITIES_SCHEMA, DUPLICATES_SCHEMA, ERRORS_SCHEMA, FEEDS_SCHEMA = SCHEMAS.values()
 
 # How readers should open ``articles/`` and ``entities/`` with pyarrow: ``partitioning="hive"`` infers the
 # partition type from the folder names and fails when every article is undated (only the null partition).
 PUBLISHED_DATE_PARTITIONING = pads.partitioning(pa.schema([("published_date", pa.date32())]), flavor="hive")
 
 
-def article_row(article: Article) -> dict:
-    row = dataclasses.asdict(article)
-    row["authors"] = list(article.authors)
-    row["categories"] = list(article.categories)
-    row["entities"] = [dataclasses.asdict(e) for e in article.entities]
-    return row
+def record_row(record) -> dict:
+    """A record as a Parquet row: its fields by name, nested records as dicts, tuples as lists."""
+    return {name: _plain(value) for name, value in dataclasses.asdict(record).items()}
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {name: _plain(item) for name, item in value.items()}
+    return value
 
 
 def entity_rows(article: Article) -> list[dict]:
@@ -233,10 +206,7 @@ def entity_rows(article: Article) -> list[dict]:
     counts: dict[tuple[str, str], int] = {}
     for e in article.entities:
         counts[(e.canonical, e.label)] = counts.get((e.canonical, e.label), 0) + 1
-    return [
-        {"article_id": article.article_id, "entity": name, "label": label, "mentions": n}
-        for (name, label), n in sorted(counts.items())
-    ]
+    return [record_row(EntityRow(article.article_id, name, label, n)) for (name, label), n in sorted(counts.items())]
 
 
 def document_id(source: str, key: object = None) -> str:

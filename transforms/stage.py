@@ -1,22 +1,31 @@
-"""What every stage shares: failures become error rows, one stream of records splits by type, and large
-records cross a shuffle packed.
+"""What every stage shares: failures become error rows, one stream of records splits by type, and every
+stage counts what came in and what went out, under its own metrics namespace.
 
 Stages emit healthy records and ``ErrorRecord``s (or ``Duplicate``s) on one output, and ``SplitByType``
-separates them with one filter per type. Side outputs (``with_outputs``) would save that pass, but Beam
-2.77's DaskRunner delivers tagged outputs into the main output; filters are correct on every runner and
-cost about a microsecond per element.
+separates them with one filter per type, counting each. Side outputs (``with_outputs``) would save that
+pass, but Beam 2.77's DaskRunner delivers tagged outputs into the main output; filters are correct on
+every runner and cost about a microsecond per element.
+
+Counters: namespace = the stage's name (``schema.READ`` ...), names below. The run summary reads them to
+check that every stage's input equals its outputs, and names the stage where they do not.
 """
 
 from __future__ import annotations
 
 import collections
-import pickle
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import apache_beam as beam
-import pyarrow as pa
 
 from transforms.schema import ErrorRecord
+
+# Counter names within a stage's namespace: what came in, and one per output (``SplitByType``'s names).
+IN = "in"
+DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "duplicates", "errors", "feeds"
+
+
+def counter(stage: str, name: str):
+    return beam.metrics.Metrics.counter(stage, name)
 
 
 class ApplyOrRecordError(beam.DoFn):
@@ -25,8 +34,10 @@ class ApplyOrRecordError(beam.DoFn):
 
     def __init__(self, fn: Callable, stage: str, *args):
         self.fn, self.stage, self.args = fn, stage, args
+        self.seen = counter(stage, IN)
 
     def process(self, record) -> Iterable:
+        self.seen.inc()
         try:
             yield self.fn(record, *self.args)
         except Exception as e:
@@ -35,80 +46,45 @@ class ApplyOrRecordError(beam.DoFn):
             yield ErrorRecord.of(record.source_path, self.stage, reason, content, getattr(record, "feed_url", None))
 
 
-def _is_a(record, record_type: type) -> bool:
-    return isinstance(record, record_type)
+class _CountIn(beam.DoFn):
+    def __init__(self, stage: str):
+        self.seen = counter(stage, IN)
+
+    def process(self, record) -> Iterable:
+        self.seen.inc()
+        yield record
+
+
+def count_in(stage: str) -> beam.ParDo:
+    """A pass-through step counting a stage's input, for stages whose first step is not ``ApplyOrRecordError``."""
+    return beam.ParDo(_CountIn(stage))
+
+
+class _KeepType(beam.DoFn):
+    def __init__(self, record_type: type, stage: str, name: str):
+        self.record_type = record_type
+        self.kept = counter(stage, name)
+
+    def process(self, record) -> Iterable:
+        if isinstance(record, self.record_type):
+            self.kept.inc()
+            yield record
 
 
 class SplitByType(beam.PTransform):
-    """One PCollection of mixed records -> a named tuple of PCollections, one per record type:
-    ``records | SplitByType(articles=Article, errors=ErrorRecord)`` gives ``.articles`` and ``.errors``."""
+    """One PCollection of mixed records -> a named tuple of PCollections, one per record type, each counted
+    under ``stage``: ``records | SplitByType(PARSE, articles=Article, errors=ErrorRecord)`` gives
+    ``.articles`` and ``.errors`` and counts ``parse/articles`` and ``parse/errors``."""
 
-    def __init__(self, **types: type):
+    def __init__(self, stage: str, **types: type):
         super().__init__()
-        self.types = types
+        self.stage, self.types = stage, types
 
     def expand(self, records):
         outputs = collections.namedtuple("Outputs", list(self.types))
         return outputs(
-            **{name: records | f"Only{name.title()}" >> beam.Filter(_is_a, record_type) for name, record_type in self.types.items()}
+            **{
+                name: records | f"Only{name.title()}" >> beam.ParDo(_KeepType(record_type, self.stage, name))
+                for name, record_type in self.types.items()
+            }
         )
-
-
-# A shuffle keeps what it carries: Beam's local runner holds every grouped value as a Python object in
-# one process (a tagged article: ~19 KB), and Dataflow bills shuffled bytes. Records as big as an
-# article cross a GroupByKey as one compressed pickle each (~2 KB), unpacked on the other side.
-_CODEC = pa.Codec("zstd", compression_level=1)
-
-
-def pack(record) -> bytes:
-    data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(data).to_bytes(4, "little") + _CODEC.compress(data, asbytes=True)
-
-
-def unpack(packed: bytes):
-    size = int.from_bytes(packed[:4], "little")
-    return pickle.loads(_CODEC.decompress(packed[4:], decompressed_size=size, asbytes=True))
-
-
-class _Unpacked:
-    """A group's values, unpacked one at a time as they are iterated (a group can be large)."""
-
-    def __init__(self, packed: Iterable[bytes]):
-        self.packed = packed
-
-    def __iter__(self) -> Iterator:
-        return map(unpack, self.packed)
-
-
-def _pack_value(key, value) -> tuple:
-    return key, pack(value)
-
-
-def _unpack_values(key, packed: Iterable[bytes]) -> tuple:
-    return key, _Unpacked(packed)
-
-
-def _unpack_joined(key, grouped: dict) -> tuple:
-    return key, {tag: _Unpacked(packed) for tag, packed in grouped.items()}
-
-
-class GroupByKeyPacked(beam.PTransform):
-    """``GroupByKey`` for large records: the same (key, values) out, but each value crosses the shuffle
-    packed, so the shuffle holds a few compact bytes objects instead of the records' object graphs."""
-
-    def expand(self, pairs):
-        return (
-            pairs
-            | "Pack" >> beam.MapTuple(_pack_value)
-            | "Group" >> beam.GroupByKey()
-            | "Unpack" >> beam.MapTuple(_unpack_values)
-        )
-
-
-class CoGroupByKeyPacked(beam.PTransform):
-    """``CoGroupByKey`` with every input's values packed across the shuffle: {tag: (key, value)} ->
-    (key, {tag: values}), as ``CoGroupByKey`` gives."""
-
-    def expand(self, tagged: dict):
-        packed = {tag: pairs | f"Pack_{tag}" >> beam.MapTuple(_pack_value) for tag, pairs in tagged.items()}
-        return packed | "Join" >> beam.CoGroupByKey() | "Unpack" >> beam.MapTuple(_unpack_joined)

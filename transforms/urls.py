@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
@@ -21,9 +22,7 @@ def canonical_url(url: Optional[str]) -> Optional[str]:
         return url
     from courlan import normalize_url
 
-    try:
+    with contextlib.suppress(ValueError):
         url = normalize_url(url)
-    except ValueError:
-        pass
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
@@ -33,10 +34,13 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from transforms.feeds import FeedState, conditional_headers, entry_keys, read_feed, validators_of
+from transforms.feeds.formats import entry_keys
+from transforms.feeds.sources import read_feed
+from transforms.feeds.state import FeedState, conditional_headers, validators_of
+from transforms.feeds.transforms import feed_counter
 from transforms.fetch import HttpSettings, new_session
-from transforms.parse import parse_datetime
-from transforms.schema import ErrorRecord, FeedStatus, RawDocument
+from transforms.parse.dates import parse_datetime
+from transforms.schema import READ, ErrorRecord, FeedStatus, RawDocument
 from transforms.stage import SplitByType
 
 NO_END = 2**62
@@ -133,11 +137,10 @@ class _PollFeed(beam.DoFn):
 
     def __init__(self, http: HttpSettings, state_dir: Optional[str], lateness: float, forget_after: float):
         self.http, self.state_dir, self.lateness, self.forget_after = http, state_dir, lateness, forget_after
-        self.documents = beam.metrics.Metrics.counter("pipeline", "documents_read")
-        self.polled = beam.metrics.Metrics.counter("pipeline", "entries_polled")
-        self.already_seen = beam.metrics.Metrics.counter("pipeline", "entries_already_seen")
-        self.not_modified = beam.metrics.Metrics.counter("pipeline", "feeds_not_modified")
-        self.feeds = beam.metrics.Metrics.counter("pipeline", "feeds_fetched")
+        self.polled = feed_counter("entries_polled")
+        self.already_seen = feed_counter("entries_already_seen")
+        self.not_modified = feed_counter("not_modified")
+        self.feeds = feed_counter("fetched")
 
     def setup(self):
         self.ingested_before = frozenset(FeedState.load(self.state_dir).seen)
@@ -171,8 +174,7 @@ class _PollFeed(beam.DoFn):
         self.polled.inc(status.entries)
         self.already_seen.inc(status.entries - new_entries)
         yield TimestampedValue(dataclasses.replace(status, new_entries=new_entries), polled_at)
-        for record in new:
-            self.documents.inc()  # a feed that cannot be read is one document too: its error row
+        for record in new:  # a feed that cannot be read is one document too: its error row
             if isinstance(record, RawDocument):
                 seen.update(dict.fromkeys(entry_keys(record.entry_id, record.url), polled_at))
                 yield TimestampedValue(record, event_time(record.published, polled_at, self.lateness))
@@ -185,8 +187,9 @@ class PollFeeds(beam.PTransform):
     """Feed URLs, polled on a schedule -> an unbounded stream; outputs ``.documents``, ``.errors`` and
     ``.feeds`` (one status row per feed per poll), each element timestamped in event time."""
 
-    def __init__(self, sources: list[str], schedule: PollSchedule, http: HttpSettings, state_dir: Optional[str],
-                 forget_after: float):
+    def __init__(
+        self, sources: list[str], schedule: PollSchedule, http: HttpSettings, state_dir: Optional[str], forget_after: float
+    ):
         super().__init__()
         self.sources, self.schedule, self.http, self.state_dir = list(sources), schedule, http, state_dir
         self.forget_after = forget_after
@@ -197,7 +200,8 @@ class PollFeeds(beam.PTransform):
             pbegin
             | "Schedule" >> beam.Create([self.schedule])
             | "Ticks" >> beam.ParDo(_Ticks())
-            | "EveryFeed" >> beam.FlatMap(lambda tick: ((source, tick) for source in sources)).with_output_types(tuple[str, float])
+            | "EveryFeed"
+            >> beam.FlatMap(lambda tick: ((source, tick) for source in sources)).with_output_types(tuple[str, float])
             | "Poll" >> beam.ParDo(_PollFeed(self.http, self.state_dir, self.schedule.lateness, self.forget_after))
-            | "ByType" >> SplitByType(documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus)
+            | "ByType" >> SplitByType(READ, documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus)
         )

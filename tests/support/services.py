@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = os.path.dirname(sys.executable)
 
 
@@ -40,8 +40,9 @@ def service(*args: str, port: int | None = None):
         PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""),  # Beam's worker pool starts `python` from PATH
         PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
     )
-    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         if port is not None:
             wait_for_port(port, process)
@@ -59,8 +60,17 @@ def dask_cluster(workers: int = 2):
     common = ("--no-dashboard", "--host", "127.0.0.1")
     with service(sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", str(port), *common, port=port):
         address = f"127.0.0.1:{port}"
-        with service(sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://{address}", "--nworkers",
-                     str(workers), "--nthreads", "1", *common):
+        with service(
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_worker",
+            f"tcp://{address}",
+            "--nworkers",
+            str(workers),
+            "--nthreads",
+            "1",
+            *common,
+        ):
             from distributed import Client
 
             with Client(address, timeout=60) as client:

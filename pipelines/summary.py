@@ -1,0 +1,104 @@
+"""The run summary, from every stage's counters: what went in and out where, and whether it all balances.
+
+Every document read must end as exactly one article, duplicate or error; when it does not, the stage
+whose input differs from its outputs (or from the previous stage's output) is named.
+"""
+
+from __future__ import annotations
+
+from apache_beam.metrics.metric import MetricsFilter
+
+from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
+from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
+from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN
+
+Totals = dict  # (namespace, counter name) -> value
+NAMESPACES = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE, FEEDS_NAMESPACE)
+
+
+def counters(result) -> Totals | None:
+    """The pipeline's counters, or None where the runner keeps no metrics (Beam 2.77's DaskRunner)."""
+    try:
+        query = result.metrics().query(MetricsFilter())
+    except NotImplementedError:
+        return None
+    totals: Totals = {}
+    for counter in query["counters"]:
+        key = (counter.key.metric.namespace, counter.key.metric.name)
+        if key[0] in NAMESPACES:
+            totals[key] = totals.get(key, 0) + (counter.committed or counter.attempted or 0)
+    return totals
+
+
+def written_totals(rows_per_table: dict[str, int]) -> Totals:
+    """Totals for a runner without metrics, from the rows read back from the files: documents read is
+    then their sum, and no stage can be checked."""
+    return {(WRITE, table): rows for table, rows in rows_per_table.items()}
+
+
+def documents_read(t: Totals) -> int:
+    if (READ, DOCUMENTS) in t or (READ, ERRORS) in t:
+        return t.get((READ, DOCUMENTS), 0) + t.get((READ, ERRORS), 0)
+    return sum(t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
+
+
+def mismatches(t: Totals) -> list[str]:
+    """Each place where what a stage received differs from what it passed on, named by stage."""
+    if not any(namespace == READ for namespace, _ in t):
+        return []
+
+    def get(stage: str, name: str) -> int:
+        return t.get((stage, name), 0)
+
+    stage_errors = sum(get(stage, ERRORS) for stage in (READ, FETCH, PARSE, CLEAN, TAG))
+    checks = [
+        (FETCH, "in", get(FETCH, IN), "documents + errors", get(FETCH, DOCUMENTS) + get(FETCH, ERRORS)),
+        (PARSE, "in", get(PARSE, IN), "documents read - fetch errors", get(READ, DOCUMENTS) - get(FETCH, ERRORS)),
+        (PARSE, "in", get(PARSE, IN), "articles + errors", get(PARSE, ARTICLES) + get(PARSE, ERRORS)),
+        (CLEAN, "in", get(CLEAN, IN), "parsed articles", get(PARSE, ARTICLES)),
+        (CLEAN, "in", get(CLEAN, IN), "articles + errors", get(CLEAN, ARTICLES) + get(CLEAN, ERRORS)),
+        (DEDUPE, "in", get(DEDUPE, IN), "cleaned articles", get(CLEAN, ARTICLES)),
+        (DEDUPE, "in", get(DEDUPE, IN), "articles + duplicates", get(DEDUPE, ARTICLES) + get(DEDUPE, DUPLICATES)),
+        (TAG, "in", get(TAG, IN), "deduplicated articles", get(DEDUPE, ARTICLES)),
+        (TAG, "in", get(TAG, IN), "articles + errors", get(TAG, ARTICLES) + get(TAG, ERRORS)),
+        (WRITE, "article rows", get(WRITE, "articles"), "tagged articles", get(TAG, ARTICLES)),
+        (WRITE, "duplicate rows", get(WRITE, "duplicates"), "duplicates", get(DEDUPE, DUPLICATES)),
+        (WRITE, "error rows", get(WRITE, "errors"), "errors of all stages", stage_errors),
+    ]
+    return [f"{stage}: {left} {a} != {right} {b}" for stage, left, a, right, b in checks if a != b]
+
+
+def stage_table(t: Totals) -> list[str]:
+    """One line per stage that counted anything: in, out, and what it set aside."""
+    lines = [f"{'stage':<8}{'in':>9}{'out':>9}{'errors':>9}{'dupes':>9}"]
+    for stage in (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG):
+        if not any(namespace == stage for namespace, _ in t):
+            continue
+        out = t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0))
+        seen = "" if stage == READ else t.get((stage, IN), 0)
+        dupes = t.get((stage, DUPLICATES), "") if stage == DEDUPE else ""
+        lines.append(f"{stage:<8}{seen:>9}{out:>9}{t.get((stage, ERRORS), 0) if stage != DEDUPE else '':>9}{dupes:>9}")
+    return lines
+
+
+def summary(t: Totals, seconds: float) -> tuple[str, bool]:
+    """The summary's text, and whether the run balanced."""
+    read = documents_read(t)
+    articles, duplicates, errors = (t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
+    problems = mismatches(t)
+    if read != articles + duplicates + errors:
+        problems.append(f"{read} read != {articles} + {duplicates} + {errors}")
+    rows = [
+        ("documents read", read),
+        ("articles written", articles),
+        ("duplicates", duplicates),
+        ("errors", errors),
+        ("entity rows", t.get((WRITE, "entities"), 0)),
+        *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
+    ]
+    lines = [f"{label:<22}{value:>8}" for label, value in rows]
+    lines.append(f"{'time taken':<22}{seconds:>8.1f} s ({read / seconds if seconds else 0:.1f} docs/s)")
+    if any(namespace == READ for namespace, _ in t):
+        lines += ["", *stage_table(t)]
+    lines += [f"ACCOUNTING MISMATCH at {problem}" for problem in problems]
+    return "\n".join(lines), not problems

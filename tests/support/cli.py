@@ -1,0 +1,41 @@
+"""The command line in a subprocess, and what it wrote, read back."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+
+from transforms.schema import PUBLISHED_DATE_PARTITIONING
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+
+
+def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """The command line in a subprocess; DirectRunner unless the arguments name another runner."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    runner = [] if any(a.startswith("--runner") for a in args) else ["--runner=DirectRunner"]
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.run", *runner, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def summary_numbers(stdout: str) -> dict[str, int]:
+    """The run summary's counts, by label."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^([a-z][a-z ()0-9]*?)\s+(\d+)$", stdout, re.M)}
+
+
+def table(output: Path, name: str) -> list[dict]:
+    partitioning = PUBLISHED_DATE_PARTITIONING if name in ("articles", "entities") else None
+    return ds.dataset(output / name, partitioning=partitioning).to_table().to_pylist()

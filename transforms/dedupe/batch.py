@@ -1,0 +1,158 @@
+"""Batch dedupe as Beam transforms that scale out with the corpus: no worker holds an index of all documents.
+
+Each step is a named sub-transform: exact edges (articles with the same content hash), candidate pairs
+(representatives sharing an LSH band key, grouped by bucket so a grouping holds a few thousand keys, not
+millions), verification (each pair joined to both signatures and kept when similar enough: carrying whole
+signatures under every band key would make this the pipeline's largest shuffle), components (union-find
+as a ``CombineFn``: partial forests merge, so memory grows with the duplicated documents only) and
+decisions (each cluster keeps its canonical article).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import apache_beam as beam
+
+from transforms.dedupe.clusters import (
+    ConnectedComponents,
+    apply_decision,
+    bucket_pairs,
+    cluster_decisions,
+    exact_duplicate_edges,
+    verified_edges,
+)
+from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, with_content_hash
+from transforms.schema import DEDUPE, Article, Duplicate
+from transforms.shuffle import CoGroupByKeyPacked, GroupByKeyPacked
+from transforms.stage import SplitByType, count_in
+
+
+def _keyed(record) -> tuple:
+    return record.article_id, record
+
+
+def _first_of_group(group) -> object:
+    return min(group[1], key=lambda member: member.article_id)
+
+
+class ExactEdges(beam.PTransform):
+    """Fingerprints -> (edges from every member of a content-hash group to its first, one representative
+    fingerprint per content hash for the near-duplicate search)."""
+
+    def expand(self, fingerprints):
+        groups = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> GroupByKeyPacked()
+        edges = groups | "Edges" >> beam.FlatMap(lambda group: exact_duplicate_edges(group[1]))
+        return edges, groups | "Representatives" >> beam.Map(_first_of_group)
+
+
+def _band_items(fp, settings: DedupeSettings) -> Iterator[tuple]:
+    return ((bucket, (key, fp.article_id)) for bucket, key in bucketed_band_keys(fp.signature, settings))
+
+
+class CandidatePairs(beam.PTransform):
+    """Fingerprints -> distinct (smaller id, larger id) pairs that share at least one LSH band key."""
+
+    def __init__(self, settings: DedupeSettings):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, fingerprints):
+        return (
+            fingerprints
+            | "BandKeys" >> beam.FlatMap(_band_items, self.settings)
+            | "ByBucket" >> beam.GroupByKey()
+            | "Pairs" >> beam.FlatMap(lambda group: bucket_pairs(group[1]))
+            | "Distinct" >> beam.Distinct()
+        )
+
+
+class VerifiedEdges(beam.PTransform):
+    """{"pairs": (first id, second id), "fingerprints": ...} -> (first, second, similarity) edges of the
+    pairs similar enough; two joins bring each pair both signatures."""
+
+    def __init__(self, settings: DedupeSettings):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, inputs):
+        signatures = inputs["fingerprints"] | "Signatures" >> beam.Map(lambda f: (f.article_id, f.signature))
+        with_first = (
+            {"second": inputs["pairs"], "signature": signatures}
+            | "FirstSignature" >> beam.CoGroupByKey()
+            | "BySecond"
+            >> beam.FlatMap(
+                lambda kv: ((second, (kv[0], signature)) for signature in kv[1]["signature"] for second in kv[1]["second"])
+            )
+        )
+        return (
+            {"first": with_first, "signature": signatures}
+            | "SecondSignature" >> beam.CoGroupByKey()
+            | "Verify" >> beam.FlatMap(lambda kv: verified_edges(kv[0], kv[1], self.settings.threshold))
+        )
+
+
+class Components(beam.PTransform):
+    """Edges -> (article id, root id) for every article in a cluster of two or more."""
+
+    def expand(self, edges):
+        return (
+            edges
+            | "UnionFind" >> beam.CombineGlobally(ConnectedComponents()).without_defaults()
+            | "Membership" >> beam.FlatMap(lambda roots: roots.items())
+        )
+
+
+class Decisions(beam.PTransform):
+    """{"fingerprints": ..., "roots": (id, root)} -> (article id, Decision) for every clustered article."""
+
+    def expand(self, inputs):
+        return (
+            {"fingerprint": inputs["fingerprints"] | "ById" >> beam.Map(_keyed), "root": inputs["roots"]}
+            | "JoinRoots" >> CoGroupByKeyPacked()
+            | "ByCluster" >> beam.FlatMap(lambda kv: ((root, fp) for root in kv[1]["root"] for fp in kv[1]["fingerprint"]))
+            | "Clusters" >> GroupByKeyPacked()
+            | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(cluster[1])))
+        )
+
+
+class NearDuplicateClusters(beam.PTransform):
+    """Fingerprints -> (article_id, Decision) for every article that has at least one duplicate."""
+
+    def __init__(self, settings: DedupeSettings = DedupeSettings()):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, fingerprints):
+        exact_edges, representatives = fingerprints | "Exact" >> ExactEdges()
+        pairs = representatives | "Candidates" >> CandidatePairs(self.settings)
+        near_edges = {"pairs": pairs, "fingerprints": representatives} | "Verify" >> VerifiedEdges(self.settings)
+        roots = (exact_edges, near_edges) | "Edges" >> beam.Flatten() | "Components" >> Components()
+        return {"fingerprints": fingerprints, "roots": roots} | "Decide" >> Decisions()
+
+
+def _apply_decisions(joined) -> Iterator[Article | Duplicate]:
+    _, grouped = joined
+    decisions = list(grouped["decision"])
+    for article in grouped["article"]:
+        yield apply_decision(article, decisions[0] if decisions else None)
+
+
+class DeduplicateArticles(beam.PTransform):
+    """Articles -> one article per cluster; outputs ``.articles`` and ``.duplicates``."""
+
+    def __init__(self, settings: DedupeSettings = DedupeSettings()):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, articles):
+        hashed = articles | "CountIn" >> count_in(DEDUPE) | "ContentHash" >> beam.Map(with_content_hash)
+        decisions = (
+            hashed | "Fingerprint" >> beam.Map(fingerprint, self.settings) | "Cluster" >> NearDuplicateClusters(self.settings)
+        )
+        return (
+            {"article": hashed | "KeyById" >> beam.Map(_keyed), "decision": decisions}
+            | "JoinDecisions" >> CoGroupByKeyPacked()
+            | "Apply" >> beam.FlatMap(_apply_decisions)
+            | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate)
+        )

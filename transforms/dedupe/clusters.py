@@ -1,0 +1,132 @@
+"""Clusters from candidate pairs: plain functions the batch transforms apply per group, and the verdict
+each member of a cluster gets."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Optional
+
+import apache_beam as beam
+
+from transforms.dedupe.fingerprints import Fingerprint, canonical_order, similarity
+from transforms.schema import Article, Duplicate
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """The verdict for one member of a cluster."""
+
+    article_id: str
+    cluster_id: str
+    canonical_article_id: str
+    similarity: float
+    duplicate_count: int  # on the canonical article: how many copies were dropped
+
+
+def exact_duplicate_edges(members: Iterable[Fingerprint]) -> Iterator[tuple[str, str, float]]:
+    ordered = sorted(members, key=lambda m: m.article_id)
+    for other in ordered[1:]:
+        yield ordered[0].article_id, other.article_id, 1.0
+
+
+MAX_ANCHORS = 64
+
+
+def candidate_pairs(article_ids: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """The pairs of one LSH bucket, smaller id first.
+
+    A wire story copied by thousands of outlets fills one bucket: all pairs would cost n²/2, so each
+    member is paired with the first ``MAX_ANCHORS`` members only; the connected components join the
+    rest through them, and the cost stays linear in n."""
+    ordered = sorted(set(article_ids))
+    anchors = ordered[:MAX_ANCHORS]
+    yield from itertools.combinations(anchors, 2)
+    yield from itertools.product(anchors, ordered[MAX_ANCHORS:])
+
+
+def bucket_pairs(keyed_ids: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """The candidate pairs of one bucket's (band key, article id) members: pairs that share a band key."""
+    by_band_key: dict[str, list[str]] = collections.defaultdict(list)
+    for band_key, article_id in keyed_ids:
+        by_band_key[band_key].append(article_id)
+    for article_ids in by_band_key.values():
+        yield from candidate_pairs(article_ids)
+
+
+def verified_edges(second_id: str, joined: dict, threshold: float) -> Iterator[tuple[str, str, float]]:
+    """Candidate pairs (first id and signature, keyed by the second id) kept when their estimated
+    similarity reaches the threshold."""
+    for signature in joined["signature"]:
+        for first_id, first_signature in joined["first"]:
+            score = similarity(first_signature, signature)
+            if score >= threshold:
+                yield first_id, second_id, score
+
+
+class ConnectedComponents(beam.CombineFn):
+    """Union-find over edges; outputs {article_id: smallest article_id of its component}."""
+
+    def create_accumulator(self) -> dict[str, str]:
+        return {}
+
+    @staticmethod
+    def _root(parent: dict[str, str], node: str) -> str:
+        root = node
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(node, node) != root:  # path compression
+            parent[node], node = root, parent[node]
+        return root
+
+    def _union(self, parent: dict[str, str], a: str, b: str) -> dict[str, str]:
+        parent.setdefault(a, a)
+        parent.setdefault(b, b)
+        ra, rb = self._root(parent, a), self._root(parent, b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+        return parent
+
+    def add_input(self, parent, edge):
+        return self._union(parent, edge[0], edge[1])
+
+    def merge_accumulators(self, accumulators):
+        accumulators = iter(accumulators)
+        merged = next(accumulators)
+        for other in accumulators:
+            for node, parent in other.items():
+                self._union(merged, node, parent)
+        return merged
+
+    def extract_output(self, parent):
+        return {node: self._root(parent, node) for node in parent}
+
+
+def cluster_decisions(members: Iterable[Fingerprint]) -> list[Decision]:
+    ordered = sorted(members, key=canonical_order)
+    canonical = ordered[0]
+    decisions = [Decision(canonical.article_id, canonical.article_id, canonical.article_id, 1.0, len(ordered) - 1)]
+    for member in ordered[1:]:
+        score = 1.0 if member.content_hash == canonical.content_hash else similarity(member.signature, canonical.signature)
+        decisions.append(Decision(member.article_id, canonical.article_id, canonical.article_id, score, 0))
+    return decisions
+
+
+def apply_decision(article: Article, decision: Optional[Decision]) -> Article | Duplicate:
+    if decision is None:  # in no cluster: its own cluster of one
+        return dataclasses.replace(article, cluster_id=article.article_id, duplicate_count=0)
+    if decision.canonical_article_id == article.article_id:
+        return dataclasses.replace(article, cluster_id=decision.cluster_id, duplicate_count=decision.duplicate_count)
+    return Duplicate(
+        article.article_id,
+        article.source_path,
+        article.url,
+        article.source,
+        decision.cluster_id,
+        decision.canonical_article_id,
+        decision.similarity,
+        article.feed_url,
+        article.entry_id,
+    )

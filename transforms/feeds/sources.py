@@ -1,0 +1,52 @@
+"""Where feeds come from: a feeds file, a local path, or HTTP with conditional GET."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.feeds.formats import feed_records
+from transforms.fetch import FetchError, HttpSettings, fetch
+from transforms.schema import FETCH, READ, ErrorRecord, FeedStatus
+from transforms.urls import is_url
+
+ACCEPT_FEEDS = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+)
+
+
+def read_feeds_file(path: str) -> list[str]:
+    """Feed URLs or paths, one a line; blank lines and ``#`` comments skipped."""
+    with FileSystems.open(path) as handle:
+        lines = handle.read().decode("utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str], seen) -> tuple[list, FeedStatus]:
+    """Read one feed (a URL with conditional GET ``headers``, or a local path): its entries not ``seen``
+    before as raw documents, or one error; and its status row."""
+    now = dt.datetime.now(dt.timezone.utc)
+    if not is_url(source):  # a local path, given explicitly
+        try:
+            with FileSystems.open(source) as handle:
+                content = handle.read()
+        except OSError as e:
+            return [ErrorRecord.of(source, READ, f"cannot read feed file: {e}", feed_url=source)], FeedStatus(
+                source, "failed", now, error=str(e)
+            )
+        return feed_records(source, content, seen)
+    try:
+        response = fetch(session, source, http, {"Accept": ACCEPT_FEEDS, **headers})
+    except FetchError as e:
+        return [ErrorRecord.of(source, FETCH, str(e), feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
+    if response.status == 304:
+        return [], FeedStatus(source, "not_modified", now, http_status=304)
+    records, status = feed_records(source, response.body, seen)
+    return records, dataclasses.replace(
+        status,
+        http_status=response.status,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )

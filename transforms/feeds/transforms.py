@@ -1,0 +1,182 @@
+"""Feeds as Beam transforms: read every feed (and, if asked, each entry's page), and remember what was
+ingested once the tables are written."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Iterable
+from typing import Optional, Union
+from urllib.parse import urlsplit
+
+import apache_beam as beam
+
+from transforms.decode import decode_html
+from transforms.feeds.sources import read_feed
+from transforms.feeds.state import FeedState, updated_state
+from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
+from transforms.schema import FETCH, READ, ErrorRecord, FeedStatus, RawDocument
+from transforms.stage import SplitByType, count_in, counter
+from transforms.urls import canonical_url
+
+# Feed counters (namespace ``feeds``), with their labels in the run summary.
+FEEDS_NAMESPACE = "feeds"
+FEED_COUNTERS = {
+    "fetched": "feeds read",
+    "not_modified": "feeds unchanged (304)",
+    "entries_polled": "entries polled",
+    "entries_already_seen": "entries seen before",
+    "pages_fetched": "article pages fetched",
+}
+
+
+def feed_counter(name: str):
+    assert name in FEED_COUNTERS, name
+    return counter(FEEDS_NAMESPACE, name)
+
+
+Record = Union[RawDocument, ErrorRecord]
+FeedOutputs = collections.namedtuple("FeedOutputs", ["documents", "errors", "feeds"])
+PageOutputs = collections.namedtuple("PageOutputs", ["documents", "errors"])
+
+
+class _FetchFeeds(beam.DoFn):
+    def __init__(self, http: HttpSettings, state_dir: Optional[str]):
+        self.http, self.state_dir = http, state_dir
+        self.already_seen = feed_counter("entries_already_seen")
+        self.not_modified = feed_counter("not_modified")
+        self.feeds = feed_counter("fetched")
+
+    def setup(self):
+        self.state = FeedState.load(self.state_dir)
+        self.seen = frozenset(self.state.seen)
+        self.session = new_session()
+
+    def teardown(self):
+        self.session.close()
+
+    def process(self, source: str) -> Iterable:
+        self.feeds.inc()
+        records, status = read_feed(source, self.session, self.http, self.state.conditional_headers(source), self.seen)
+        if status.status == "not_modified":
+            self.not_modified.inc()
+        self.already_seen.inc(status.entries - status.new_entries)
+        yield status
+        yield from records
+
+
+class _FetchPages(beam.DoFn):
+    """Fetch the article pages of one host, politely; a page replaces its entry's feed content."""
+
+    def __init__(self, http: HttpSettings):
+        self.http = http
+        self.pages = feed_counter("pages_fetched")
+
+    def setup(self):
+        self.session = new_session()
+
+    def teardown(self):
+        self.session.close()
+
+    def process(self, host_entries) -> Iterable:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _, entries = host_entries
+        throttle = HostThrottle(self.http.host_concurrency, self.http.host_delay)
+        with ThreadPoolExecutor(max(self.http.host_concurrency, 1)) as pool:
+            yield from pool.map(lambda entry: self._page(entry, throttle), entries)
+
+    def _page(self, entry: RawDocument, throttle: HostThrottle) -> Record:
+        try:
+            with throttle:
+                response = fetch(self.session, entry.url, self.http, {"Accept": "text/html,application/xhtml+xml"})
+        except FetchError as e:
+            return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", entry.body, feed_url=entry.feed_url)
+        self.pages.inc()
+        try:
+            html = decode_html(response.body)
+        except ValueError as e:
+            return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", response.body, feed_url=entry.feed_url)
+        return dataclasses.replace(entry, format="html", body=html, url=canonical_url(response.url))
+
+
+def _host_key(document: RawDocument) -> str:
+    return (urlsplit(document.url).hostname or "") if document.url else ""
+
+
+class FetchArticlePages(beam.PTransform):
+    """Feed entries -> the same entries with their linked page as body; pages are grouped by host so
+    that one worker keeps each host's concurrency and delay. Entries with no http(s) link keep their
+    feed content; a link to another scheme is an error."""
+
+    def __init__(self, http: HttpSettings):
+        super().__init__()
+        self.http = http
+
+    def expand(self, entries):
+        unlinked = entries | "NoLink" >> beam.Filter(lambda d: not d.url)
+        fetched = (
+            entries
+            | "HasLink" >> beam.Filter(lambda d: bool(d.url))
+            | "CountIn" >> count_in(FETCH)
+            | "ByHost" >> beam.Map(lambda d: (_host_key(d), d))
+            | "HostGroups" >> beam.GroupByKey()
+            | "Fetch" >> beam.ParDo(_FetchPages(self.http))
+            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord)
+        )
+        documents = (unlinked, fetched.documents) | "AllEntries" >> beam.Flatten()
+        return PageOutputs(documents, fetched.errors)
+
+
+class ReadFeeds(beam.PTransform):
+    """Feed URLs and paths -> entry documents; outputs ``.documents``, ``.errors`` and ``.feeds`` (status rows)."""
+
+    def __init__(self, sources: list[str], http: HttpSettings, state_dir: Optional[str], fetch_articles: bool = False):
+        super().__init__()
+        self.sources, self.http, self.state_dir, self.fetch_articles = list(sources), http, state_dir, fetch_articles
+
+    def expand(self, pbegin):
+        read = (
+            pbegin
+            | "Feeds" >> beam.Create(self.sources)
+            | "Spread" >> beam.Reshuffle()
+            | "Fetch" >> beam.ParDo(_FetchFeeds(self.http, self.state_dir))
+            | "ByType" >> SplitByType(READ, documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus)
+        )
+        if not self.fetch_articles:
+            return read
+        pages = read.documents | "Pages" >> FetchArticlePages(self.http)
+        return FeedOutputs(pages.documents, (read.errors, pages.errors) | "AllErrors" >> beam.Flatten(), read.feeds)
+
+
+class RememberFeedState(beam.PTransform):
+    """After the tables are written, save the validators and the ingested entry keys for the next run.
+
+    ``written`` (the written file paths) gates the save: a run that fails before writing remembers nothing,
+    so its entries are fetched again next time."""
+
+    def __init__(self, state_dir: str):
+        super().__init__()
+        self.state_dir = state_dir
+
+    def expand(self, inputs):
+        written, statuses, ingested = inputs["written"], inputs["feeds"], inputs["ingested_keys"]
+        return (
+            (
+                written | "Written" >> beam.combiners.Count.Globally() | "Done" >> beam.Map(lambda n: ("done", n)),
+                statuses | "Statuses" >> beam.Map(lambda s: ("feed", s)),
+                ingested | "Keys" >> beam.Map(lambda k: ("key", k)),
+            )
+            | "Together" >> beam.Flatten()
+            | "OneKey" >> beam.Map(lambda item: (0, item))
+            | "Gather" >> beam.GroupByKey()
+            | "Save" >> beam.Map(_save_state, self.state_dir)
+        )
+
+
+def _save_state(gathered, state_dir: str) -> int:
+    _, items = gathered
+    statuses = [value for kind, value in items if kind == "feed"]
+    keys = [value for kind, value in items if kind == "key"]
+    updated_state(FeedState.load(state_dir), statuses, keys).save(state_dir)
+    return len(keys)

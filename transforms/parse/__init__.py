@@ -1,0 +1,46 @@
+"""Parse: ``RawDocument`` -> ``Article`` with main text and metadata.
+
+HTML goes through trafilatura (``html``); the page's own metadata wins over what came with it (JSONL
+fields, the feed entry). A feed entry without its page is rendered to text as it is. Plain-text page dumps
+keep their whole text and get their metadata from their first lines (``text``).
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from transforms.parse.dates import find_date, parse_datetime
+from transforms.parse.html import HtmlOptions, parse_feed_entry, parse_html
+from transforms.parse.text import find_byline, find_title, parse_text
+from transforms.schema import PARSE, Article, ErrorRecord, RawDocument
+from transforms.stage import ApplyOrRecordError, SplitByType
+from transforms.text import MIN_ARTICLE_WORDS
+
+__all__ = ["HtmlOptions", "ParseDocuments", "find_byline", "find_date", "find_title", "parse_datetime", "parse_document"]
+
+
+def parse_document(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
+    if raw.format == "html":
+        article = parse_html(raw, options)
+    elif raw.format == "feed":
+        article = parse_feed_entry(raw)
+    else:
+        article = parse_text(raw)
+    if len(article.text.split()) < MIN_ARTICLE_WORDS:
+        raise ValueError(f"fewer than {MIN_ARTICLE_WORDS} words of text")
+    return article
+
+
+class ParseDocuments(beam.PTransform):
+    """Raw documents -> articles with text and metadata; outputs ``articles`` and ``errors``."""
+
+    def __init__(self, options: HtmlOptions = HtmlOptions()):
+        super().__init__()
+        self.options = options
+
+    def expand(self, documents):
+        return (
+            documents
+            | "Parse" >> beam.ParDo(ApplyOrRecordError(parse_document, PARSE, self.options))
+            | "ByType" >> SplitByType(PARSE, articles=Article, errors=ErrorRecord)
+        )

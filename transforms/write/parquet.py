@@ -1,0 +1,87 @@
+"""The output tables as Parquet files: where each table's files go, and how one file is written.
+
+    OUTPUT/articles/published_date=2021-08-16/part-<run>-00000.parquet
+    OUTPUT/articles/published_date=__HIVE_DEFAULT_PARTITION__/...   (undated: read back as null)
+    OUTPUT/entities/published_date=.../...
+    OUTPUT/duplicates/part-<run>-00000.parquet
+    OUTPUT/errors/part-<run>-00000.parquet
+
+Each file is one whole pyarrow table, written under a temporary name and renamed into place once
+complete. Names carry the run id, so runs never collide. A table with no rows still gets one empty file,
+so every reader finds its schema.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Optional
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.files import write_atomically
+from transforms.schema import HIVE_NULL_PARTITION, SCHEMAS, Article, entity_rows, record_row
+
+PARTITION_COLUMN = "published_date"
+PARTITIONED_TABLES = ("articles", "entities")
+TABLES = SCHEMAS
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def table_folder(output: str, table: str, partition: Optional[str]) -> str:
+    folder = FileSystems.join(output, table)
+    return folder if partition is None else FileSystems.join(folder, f"{PARTITION_COLUMN}={partition}")
+
+
+def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
+    """Write one complete file: no reader sees half a file."""
+    table = pa.Table.from_pylist(rows, schema=schema)
+    write_atomically(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
+
+
+def clear_output(output: str) -> None:
+    """Remove earlier runs' tables, and the feed state kept beside them (what it remembers was in those
+    tables), so that the output holds exactly this run's result."""
+    names = [*TABLES, "_state"]
+    existing = [FileSystems.join(output, t) for t in names if FileSystems.exists(FileSystems.join(output, t))]
+    if existing:
+        FileSystems.delete(existing)
+
+
+def count_written_rows(output: str, run_id: str) -> dict[str, int]:
+    """Rows this run wrote per table, read back from the Parquet footers (for runners without metrics)."""
+    totals = {}
+    for table in TABLES:
+        patterns = [FileSystems.join(output, table, *sub, f"part-{run_id}-*.parquet") for sub in ((), ("*",))]
+        paths = {m.path for result in FileSystems.match(patterns) for m in result.metadata_list}
+        rows = 0
+        for path in paths:
+            with FileSystems.open(path) as handle:
+                rows += pq.ParquetFile(handle).metadata.num_rows
+        totals[table] = rows
+    return totals
+
+
+def write_empty_table(output: str, table: str, run_id: str) -> str:
+    """One file with the table's schema and no row, so readers find the schema before any row exists."""
+    partition = HIVE_NULL_PARTITION if table in PARTITIONED_TABLES else None
+    path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}-empty.parquet")
+    write_parquet(path, [], TABLES[table])
+    return path
+
+
+def article_rows(article: Article) -> tuple[str, list[dict]]:
+    return article.published_date, [record_row(article)]
+
+
+def flat_rows(record) -> tuple[None, list[dict]]:
+    return None, [record_row(record)]
+
+
+def article_entity_rows(article: Article) -> list[tuple[str, list[dict]]]:
+    rows = entity_rows(article)
+    return [(article.published_date, rows)] if rows else []
