@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipelines.options import DEFAULT_INPUT, RunSettings, feed_sources, settings, state_dir
+from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
 from transforms.clean import CleanArticles
 from transforms.dedupe import DedupeSettings, DeduplicateArticles
 from transforms.entities import EntitySettings, TagEntities
@@ -15,13 +15,14 @@ from transforms.read import ReadDocuments
 from transforms.write import WriteDataset
 
 
-def build(pipeline: beam.Pipeline, options, run_id: str):
-    """Add the batch graph to ``pipeline``; returns its last PCollection, into which every side effect
+def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
+    """Add the batch graph to ``pipeline``, writing the tables under ``root`` (the run's version of the
+    dataset); returns its last PCollection, into which every side effect
     (files written, feed state saved) flows: Beam 2.77's DaskRunner computes only what leads to the
     last transform, so nothing may hang off the graph on its own."""
     run = settings(options, RunSettings)
     feeds = feed_sources(run)
-    patterns = run.input or ([] if feeds else [DEFAULT_INPUT])
+    patterns = input_patterns(run)
 
     sources, source_errors, tables = [], [], {}
     if patterns:
@@ -30,7 +31,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str):
         source_errors.append(files.errors)
     if feeds:
         read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(
-            feeds, settings(options, HttpSettings), state_dir(run), run.fetch_articles
+            feeds, settings(options, HttpSettings), state_dir(run, root), run.fetch_articles
         )
         sources.append(read_feeds.documents)
         source_errors.append(read_feeds.errors)
@@ -43,7 +44,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str):
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
-    written = tables | "Write" >> WriteDataset(run.output, run_id, run.files_per_partition)
+    written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)
 
     if not feeds:
         return written
@@ -53,6 +54,6 @@ def build(pipeline: beam.Pipeline, options, run_id: str):
         | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
     )
     remembered = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> RememberFeedState(
-        state_dir(run)
+        state_dir(run, root)
     )
     return (written, remembered | "StateSaved" >> beam.Map(str)) | "Done" >> beam.Flatten()

@@ -40,6 +40,9 @@ class RunSettings:
         const=True,
     )
     state_dir: Optional[str] = option(None, "where feed state is kept (default: OUTPUT/_state)")
+    allow_empty_input: bool = option(
+        False, "run even when an --input glob or path matches no file (default: refuse)", parse=flag, nargs="?", const=True
+    )
     output: str = option("./output", "output folder of the Parquet tables")
     write_mode: Optional[str] = option(
         None,
@@ -106,5 +109,11 @@ def feed_sources(run: RunSettings) -> list[str]:
     return list(run.feed or []) + (read_feeds_file(run.feeds_file) if run.feeds_file else [])
 
 
-def state_dir(run: RunSettings) -> str:
-    return run.state_dir or FileSystems.join(run.output, "_state")
+def input_patterns(run: RunSettings) -> list[str]:
+    """The file globs to read: the given ones, or the seeds when neither files nor feeds are given."""
+    return list(run.input or ([] if feed_sources(run) else [DEFAULT_INPUT]))
+
+
+def state_dir(run: RunSettings, root: str) -> str:
+    """Where state lives: ``--state-dir``, else inside the run's version of the dataset (``root``)."""
+    return run.state_dir or FileSystems.join(root, "_state")

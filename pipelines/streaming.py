@@ -26,23 +26,23 @@ from transforms.parse import ParseDocuments
 from transforms.write import WriteWindowedDataset
 
 
-def stop_file(run: RunSettings, run_id: str) -> str:
+def stop_file(run: RunSettings, root: str, run_id: str) -> str:
     """Creating this file stops the job's polling; the job then writes what is pending and ends."""
-    return FileSystems.join(state_dir(run), f"stop-{run_id}")
+    return FileSystems.join(state_dir(run, root), f"stop-{run_id}")
 
 
-def schedule(run: RunSettings, stream: StreamSettings, run_id: str, start: Optional[float] = None) -> PollSchedule:
+def schedule(run: RunSettings, stream: StreamSettings, root: str, run_id: str, start: Optional[float] = None) -> PollSchedule:
     start = time.time() if start is None else start
     return PollSchedule(
         start=start,
         interval=stream.poll_interval,
         until=start + stream.run_for if stream.run_for else None,
         lateness=stream.allowed_lateness,
-        stop_file=stop_file(run, run_id),
+        stop_file=stop_file(run, root, run_id),
     )
 
 
-def build(pipeline: beam.Pipeline, options, run_id: str):
+def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     """Add the streaming graph to ``pipeline``; returns the written file paths, one PCollection per table
     stream (a Flatten would make the FnApiRunner hold everything back until the job ends)."""
     run, stream = settings(options, RunSettings), settings(options, StreamSettings)
@@ -50,7 +50,11 @@ def build(pipeline: beam.Pipeline, options, run_id: str):
     if not feeds:
         raise ValueError("--streaming polls feeds: give at least one --feed or --feeds-file")
     polled = pipeline | "PollFeeds" >> PollFeeds(
-        feeds, schedule(run, stream, run_id), settings(options, HttpSettings), state_dir(run), forget_after=stream.dedupe_horizon
+        feeds,
+        schedule(run, stream, root, run_id),
+        settings(options, HttpSettings),
+        state_dir(run, root),
+        forget_after=stream.dedupe_horizon,
     )
     parsed = polled.documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
@@ -68,6 +72,6 @@ def build(pipeline: beam.Pipeline, options, run_id: str):
     return [
         records
         | f"{name}Windows" >> beam.WindowInto(FixedWindows(stream.window))
-        | f"Write{name}" >> WriteWindowedDataset(run.output, run_id, state_dir(run))
+        | f"Write{name}" >> WriteWindowedDataset(root, run_id, state_dir(run, root))
         for name, records in streams.items()
     ]

@@ -5,7 +5,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
-from transforms.write import WriteDataset, clear_output, write_parquet
+from transforms.write import WriteDataset, write_parquet
 
 UTC = dt.timezone.utc
 
@@ -68,6 +68,3 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
     assert ds.dataset(tmp_path / "duplicates").to_table().to_pylist()[0]["canonical_article_id"] == "d"
     errors = ds.dataset(tmp_path / "errors").to_table()  # no errors: one empty file still carries the schema
     assert errors.num_rows == 0 and errors.schema == ERRORS_SCHEMA
-
-    clear_output(str(tmp_path))
-    assert not any((tmp_path / t).exists() for t in ("articles", "entities", "duplicates", "errors"))

@@ -1,8 +1,9 @@
 """Write: the output tables as Hive-partitioned Parquet. ``parquet`` (layout and one file), ``batch``
-(a batch run's tables) and ``stream`` (a stream's files, per bundle and window)."""
+(a batch run's tables), ``stream`` (a stream's files, per bundle and window) and ``commit`` (how a run's
+version of the dataset becomes the one readers see)."""
 
 from transforms.write.batch import WriteDataset, WriteParquetTable
-from transforms.write.parquet import TABLES, clear_output, count_written_rows, new_run_id, write_empty_table, write_parquet
+from transforms.write.parquet import TABLES, count_written_rows, new_run_id, run_files, write_empty_table, write_parquet
 from transforms.write.stream import WriteWindowedDataset
 
 __all__ = [
@@ -10,9 +11,9 @@ __all__ = [
     "WriteDataset",
     "WriteParquetTable",
     "WriteWindowedDataset",
-    "clear_output",
     "count_written_rows",
     "new_run_id",
+    "run_files",
     "write_empty_table",
     "write_parquet",
 ]

@@ -43,26 +43,18 @@ def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
     write_atomically(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
 
 
-def clear_output(output: str) -> None:
-    """Remove earlier runs' tables, and the feed state kept beside them (what it remembers was in those
-    tables), so that the output holds exactly this run's result."""
-    names = [*TABLES, "_state"]
-    existing = [FileSystems.join(output, t) for t in names if FileSystems.exists(FileSystems.join(output, t))]
-    if existing:
-        FileSystems.delete(existing)
+def run_files(root: str, run_id: str) -> list[str]:
+    """The files one run wrote under ``root``, relative to it, sorted."""
+    patterns = [FileSystems.join(root, table, *sub, f"part-{run_id}-*.parquet") for table in TABLES for sub in ((), ("*",))]
+    return sorted({m.path[len(root) :].lstrip("/") for result in FileSystems.match(patterns) for m in result.metadata_list})
 
 
 def count_written_rows(output: str, run_id: str) -> dict[str, int]:
     """Rows this run wrote per table, read back from the Parquet footers (for runners without metrics)."""
-    totals = {}
-    for table in TABLES:
-        patterns = [FileSystems.join(output, table, *sub, f"part-{run_id}-*.parquet") for sub in ((), ("*",))]
-        paths = {m.path for result in FileSystems.match(patterns) for m in result.metadata_list}
-        rows = 0
-        for path in paths:
-            with FileSystems.open(path) as handle:
-                rows += pq.ParquetFile(handle).metadata.num_rows
-        totals[table] = rows
+    totals = dict.fromkeys(TABLES, 0)
+    for relative in run_files(output, run_id):
+        with FileSystems.open(FileSystems.join(output, relative)) as handle:
+            totals[relative.split("/")[0]] += pq.ParquetFile(handle).metadata.num_rows
     return totals
 
 
