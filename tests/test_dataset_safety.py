@@ -251,3 +251,15 @@ def test_versions_begin_commit_and_leave_the_committed_one_alone(tmp_path):
     assert current_version(output) == "r1"
     begin(output, "r3", append=False)  # the next run removes what the dead one left
     assert not (tmp_path / VERSIONS / second.run_id).exists() and current_version(output) == "r1"
+
+
+def test_a_dataset_written_before_versions_is_adopted_whole(tmp_path):
+    legacy = tmp_path / "articles" / "published_date=2021-08-16"
+    legacy.mkdir(parents=True)
+    (legacy / "part-old-00000.parquet").write_bytes(b"old rows")
+    version = begin(str(tmp_path), "r1", append=True)
+    assert current_version(str(tmp_path)) == "legacy"
+    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == b"old rows"
+    assert (tmp_path / VERSIONS / "r1" / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").exists()
+    commit(version, {"run_id": "r1"})
+    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == b"old rows"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import posixpath
@@ -32,17 +33,12 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.files import ensure_folder, write_atomically
 from transforms.write.parquet import TABLES, write_empty_table
 
-VERSIONS, CURRENT, POINTER_OBJECT, LOCK, SUCCESS, MANIFEST = (
-    "_versions",
-    "_current",
-    "_CURRENT",
-    "_lock",
-    "_SUCCESS",
-    "_manifest.json",
-)
-STATE = "_state"
-LEGACY = "legacy"
-VISIBLE = ("articles", "entities", "duplicates", "errors", "feeds", STATE, SUCCESS, MANIFEST)
+VERSIONS = "_versions"  # every version, one folder each, named by run id
+CURRENT = "_current"  # local filesystems: the link to the committed version
+POINTER_OBJECT = "_CURRENT"  # object stores: the object naming the committed version
+LOCK, SUCCESS, MANIFEST, STATE = "_lock", "_SUCCESS", "_manifest.json", "_state"
+LEGACY = "legacy"  # the version a dataset written before versions becomes
+VISIBLE = (*TABLES, STATE, SUCCESS, MANIFEST)  # the names readers use, linked to the committed version
 
 
 class DatasetError(Exception):
@@ -105,8 +101,6 @@ def exclusive(output: str) -> Iterator[None]:
     if not is_local(output):
         yield
         return
-    import fcntl
-
     path = os.path.join(_local(output), LOCK)
     with open(path, "a+b") as handle:
         try:
