@@ -1,1 +1,13 @@
-"""Pipeline assembly: options, the batch graph and the command line."""
+"""The pipelines: ``python -m pipelines.run`` (the command), ``pipelines.report`` (an HTML report), and
+``run_pipeline`` (the command as a function, for notebooks)."""
+
+
+def __getattr__(name: str):
+    if name == "run_pipeline":  # imported on use: ``import pipelines.options`` must not load the whole run
+        from pipelines.run import run_pipeline
+
+        return run_pipeline
+    raise AttributeError(name)
+
+
+__all__ = ["run_pipeline"]
