@@ -14,6 +14,11 @@ poll tick, more downstream) the run summary failed with RecursionError (tests/te
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+
 from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.portability.fn_api_runner import fn_runner
@@ -49,3 +54,18 @@ class _FnApiRunner(fn_runner.FnApiRunner):
             return super().run_stages(stage_context, stages)
         finally:
             fn_runner.consolidate_monitoring_infos = lazy
+
+
+@contextlib.contextmanager
+def worker_log_level(level: str) -> Iterator[None]:
+    """Multi-process DirectRunner workers log at INFO from their start (harness set-up, channels, exit:
+    a dozen lines per worker on stderr). They read their log level from the ``PIPELINE_OPTIONS``
+    variable they inherit, and nothing else there: set it for the run unless the caller already has."""
+    if "PIPELINE_OPTIONS" in os.environ:
+        yield
+        return
+    os.environ["PIPELINE_OPTIONS"] = json.dumps({"default_sdk_harness_log_level": level})
+    try:
+        yield
+    finally:
+        os.environ.pop("PIPELINE_OPTIONS", None)
