@@ -40,7 +40,7 @@ from pipelines.options import (  # noqa: E402
 )
 from pipelines.progress import InputSize, Progress, input_size  # noqa: E402
 from pipelines.result import RunResult  # noqa: E402
-from pipelines.runner import offline_runner, worker_log_level  # noqa: E402
+from pipelines.runner import offline_runner, quiet_workers  # noqa: E402
 from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats  # noqa: E402
 from pipelines.summary import counters, summary, written_totals  # noqa: E402
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table  # noqa: E402
@@ -148,6 +148,8 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
     started, started_at = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id()
     size = InputSize() if is_streaming else input_size(input_patterns(run))
+    if console.verbose < 2:
+        quiet_workers(options)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     version = begin(run.output, run_id, append)
     outcome = RunResult(run_id, run.output)
@@ -162,8 +164,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
             publish(version)  # a stream's files appear as they are written, each one whole
             stop_file = streaming.stop_file(run, version.root, run_id)
             stop_on_signals(stop_file)
-        worker_logs = "INFO" if console.verbose >= 2 else "WARNING"
-        with Progress(size, enabled=not console.quiet) as progress, worker_log_level(worker_logs):
+        with Progress(size, enabled=not console.quiet) as progress:
             result = pipeline.run()
             result.wait_until_finish()
             totals = counters(result)

@@ -14,13 +14,8 @@ poll tick, more downstream) the run summary failed with RecursionError (tests/te
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-from collections.abc import Iterator
-
 from apache_beam.metrics import monitoring_infos
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, WorkerOptions
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
@@ -56,16 +51,17 @@ class _FnApiRunner(fn_runner.FnApiRunner):
             fn_runner.consolidate_monitoring_infos = lazy
 
 
-@contextlib.contextmanager
-def worker_log_level(level: str) -> Iterator[None]:
-    """Multi-process DirectRunner workers log at INFO from their start (harness set-up, channels, exit:
-    a dozen lines per worker on stderr). They read their log level from the ``PIPELINE_OPTIONS``
-    variable they inherit, and nothing else there: set it for the run unless the caller already has."""
-    if "PIPELINE_OPTIONS" in os.environ:
-        yield
-        return
-    os.environ["PIPELINE_OPTIONS"] = json.dumps({"default_sdk_harness_log_level": level})
-    try:
-        yield
-    finally:
-        os.environ.pop("PIPELINE_OPTIONS", None)
+# Worker-side loggers whose set-up chatter (options the worker's Beam does not know, no persistent
+# directory) says nothing about the job.
+WORKER_CHATTER = {"__main__": "ERROR", "apache_beam.options.pipeline_options": "ERROR"}
+
+
+def quiet_workers(options: PipelineOptions) -> None:
+    """Workers in other processes (multi-process DirectRunner, portable runners) log at INFO: harness
+    set-up, channels, exit, a dozen lines each on stderr. Unless the options already say, they log
+    warnings and errors only (``-vv`` leaves Beam's defaults alone)."""
+    harness = options.view_as(WorkerOptions)
+    if harness.default_sdk_harness_log_level is None:
+        harness.default_sdk_harness_log_level = "WARNING"
+    if harness.sdk_harness_log_level_overrides is None:
+        harness.sdk_harness_log_level_overrides = dict(WORKER_CHATTER)
