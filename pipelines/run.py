@@ -13,24 +13,14 @@ import signal
 import sys
 import time
 
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
 
-class _WithoutGcpClientNotice(logging.Filter):
-    """Beam warns at import that Google's bigquery client is missing; nothing here uses it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "apitools not found" not in record.getMessage()
-
-
-logging.getLogger().addFilter(_WithoutGcpClientNotice())  # before Beam is imported
-
-import apache_beam as beam  # noqa: E402
-from apache_beam.io.filesystems import FileSystems  # noqa: E402
-from apache_beam.options.pipeline_options import StandardOptions  # noqa: E402
-
-from pipelines import batch, streaming  # noqa: E402
-from pipelines.checks import UsageError, refuse_empty_inputs, refuse_unknown_arguments  # noqa: E402
-from pipelines.help import help_text  # noqa: E402
-from pipelines.options import (  # noqa: E402
+from pipelines import batch, streaming
+from pipelines.checks import UsageError, refuse_empty_inputs, refuse_unknown_arguments
+from pipelines.help import help_text
+from pipelines.options import (
     ConsoleSettings,
     NewsPipelineOptions,
     RunSettings,
@@ -38,13 +28,13 @@ from pipelines.options import (  # noqa: E402
     input_patterns,
     settings,
 )
-from pipelines.progress import InputSize, Progress, input_size  # noqa: E402
-from pipelines.result import RunResult  # noqa: E402
-from pipelines.runner import offline_runner, quiet_workers  # noqa: E402
-from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats  # noqa: E402
-from pipelines.summary import counters, summary, written_totals  # noqa: E402
-from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table  # noqa: E402
-from transforms.write.commit import (  # noqa: E402
+from pipelines.progress import InputSize, Progress, input_size
+from pipelines.result import RunResult
+from pipelines.runner import offline_runner, quiet_workers
+from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
+from pipelines.summary import counters, summary, written_totals
+from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
+from transforms.write.commit import (
     DatasetError,
     abandon,
     begin,

@@ -103,7 +103,7 @@ def build_report(output: str) -> str:
                 [r["size"] for r in sizes],
                 [r["clusters"] for r in sizes],
                 "cluster_sizes",
-                "outlets per story (cluster size)",
+                "copies of the story (cluster size)",
                 "stories",
             ),
         )
@@ -196,7 +196,7 @@ def build_report(output: str) -> str:
             f'<div class="tiles">{tiles}</div>',
             _section(f"Articles per {period}, by source", days),
             _section("Top entities per label (articles mentioning them)", entity_body),
-            _section("Syndication: how many outlets ran each story", syndication),
+            _section("Syndication: how many times each story ran", syndication),
             _section("Languages", languages),
             _section("Errors by stage and reason", errors),
             _section("Run history", runs),
