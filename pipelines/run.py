@@ -45,6 +45,8 @@ from transforms.write.commit import (
     seal,
 )
 
+log = logging.getLogger("pipelines.run")
+
 
 def stop_on_signals(stop_file: str) -> None:
     """Ctrl-C or SIGTERM: stop polling, write what is pending, exit. A second signal aborts at once
@@ -143,6 +145,14 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     version = begin(run.output, run_id, append)
     outcome = RunResult(run_id, run.output)
+    log.info(
+        "run %s: %d files (%d bytes) into %s (%s)",
+        run_id,
+        size.files,
+        size.bytes,
+        version.root,
+        "append" if append else "overwrite",
+    )
     try:
         try:
             (streaming if is_streaming else batch).build(pipeline, options, run_id, version.root)
@@ -192,6 +202,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
     finally:
         outcome.seconds = time.perf_counter() - started
         outcome.stats_path = write_run_stats(run.output, run_id, outcome.stats(options, run, started_at, size))
+        log.info("run %s: %s; stats in %s", run_id, outcome.status, outcome.stats_path)
     echo(f"Run {run_id} committed, output in {run.output}\n{text}")
     return outcome
 

@@ -57,9 +57,11 @@ WORKER_CHATTER = {"__main__": "ERROR", "apache_beam.options.pipeline_options": "
 
 
 def quiet_workers(options: PipelineOptions) -> None:
-    """Workers in other processes (multi-process DirectRunner, portable runners) log at INFO: harness
-    set-up, channels, exit, a dozen lines each on stderr. Unless the options already say, they log
-    warnings and errors only (``-vv`` leaves Beam's defaults alone)."""
+    """Multi-process DirectRunner workers log at INFO to the command's stderr: harness set-up, channels,
+    exit, a dozen lines each. Unless the options already say, they log warnings and errors only (``-vv``
+    leaves Beam's defaults alone). Other runners' workers log where their operators look: untouched."""
+    if options.view_as(StandardOptions).runner not in DIRECT_NAMES:
+        return
     harness = options.view_as(WorkerOptions)
     if harness.default_sdk_harness_log_level is None:
         harness.default_sdk_harness_log_level = "WARNING"
