@@ -25,7 +25,7 @@ from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
 
 POLL_SECONDS = 0.5
 TTY_INTERVAL, LOG_INTERVAL = 2.0, 5.0
-STAGE_ORDER = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE)
+ETA_AFTER = 50  # an ETA once 1/50 of the files are read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +66,7 @@ def progress_line(counts: dict[str, int], elapsed: float, size: InputSize = Inpu
     eta = ""
     if size.files:
         parts[0] += f" ({files_done:,}/{size.files:,} files)"
-        if 0 < files_done < size.files:
+        if 0 < files_done < size.files and files_done * ETA_AFTER >= size.files:  # the first files carry start-up
             eta = f" · ETA read {_duration(elapsed * (size.files - files_done) / files_done)}"
     errors = sum(get(stage, "errors") for stage in (READ, FETCH, PARSE, CLEAN, TAG))
     parts += [
