@@ -21,6 +21,7 @@ from pipelines import batch, streaming
 from pipelines.checks import UsageError, refuse_empty_inputs, refuse_unknown_arguments
 from pipelines.help import help_text
 from pipelines.options import (
+    SETTINGS,
     ConsoleSettings,
     NewsPipelineOptions,
     RunSettings,
@@ -33,6 +34,7 @@ from pipelines.result import RunResult
 from pipelines.runner import offline_runner, quiet_workers
 from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
 from pipelines.summary import counters, summary, written_totals
+from transforms.settings import flag_name, option_fields
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
 from transforms.write.commit import (
     DatasetError,
@@ -107,9 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def cli_arguments(args: list[str] | None = None, **options) -> list[str]:
     """Keyword options as command-line flags: ``input=["a/*", "b/*"]`` -> ``--input=a/* --input=b/*``,
-    ``fetch_articles=True`` -> ``--fetch_articles``; False and None leave the option out."""
+    ``fetch_articles=True`` -> ``--fetch_articles``, ``verbose=2`` -> ``--verbose --verbose``; False and
+    None leave the option out."""
+    counted = {flag_name(f) for s in SETTINGS for f in option_fields(s) if f.metadata["option"].get("action") == "count"}
     argv = list(args or [])
     for name, value in options.items():
+        if name in counted:
+            value = [True] * int(value or 0)
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values:
             if item is True:

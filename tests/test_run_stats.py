@@ -100,3 +100,18 @@ def test_run_pipeline_refuses_unknown_options(tmp_path):
 
     with pytest.raises(UsageError, match="did you mean --input"):
         run_pipeline(inptu="x", output=str(tmp_path))
+
+
+def test_keyword_options_become_the_command_line_flags():
+    from pipelines.run import cli_arguments
+
+    assert cli_arguments(
+        ["-q"], input=["a/*", "b/*"], verbose=2, fetch_articles=True, state_dir=None, allow_empty_input=False
+    ) == [
+        "-q",
+        "--input=a/*",
+        "--input=b/*",
+        "--verbose",
+        "--verbose",
+        "--fetch_articles",
+    ]
