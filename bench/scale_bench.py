@@ -123,7 +123,7 @@ def child(folder: str, output: str, workers: int) -> None:
         args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     options = NewsPipelineOptions(args)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
-    batch.build(pipeline, options, "bench")
+    batch.build(pipeline, options, "bench", output)
     result = pipeline.run()
     result.wait_until_finish()
     msecs: dict[str, int] = collections.Counter()

@@ -71,7 +71,13 @@ class StreamSettings:
     )
 
 
-SETTINGS = (RunSettings, HttpSettings, DedupeSettings, StreamSettings, EntitySettings)
+@dataclasses.dataclass(frozen=True)
+class ConsoleSettings:
+    quiet: bool = option(False, "no progress on stderr (the summary still prints)", parse=flag, nargs="?", const=True, short="-q")
+    verbose: int = option(0, "-v: our INFO logs; -vv: DEBUG, and Beam's INFO logs", action="count", short="-v")
+
+
+SETTINGS = (RunSettings, HttpSettings, DedupeSettings, StreamSettings, EntitySettings, ConsoleSettings)
 
 
 def _value_type(hint) -> type:
@@ -87,9 +93,10 @@ def add_options(parser, settings_type: type) -> None:
         spec = dict(field.metadata["option"])
         name, parse = flag_name(field), spec.pop("parse")
         spec.pop("flag")
-        if spec.get("action") != "append":
+        short = spec.pop("short", None)
+        if spec.get("action") not in ("append", "count"):
             spec["type"] = parse or _value_type(hints[field.name])
-        flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+        flags = ([short] if short else []) + [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
         parser.add_argument(*flags, dest=name, default=field.default, **spec)
 
 

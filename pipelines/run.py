@@ -13,27 +13,30 @@ import signal
 import sys
 import time
 
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
 
-class _WithoutGcpClientNotice(logging.Filter):
-    """Beam warns at import that Google's bigquery client is missing; nothing here uses it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "apitools not found" not in record.getMessage()
-
-
-logging.getLogger().addFilter(_WithoutGcpClientNotice())  # before Beam is imported
-
-import apache_beam as beam  # noqa: E402
-from apache_beam.io.filesystems import FileSystems  # noqa: E402
-from apache_beam.options.pipeline_options import StandardOptions  # noqa: E402
-
-from pipelines import batch, streaming  # noqa: E402
-from pipelines.checks import UsageError, refuse_empty_inputs, refuse_unknown_arguments  # noqa: E402
-from pipelines.options import NewsPipelineOptions, RunSettings, feed_sources, input_patterns, settings  # noqa: E402
-from pipelines.runner import offline_runner  # noqa: E402
-from pipelines.summary import counters, summary, written_totals  # noqa: E402
-from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table  # noqa: E402
-from transforms.write.commit import (  # noqa: E402
+from pipelines import batch, streaming
+from pipelines.checks import UsageError, refuse_empty_inputs, refuse_unknown_arguments
+from pipelines.help import help_text
+from pipelines.options import (
+    SETTINGS,
+    ConsoleSettings,
+    NewsPipelineOptions,
+    RunSettings,
+    feed_sources,
+    input_patterns,
+    settings,
+)
+from pipelines.progress import InputSize, Progress, input_size
+from pipelines.result import RunResult
+from pipelines.runner import offline_runner, quiet_workers
+from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
+from pipelines.summary import counters, summary, written_totals
+from transforms.settings import flag_name, option_fields
+from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
+from transforms.write.commit import (
     DatasetError,
     abandon,
     begin,
@@ -43,6 +46,8 @@ from transforms.write.commit import (  # noqa: E402
     publish,
     seal,
 )
+
+log = logging.getLogger("pipelines.run")
 
 
 def stop_on_signals(stop_file: str) -> None:
@@ -77,27 +82,83 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
     return options, run
 
 
-def main(argv: list[str] | None = None) -> int:
+def configure_logging(verbose: int) -> None:
+    """Warnings only by default; ``-v``: our INFO; ``-vv``: our DEBUG and Beam's INFO."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("news.stream").setLevel(logging.INFO)
+    ours = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    for name in ("news", "pipelines", "transforms"):
+        logging.getLogger(name).setLevel(ours)
+    logging.getLogger("news.stream").setLevel(min(ours, logging.INFO))
+    logging.getLogger().setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if {"-h", "--help"} & set(argv):
+        print(help_text())
+        return 0
     try:
         options, run = parse_arguments(argv)
+        configure_logging(settings(options, ConsoleSettings).verbose)
         with exclusive(run.output):
-            return execute(options, run)
+            return execute(options, run).exit_code
     except (UsageError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
 
-def execute(options: NewsPipelineOptions, run: RunSettings) -> int:
-    """Run the job into a new version of the dataset and commit it only if every document is accounted for."""
+def cli_arguments(args: list[str] | None = None, **options) -> list[str]:
+    """Keyword options as command-line flags: ``input=["a/*", "b/*"]`` -> ``--input=a/* --input=b/*``,
+    ``fetch_articles=True`` -> ``--fetch_articles``, ``verbose=2`` -> ``--verbose --verbose``; False and
+    None leave the option out."""
+    counted = {flag_name(f) for s in SETTINGS for f in option_fields(s) if f.metadata["option"].get("action") == "count"}
+    argv = list(args or [])
+    for name, value in options.items():
+        if name in counted:
+            value = [True] * int(value or 0)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values:
+            if item is True:
+                argv.append(f"--{name}")
+            elif item is not None and item is not False:
+                argv.append(f"--{name}={item}")
+    return argv
+
+
+def run_pipeline(args: list[str] | None = None, **options) -> RunResult:
+    """The command as a function, for notebooks: the same options, as CLI arguments or keywords
+    (``run_pipeline(input="data/*.jsonl", output="out", quiet=True)``). Returns the run's ``RunResult``
+    (counts, stages, errors by reason, run id, committed or not); ``UsageError`` for options that cannot run,
+    ``DatasetError`` when another run holds the output."""
+    options_, run = parse_arguments(cli_arguments(args, **options))
+    console = settings(options_, ConsoleSettings)
+    configure_logging(console.verbose)
+    with exclusive(run.output):
+        return execute(options_, run, echo=(lambda *_: None) if console.quiet else print)
+
+
+def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunResult:
+    """Run the job into a new version of the dataset and commit it only if every document is accounted for.
+    Every run, whatever its end, leaves ``OUTPUT/_runs/<run_id>.json``."""
     is_streaming = options.view_as(StandardOptions).streaming
+    console = settings(options, ConsoleSettings)
     append = (run.write_mode or ("append" if feed_sources(run) else "overwrite")) == "append"
     started, started_at = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id()
+    size = InputSize() if is_streaming else input_size(input_patterns(run))
+    if console.verbose < 2:
+        quiet_workers(options)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     version = begin(run.output, run_id, append)
+    outcome = RunResult(run_id, run.output)
+    log.info(
+        "run %s: %d files (%d bytes) into %s (%s)",
+        run_id,
+        size.files,
+        size.bytes,
+        version.root,
+        "append" if append else "overwrite",
+    )
     try:
         try:
             (streaming if is_streaming else batch).build(pipeline, options, run_id, version.root)
@@ -109,34 +170,47 @@ def execute(options: NewsPipelineOptions, run: RunSettings) -> int:
             publish(version)  # a stream's files appear as they are written, each one whole
             stop_file = streaming.stop_file(run, version.root, run_id)
             stop_on_signals(stop_file)
-        result = pipeline.run()
-        result.wait_until_finish()
-        totals = counters(result)
-        written = count_written_rows(version.root, run_id)
-        if totals is None:
-            totals = written_totals(written)
-            print("(this runner keeps no metrics: counts are read back from the written files; documents read is their sum)")
+        with Progress(size, enabled=not console.quiet) as progress:
+            result = pipeline.run()
+            result.wait_until_finish()
+            totals = counters(result)
+            written = count_written_rows(version.root, run_id)
+            if totals is None:
+                totals = written_totals(written)
+                echo("(this runner keeps no metrics: counts are read back from the written files; documents read is their sum)")
+            progress.finish(totals)
         if is_streaming and FileSystems.exists(stop_file):
             FileSystems.delete([stop_file])
-        text, balanced = summary(totals, time.perf_counter() - started)
+        reasons = error_reasons(version.root, run_id)
+        outcome.seconds = time.perf_counter() - started
+        text, balanced = summary(totals, outcome.seconds)
+        text = "\n".join([text, *top_reasons(reasons)])
+        outcome.record(totals, written, reasons, stage_seconds(result), text)
         if not balanced:
             if is_streaming:
-                print(f"Run {run_id} ended with its accounting broken; its files are in {run.output}\n{text}")
+                echo(f"Run {run_id} ended with its accounting broken; its files are in {run.output}\n{text}")
             else:
                 abandon(version)
-                print(f"Run {run_id} failed, nothing committed: {run.output} is as it was\n{text}")
-            return 1
+                echo(f"Run {run_id} failed, nothing committed: {run.output} is as it was\n{text}")
+            outcome.status = "accounting mismatch"
+            return outcome
         manifest = run_manifest(options, run, version, started_at, written)
         if is_streaming:
             seal(version, manifest)
         else:
             commit(version, manifest)
-    except BaseException:
+        outcome.status, outcome.committed = "committed", True
+    except BaseException as e:
         if not is_streaming:
             abandon(version)
+        outcome.status = f"failed: {type(e).__name__}: {e}"[:500]
         raise
-    print(f"Run {run_id} committed, output in {run.output}\n{text}")
-    return 0
+    finally:
+        outcome.seconds = time.perf_counter() - started
+        outcome.stats_path = write_run_stats(run.output, run_id, outcome.stats(options, run, started_at, size))
+        log.info("run %s: %s; stats in %s", run_id, outcome.status, outcome.stats_path)
+    echo(f"Run {run_id} committed, output in {run.output}\n{text}")
+    return outcome
 
 
 def run_manifest(options, run: RunSettings, version, started_at: dt.datetime, written: dict[str, int]) -> dict:

@@ -15,7 +15,7 @@ poll tick, more downstream) the run summary failed with RecursionError (tests/te
 from __future__ import annotations
 
 from apache_beam.metrics import monitoring_infos
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, WorkerOptions
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
@@ -49,3 +49,21 @@ class _FnApiRunner(fn_runner.FnApiRunner):
             return super().run_stages(stage_context, stages)
         finally:
             fn_runner.consolidate_monitoring_infos = lazy
+
+
+# Worker-side loggers whose set-up chatter (options the worker's Beam does not know, no persistent
+# directory) says nothing about the job.
+WORKER_CHATTER = {"__main__": "ERROR", "apache_beam.options.pipeline_options": "ERROR"}
+
+
+def quiet_workers(options: PipelineOptions) -> None:
+    """Multi-process DirectRunner workers log at INFO to the command's stderr: harness set-up, channels,
+    exit, a dozen lines each. Unless the options already say, they log warnings and errors only (``-vv``
+    leaves Beam's defaults alone). Other runners' workers log where their operators look: untouched."""
+    if options.view_as(StandardOptions).runner not in DIRECT_NAMES:
+        return
+    harness = options.view_as(WorkerOptions)
+    if harness.default_sdk_harness_log_level is None:
+        harness.default_sdk_harness_log_level = "WARNING"
+    if harness.sdk_harness_log_level_overrides is None:
+        harness.sdk_harness_log_level_overrides = dict(WORKER_CHATTER)

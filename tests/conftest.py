@@ -40,3 +40,13 @@ def dask_scheduler():
 @pytest.fixture(scope="session")
 def seed_paths() -> list[Path]:
     return sorted(SEEDS.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def observed_run(tmp_path_factory):
+    """A run of a few hundred documents (and some bad inputs) on two worker processes: (process, output)."""
+    from tests.support.observed import corpus_with_errors, multiprocess_run
+
+    folder = corpus_with_errors(tmp_path_factory.mktemp("corpus"))
+    output = tmp_path_factory.mktemp("observed")
+    return multiprocess_run(folder, output), output

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 
 import apache_beam as beam
 
+from transforms import progress
 from transforms.schema import ErrorRecord
 
 # Counter names within a stage's namespace: what came in, and one per output (``SplitByType``'s names).
@@ -25,8 +26,20 @@ DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "dupli
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 
 
-def counter(stage: str, name: str):
-    return beam.metrics.Metrics.counter(stage, name)
+class _StageCounter:
+    """A Beam counter that also feeds the live progress display (``transforms.progress``)."""
+
+    def __init__(self, stage: str, name: str):
+        self.stage, self.name = stage, name
+        self.metric = beam.metrics.Metrics.counter(stage, name)
+
+    def inc(self, n: int = 1) -> None:
+        self.metric.inc(n)
+        progress.tally(self.stage, self.name, n)
+
+
+def counter(stage: str, name: str) -> _StageCounter:
+    return _StageCounter(stage, name)
 
 
 class ApplyOrRecordError(beam.DoFn):

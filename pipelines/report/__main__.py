@@ -1,0 +1,27 @@
+"""python -m pipelines.report OUTPUT [--out FILE]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pipelines.report import write_report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.report", description="One self-contained HTML report of a dataset."
+    )
+    parser.add_argument("output", help="the dataset folder (a run's --output)")
+    parser.add_argument("--out", help="the HTML file to write (default: OUTPUT/report.html)")
+    args = parser.parse_args(argv)
+    if not os.path.isdir(os.path.join(args.output, "articles")):
+        print(f"error: {args.output} holds no dataset (no articles table)", file=sys.stderr)
+        return 2
+    print(write_report(args.output, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

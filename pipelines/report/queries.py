@@ -1,0 +1,124 @@
+"""The report's numbers: DuckDB queries over the Parquet tables (aggregated in DuckDB, so a dataset of any
+size gives a page of the same size), and the run history from ``OUTPUT/_runs``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+import duckdb
+
+from pipelines.stats import RUNS, reason_of
+
+TOP_SOURCES, TOP_LABELS, TOP_ENTITIES, TOP_STORIES, TOP_REASONS = 8, 6, 10, 15, 15
+
+
+def connect(output: str) -> duckdb.DuckDBPyConnection:
+    """A connection with one view per table (``articles``, ``entities``, ``duplicates``, ``errors``)."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")  # days are UTC days, as the published_date partitions are
+    for table in ("articles", "entities", "duplicates", "errors"):
+        pattern = os.path.join(output, table, "**", "*.parquet")
+        con.execute(
+            f"create view {table} as select * from read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        )
+    con.create_function("reason_of", reason_of, ["VARCHAR"], "VARCHAR")
+    return con
+
+
+def rows(con, sql: str, *params) -> list[dict]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def totals(con) -> dict:
+    (t,) = rows(
+        con,
+        """select (select count(*) from articles) articles, (select count(*) from duplicates) duplicates,
+                  (select count(*) from errors) errors, (select count(*) from entities) entity_rows,
+                  (select count(distinct source) from articles) sources,
+                  (select min(published_at)::date from articles) first_day,
+                  (select max(published_at)::date from articles) last_day""",
+    )
+    return t
+
+
+def articles_per_period(con, period: str = "day") -> list[dict]:
+    """(day, source, articles) for dated articles, per ``period`` (day or week, the day it starts);
+    sources beyond the top ones become 'other'."""
+    assert period in ("day", "week"), period
+    return rows(
+        con,
+        f"""with top as (select source from articles group by source order by count(*) desc, source limit {TOP_SOURCES})
+            select date_trunc('{period}', published_at)::date as day,
+                   case when source in (select source from top) then coalesce(source, '(unknown)') else 'other' end as source,
+                   count(*) as articles
+            from articles where published_at is not null group by all order by day, source""",
+    )
+
+
+def top_entities(con) -> dict[str, list[dict]]:
+    """Per label (the most frequent ones), the entities in the most articles."""
+    found = rows(
+        con,
+        f"""with labels as (select label from entities group by label order by count(*) desc limit {TOP_LABELS}),
+                 ranked as (select label, entity, count(distinct article_id) as articles, sum(mentions) as mentions,
+                                   row_number() over (partition by label order by count(distinct article_id) desc, entity) as rank
+                            from entities where label in (select label from labels) group by label, entity)
+            select label, entity, articles, mentions from ranked where rank <= {TOP_ENTITIES} order by label, rank""",
+    )
+    per_label: dict[str, list[dict]] = {}
+    for row in found:
+        per_label.setdefault(row["label"], []).append(row)
+    return per_label
+
+
+def cluster_sizes(con) -> list[dict]:
+    """How many stories were published by how many outlets: cluster size (canonical + copies) -> clusters."""
+    return rows(con, "select duplicate_count + 1 as size, count(*) as clusters from articles group by size order by size")
+
+
+def syndicated_stories(con) -> list[dict]:
+    """The stories with the most copies: title, first publisher (the canonical article: the earliest
+    published), and every outlet that ran it."""
+    return rows(
+        con,
+        f"""with top as (select article_id, title, source, published_at, duplicate_count from articles
+                         where duplicate_count > 0 order by duplicate_count desc, published_at, article_id limit {TOP_STORIES})
+            select top.title, top.source as first_publisher, top.published_at, top.duplicate_count + 1 as copies,
+                   list_sort(list_distinct(list(coalesce(d.source, '(unknown)')) filter (where d.article_id is not null)
+                                           || [any_value(coalesce(top.source, '(unknown)'))])) as outlets
+            from top left join duplicates d on d.canonical_article_id = top.article_id
+            group by top.article_id, top.title, top.source, top.published_at, top.duplicate_count
+            order by copies desc, top.published_at, top.title""",
+    )
+
+
+def languages(con) -> list[dict]:
+    return rows(
+        con, "select coalesce(language, '(none)') as language, count(*) as articles from articles group by 1 order by 2 desc"
+    )
+
+
+def error_reasons(con) -> list[dict]:
+    """(stage, reason, rows), the most frequent first; reasons masked as in the run stats."""
+    return rows(
+        con,
+        f"""select stage, reason_of(error) as reason, sum(n)::bigint as rows
+            from (select stage, error, count(*) as n from errors group by all) group by all
+            order by rows desc, stage, reason limit {TOP_REASONS}""",
+    )
+
+
+def run_history(output: str, limit: Optional[int] = 30) -> list[dict]:
+    """The last runs' stats files, oldest first."""
+    folder = os.path.join(output, RUNS)
+    runs = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name)) as handle:
+                runs.append(json.load(handle))
+    runs.sort(key=lambda r: r.get("started_at", ""))
+    return runs[-limit:] if limit else runs

@@ -1,0 +1,45 @@
+"""The README's example queries, run against `make run`'s output (the seeds, default options)."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from tests.support.cli import ROOT, run_cli
+
+
+def example_blocks() -> list[tuple[str, str]]:
+    """(language, code) of every fenced block between the README's example-queries markers."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("<!-- example-queries", 1)[1].split("<!-- /example-queries -->", 1)[0]
+    return re.findall(r"```(sql|python)\n(.*?)```", section, re.S)
+
+
+@pytest.fixture(scope="module")
+def make_run_output(tmp_path_factory):
+    """What `make run` writes (`python -m pipelines.run --runner=DirectRunner`), under a folder of its own."""
+    folder = tmp_path_factory.mktemp("make-run")
+    process = run_cli("--output", str(folder / "output"), "-q")
+    assert process.returncode == 0, process.stderr
+    return folder
+
+
+def test_readme_has_five_example_queries():
+    blocks = example_blocks()
+    assert len(blocks) >= 5 and {language for language, _ in blocks} == {"sql", "python"}
+
+
+@pytest.mark.parametrize("index", range(len(example_blocks())))
+def test_readme_query_runs_and_finds_rows(index, make_run_output, monkeypatch):
+    language, code = example_blocks()[index]
+    monkeypatch.chdir(make_run_output)  # the README's paths are relative: output/...
+    if language == "sql":
+        rows = duckdb.sql(code).fetchall()
+        assert rows, code
+    else:
+        namespace: dict = {}
+        exec(compile(code, "README.md", "exec"), namespace)
+        frames = [value for value in namespace.values() if hasattr(value, "height")]
+        assert frames and all(frame.height > 0 for frame in frames), code
