@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import apache_beam as beam
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
 from transforms.clean import CleanArticles
-from transforms.dedupe import DedupeSettings, DeduplicateArticles
+from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
@@ -40,11 +42,16 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings))
+    folder = index_folder(state_dir(run, root))
+    index = IndexPlace(folder, run_id, dt.datetime.now(dt.timezone.utc), look_up=has_entries(folder))
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings), index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
-    written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)
+    written = (
+        tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition),
+        deduped.index_files,
+    ) | "WrittenAndIndexed" >> beam.Flatten()
 
     if not feeds:
         return written
