@@ -11,7 +11,7 @@ import pytest
 from tests.support.cli import ROOT, run_cli, summary_numbers, table
 from tests.support.feed_server import FeedServer
 from transforms.dedupe.across_time import Match, Remembered, judge, match_and_remember
-from transforms.dedupe.fingerprints import DedupeSettings, minhash
+from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.poll import event_time
 from transforms.schema import Article
 from transforms.settings import duration
@@ -35,7 +35,7 @@ TEXT = "the council approved the new railway line on monday after a long debate 
 
 
 def remembered(article_id: str, at: float, text: str = TEXT) -> Remembered:
-    return Remembered(article_id, at, minhash(text, DedupeSettings()))
+    return Remembered(article_id, at, sketch(text, DedupeSettings()))
 
 
 def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
