@@ -125,7 +125,9 @@ def test_a_restarted_stream_remembers_from_the_index(tmp_path):
 
 
 def article(article_id, text, published=T0):
-    return Article(article_id, f"{article_id}.txt", None, None, None, (), published, "en", text, "text", word_count=len(text.split()))
+    return Article(
+        article_id, f"{article_id}.txt", None, None, None, (), published, "en", text, "text", word_count=len(text.split())
+    )
 
 
 def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path):

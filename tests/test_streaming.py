@@ -191,3 +191,21 @@ def test_streaming_without_feeds_is_refused_before_the_output_is_touched(tmp_pat
     result = run_cli("--streaming", "--output", str(tmp_path), "--write-mode", "overwrite")
     assert result.returncode != 0 and "give at least one --feed" in result.stderr
     assert (tmp_path / "articles" / "earlier.parquet").read_bytes() == b"kept"
+
+
+def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
+    """Stop the job after the original is written, restart it, publish the copy: the restarted job reads
+    the dedupe index its predecessor left and marks the copy a duplicate of the earlier article."""
+    with FeedServer(grow_after=6.0) as server:
+        first = run_cli(*streaming_args(server, tmp_path, "--run-for", "3s"))
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert summary_numbers(first.stdout)["duplicates"] == 0 and not table(tmp_path, "duplicates")
+        [original] = [a for a in table(tmp_path, "articles") if a["title"].startswith("Dam")]
+        while time.time() - server.growing.start < 6.0:  # the wire copy is published only now
+            time.sleep(0.2)
+        second = run_cli(*streaming_args(server, tmp_path, "--run-for", "3s"))
+    assert second.returncode == 0, second.stderr[-3000:]
+    [duplicate] = table(tmp_path, "duplicates")
+    assert duplicate["url"].endswith("/wire/dam.html") and duplicate["canonical_article_id"] == original["article_id"]
+    assert summary_numbers(second.stdout)["duplicates"] == 1
+    assert list((tmp_path / "_state" / "dedupe" / "sketches").rglob("*.parquet"))  # the index grew as it wrote
