@@ -261,8 +261,8 @@ def main() -> None:
     report = {}
     if CORPUS.exists():
         report["quality"] = quality()
-        print(json.dumps(report, indent=1), flush=True)
     if not args.quality and args.sizes:
+        print(json.dumps(report, indent=1), flush=True)  # the quality figures while the cost runs
         args.work.mkdir(parents=True, exist_ok=True)
         report["cost"] = cost(args.sizes, args.index_size, args.work)
     print(json.dumps(report, indent=1))

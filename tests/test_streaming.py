@@ -209,3 +209,11 @@ def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
     assert duplicate["url"].endswith("/wire/dam.html") and duplicate["canonical_article_id"] == original["article_id"]
     assert summary_numbers(second.stdout)["duplicates"] == 1
     assert list((tmp_path / "_state" / "dedupe" / "sketches").rglob("*.parquet"))  # the index grew as it wrote
+
+
+def test_what_an_earlier_run_wrote_precedes_every_newcomer():
+    settings, memory = DedupeSettings(), {}
+    earlier = Remembered("written-before", 500.0, sketch(TEXT, DedupeSettings()), cluster_id="its-cluster")
+    memory["0:k"] = [earlier]
+    match = match_and_remember(memory, "0:k", remembered("copy", 100.0), settings, 3600)  # published before it
+    assert (match.canonical_article_id, match.similarity) == ("its-cluster", 1.0)

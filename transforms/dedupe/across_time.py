@@ -6,7 +6,9 @@ and an article is a duplicate of a remembered one that *precedes* it in (event t
 predecessors count, so the verdict never depends on the order in which keys see elements: "is a
 duplicate of" always points backwards in one total order, no cycle can form, and the first copy of a
 story is never dropped. A copy arriving before its original (in event time) is kept: what was written
-cannot be unwritten.
+cannot be unwritten. For the same reason, what earlier runs (or this job before a restart) wrote precedes
+every newcomer: each state key's memory starts from the dedupe index (``index``), and the job adds to the
+index as it writes.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Remembered:
     cluster_id: str = ""  # known for what the index holds: its cluster is what a copy of it joins
 
     def precedes(self, other: Remembered) -> bool:
+        if self.cluster_id:  # written by an earlier run: it cannot become a copy of the newcomer
+            return True
         return (self.at, self.article_id) < (other.at, other.article_id)
 
 
@@ -113,8 +117,8 @@ class _BucketMemory(beam.DoFn):
     MEMORY = userstate.ReadModifyWriteStateSpec("memory", PickleCoder())
     EXPIRY = userstate.TimerSpec("expiry", userstate.TimeDomain.WATERMARK)
 
-    def __init__(self, settings: DedupeSettings, horizon: float, index: Optional[tuple[str, str]] = None):
-        self.settings, self.horizon, self.index = settings, horizon, index
+    def __init__(self, settings: DedupeSettings, index: Optional[tuple[str, str]] = None):
+        self.settings, self.horizon, self.index = settings, settings.horizon, index
 
     def process(self, keyed, memory_state=beam.DoFn.StateParam(MEMORY), expiry=beam.DoFn.TimerParam(EXPIRY)) -> Iterator:
         state_key, (band_key, newcomer, keys, article) = keyed
@@ -182,7 +186,7 @@ class DeduplicateAcrossTime(beam.PTransform):
 
     def expand(self, articles):
         settings = self.settings
-        memory = _BucketMemory(settings, settings.horizon, self.index)
+        memory = _BucketMemory(settings, self.index)
         return (
             articles
             | "CountIn" >> count_in(DEDUPE)
