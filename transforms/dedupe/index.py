@@ -24,6 +24,7 @@ from typing import Optional
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.dedupe.clusters import MAX_ANCHORS
 from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, verify
 from transforms.schema import IndexedBand, IndexedSketch, arrow_schema, record_row
 from transforms.write.parquet import write_parquet
@@ -103,16 +104,19 @@ def write_index_file(folder: str, table: str, partition: str, run_id: str, rows:
 def earlier_candidates(
     folder: str, partition: str, new_keys: Iterable[tuple[str, str]], skip_run: str
 ) -> Iterator[tuple[str, str]]:
-    """(earlier id, new id) for each earlier article sharing a band key with a new one, from one partition."""
+    """(earlier id, new id) for each earlier article sharing a band key with a new one, from one partition.
+    A band key shared by many earlier articles (a story copied a thousand times) pairs with its first
+    ``MAX_ANCHORS`` only, as within a run: they are one cluster, and any of them finds it."""
     by_key: dict[str, list[str]] = {}
     for key, new_id in new_keys:
         by_key.setdefault(key, []).append(new_id)
-    seen = set()
+    earlier: dict[str, set[str]] = {}
     for row in read_partition(folder, BANDS, partition, skip_run, filters=[("band_key", "in", sorted(by_key))]):
-        for new_id in by_key.get(row["band_key"], ()):
-            if (row["article_id"], new_id) not in seen:
-                seen.add((row["article_id"], new_id))
-                yield row["article_id"], new_id
+        earlier.setdefault(row["band_key"], set()).add(row["article_id"])
+    pairs = {
+        (old_id, new_id) for key, old_ids in earlier.items() for old_id in sorted(old_ids)[:MAX_ANCHORS] for new_id in by_key[key]
+    }
+    yield from sorted(pairs)
 
 
 def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], skip_run: str) -> Iterator[IndexedSketch]:
