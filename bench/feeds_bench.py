@@ -68,7 +68,7 @@ def fetching(pages: int) -> None:
     with FeedServer(articles=pages) as server:
         print(f"fetching {pages} article pages from one local host")
         for label, concurrency, delay in (("default politeness", 2, 0.5), ("relaxed", 4, 0.0)):
-            settings = HttpSettings(allow_private_hosts=True, host_concurrency=concurrency, host_delay=delay)
+            settings = HttpSettings(allowed_hosts=("private",), host_concurrency=concurrency, host_delay=delay)
             stage = fetch_stage(server, pages, settings)
             with tempfile.TemporaryDirectory() as output:
                 started = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
 from transforms.clean import CleanArticles
@@ -13,24 +14,26 @@ from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
 from transforms.parse import ParseDocuments
-from transforms.read import ReadDocuments
+from transforms.read import FILES_FOLDER, ReadDocuments, RememberFiles
 from transforms.write import WriteDataset
 
 
 def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
-    """Add the batch graph to ``pipeline``, writing the tables under ``root`` (the run's version of the
-    dataset); returns its last PCollection, into which every side effect
-    (files written, feed state saved) flows: Beam 2.77's DaskRunner computes only what leads to the
-    last transform, so nothing may hang off the graph on its own."""
+    """Add the batch graph to ``pipeline``, writing the tables and state under ``root`` (the run's version
+    of the dataset). Returns its last PCollection, into which every side effect (tables written, files and
+    feed entries remembered, articles added to the dedupe index) flows: Beam 2.77's DaskRunner computes only what leads to the last transform."""
     run = settings(options, RunSettings)
     feeds = feed_sources(run)
     patterns = input_patterns(run)
 
     sources, source_errors, tables = [], [], {}
+    side_effects = []
     if patterns:
-        files = pipeline | "ReadFiles" >> ReadDocuments(patterns)
+        files_dir = FileSystems.join(state_dir(run, root), FILES_FOLDER)
+        files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir)
         sources.append(files.documents)
         source_errors.append(files.errors)
+        side_effects.append(files.files | "RememberFiles" >> RememberFiles(files_dir))
     if feeds:
         read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(
             feeds, settings(options, HttpSettings), state_dir(run, root), run.fetch_articles
@@ -48,19 +51,17 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
-    written = (
-        tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition),
-        deduped.index_files,
-    ) | "WrittenAndIndexed" >> beam.Flatten()
+    written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)
+    side_effects.append(deduped.index_files)
 
-    if not feeds:
-        return written
-    ingested = (
-        (tagged.articles, deduped.duplicates)
-        | "Ingested" >> beam.Flatten()
-        | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
-    )
-    remembered = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> RememberFeedState(
-        state_dir(run, root)
-    )
-    return (written, remembered | "StateSaved" >> beam.Map(str)) | "Done" >> beam.Flatten()
+    if feeds:
+        ingested = (
+            (tagged.articles, deduped.duplicates)
+            | "Ingested" >> beam.Flatten()
+            | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
+        )
+        remembered = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> (
+            RememberFeedState(state_dir(run, root))
+        )
+        side_effects.append(remembered | "StateSaved" >> beam.Map(str))
+    return (written, *side_effects) | "Done" >> beam.Flatten()

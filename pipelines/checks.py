@@ -3,6 +3,7 @@ the run ends the command with one clear line and exit status 2, and touches no d
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import difflib
 
@@ -25,13 +26,22 @@ def _register_runner_options(argv: list[str]) -> None:
             runner.create_runner(name)
 
 
-def unknown_arguments(argv: list[str]) -> list[str]:
-    """The arguments no option of ours or Beam's (or the chosen runner's) takes."""
-    _register_runner_options(argv)
-    parser = BeamArgumentParser(allow_abbrev=False)
+def _parser() -> BeamArgumentParser:
+    """Every option Beam knows, ours included, as Beam itself assembles them."""
+    parser = BeamArgumentParser(allow_abbrev=False, exit_on_error=False)
     for options_type in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():
         options_type._add_argparse_args(parser)
-    _, unknown = parser.parse_known_args(argv)
+    return parser
+
+
+def unknown_arguments(argv: list[str]) -> list[str]:
+    """The arguments no option of ours or Beam's (or the chosen runner's) takes; ``UsageError`` for a value
+    an option refuses."""
+    _register_runner_options(argv)
+    try:
+        _, unknown = _parser().parse_known_args(argv)
+    except argparse.ArgumentError as e:
+        raise UsageError(str(e)) from None
     return unknown
 
 
@@ -42,10 +52,7 @@ def refuse_unknown_arguments(argv: list[str]) -> None:
     first = unknown[0]
     if not first.startswith("-"):
         raise UsageError(f"unexpected argument {first!r}: an unquoted glob? quote it, e.g. --input 'seeds/*'")
-    parser = BeamArgumentParser(allow_abbrev=False)
-    for options_type in PipelineOptions.__subclasses__():
-        options_type._add_argparse_args(parser)
-    known = [flag for action in parser._actions for flag in action.option_strings]
+    known = [flag for action in _parser()._actions for flag in action.option_strings]
     close = difflib.get_close_matches(first.split("=", 1)[0], known, n=1)
     hint = f"; did you mean {close[0]}?" if close else "; see --help"
     raise UsageError(f"unknown option {first.split('=', 1)[0]}{hint}")

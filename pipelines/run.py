@@ -63,11 +63,8 @@ def stop_on_signals(stop_file: str) -> None:
 def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
     """The options, or a ``UsageError`` for anything that cannot run: said before any work."""
     refuse_unknown_arguments(argv)
-    try:
-        options = NewsPipelineOptions(argv)
-        run = settings(options, RunSettings)
-    except SystemExit:  # argparse has printed why (a bad value)
-        raise UsageError("invalid option value (see above)") from None
+    options = NewsPipelineOptions(argv)
+    run = settings(options, RunSettings)
     is_streaming = options.view_as(StandardOptions).streaming
     if is_streaming and run.fetch_articles:
         raise UsageError("--fetch-articles is not supported with --streaming yet: entries are ingested with their feed content")

@@ -10,7 +10,7 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
-from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN
+from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED
 
 Totals = dict  # (namespace, counter name) -> value
 NAMESPACES = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE, FEEDS_NAMESPACE)
@@ -94,6 +94,7 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         ("duplicates", duplicates),
         ("errors", errors),
         ("entity rows", t.get((WRITE, "entities"), 0)),
+        *([("files skipped (seen)", t[(READ, SKIPPED)])] if t.get((READ, SKIPPED)) else []),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]
     lines = [f"{label:<22}{value:>8}" for label, value in rows]

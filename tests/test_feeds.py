@@ -120,7 +120,7 @@ def test_feeds_file(tmp_path):
 
 # ------------------------------------------------------------------------------------------- HTTP
 
-FAST = HttpSettings(timeout=0.5, retries=2, backoff=0.01, max_bytes=1_000_000, allow_private_hosts=True)
+FAST = HttpSettings(timeout=0.5, retries=2, backoff=0.01, max_bytes=1_000_000, allowed_hosts=("private",))
 
 
 @pytest.fixture(scope="module")
@@ -131,11 +131,11 @@ def server():
 
 def test_safety_checks():
     with pytest.raises(FetchError, match="scheme 'ftp'"):
-        check_url("ftp://example.com/x", allow_private_hosts=False)
+        check_url("ftp://example.com/x")
     with pytest.raises(FetchError, match="non-public address"):
-        check_url("http://127.0.0.1:9/feed", allow_private_hosts=False)
-    with pytest.raises(FetchError, match="non-public address"):
-        check_url("http://169.254.169.254/latest", allow_private_hosts=False)
+        check_url("http://127.0.0.1:9/feed")
+    with pytest.raises(FetchError, match="link-local"):
+        check_url("http://169.254.169.254/latest")
 
 
 def test_retries_5xx_then_succeeds(server):

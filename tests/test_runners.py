@@ -15,7 +15,6 @@ import pytest
 from tests.support.cli import ROOT, run_cli
 from tests.support.corpus import generate
 from tests.support.services import free_port, service
-from transforms.schema import PUBLISHED_DATE_PARTITIONING
 
 TABLES = ("articles", "entities", "duplicates", "errors")
 
@@ -24,8 +23,7 @@ def dataset_rows(output) -> dict[str, list]:
     """Every table's rows, sorted, as comparable tuples."""
     rows = {}
     for table in TABLES:
-        partitioning = PUBLISHED_DATE_PARTITIONING if table in ("articles", "entities") else None
-        data = ds.dataset(output / table, partitioning=partitioning).to_table().to_pylist()
+        data = ds.dataset(output / table, partitioning="hive").to_table().to_pylist()
         rows[table] = sorted(repr(sorted(row.items())) for row in data)
     return rows
 

@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
 from transforms.write import WriteDataset, write_parquet
+from transforms.write.commit import ensure_tables
 
 UTC = dt.timezone.utc
 
@@ -61,10 +62,12 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
     articles = ds.dataset(tmp_path / "articles", partitioning="hive").to_table()
     assert articles.schema.remove(articles.schema.get_field_index("published_date")) == ARTICLES_SCHEMA
     rows = {r["article_id"]: r for r in articles.to_pylist()}
-    assert rows["d"]["published_date"] == "2021-08-16" and rows["u"]["published_date"] is None
+    assert rows["d"]["published_date"] == "2021-08-16" and rows["u"]["published_date"] == "undated"
     assert rows["d"] | {"published_date": None} == record_row(dated) | {"published_date": None}
     assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-run1-00000.parquet").exists()
     assert ds.dataset(tmp_path / "entities", partitioning="hive").to_table().num_rows == 1
     assert ds.dataset(tmp_path / "duplicates").to_table().to_pylist()[0]["canonical_article_id"] == "d"
-    errors = ds.dataset(tmp_path / "errors").to_table()  # no errors: one empty file still carries the schema
+    assert not (tmp_path / "errors").exists()  # no error rows: sealing the version gives the table its schema file
+    ensure_tables(str(tmp_path), "run1")
+    errors = ds.dataset(tmp_path / "errors").to_table()
     assert errors.num_rows == 0 and errors.schema == ERRORS_SCHEMA

@@ -18,7 +18,8 @@ import time
 from typing import Optional
 from urllib.parse import urljoin, urlsplit
 
-from transforms.settings import flag, option
+from transforms.addresses import PRIVATE, HostPolicy, allowed_hosts
+from transforms.settings import option
 
 USER_AGENT = "news-ingest/0.1 (Apache Beam news ingestion pipeline; feeds and article pages)"
 REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -38,8 +39,14 @@ class HttpSettings:
     backoff: float = option(0.5, "seconds before the first retry; doubles each time", flag="http_backoff")
     max_redirects: int = option(5, "redirects followed per request")
     max_bytes: int = option(10 * 1024 * 1024, "largest (decompressed) response body, in bytes", flag="max_response_bytes")
-    allow_private_hosts: bool = option(
-        False, "allow fetching from private, loopback and link-local addresses", parse=flag, nargs="?", const=True
+    allowed_hosts: tuple[str, ...] = option(
+        (),
+        "private hosts, addresses or networks that may be fetched, comma-separated, or 'private' for every private "
+        "network; link-local/metadata addresses only when named (default: public addresses only)",
+        flag="allow_private_hosts",
+        parse=allowed_hosts,
+        nargs="?",
+        const=(PRIVATE,),
     )
     host_concurrency: int = option(2, "article pages in flight per host")
     host_delay: float = option(0.5, "seconds between request starts to one host")
@@ -53,26 +60,22 @@ class Response:
     body: bytes
 
 
-def check_url(url: str, allow_private_hosts: bool) -> None:
-    """Refuse anything but http(s) to a public address (unless private hosts are allowed)."""
+def check_url(url: str, allowed: tuple[str, ...] = ()) -> None:
+    """Refuse anything but http(s) to a public address or one the user allowed (``addresses``)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"refused URL scheme {parts.scheme or '(none)'!r}: only http and https are fetched")
     if not parts.hostname:
         raise FetchError(f"URL has no host: {url}")
-    if allow_private_hosts:
-        return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     except socket.gaierror as e:
         raise FetchError(f"DNS lookup failed for {parts.hostname}: {e}") from None
+    policy = HostPolicy.of(allowed)
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise FetchError(
-                f"refused {parts.hostname}: it resolves to the non-public address {address} "
-                "(use --allow_private_hosts to fetch from private networks)"
-            )
+        reason = policy.refusal(parts.hostname, ipaddress.ip_address(info[4][0].split("%")[0]))
+        if reason:
+            raise FetchError(reason)
 
 
 def new_session():
@@ -87,7 +90,7 @@ def fetch(session, url: str, settings: HttpSettings, headers: Optional[dict] = N
     """GET ``url``, following redirects and retrying as the settings say; a 304 is returned, not raised."""
     seen = {url}
     for _ in range(settings.max_redirects + 1):
-        check_url(url, settings.allow_private_hosts)
+        check_url(url, settings.allowed_hosts)
         response = _get_with_retries(session, url, settings, headers or {})
         if response.status_code in REDIRECT_CODES and response.headers.get("Location"):
             response.close()
@@ -130,7 +133,10 @@ def _get_with_retries(session, url: str, settings: HttpSettings, headers: dict):
 
 
 def _read_body(response, settings: HttpSettings) -> bytes:
+    """The (decompressed) body, within the size cap and the time cap however the server drips it: ``read1``
+    returns whatever has arrived, so the clock is checked at least every ``timeout`` seconds."""
     import requests
+    import urllib3
 
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > settings.max_bytes:
@@ -138,14 +144,14 @@ def _read_body(response, settings: HttpSettings) -> bytes:
         raise FetchError(f"response too large: {declared} bytes declared, limit {settings.max_bytes}")
     chunks, size, started = [], 0, time.monotonic()
     try:
-        for chunk in response.iter_content(64 * 1024):  # decompressed: a gzip bomb is capped too
+        while chunk := response.raw.read1(64 * 1024, decode_content=True):  # decompressed: a gzip bomb is capped too
             size += len(chunk)
             if size > settings.max_bytes:
                 raise FetchError(f"response too large: over {settings.max_bytes} bytes")
             if time.monotonic() - started > settings.body_seconds:
                 raise FetchError(f"body took longer than {settings.body_seconds:g} s")
             chunks.append(chunk)
-    except requests.RequestException as e:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
         raise FetchError(f"reading the body failed: {type(e).__name__}: {e}") from None
     finally:
         response.close()

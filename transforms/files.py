@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import uuid
-from collections.abc import Callable
-from typing import IO
+from collections.abc import Callable, Iterable
+from typing import IO, Optional
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -32,3 +32,24 @@ def write_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([temporary], [path])
+
+
+def read_key_sets(folder: str) -> set[str]:
+    """Every key in the key files of ``folder`` (one key a line): sets that runs and bundles add to by
+    writing new files, never by rewriting one, so parallel writers never race."""
+    keys: set[str] = set()
+    for match in FileSystems.match([FileSystems.join(folder, "*.txt")])[0].metadata_list:
+        with FileSystems.open(match.path) as handle:
+            keys.update(line for line in handle.read().decode("utf-8").splitlines() if line)
+    return keys
+
+
+def write_key_set(folder: str, keys: Iterable[str]) -> Optional[str]:
+    """Add ``keys`` to the set in ``folder`` as one new file; returns its path (None when no key)."""
+    keys = sorted(set(keys))
+    if not keys:
+        return None
+    data = "\n".join(keys).encode("utf-8")
+    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.txt")
+    write_atomically(path, lambda sink: sink.write(data))
+    return path

@@ -4,13 +4,22 @@ A ``.txt`` file is one plain-text page dump, an ``.html``/``.htm`` file one page
 document per line (fields ``url``, ``title``, ``text`` or ``html``, ``published``, ``source``, all optional),
 a feed file (``.rss``, ``.atom``, ``.xml``, ``.rdf``) one document per entry, and ``.gz`` wraps any of
 these. What cannot be read becomes an ``ErrorRecord`` with stage ``read``.
+
+No file is read whole into memory past ``MAX_DOCUMENT_BYTES``, decompressed or not: a JSONL file is read
+as a stream of lines, each line capped, so a gzip bomb stops at the cap. Each file's content digest is
+kept with the dataset (``STATE/files/``): in append mode a file already ingested, same path and content,
+is skipped and counted, so a rerun adds no row.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
 import json
+import zlib
 from collections.abc import Iterable, Iterator
-from typing import Union
+from typing import BinaryIO, Optional, Union
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -18,13 +27,15 @@ from apache_beam.io.filesystem import CompressionTypes
 
 from transforms.decode import MAX_DOCUMENT_BYTES, decode_html, decode_text, decompress, looks_binary
 from transforms.feeds.formats import feed_records
-from transforms.schema import READ, ErrorRecord, RawDocument, document_id
+from transforms.files import read_key_sets, write_key_set
+from transforms.schema import READ, ErrorRecord, RawDocument, document_id, shard_of
 from transforms.stage import SplitByType
 
 TEXT_SUFFIXES = (".txt", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 FEED_SUFFIXES = (".rss", ".atom", ".xml", ".rdf", ".feed")
+FILES_FOLDER = "files"  # under the state folder: the keys of every file ingested
 
 Record = Union[RawDocument, ErrorRecord]
 
@@ -34,18 +45,38 @@ def inner_name(path: str) -> str:
     return lower[:-3] if lower.endswith(".gz") else lower
 
 
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """A file the run read: path and content digest, remembered so that a later run can skip it."""
+
+    path: str
+    digest: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.digest} {self.path}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedFile:
+    """A file skipped because an earlier run ingested the same path with the same content."""
+
+    path: str
+
+
 def read_documents(path: str, data: bytes) -> Iterator[Record]:
     """All the documents in one file's bytes, or the errors that stopped them."""
     name = inner_name(path)
+    if name.endswith(JSONL_SUFFIXES):
+        yield from read_jsonl(path, io.BytesIO(data))
+        return
     try:
-        data = decompress(path, data, None if name.endswith(JSONL_SUFFIXES) else MAX_DOCUMENT_BYTES)
+        data = decompress(path, data, MAX_DOCUMENT_BYTES)
         if not data.strip():
             raise ValueError("empty file")
         if looks_binary(data):
             raise ValueError("binary content (NUL or control bytes), not a text or HTML document")
-        if name.endswith(JSONL_SUFFIXES):
-            yield from read_jsonl(path, data)
-        elif name.endswith(FEED_SUFFIXES):
+        if name.endswith(FEED_SUFFIXES):
             yield from feed_records(path, data)[0]
         elif name.endswith(HTML_SUFFIXES):
             yield RawDocument(document_id(path), path, "html", decode_html(data))
@@ -60,15 +91,58 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
         yield ErrorRecord.of(path, READ, str(e), data)
 
 
-def read_jsonl(path: str, data: bytes) -> Iterator[Record]:
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
+def read_jsonl(path: str, stream: BinaryIO) -> Iterator[Record]:
+    """One document (or error) per line of a JSONL stream, read as it comes: a line over
+    ``MAX_DOCUMENT_BYTES`` is an error and ends the file, whatever the file's size."""
+    number = 0
+    try:
+        for number, line in enumerate(stream_lines(path, stream), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield jsonl_document(path, number, line)
+            except ValueError as e:
+                yield ErrorRecord.of(f"{path}:{number}", READ, str(e), line)
+    except ValueError as e:
+        yield ErrorRecord.of(f"{path}:{number + 1}", READ, str(e))
+
+
+def stream_lines(path: str, stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a (gzipped) byte stream, decompressed a chunk at a time; ``ValueError`` for binary
+    content, a line over ``MAX_DOCUMENT_BYTES``, a corrupt gzip stream, or nothing at all."""
+    pending, seen_any = b"", False
+    for piece in decompressed(path, stream, chunk):
+        if not seen_any and piece.strip() and looks_binary(piece):
+            raise ValueError("binary content (NUL or control bytes), not a text or HTML document")
+        seen_any |= bool(piece.strip())
+        *lines, pending = (pending + piece).split(b"\n")
+        yield from lines
+        if len(pending) > MAX_DOCUMENT_BYTES:
+            raise ValueError(
+                f"a line longer than {MAX_DOCUMENT_BYTES} bytes: not one news document; the rest of the file is not read"
+            )
+    if not seen_any:
+        raise ValueError("empty file")
+    if pending:
+        yield pending
+
+
+def decompressed(path: str, stream: BinaryIO, chunk: int) -> Iterator[bytes]:
+    """A stream's bytes, gunzipped when the path ends in ``.gz``, at most ``chunk`` bytes at a time: one
+    compressed chunk of zeros cannot fill memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if path.lower().endswith(".gz") else None
+    while compressed := stream.read(chunk):
+        if inflater is None:
+            yield compressed
             continue
-        where = f"{path}:{number}"
         try:
-            yield jsonl_document(path, number, line)
-        except ValueError as e:
-            yield ErrorRecord.of(where, READ, str(e), line)
+            yield inflater.decompress(compressed, chunk)
+            while inflater.unconsumed_tail:
+                yield inflater.decompress(inflater.unconsumed_tail, chunk)
+        except zlib.error as e:
+            raise ValueError(f"corrupt or truncated gzip data: {e}") from None
+    if inflater is not None and not inflater.eof:
+        raise ValueError("corrupt or truncated gzip data: the stream ends early")
 
 
 def jsonl_document(path: str, number: int, line: bytes) -> RawDocument:
@@ -98,22 +172,53 @@ def jsonl_document(path: str, number: int, line: bytes) -> RawDocument:
     )
 
 
-def file_documents(readable: fileio.ReadableFile) -> Iterable[Record]:
-    path = readable.metadata.path
-    try:
-        # Read raw bytes: we decompress ourselves so that a corrupt .gz is an error row, not a crash.
-        data = readable.open(compression_type=CompressionTypes.UNCOMPRESSED).read()
-    except OSError as e:
-        return [ErrorRecord.of(path, READ, f"cannot read file: {e}")]
-    return read_documents(path, data)
+def file_digest(stream: BinaryIO, chunk: int = 1 << 20) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    while block := stream.read(chunk):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+class _ReadFiles(beam.DoFn):
+    """Each file -> an ``InputFile`` (to remember it) and its documents or errors; or, when an earlier run
+    ingested the same path with the same content, a ``SkippedFile``."""
+
+    def __init__(self, files_dir: Optional[str]):
+        self.files_dir = files_dir
+
+    def setup(self):
+        self.ingested = frozenset(read_key_sets(self.files_dir)) if self.files_dir else frozenset()
+
+    def process(self, readable: fileio.ReadableFile) -> Iterable:
+        path = readable.metadata.path
+        try:
+            # Raw bytes: we decompress ourselves, so that a corrupt .gz is an error row, not a crash.
+            with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+                digest = file_digest(stream)
+            read = InputFile(path, digest)
+            if read.key in self.ingested:
+                yield SkippedFile(path)
+                return
+            yield read
+            with readable.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+                if inner_name(path).endswith(JSONL_SUFFIXES):
+                    yield from read_jsonl(path, stream)
+                    return
+                data = stream.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as e:
+            yield ErrorRecord.of(path, READ, f"cannot read file: {e}")
+            return
+        yield from read_documents(path, data)
 
 
 class ReadDocuments(beam.PTransform):
-    """Match file globs and read every document in them; outputs ``.documents`` and ``.errors``."""
+    """Match file globs and read every document in them; outputs ``.documents``, ``.errors``, ``.files``
+    (``InputFile``s read, to remember) and ``.skipped`` (files ingested by an earlier run). ``files_dir``:
+    where earlier runs' ``InputFile`` keys are, or None to read every file."""
 
-    def __init__(self, patterns: list[str]):
+    def __init__(self, patterns: list[str], files_dir: Optional[str] = None):
         super().__init__()
-        self.patterns = list(patterns)
+        self.patterns, self.files_dir = list(patterns), files_dir
 
     def expand(self, pbegin):
         return (
@@ -123,6 +228,26 @@ class ReadDocuments(beam.PTransform):
             | "Paths" >> beam.Map(lambda metadata: metadata.path)
             | "OncePerFile" >> beam.Distinct()  # overlapping globs must not read a file twice
             | "Open" >> fileio.ReadMatches()
-            | "Documents" >> beam.FlatMap(file_documents)
-            | "ByType" >> SplitByType(READ, documents=RawDocument, errors=ErrorRecord)
+            | "Documents" >> beam.ParDo(_ReadFiles(self.files_dir))
+            | "ByType" >> SplitByType(READ, documents=RawDocument, errors=ErrorRecord, files=InputFile, skipped=SkippedFile)
+        )
+
+
+class RememberFiles(beam.PTransform):
+    """``InputFile``s -> their keys added to the set under ``files_dir``, a file per shard; outputs the
+    paths written (a side effect that flows on, as every runner must compute it)."""
+
+    SHARDS = 16
+
+    def __init__(self, files_dir: str):
+        super().__init__()
+        self.files_dir = files_dir
+
+    def expand(self, files):
+        folder, shards = self.files_dir, self.SHARDS
+        return (
+            files
+            | "ByShard" >> beam.Map(lambda f: (shard_of(f.path, shards), f.key))
+            | "Shards" >> beam.GroupByKey()
+            | "Write" >> beam.FlatMap(lambda shard: filter(None, [write_key_set(folder, shard[1])]))
         )

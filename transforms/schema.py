@@ -19,12 +19,13 @@ import typing
 from typing import Optional
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 
 # Stage names: the ``stage`` column of the errors table, and each stage's metrics namespace.
 READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "fetch", "parse", "clean", "dedupe", "tag", "write"
 
-HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# The partition of articles with no publication date. Not Hive's null partition (__HIVE_DEFAULT_PARTITION__):
+# pandas cannot read a dataset that has it, and pyarrow none that has only it (tests/test_dataset_safety.py).
+UNDATED = "undated"
 EXCERPT_CHARS = 200
 
 
@@ -82,9 +83,9 @@ class Article:
 
     @property
     def published_date(self) -> str:
-        """The Hive partition value: the UTC publication day, or Hive's null partition."""
+        """The Hive partition value: the UTC publication day (``YYYY-MM-DD``), or ``undated``."""
         if self.published_at is None:
-            return HIVE_NULL_PARTITION
+            return UNDATED
         return self.published_at.astimezone(dt.timezone.utc).date().isoformat()
 
 
@@ -203,10 +204,6 @@ def arrow_schema(record_type: type) -> pa.Schema:
 TABLE_RECORDS = {"articles": Article, "entities": EntityRow, "duplicates": Duplicate, "errors": ErrorRecord, "feeds": FeedStatus}
 SCHEMAS = {table: arrow_schema(record) for table, record in TABLE_RECORDS.items()}
 ARTICLES_SCHEMA, ENTITIES_SCHEMA, DUPLICATES_SCHEMA, ERRORS_SCHEMA, FEEDS_SCHEMA = SCHEMAS.values()
-
-# How readers should open ``articles/`` and ``entities/`` with pyarrow: ``partitioning="hive"`` infers the
-# partition type from the folder names and fails when every article is undated (only the null partition).
-PUBLISHED_DATE_PARTITIONING = pads.partitioning(pa.schema([("published_date", pa.date32())]), flavor="hive")
 
 
 def record_row(record) -> dict:

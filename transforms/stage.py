@@ -22,6 +22,7 @@ from transforms.schema import ErrorRecord
 # Counter names within a stage's namespace: what came in, and one per output (``SplitByType``'s names).
 IN = "in"
 DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "duplicates", "errors", "feeds"
+SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 
 
 def counter(stage: str, name: str):

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from transforms.schema import PUBLISHED_DATE_PARTITIONING
-
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 SHARED = Path(os.environ.get("NEWS_SHARED", ROOT.parent / "shared"))  # a worktree elsewhere can point at it
@@ -37,5 +35,4 @@ def summary_numbers(stdout: str) -> dict[str, int]:
 
 
 def table(output: Path, name: str) -> list[dict]:
-    partitioning = PUBLISHED_DATE_PARTITIONING if name in ("articles", "entities") else None
-    return ds.dataset(output / name, partitioning=partitioning).to_table().to_pylist()
+    return ds.dataset(output / name, partitioning="hive").to_table().to_pylist()

@@ -143,7 +143,7 @@ class GrowingFeeds:
 class FeedServer:
     """Routes: /dev/<name> (the shared dev feeds), /links.xml (entries linking to /article/N.html),
     /etag.xml (ETag + Last-Modified, 304 on match), /404, /always500, /flaky (500 twice then 200),
-    /slow (answers after 3 s), /loop-a <-> /loop-b, /gzip.xml, /bozo.xml, /bomb.xml, /huge, /redirect-to-feed, and the GrowingFeeds /local.xml and /wire.xml."""
+    /slow (answers after 3 s), /drip (one byte every 0.25 s), /loop-a <-> /loop-b, /gzip.xml, /bozo.xml, /bomb.xml, /huge, /redirect-to-feed, and the GrowingFeeds /local.xml and /wire.xml."""
 
     def __init__(self, dev_feeds: Path | None = None, articles: int = 6, grow_after: float = 3.0):
         self.dev_feeds, self.articles = dev_feeds, articles
@@ -235,6 +235,16 @@ class FeedServer:
             return send(200, ILL_FORMED)
         if path == "/bomb.xml":
             return send(200, BOMB)
+        if path == "/drip":  # declares 100 bytes, sends one every 0.25 s: a body that never quite stalls
+            request.send_response(200)
+            request.send_header("Content-Type", "application/rss+xml")
+            request.send_header("Content-Length", "100")
+            request.end_headers()
+            for _ in range(100):
+                request.wfile.write(b" ")
+                request.wfile.flush()
+                time.sleep(0.25)
+            return None
         if path == "/huge":
             return send(200, b"<rss>" + b" " * 3_000_000 + b"</rss>")
         return send(404, b"no route", "text/html")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 from typing import Optional
@@ -125,12 +126,20 @@ def entry_keys(entry_id: Optional[str], url: Optional[str]) -> set[str]:
     return keys
 
 
-def entry_document(feed_url: str, feed_title: Optional[str], index: int, entry: FeedEntry) -> RawDocument:
+def content_key(entry: FeedEntry) -> str:
+    """A digest of what a reader sees of an entry (title, link, body), not of when it was updated."""
+    text = "\x00".join((entry.title or "", entry.link or "", entry.body_html))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def entry_document(feed_url: str, feed_title: Optional[str], entry: FeedEntry) -> RawDocument:
+    """An entry as a raw document. Its id is the feed, the entry's guid (or link) and its content: feeds
+    reuse guids and links for different stories, and the same entry re-read keeps its id."""
     url = canonical_url(entry.link)
-    key = entry.entry_id or url or str(index)
+    content = content_key(entry)
     return RawDocument(
-        doc_id=document_id(feed_url, key),
-        source_path=url or f"{feed_url}#{key}",
+        doc_id=document_id(feed_url, f"{entry.entry_id or url or ''}#{content}"),
+        source_path=url or f"{feed_url}#{entry.entry_id or content}",
         format="feed",
         body=entry.body_html,
         url=url,
@@ -152,7 +161,7 @@ def feed_records(feed_url: str, content: bytes, seen: frozenset[str] = frozenset
     except ValueError as e:
         error = ErrorRecord.of(feed_url, READ, str(e), content, feed_url=feed_url)
         return [error], FeedStatus(feed_url, "failed", now, error=str(e))
-    documents = [entry_document(feed_url, feed.title, i, e) for i, e in enumerate(feed.entries)]
+    documents = [entry_document(feed_url, feed.title, e) for e in feed.entries]
     new = [d for d in documents if not entry_keys(d.entry_id, d.url) & seen]
     status = FeedStatus(
         feed_url, "fetched", now, entries=len(documents), new_entries=len(new), title=feed.title, bozo_reason=feed.bozo_reason

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Iterable
 from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import write_atomically
+from transforms.files import read_key_sets, write_atomically, write_key_set
 from transforms.schema import FeedStatus
 
 STATE_FILE = "feeds.json"
@@ -60,21 +59,12 @@ def validators_of(status: FeedStatus) -> dict[str, str]:
 
 
 def ingested_keys(state_dir: str) -> set[str]:
-    """The entry keys a streaming job recorded, one file per bundle it wrote (no file is ever rewritten,
-    so parallel writers never race)."""
-    keys: set[str] = set()
-    for match in FileSystems.match([FileSystems.join(state_dir, INGESTED_FOLDER, "*.txt")])[0].metadata_list:
-        with FileSystems.open(match.path) as handle:
-            keys.update(line for line in handle.read().decode("utf-8").splitlines() if line)
-    return keys
+    """The entry keys a streaming job recorded, one file per bundle it wrote."""
+    return read_key_sets(FileSystems.join(state_dir, INGESTED_FOLDER))
 
 
 def record_ingested_keys(state_dir: str, keys: Iterable[str]) -> None:
-    keys = sorted(set(keys))
-    if not keys:
-        return
-    data = "\n".join(keys).encode("utf-8")
-    write_atomically(FileSystems.join(state_dir, INGESTED_FOLDER, f"{uuid.uuid4().hex}.txt"), lambda sink: sink.write(data))
+    write_key_set(FileSystems.join(state_dir, INGESTED_FOLDER), keys)
 
 
 def state_path(state_dir: Optional[str]) -> Optional[str]:

@@ -1,6 +1,7 @@
 """Batch writing: rows grouped by (partition, shard), each group written as one whole pyarrow table (far
 faster than Beam's row-at-a-time ``WriteToParquet``, which also cannot write per destination). The file of
-a group is named by run and shard, so a retried bundle rewrites the same file."""
+a group is named by run and shard, so a retried bundle rewrites the same file. A table with no row gets
+its schema file when the run is sealed (``commit.seal``), not here."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from transforms.schema import WRITE, shard_of
 from transforms.shuffle import GroupByKeyPacked
 from transforms.stage import counter
 from transforms.write.parquet import (
-    PARTITIONED_TABLES,
     TABLES,
     article_entity_rows,
     article_rows,
     flat_rows,
     table_folder,
-    write_empty_table,
     write_parquet,
 )
 
@@ -49,29 +48,12 @@ class WriteParquetTable(beam.PTransform):
 
     def expand(self, rows):
         shards, output, table, run_id = self.shards, self.output, self.table, self.run_id
-        partitioned = table in PARTITIONED_TABLES
-        files = (
+        return (
             rows
             | "ShardKey" >> beam.Map(lambda kv: ((kv[0], shard_of(repr(kv[1]), shards) if shards > 1 else 0), kv[1]))
             | "GroupFiles" >> GroupByKeyPacked()
             | "WriteFiles" >> beam.ParDo(_WritePartFile(output, table, run_id))
         )
-        # A count that is 0 for an empty table without CombineGlobally's default, which needs a side input
-        # (not honoured by every runner): one seeded zero, summed under one key.
-        zero = rows.pipeline | "Zero" >> beam.Create([(table, 0)])
-        empty = (
-            (rows | "RowCounts" >> beam.Map(lambda kv: (table, len(kv[1]))), zero)
-            | "CountInputs" >> beam.Flatten()
-            | "CountRows" >> beam.CombinePerKey(sum)
-            | "EmptyTable" >> beam.FlatMap(lambda kv: _write_if_empty(kv[1], output, table, run_id, partitioned))
-        )
-        # Every write flows into the output: a runner may run only what leads to the pipeline's end.
-        return (files, empty) | "AllFiles" >> beam.Flatten()
-
-
-def _write_if_empty(count: int, output: str, table: str, run_id: str, partitioned: bool) -> Iterable[str]:
-    if count == 0:
-        yield write_empty_table(output, table, run_id)
 
 
 class WriteDataset(beam.PTransform):

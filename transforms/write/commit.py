@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import posixpath
@@ -29,20 +30,15 @@ from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import write_atomically
+from transforms.files import ensure_folder, write_atomically
 from transforms.write.parquet import TABLES, write_empty_table
 
-VERSIONS, CURRENT, POINTER_OBJECT, LOCK, SUCCESS, MANIFEST = (
-    "_versions",
-    "_current",
-    "_CURRENT",
-    "_lock",
-    "_SUCCESS",
-    "_manifest.json",
-)
-STATE = "_state"
-LEGACY = "legacy"
-VISIBLE = ("articles", "entities", "duplicates", "errors", "feeds", STATE, SUCCESS, MANIFEST)
+VERSIONS = "_versions"  # every version, one folder each, named by run id
+CURRENT = "_current"  # local filesystems: the link to the committed version
+POINTER_OBJECT = "_CURRENT"  # object stores: the object naming the committed version
+LOCK, SUCCESS, MANIFEST, STATE = "_lock", "_SUCCESS", "_manifest.json", "_state"
+LEGACY = "legacy"  # the version a dataset written before versions becomes
+VISIBLE = (*TABLES, STATE, SUCCESS, MANIFEST)  # the names readers use, linked to the committed version
 
 
 class DatasetError(Exception):
@@ -105,8 +101,6 @@ def exclusive(output: str) -> Iterator[None]:
     if not is_local(output):
         yield
         return
-    import fcntl
-
     path = os.path.join(_local(output), LOCK)
     with open(path, "a+b") as handle:
         try:
@@ -133,11 +127,17 @@ def begin(output: str, run_id: str, append: bool) -> Version:
     return version
 
 
+def ensure_tables(root: str, run_id: str) -> None:
+    """Every table readable, with its schema, even one no run has had a row for yet; and the state folder."""
+    for table in TABLES:
+        if not FileSystems.exists(FileSystems.join(root, table)):
+            write_empty_table(root, table, run_id)
+    ensure_folder(FileSystems.join(root, STATE))
+
+
 def seal(version: Version, manifest: dict) -> None:
     """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished."""
-    for table in TABLES:  # every table readable, with its schema, even one this run had no row for
-        if not FileSystems.exists(FileSystems.join(version.root, table)):
-            write_empty_table(version.root, table, version.run_id)
+    ensure_tables(version.root, version.run_id)
     data = json.dumps(manifest, indent=1, sort_keys=True, default=str).encode("utf-8")
     write_atomically(FileSystems.join(version.root, MANIFEST), lambda sink: sink.write(data))
     write_atomically(FileSystems.join(version.root, SUCCESS), lambda sink: sink.write(b""))

@@ -1,7 +1,7 @@
 """The output tables as Parquet files: where each table's files go, and how one file is written.
 
     OUTPUT/articles/published_date=2021-08-16/part-<run>-00000.parquet
-    OUTPUT/articles/published_date=__HIVE_DEFAULT_PARTITION__/...   (undated: read back as null)
+    OUTPUT/articles/published_date=undated/...   (no publication date)
     OUTPUT/entities/published_date=.../...
     OUTPUT/duplicates/part-<run>-00000.parquet
     OUTPUT/errors/part-<run>-00000.parquet
@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
-from transforms.schema import HIVE_NULL_PARTITION, SCHEMAS, Article, entity_rows, record_row
+from transforms.schema import SCHEMAS, UNDATED, Article, entity_rows, record_row
 
 PARTITION_COLUMN = "published_date"
 PARTITIONED_TABLES = ("articles", "entities")
@@ -60,7 +60,7 @@ def count_written_rows(output: str, run_id: str) -> dict[str, int]:
 
 def write_empty_table(output: str, table: str, run_id: str) -> str:
     """One file with the table's schema and no row, so readers find the schema before any row exists."""
-    partition = HIVE_NULL_PARTITION if table in PARTITIONED_TABLES else None
+    partition = UNDATED if table in PARTITIONED_TABLES else None
     path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}-empty.parquet")
     write_parquet(path, [], TABLES[table])
     return path
