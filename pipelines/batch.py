@@ -21,7 +21,8 @@ from transforms.write import WriteDataset
 def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     """Add the batch graph to ``pipeline``, writing the tables and state under ``root`` (the run's version
     of the dataset). Returns its last PCollection, into which every side effect (tables written, files and
-    feed entries remembered, articles added to the dedupe index) flows: Beam 2.77's DaskRunner computes only what leads to the last transform."""
+    feed entries remembered, articles added to the dedupe index) flows: Beam 2.77's DaskRunner computes
+    only what leads to the last transform."""
     run = settings(options, RunSettings)
     feeds = feed_sources(run)
     patterns = input_patterns(run)
