@@ -149,3 +149,11 @@ def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path):
         )
     added = {r["article_id"]: r["cluster_id"] for part in range(256) for r in read_partition(folder, SKETCHES, f"{part:02x}")}
     assert added == {"old": "old-cluster", "copy": "old-cluster", "copy2": "old-cluster", "new": "new"}
+
+
+def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypatch):
+    folder = str(tmp_path / "dedupe")
+    write_index(folder, "run1", [entry(f"old{i}", STORY) for i in range(3)])
+    monkeypatch.setattr("transforms.dedupe.index.MAX_ANCHORS", 2)
+    key = band_keys(sketch(STORY).signature, SETTINGS)[0]
+    assert list(earlier_candidates(folder, band_partition(key), [(key, "new")], "run2")) == [("old0", "new"), ("old1", "new")]
