@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import pickle
 import random
@@ -142,7 +143,7 @@ def quality() -> dict:
 
 
 VOCABULARY = [f"w{i}" for i in range(30_000)]
-WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCABULARY))]  # Zipf: "of the" is common, most 3-grams are not
+CUMULATIVE = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCABULARY))))  # Zipf weights
 
 
 def story(rng: random.Random) -> tuple[str, list[str]]:
@@ -151,7 +152,7 @@ def story(rng: random.Random) -> tuple[str, list[str]]:
     pairs: 0%), which would make every cost here one of verifying template collisions."""
     paragraphs = []
     for _ in range(rng.randint(6, 10)):
-        words = rng.choices(VOCABULARY, WEIGHTS, k=rng.randint(40, 80))
+        words = rng.choices(VOCABULARY, cum_weights=CUMULATIVE, k=rng.randint(40, 80))
         paragraphs.append(" ".join(words).capitalize() + ".")
     return "", paragraphs
 
