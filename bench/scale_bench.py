@@ -42,7 +42,7 @@ def plain_loop(folder: Path, limit: int | None = None) -> dict[str, float]:
     evenly across its files: the loop's cost per document does not depend on the corpus size, and at 100k
     the full loop would take over an hour)."""
     from transforms.clean import clean_article
-    from transforms.dedupe.fingerprints import DedupeSettings, content_hash, minhash
+    from transforms.dedupe.fingerprints import DedupeSettings, content_hash, sketch
     from transforms.entities import EntitySettings, load_model
     from transforms.parse import parse_document
     from transforms.read import read_documents
@@ -63,7 +63,7 @@ def plain_loop(folder: Path, limit: int | None = None) -> dict[str, float]:
     seconds["clean"] = time.perf_counter() - started
     started = time.perf_counter()
     settings = DedupeSettings()
-    _ = [(content_hash(a.text), minhash(a.text, settings)) for a in articles]
+    _ = [(content_hash(a.text), sketch(a.text, settings)) for a in articles]
     seconds["minhash"] = time.perf_counter() - started
     nlp = load_model(EntitySettings().model)
     started = time.perf_counter()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
 from transforms.clean import CleanArticles
-from transforms.dedupe import DedupeSettings, DeduplicateArticles
+from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
@@ -19,7 +21,8 @@ from transforms.write import WriteDataset
 def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     """Add the batch graph to ``pipeline``, writing the tables and state under ``root`` (the run's version
     of the dataset). Returns its last PCollection, into which every side effect (tables written, files and
-    feed entries remembered) flows: Beam 2.77's DaskRunner computes only what leads to the last transform."""
+    feed entries remembered, articles added to the dedupe index) flows: Beam 2.77's DaskRunner computes
+    only what leads to the last transform."""
     run = settings(options, RunSettings)
     feeds = feed_sources(run)
     patterns = input_patterns(run)
@@ -43,11 +46,14 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings))
+    folder = index_folder(state_dir(run, root))
+    index = IndexPlace(folder, run_id, dt.datetime.now(dt.timezone.utc), look_up=has_entries(folder))
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings), index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
     written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)
+    side_effects.append(deduped.index_files)
 
     if feeds:
         ingested = (

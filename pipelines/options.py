@@ -63,7 +63,6 @@ class StreamSettings:
         "published time; the watermark trails the latest poll by this much",
         parse=duration,
     )
-    dedupe_horizon: float = option(7 * 86400.0, "streaming: how far back in event time duplicates are looked for", parse=duration)
     run_for: Optional[float] = option(
         None,
         "streaming: stop polling after this long, write what is pending and exit (default: run until stopped)",

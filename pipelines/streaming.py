@@ -18,7 +18,7 @@ from apache_beam.transforms.window import FixedWindows
 
 from pipelines.options import RunSettings, StreamSettings, feed_sources, settings, state_dir
 from transforms.clean import CleanArticles
-from transforms.dedupe import DedupeSettings, DeduplicateAcrossTime
+from transforms.dedupe import AddToIndexAsWritten, DedupeSettings, DeduplicateAcrossTime, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds.poll import PollFeeds, PollSchedule
 from transforms.fetch import HttpSettings
@@ -45,7 +45,7 @@ def schedule(run: RunSettings, stream: StreamSettings, root: str, run_id: str, s
 def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     """Add the streaming graph to ``pipeline``; returns the written file paths, one PCollection per table
     stream (a Flatten would make the FnApiRunner hold everything back until the job ends)."""
-    run, stream = settings(options, RunSettings), settings(options, StreamSettings)
+    run, stream, dedupe = settings(options, RunSettings), settings(options, StreamSettings), settings(options, DedupeSettings)
     feeds = feed_sources(run)
     if not feeds:
         raise ValueError("--streaming polls feeds: give at least one --feed or --feeds-file")
@@ -54,11 +54,12 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         schedule(run, stream, root, run_id),
         settings(options, HttpSettings),
         state_dir(run, root),
-        forget_after=stream.dedupe_horizon,
+        forget_after=dedupe.horizon,
     )
     parsed = polled.documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles()
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(settings(options, DedupeSettings), stream.dedupe_horizon)
+    folder = index_folder(state_dir(run, root))
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(dedupe, (folder, run_id))
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings), in_bundles=True)
     streams = {
         "Articles": tagged.articles,
@@ -74,4 +75,4 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         | f"{name}Windows" >> beam.WindowInto(FixedWindows(stream.window))
         | f"Write{name}" >> WriteWindowedDataset(root, run_id, state_dir(run, root))
         for name, records in streams.items()
-    ]
+    ] + [deduped.index | "AddToIndex" >> AddToIndexAsWritten(folder, run_id, dedupe)]

@@ -6,7 +6,21 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.dedupe import DedupeSettings, DeduplicateArticles
 from transforms.dedupe.clusters import ConnectedComponents, bucket_pairs, candidate_pairs, cluster_decisions, verified_edges
-from transforms.dedupe.fingerprints import Fingerprint, band_keys, bucket, content_hash, minhash, normalise_words, similarity
+from transforms.dedupe.fingerprints import (
+    Fingerprint,
+    Overlap,
+    Sketch,
+    band_keys,
+    bucket,
+    candidate_probability,
+    content_hash,
+    jaccard,
+    normalise_words,
+    overlap,
+    shingles,
+    sketch,
+    verify,
+)
 from transforms.schema import Article
 
 SETTINGS = DedupeSettings()
@@ -36,21 +50,54 @@ def test_normalisation_folds_case_punctuation_and_acronyms():
     assert content_hash("a b c") != content_hash("a b d")
 
 
-def test_minhash_similarity_tracks_jaccard():
+def test_minhash_jaccard_tracks_the_shingle_sets():
     edited = STORY.replace("on Thursday", "on Thursday afternoon").replace("sharply", "strongly")
-    assert similarity(minhash(STORY, SETTINGS), minhash(STORY, SETTINGS)) == 1.0
-    assert 0.6 < similarity(minhash(STORY, SETTINGS), minhash(edited, SETTINGS)) < 1.0
-    assert similarity(minhash(STORY, SETTINGS), minhash(OTHER, SETTINGS)) < 0.1
-    assert len(band_keys(minhash(STORY, SETTINGS), SETTINGS)) == SETTINGS.bands
+    assert jaccard(sketch(STORY).signature, sketch(STORY).signature) == 1.0
+    assert 0.6 < jaccard(sketch(STORY).signature, sketch(edited).signature) < 1.0
+    assert jaccard(sketch(STORY).signature, sketch(OTHER).signature) < 0.1
+    assert jaccard(sketch(STORY).signature, b"") == 0.0
+    assert len(band_keys(sketch(STORY).signature, SETTINGS)) == SETTINGS.bands == 40
+
+
+def test_shingles_run_across_paragraph_breaks():
+    assert shingles(["a", "b", "c", "d"], 3) == {"a b c", "b c d"}
+    assert shingles(["a", "b"], 3) == {"a b"} and shingles([], 3) == set()
+    resplit = STORY.replace(". ", ".\n\n")
+    assert sketch(resplit) == sketch(STORY) and sketch(STORY).shingles == len(shingles(normalise_words(STORY), 3))
+
+
+def test_trimmed_copy_is_a_duplicate_and_a_follow_up_is_not():
+    sentences = STORY.split(". ")
+    trimmed = ". ".join(sentences[:-1])
+    found = overlap(sketch(STORY), sketch(trimmed))
+    assert found.containment > 0.9 and verify(sketch(STORY), sketch(trimmed)) == round(found.coverage, 4)
+    follow_up = OTHER + " " + sentences[-1]  # a new story reusing one background sentence
+    assert verify(sketch(STORY), sketch(follow_up)) is None
+    assert verify(sketch(STORY), sketch(OTHER)) is None
+    assert verify(sketch(""), sketch("")) is None
+
+
+def test_overlap_follows_the_set_sizes():
+    same = bytes(480)
+    assert overlap(Sketch(same, 100), Sketch(same, 100)) == Overlap(1.0, 1.0, 1.0)
+    half = bytes(240) + bytes([1]) * 240  # Jaccard 0.5 with sizes 100 and 50: 50 shared
+    found = overlap(Sketch(same, 100), Sketch(half, 50))
+    assert (found.jaccard, round(found.containment, 6), round(found.coverage, 6)) == (0.5, 1.0, 0.5)
+    assert overlap(Sketch(same, 0), Sketch(same, 10)) == Overlap(0.0, 0.0, 0.0)
+
+
+def test_candidate_probability_is_the_lsh_curve():
+    assert candidate_probability(0.55) > 0.999 and candidate_probability(0.05) < 0.01
 
 
 def packed(*values: int) -> bytes:
     return np.asarray(values, dtype="<u4").tobytes()
 
 
-def test_only_similar_candidates_become_edges():
-    joined = {"signature": [packed(1, 2, 3, 9)], "first": [("a", packed(1, 2, 3, 4)), ("c", packed(7, 8, 9, 9))]}
-    assert list(verified_edges("b", joined, 0.7)) == [("a", "b", 0.75)]
+def test_only_copies_become_edges():
+    b = Sketch(packed(1, 2, 3, 9), 100)
+    joined = {"sketch": [b], "first": [("a", Sketch(packed(1, 2, 3, 4), 100)), ("c", Sketch(packed(7, 8, 9, 9), 100))]}
+    assert list(verified_edges("b", joined, SETTINGS)) == [("a", "b", 0.8571)]  # J 0.75: 85.7 of 100 shared
 
 
 def test_candidate_pairs_of_large_buckets_pair_with_anchors_only(monkeypatch):
@@ -62,7 +109,7 @@ def test_candidate_pairs_of_large_buckets_pair_with_anchors_only(monkeypatch):
 
 
 def test_a_bucket_pairs_only_members_that_share_a_band_key():
-    keys = band_keys(minhash(STORY, SETTINGS), SETTINGS)
+    keys = band_keys(sketch(STORY).signature, SETTINGS)
     assert {bucket(k) for k in keys} == {f"{band}:{k.split(':')[1][:2]}" for band, k in enumerate(keys)}
     members = [("3:ab01", "b"), ("3:ab02", "c"), ("3:ab01", "a"), ("3:ab02", "d"), ("3:ab03", "e")]
     assert sorted(bucket_pairs(members)) == [("a", "b"), ("c", "d")]
@@ -80,15 +127,15 @@ def test_canonical_is_earliest_then_longest_then_smallest_id():
     early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
     late = early + dt.timedelta(days=1)
     members = [
-        Fingerprint("z", "h", late, 500, packed(1)),
-        Fingerprint("y", "h", early, 100, packed(1)),
-        Fingerprint("x", "h", early, 100, packed(1)),
-        Fingerprint("w", "h", None, 900, packed(1)),
+        Fingerprint("z", "h", late, 500, packed(1), 10),
+        Fingerprint("y", "h", early, 100, packed(1), 10),
+        Fingerprint("x", "h", early, 100, packed(1), 10),
+        Fingerprint("w", "h", None, 900, packed(1), 10),
     ]
     decisions = {d.article_id: d for d in cluster_decisions(members)}
     assert {d.canonical_article_id for d in decisions.values()} == {"x"}
     assert decisions["x"].duplicate_count == 3 and decisions["z"].duplicate_count == 0
-    undated = cluster_decisions([Fingerprint("b", "h", None, 50, packed(1)), Fingerprint("a", "h", None, 40, packed(1))])
+    undated = cluster_decisions([Fingerprint("b", "h", None, 50, packed(1), 10), Fingerprint("a", "h", None, 40, packed(1), 10)])
     assert undated[0].article_id == "b"  # the longer text when none is dated
 
 

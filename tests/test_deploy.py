@@ -68,7 +68,13 @@ def test_dataflow_flex_template():
     py_file = re.search(r"FLEX_TEMPLATE_PYTHON_PY_FILE=/template/(\S+)", text).group(1)
     assert (ROOT / py_file).is_file()
     metadata = json.loads((DEPLOY / "dataflow" / "metadata.json").read_text())
-    samples = {"write_mode": "append", "similarity_threshold": "0.7", "fetch_articles": "true"}
+    samples = {
+        "write_mode": "append",
+        "min_containment": "0.8",
+        "min_coverage": "0.7",
+        "dedupe_horizon": "7d",
+        "fetch_articles": "true",
+    }
     args = [f"--{p['name']}={samples.get(p['name'], 'gs://bucket/path')}" for p in metadata["parameters"]]
     assert_known_options(args, "metadata.json")
     for parameter in metadata["parameters"]:

@@ -135,7 +135,7 @@ def test_overwrite_replaces_an_earlier_run_and_append_adds(tmp_path):
     output = tmp_path / "out"
     for mode in ("overwrite", "overwrite"):
         assert run_cli("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", mode).returncode == 0
-    assert len(table(output, "articles")) == 1
+    assert len(table(output, "articles")) == 1 and not table(output, "duplicates")  # overwrite: a fresh dedupe index
     assert run_cli("--input", str(ROOT / "seeds" / "003*"), "--output", str(output), "--write_mode", "append").returncode == 0
     assert len(table(output, "articles")) == 2
     assert run_cli("--input", str(ROOT / "seeds" / "00[23]*"), "--output", str(output), "--write_mode", "append").returncode == 0

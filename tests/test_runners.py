@@ -6,6 +6,7 @@ path that Flink, Spark and Dataflow use), its worker pool, and a Dask scheduler 
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import pyarrow.dataset as ds
@@ -35,11 +36,16 @@ def inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def direct_rows(inputs, tmp_path_factory):
+def direct_output(inputs, tmp_path_factory):
     output = tmp_path_factory.mktemp("direct")
     result = run_cli(*inputs, "--output", str(output))
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = dataset_rows(output)
+    return output
+
+
+@pytest.fixture(scope="module")
+def direct_rows(direct_output):
+    rows = dataset_rows(direct_output)
     assert len(rows["articles"]) + len(rows["duplicates"]) + len(rows["errors"]) == 255
     return rows
 
@@ -72,3 +78,60 @@ def test_portable_runner(inputs, direct_rows, tmp_path, job_service, environment
 def test_dask_runner(inputs, direct_rows, tmp_path, dask_scheduler):
     args = ["--runner=apache_beam.runners.dask.dask_runner.DaskRunner", f"--dask_client_address={dask_scheduler}"]
     assert_same_as_direct(direct_rows, tmp_path, run_cli(*inputs, *args, "--output", str(tmp_path)))
+
+
+# ---------------------------------------------------------------- append runs: the dedupe index across runs
+
+
+@pytest.fixture(scope="module")
+def later_inputs(tmp_path_factory):
+    """A later run's documents: new stories, and wire copies (a dateline, the last paragraph dropped) of
+    the seeds that the first run wrote."""
+    folder = tmp_path_factory.mktemp("later")
+    generate(30, folder / "docs", seed=12)
+    for seed in sorted((ROOT / "seeds").glob("*.txt")):
+        lines = seed.read_text().splitlines()
+        body = [line for line in lines if len(line.split()) > 12]
+        (folder / "docs" / f"copy-{seed.name}").write_text(
+            "\n".join([lines[0], "", "WIRE (AP) - " + body[0], *body[1:-1]]) + "\n"
+        )
+    return ["--input", str(folder / "docs" / "*"), "--write_mode", "append"]
+
+
+def appended(direct_output, later_inputs, tmp_path, *runner_args) -> tuple:
+    """The first run's committed dataset, copied, then the later run appended to it on a runner."""
+    output = tmp_path / "appended"
+    shutil.copytree(direct_output, output, symlinks=True)
+    return output, run_cli(*later_inputs, *runner_args, "--output", str(output))
+
+
+@pytest.fixture(scope="module")
+def direct_appended_rows(direct_output, later_inputs, tmp_path_factory):
+    output, result = appended(direct_output, later_inputs, tmp_path_factory.mktemp("direct-appended"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = dataset_rows(output)
+    earlier = {row["article_id"] for row in ds.dataset(direct_output / "articles").to_table(columns=["article_id"]).to_pylist()}
+    copies = [
+        r
+        for r in ds.dataset(output / "duplicates").to_table().to_pylist()
+        if r["source_path"].rsplit("/", 1)[1].startswith("copy-")
+    ]
+    assert len(copies) >= 4 and all(r["canonical_article_id"] in earlier for r in copies)  # copies of the first run's seeds
+    return rows
+
+
+def runner_args(name: str, job_service: str = "", dask_scheduler: str = "") -> list[str]:
+    return {
+        "multiprocessing": ["--direct_num_workers=2", "--direct_running_mode=multi_processing"],
+        "portable": ["--runner=PortableRunner", f"--job_endpoint={job_service}", "--environment_type=LOOPBACK"],
+        "dask": ["--runner=apache_beam.runners.dask.dask_runner.DaskRunner", f"--dask_client_address={dask_scheduler}"],
+    }[name]
+
+
+@pytest.mark.parametrize("runner", ["multiprocessing", "portable", "dask"])
+def test_append_with_the_dedupe_index(runner, direct_output, later_inputs, direct_appended_rows, tmp_path, request):
+    services = {"portable": "job_service", "dask": "dask_scheduler"}
+    address = request.getfixturevalue(services[runner]) if runner in services else ""
+    args = runner_args(runner, **({services[runner]: address} if address else {}))
+    output, result = appended(direct_output, later_inputs, tmp_path, *args)
+    assert_same_as_direct(direct_appended_rows, output, result)

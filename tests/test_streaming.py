@@ -11,7 +11,7 @@ import pytest
 from tests.support.cli import ROOT, run_cli, summary_numbers, table
 from tests.support.feed_server import FeedServer
 from transforms.dedupe.across_time import Match, Remembered, judge, match_and_remember
-from transforms.dedupe.fingerprints import DedupeSettings, minhash
+from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.poll import event_time
 from transforms.schema import Article
 from transforms.settings import duration
@@ -35,7 +35,7 @@ TEXT = "the council approved the new railway line on monday after a long debate 
 
 
 def remembered(article_id: str, at: float, text: str = TEXT) -> Remembered:
-    return Remembered(article_id, at, minhash(text, DedupeSettings()))
+    return Remembered(article_id, at, sketch(text, DedupeSettings()))
 
 
 def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
@@ -191,3 +191,29 @@ def test_streaming_without_feeds_is_refused_before_the_output_is_touched(tmp_pat
     result = run_cli("--streaming", "--output", str(tmp_path), "--write-mode", "overwrite")
     assert result.returncode != 0 and "give at least one --feed" in result.stderr
     assert (tmp_path / "articles" / "earlier.parquet").read_bytes() == b"kept"
+
+
+def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
+    """Stop the job after the original is written, restart it, publish the copy: the restarted job reads
+    the dedupe index its predecessor left and marks the copy a duplicate of the earlier article."""
+    with FeedServer(grow_after=6.0) as server:
+        first = run_cli(*streaming_args(server, tmp_path, "--run-for", "3s"))
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert summary_numbers(first.stdout)["duplicates"] == 0 and not table(tmp_path, "duplicates")
+        [original] = [a for a in table(tmp_path, "articles") if a["title"].startswith("Dam")]
+        while time.time() - server.growing.start < 6.0:  # the wire copy is published only now
+            time.sleep(0.2)
+        second = run_cli(*streaming_args(server, tmp_path, "--run-for", "3s"))
+    assert second.returncode == 0, second.stderr[-3000:]
+    [duplicate] = table(tmp_path, "duplicates")
+    assert duplicate["url"].endswith("/wire/dam.html") and duplicate["canonical_article_id"] == original["article_id"]
+    assert summary_numbers(second.stdout)["duplicates"] == 1
+    assert list((tmp_path / "_state" / "dedupe" / "sketches").rglob("*.parquet"))  # the index grew as it wrote
+
+
+def test_what_an_earlier_run_wrote_precedes_every_newcomer():
+    settings, memory = DedupeSettings(), {}
+    earlier = Remembered("written-before", 500.0, sketch(TEXT, DedupeSettings()), cluster_id="its-cluster")
+    memory["0:k"] = [earlier]
+    match = match_and_remember(memory, "0:k", remembered("copy", 100.0), settings, 3600)  # published before it
+    assert (match.canonical_article_id, match.similarity) == ("its-cluster", 1.0)

@@ -109,9 +109,30 @@ class Duplicate:
     source: Optional[str]
     cluster_id: str
     canonical_article_id: str
-    similarity: float
+    similarity: float  # estimated share of the longer text that the shorter repeats (1.0: exact copy)
     feed_url: Optional[str] = None
     entry_id: Optional[str] = None
+    published_at: Optional[dt.datetime] = None  # the copy's own publication time: who ran the story when
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexedBand:
+    """A row of the dedupe index's ``bands`` table: an earlier article under one of its LSH band keys."""
+
+    band_key: str
+    article_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexedSketch:
+    """A row of the dedupe index's ``sketches`` table: what a later run needs to verify a copy of an earlier
+    article (articles and duplicates alike) and to point at its cluster."""
+
+    article_id: str
+    cluster_id: str
+    at: dt.datetime  # event time: published, or ingested when undated
+    signature: bytes
+    shingles: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ PIPELINE_OPTIONS = {
     "input": "gs://news-raw/incoming/{{ ds }}/*.jsonl.gz",
     "output": "gs://news-dataset/dataset",
     "write_mode": "append",
-    "similarity_threshold": "0.7",
+    "dedupe_horizon": "30d",  # copies of articles written by the last 30 days' runs become duplicates
     "temp_location": "gs://news-dataset/tmp",
     "sdk_container_image": "europe-docker.pkg.dev/news/news/news-ingest:0.1.0",
 }

@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("NEWS_SHARED", ROOT.parent / "shared"))  # a worktree elsewhere can point at it
 
 
 def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:

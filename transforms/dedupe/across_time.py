@@ -6,12 +6,16 @@ and an article is a duplicate of a remembered one that *precedes* it in (event t
 predecessors count, so the verdict never depends on the order in which keys see elements: "is a
 duplicate of" always points backwards in one total order, no cycle can form, and the first copy of a
 story is never dropped. A copy arriving before its original (in event time) is kept: what was written
-cannot be unwritten.
+cannot be unwritten. For the same reason, what earlier runs (or this job before a restart) wrote precedes
+every newcomer: each state key's memory starts from the dedupe index (``index``), and the job adds to the
+index as it writes.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime as dt
 import time
 import typing
 from collections.abc import Iterable, Iterator
@@ -20,11 +24,14 @@ from typing import Optional
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms import userstate
-from apache_beam.utils.timestamp import Timestamp
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedupe.clusters import Decision, apply_decision
-from transforms.dedupe.fingerprints import DedupeSettings, bucket, bucketed_band_keys, minhash, similarity, with_content_hash
-from transforms.schema import DEDUPE, Article, Duplicate
+from transforms.dedupe.fingerprints import DedupeSettings, Sketch, bucket, bucketed_band_keys, sketch, verify, with_content_hash
+from transforms.dedupe.index import index_rows, remembered_rows, write_index_file
+from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import SplitByType, count_in
 
 
@@ -32,9 +39,12 @@ from transforms.stage import SplitByType, count_in
 class Remembered:
     article_id: str
     at: float  # event time, epoch seconds
-    signature: bytes
+    sketch: Sketch
+    cluster_id: str = ""  # known for what the index holds: its cluster is what a copy of it joins
 
     def precedes(self, other: Remembered) -> bool:
+        if self.cluster_id:  # written by an earlier run: it cannot become a copy of the newcomer
+            return True
         return (self.at, self.article_id) < (other.at, other.article_id)
 
 
@@ -52,6 +62,20 @@ def memory_keys(content_hash_: str, signature: bytes, settings: DedupeSettings) 
     return [(bucket(exact), exact), *bucketed_band_keys(signature, settings)]
 
 
+def remembered_from_index(folder: Optional[str], state_key: str, run_id: str, since: float) -> dict[str, list[Remembered]]:
+    """A state key's memory as earlier runs left it in the index (``index.remembered_rows``): what a
+    restarted stream starts from. Exact-text keys load nothing: an exact copy shares every band key too."""
+    if not folder or state_key.startswith("hash:"):
+        return {}
+    memory: dict[str, list[Remembered]] = {}
+    for band_key, row in remembered_rows(folder, state_key, run_id):
+        at = row.at.timestamp()
+        if at >= since:
+            remembered = Remembered(row.article_id, at, Sketch(row.signature, row.shingles), row.cluster_id)
+            memory.setdefault(band_key, []).append(remembered)
+    return memory
+
+
 def match_and_remember(
     memory: dict[str, list[Remembered]], band_key: str, newcomer: Remembered, settings: DedupeSettings, horizon: float
 ) -> Optional[Match]:
@@ -63,9 +87,9 @@ def match_and_remember(
     for seen in memory.get(band_key, []):
         if seen.article_id == newcomer.article_id or not seen.precedes(newcomer):
             continue
-        score = 1.0 if exact else similarity(seen.signature, newcomer.signature)
-        if score >= settings.threshold:
-            matches.append(Match(seen.article_id, seen.at, score))
+        score = 1.0 if exact else verify(seen.sketch, newcomer.sketch, settings)
+        if score is not None:
+            matches.append(Match(seen.cluster_id or seen.article_id, seen.at, score))
     if all(m.article_id != newcomer.article_id for m in memory.get(band_key, [])):
         memory.setdefault(band_key, []).append(newcomer)
     return min(matches, key=lambda m: (m.at, m.canonical_article_id), default=None)
@@ -93,12 +117,15 @@ class _BucketMemory(beam.DoFn):
     MEMORY = userstate.ReadModifyWriteStateSpec("memory", PickleCoder())
     EXPIRY = userstate.TimerSpec("expiry", userstate.TimeDomain.WATERMARK)
 
-    def __init__(self, settings: DedupeSettings, horizon: float):
-        self.settings, self.horizon = settings, horizon
+    def __init__(self, settings: DedupeSettings, index: Optional[tuple[str, str]] = None):
+        self.settings, self.horizon, self.index = settings, settings.horizon, index
 
     def process(self, keyed, memory_state=beam.DoFn.StateParam(MEMORY), expiry=beam.DoFn.TimerParam(EXPIRY)) -> Iterator:
-        _, (band_key, newcomer, keys, article) = keyed
-        memory = memory_state.read() or {}
+        state_key, (band_key, newcomer, keys, article) = keyed
+        memory = memory_state.read()
+        if memory is None:  # the key's first visit in this job: start from what earlier runs left
+            folder, run_id = self.index or (None, "")
+            memory = remembered_from_index(folder, state_key, run_id, newcomer.at - self.horizon)
         match = match_and_remember(memory, band_key, newcomer, self.settings, self.horizon)
         memory_state.write(memory)
         expiry.set(Timestamp(max(m.at for members in memory.values() for m in members) + self.horizon))
@@ -115,10 +142,7 @@ class _BucketMemory(beam.DoFn):
             return
         memory = memory_state.read() or {}
         forget_expired(memory, float(fired) - self.horizon)
-        if memory:
-            memory_state.write(memory)
-        else:
-            memory_state.clear()
+        memory_state.write(memory)  # empty, not cleared: the index is read on a key's first visit only
 
 
 class _Verdict(beam.DoFn):
@@ -134,34 +158,73 @@ class _Verdict(beam.DoFn):
         if len(gathered) < item[2] + 1:  # the article, and one match per key
             return
         gathered_state.clear()
-        article = next(value for kind, value, _ in gathered if kind == "article")
-        yield judge(article, (value for kind, value, _ in gathered if kind == "match"))
+        article, remembered = next(value for kind, value, _ in gathered if kind == "article")
+        verdict = judge(article, (value for kind, value, _ in gathered if kind == "match"))
+        yield verdict
+        at = dt.datetime.fromtimestamp(remembered.at, dt.timezone.utc)
+        sketch_ = remembered.sketch
+        yield IndexedSketch(article.article_id, verdict.cluster_id, at, sketch_.signature, sketch_.shingles)
 
 
 def _memory_items(article: Article, settings: DedupeSettings, at=beam.DoFn.TimestampParam) -> Iterator[tuple[str, tuple]]:
-    remembered = Remembered(article.article_id, float(at), minhash(article.text, settings))
-    keys = memory_keys(article.content_hash, remembered.signature, settings)
+    remembered = Remembered(article.article_id, float(at), sketch(article.text, settings))
+    keys = memory_keys(article.content_hash, remembered.sketch.signature, settings)
     for i, (state_key, band_key) in enumerate(keys):
-        yield state_key, (band_key, remembered, len(keys), article if i == 0 else None)
+        yield state_key, (band_key, remembered, len(keys), (article, remembered) if i == 0 else None)
 
 
 class DeduplicateAcrossTime(beam.PTransform):
-    """Articles of a stream -> articles, and duplicates of an article seen in the last ``horizon`` seconds
-    of event time; outputs ``.articles`` and ``.duplicates``. One chain of keyed steps, with no window,
-    GroupByKey or Flatten to wait on, so verdicts come as elements arrive on every runner."""
+    """Articles of a stream -> articles, and duplicates of an article seen in the last ``settings.horizon``
+    seconds of event time, in this job or (given ``index``: (index folder, run id)) by earlier runs;
+    outputs ``.articles``, ``.duplicates`` and ``.index`` (what to add to the index). One chain of keyed
+    steps, with no window, GroupByKey or Flatten to wait on, so verdicts come as elements arrive on every
+    runner."""
 
-    def __init__(self, settings: DedupeSettings, horizon: float):
+    def __init__(self, settings: DedupeSettings, index: Optional[tuple[str, str]] = None):
         super().__init__()
-        self.settings, self.horizon = settings, horizon
+        self.settings, self.index = settings, index
 
     def expand(self, articles):
         settings = self.settings
+        memory = _BucketMemory(settings, self.index)
         return (
             articles
             | "CountIn" >> count_in(DEDUPE)
             | "ContentHash" >> beam.Map(with_content_hash)
             | "MemoryKeys" >> beam.FlatMap(_memory_items, settings).with_output_types(tuple[str, typing.Any])
-            | "Memory" >> beam.ParDo(_BucketMemory(settings, self.horizon)).with_output_types(tuple[str, typing.Any])
+            | "Memory" >> beam.ParDo(memory).with_output_types(tuple[str, typing.Any])
             | "Judge" >> beam.ParDo(_Verdict())
-            | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate)
+            | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate, index=IndexedSketch)
         )
+
+
+class _WriteIndexBundle(beam.DoFn):
+    """Each bundle's index entries -> one file per index table and partition, written as the bundle ends."""
+
+    def __init__(self, folder: str, run_id: str, settings: DedupeSettings):
+        self.folder, self.run_id, self.settings = folder, run_id, settings
+
+    def start_bundle(self):
+        self.rows: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
+        self.latest = MIN_TIMESTAMP
+
+    def process(self, entry: IndexedSketch, at=beam.DoFn.TimestampParam) -> None:
+        for table, partition, row in index_rows(entry, self.settings):
+            self.rows[(table, partition)].append(row)
+        self.latest = max(self.latest, at)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for (table, partition), rows in sorted(self.rows.items()):
+            path = write_index_file(self.folder, table, partition, self.run_id, rows, unique=True)
+            yield WindowedValue(path, self.latest, [GlobalWindow()])
+
+
+class AddToIndexAsWritten(beam.PTransform):
+    """A stream's index entries -> index files, bundle by bundle, so that a restarted job finds them."""
+
+    def __init__(self, folder: str, run_id: str, settings: DedupeSettings):
+        super().__init__()
+        self.folder, self.run_id, self.settings = folder, run_id, settings
+
+    def expand(self, entries):
+        return entries | "WriteBundles" >> beam.ParDo(_WriteIndexBundle(self.folder, self.run_id, self.settings))

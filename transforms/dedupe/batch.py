@@ -10,10 +10,13 @@ decisions (each cluster keeps its canonical article).
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterator
+from typing import Optional
 
 import apache_beam as beam
 
+from transforms.dedupe.across_runs import AddToIndex, IndexPlace, JoinEarlierClusters, LookUpEarlier
 from transforms.dedupe.clusters import (
     ConnectedComponents,
     apply_decision,
@@ -68,27 +71,25 @@ class CandidatePairs(beam.PTransform):
 
 
 class VerifiedEdges(beam.PTransform):
-    """{"pairs": (first id, second id), "fingerprints": ...} -> (first, second, similarity) edges of the
-    pairs similar enough; two joins bring each pair both signatures."""
+    """{"pairs": (first id, second id), "fingerprints": ...} -> (first, second, coverage) edges of the pairs
+    that are copies of one story; two joins bring each pair both sketches."""
 
     def __init__(self, settings: DedupeSettings):
         super().__init__()
         self.settings = settings
 
     def expand(self, inputs):
-        signatures = inputs["fingerprints"] | "Signatures" >> beam.Map(lambda f: (f.article_id, f.signature))
+        sketches = inputs["fingerprints"] | "Sketches" >> beam.Map(lambda f: (f.article_id, f.sketch))
         with_first = (
-            {"second": inputs["pairs"], "signature": signatures}
-            | "FirstSignature" >> beam.CoGroupByKey()
+            {"second": inputs["pairs"], "sketch": sketches}
+            | "FirstSketch" >> beam.CoGroupByKey()
             | "BySecond"
-            >> beam.FlatMap(
-                lambda kv: ((second, (kv[0], signature)) for signature in kv[1]["signature"] for second in kv[1]["second"])
-            )
+            >> beam.FlatMap(lambda kv: ((second, (kv[0], sketch)) for sketch in kv[1]["sketch"] for second in kv[1]["second"]))
         )
         return (
-            {"first": with_first, "signature": signatures}
-            | "SecondSignature" >> beam.CoGroupByKey()
-            | "Verify" >> beam.FlatMap(lambda kv: verified_edges(kv[0], kv[1], self.settings.threshold))
+            {"first": with_first, "sketch": sketches}
+            | "SecondSketch" >> beam.CoGroupByKey()
+            | "Verify" >> beam.FlatMap(lambda kv, settings: verified_edges(kv[0], kv[1], settings), self.settings)
         )
 
 
@@ -138,21 +139,33 @@ def _apply_decisions(joined) -> Iterator[Article | Duplicate]:
         yield apply_decision(article, decisions[0] if decisions else None)
 
 
-class DeduplicateArticles(beam.PTransform):
-    """Articles -> one article per cluster; outputs ``.articles`` and ``.duplicates``."""
+Deduplicated = collections.namedtuple("Deduplicated", ["articles", "duplicates", "index_files"])
 
-    def __init__(self, settings: DedupeSettings = DedupeSettings()):
+
+class DeduplicateArticles(beam.PTransform):
+    """Articles -> one article per cluster; outputs ``.articles``, ``.duplicates`` and ``.index_files``.
+    With an index (``IndexPlace``), a cluster that copies an article of an earlier run becomes duplicates
+    of it, and this run's articles are added to the index."""
+
+    def __init__(self, settings: DedupeSettings = DedupeSettings(), index: Optional[IndexPlace] = None):
         super().__init__()
-        self.settings = settings
+        self.settings, self.index = settings, index
 
     def expand(self, articles):
+        settings, index = self.settings, self.index
         hashed = articles | "CountIn" >> count_in(DEDUPE) | "ContentHash" >> beam.Map(with_content_hash)
-        decisions = (
-            hashed | "Fingerprint" >> beam.Map(fingerprint, self.settings) | "Cluster" >> NearDuplicateClusters(self.settings)
-        )
-        return (
+        fingerprints = hashed | "Fingerprint" >> beam.Map(fingerprint, settings)
+        decisions = fingerprints | "Cluster" >> NearDuplicateClusters(settings)
+        records = (
             {"article": hashed | "KeyById" >> beam.Map(_keyed), "decision": decisions}
             | "JoinDecisions" >> CoGroupByKeyPacked()
             | "Apply" >> beam.FlatMap(_apply_decisions)
-            | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate)
         )
+        if index and index.look_up:
+            earlier = fingerprints | "LookUpEarlier" >> LookUpEarlier(index, settings)
+            records = {"records": records, "earlier": earlier} | "AcrossRuns" >> JoinEarlierClusters()
+        split = records | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate)
+        if index is None:
+            return Deduplicated(split.articles, split.duplicates, articles.pipeline | "NoIndex" >> beam.Create([]))
+        index_files = {"fingerprints": fingerprints, "records": records} | "AddToIndex" >> AddToIndex(index, settings)
+        return Deduplicated(split.articles, split.duplicates, index_files)

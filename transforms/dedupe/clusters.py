@@ -11,7 +11,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.fingerprints import Fingerprint, canonical_order, similarity
+from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, canonical_order, overlap, verify
 from transforms.schema import Article, Duplicate
 
 
@@ -56,13 +56,12 @@ def bucket_pairs(keyed_ids: Iterable[tuple[str, str]]) -> Iterator[tuple[str, st
         yield from candidate_pairs(article_ids)
 
 
-def verified_edges(second_id: str, joined: dict, threshold: float) -> Iterator[tuple[str, str, float]]:
-    """Candidate pairs (first id and signature, keyed by the second id) kept when their estimated
-    similarity reaches the threshold."""
-    for signature in joined["signature"]:
-        for first_id, first_signature in joined["first"]:
-            score = similarity(first_signature, signature)
-            if score >= threshold:
+def verified_edges(second_id: str, joined: dict, settings: DedupeSettings) -> Iterator[tuple[str, str, float]]:
+    """Candidate pairs (first id and sketch, keyed by the second id) kept when they are copies of one story."""
+    for sketch in joined["sketch"]:
+        for first_id, first_sketch in joined["first"]:
+            score = verify(first_sketch, sketch, settings)
+            if score is not None:
                 yield first_id, second_id, score
 
 
@@ -105,11 +104,14 @@ class ConnectedComponents(beam.CombineFn):
 
 
 def cluster_decisions(members: Iterable[Fingerprint]) -> list[Decision]:
+    """Each member's verdict: the canonical article stays; every other member is a duplicate of it, scored
+    by its estimated coverage of it (low when joined to it only through other members)."""
     ordered = sorted(members, key=canonical_order)
     canonical = ordered[0]
     decisions = [Decision(canonical.article_id, canonical.article_id, canonical.article_id, 1.0, len(ordered) - 1)]
     for member in ordered[1:]:
-        score = 1.0 if member.content_hash == canonical.content_hash else similarity(member.signature, canonical.signature)
+        exact = member.content_hash == canonical.content_hash
+        score = 1.0 if exact else round(overlap(member.sketch, canonical.sketch).coverage, 4)
         decisions.append(Decision(member.article_id, canonical.article_id, canonical.article_id, score, 0))
     return decisions
 
@@ -129,4 +131,5 @@ def apply_decision(article: Article, decision: Optional[Decision]) -> Article | 
         decision.similarity,
         article.feed_url,
         article.entry_id,
+        article.published_at,
     )

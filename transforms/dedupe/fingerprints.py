@@ -1,10 +1,19 @@
-"""Fingerprints: what dedupe compares of an article, small enough for every shuffle.
+"""Fingerprints: what dedupe compares of an article, small enough for every shuffle, and when two are copies.
 
-A content hash of the normalised words finds exact copies; a MinHash signature of word shingles, cut
-into LSH bands, finds near copies. Defaults (``DedupeSettings``, docs/dedupe.md has the figures behind
-them): 5-word shingles, 120 permutations as 24 bands x 5 rows (the LSH curve's midpoint is
-(1/24)^(1/5) = 0.53, so a pair at the 0.7 threshold is a candidate with probability 0.988), and a verified
-Jaccard threshold of 0.7.
+A content hash of the normalised words finds exact copies; a MinHash signature of word shingles, cut into
+LSH bands, finds candidate near copies. Syndicated copies are trimmed, re-paragraphed, given a dateline or
+credit line and lightly copy-edited, which costs Jaccard similarity more than it should, while a follow-up
+that reuses a few background paragraphs shares only part of either story. So a candidate pair is judged on
+two shares (Broder 1997, resemblance and containment), both estimated from each article's signature and
+number of distinct shingles (Jaccard J and set sizes a, b give an intersection of J (a + b) / (1 + J)):
+
+* containment: how much of the *shorter* text the longer one contains (a trimmed copy: all of it), and
+* coverage: how much of the *longer* text the shorter one repeats (a follow-up reusing half: about half).
+
+Defaults (``DedupeSettings``; docs/dedupe.md has the figures): word 3-grams over the whole text (paragraph
+breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 40 bands x
+3 rows (LSH midpoint (1/40)^(1/3) = 0.29: a pair at the smallest Jaccard the rule accepts, ~0.55, is a
+candidate with probability 0.999), duplicate when containment >= 0.8 and coverage >= 0.7.
 """
 
 from __future__ import annotations
@@ -19,25 +28,36 @@ from typing import Optional
 import numpy as np
 
 from transforms.schema import Article
-from transforms.settings import option
+from transforms.settings import duration, option
 from transforms.text import words
 
 
 @dataclasses.dataclass(frozen=True)
 class DedupeSettings:
-    shingle_size: int = option(5, "words per shingle for MinHash")
-    bands: int = option(24, "LSH bands; permutations = bands x rows", flag="lsh_bands")
-    rows: int = option(5, "rows per LSH band", flag="lsh_rows")
-    threshold: float = option(
-        0.7,
-        "estimated Jaccard similarity of word shingles at which two articles are near duplicates",
-        flag="similarity_threshold",
+    shingle_size: int = option(3, "words per shingle for MinHash")
+    bands: int = option(40, "LSH bands; permutations = bands x rows", flag="lsh_bands")
+    rows: int = option(3, "rows per LSH band", flag="lsh_rows")
+    min_containment: float = option(0.8, "near duplicates: least share of the shorter text's shingles found in the longer")
+    min_coverage: float = option(0.7, "near duplicates: least share of the longer text's shingles repeated by the shorter")
+    horizon: float = option(
+        7 * 86400.0,
+        "how far back in event time (publication, else ingestion) copies of earlier runs' and a stream's articles are looked for",
+        flag="dedupe_horizon",
+        parse=duration,
     )
     seed: int = 1
 
     @property
     def permutations(self) -> int:
         return self.bands * self.rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Sketch:
+    """What verification needs of one article: 4 bytes per permutation and a count."""
+
+    signature: bytes  # the MinHash values as packed little-endian uint32: 480 bytes, not 120 Python ints
+    shingles: int  # distinct shingles the signature summarises: what turns Jaccard into containment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,13 +68,26 @@ class Fingerprint:
     content_hash: str
     published_at: Optional[dt.datetime]
     word_count: int
-    signature: bytes  # the MinHash values as packed little-endian uint32: 480 bytes, not 120 Python ints
+    signature: bytes
+    shingles: int
+
+    @property
+    def sketch(self) -> Sketch:
+        return Sketch(self.signature, self.shingles)
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlap:
+    jaccard: float
+    containment: float  # of the shorter in the longer
+    coverage: float  # of the longer by the shorter
 
 
 _ACRONYM = re.compile(r"\b(?:[^\W\d_]\.){2,}")  # U.S. -> US, so that "U.S." and "US" shingle alike
 
 
 def normalise_words(text: str) -> list[str]:
+    """Lower-cased word tokens: case, punctuation, spacing, line breaks and Unicode form do not count."""
     text = unicodedata.normalize("NFKC", text)
     return words(_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text))
 
@@ -68,31 +101,31 @@ def with_content_hash(article: Article) -> Article:
     return dataclasses.replace(article, content_hash=content_hash(article.text))
 
 
-def shingles(words: list[str], size: int) -> list[str]:
-    if len(words) <= size:
-        return [" ".join(words)]
-    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+def shingles(tokens: list[str], size: int) -> set[str]:
+    """Word n-grams over the whole text; a text no longer than n is one shingle."""
+    if len(tokens) <= size:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
 
 
-def minhash(text: str, settings: DedupeSettings) -> bytes:
+def sketch(text: str, settings: DedupeSettings = DedupeSettings()) -> Sketch:
     from rensa import RMinHash
 
-    sketch = RMinHash(num_perm=settings.permutations, seed=settings.seed)
-    sketch.update(shingles(normalise_words(text), settings.shingle_size))
-    return np.asarray(sketch.digest(), dtype="<u4").tobytes()
+    grams = shingles(normalise_words(text), settings.shingle_size)
+    minhash = RMinHash(num_perm=settings.permutations, seed=settings.seed)
+    minhash.update(list(grams))  # a minimum: the order of the shingles does not matter
+    return Sketch(np.asarray(minhash.digest(), dtype="<u4").tobytes(), len(grams))
 
 
-def fingerprint(article: Article, settings: DedupeSettings) -> Fingerprint:
+def fingerprint(article: Article, settings: DedupeSettings = DedupeSettings()) -> Fingerprint:
+    made = sketch(article.text, settings)
     return Fingerprint(
-        article.article_id,
-        article.content_hash,
-        article.published_at,
-        article.word_count,
-        minhash(article.text, settings),
+        article.article_id, article.content_hash, article.published_at, article.word_count, made.signature, made.shingles
     )
 
 
-def band_keys(signature: bytes, settings: DedupeSettings) -> list[str]:
+def band_keys(signature: bytes, settings: DedupeSettings = DedupeSettings()) -> list[str]:
+    """One key per band, ``band:hash of its rows``: articles that share a key are candidate pairs."""
     width = settings.rows * 4
     return [
         f"{band}:{hashlib.blake2b(signature[band * width : (band + 1) * width], digest_size=8).hexdigest()}"
@@ -106,20 +139,46 @@ BUCKET_HEX = 2  # each band's keys are spread over 16^2 buckets
 def bucket(band_key: str) -> str:
     """The shuffle key of a band key: its band and first ``BUCKET_HEX`` hex digits. Almost every band
     key is unique, and a grouping table holding millions of one-element keys costs several times the
-    data (at 100k documents, 2.4M keys); 24 x 256 buckets of a few hundred keys each do not."""
+    data; a few hundred keys per bucket do not."""
     return band_key[: band_key.index(":") + 1 + BUCKET_HEX]
 
 
-def bucketed_band_keys(signature: bytes, settings: DedupeSettings) -> list[tuple[str, str]]:
+def bucketed_band_keys(signature: bytes, settings: DedupeSettings = DedupeSettings()) -> list[tuple[str, str]]:
     """(bucket, band key) for each LSH band: how batch and streaming dedupe both key their buckets."""
     return [(bucket(key), key) for key in band_keys(signature, settings)]
 
 
-def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of the two shingle sets: the share of equal MinHash values."""
-    if not a:
+def candidate_probability(jaccard_: float, settings: DedupeSettings = DedupeSettings()) -> float:
+    """The LSH S-curve: the chance that a pair with this Jaccard similarity shares a band key."""
+    return 1.0 - (1.0 - jaccard_**settings.rows) ** settings.bands
+
+
+def jaccard(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two shingle sets: the share of equal MinHash values."""
+    if not a or len(a) != len(b):
         return 0.0
     return float(np.mean(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")))
+
+
+def overlap(a: Sketch, b: Sketch) -> Overlap:
+    """Jaccard, containment and coverage of two sketches, the last two from J and the set sizes."""
+    if not a.shingles or not b.shingles:
+        return Overlap(0.0, 0.0, 0.0)
+    j = jaccard(a.signature, b.signature)
+    shared = j * (a.shingles + b.shingles) / (1.0 + j)
+    small, large = sorted((a.shingles, b.shingles))
+    return Overlap(j, min(1.0, shared / small), min(1.0, shared / large))
+
+
+def is_duplicate(found: Overlap, settings: DedupeSettings = DedupeSettings()) -> bool:
+    """Most of the shorter text comes from the longer, and it repeats most of the longer."""
+    return found.containment >= settings.min_containment and found.coverage >= settings.min_coverage
+
+
+def verify(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> Optional[float]:
+    """The pair's score (estimated coverage: the ``similarity`` column) if they are copies of one story, else None."""
+    found = overlap(a, b)
+    return round(found.coverage, 4) if is_duplicate(found, settings) else None
 
 
 def canonical_order(member: Fingerprint) -> tuple:

@@ -1,0 +1,287 @@
+"""Dedupe benchmark: pair quality on the syndication dev corpus beside datasketch, and the stage's cost with
+an index of earlier articles.
+
+    python -m bench.dedupe_bench [--quality] [--sizes 10000 100000] [--index-size 100000] [--work /tmp/dedupe-bench]
+
+Quality (needs ../shared/eval/syndication-dev, or NEWS_SHARED): every file parsed and cleaned by the
+project's functions (a file that fails is a cluster of its own, as in a run), then
+- this project: ``DeduplicateArticles`` on Beam's in-process runner, and the same corpus as two append runs
+  (even-numbered files, then odd ones, with an index between them);
+- datasketch ``MinHashLSH`` (128 permutations, every document inserted and queried, what it returns
+  linked, connected components) at its default threshold (0.9) and at the best of 0.3 ... 0.9, with the
+  project's normalised 3- and 5-word shingles;
+pair precision / recall / F1 over all pairs of the 247 files against truth.json.
+
+Cost: for each size N, N synthetic articles (Zipf-word stories, 30% syndicated copies made by
+tests/support/corpus.py's ``syndicate``, half of them copies of indexed stories) through ``DeduplicateArticles`` with an index of ``--index-size``
+earlier articles, in a child process: docs/s of the stage and peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import pickle
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def cleaned_dev_corpus() -> tuple[list, dict[str, str]]:
+    from tests.support.syndication import CORPUS, truth
+    from transforms.clean import clean_article
+    from transforms.decode import decode_text
+    from transforms.parse import parse_document
+    from transforms.schema import RawDocument, document_id
+
+    articles = []
+    for path in sorted((CORPUS / "docs").glob("*.txt")):
+        raw = RawDocument(document_id(str(path)), str(path), "text", decode_text(path.read_bytes()))
+        try:
+            articles.append(clean_article(parse_document(raw)))
+        except Exception:  # an error row in a run: a cluster of its own
+            continue
+    return articles, truth()
+
+
+def run_dedupe(articles: list, settings, place=None) -> dict[str, str]:
+    """article id -> cluster id, from ``DeduplicateArticles`` on the in-process runner."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.runner import offline_runner
+    from transforms.dedupe import DeduplicateArticles
+
+    with tempfile.TemporaryDirectory() as folder:
+        options = PipelineOptions([])
+        with beam.Pipeline(runner=offline_runner(options), options=options) as p:
+            out = p | beam.Create(articles) | DeduplicateArticles(settings, place)
+            verdicts = (out.articles, out.duplicates) | beam.Flatten() | beam.Map(lambda r: f"{r.article_id}\t{r.cluster_id}")
+            verdicts | beam.io.WriteToText(f"{folder}/verdicts")
+        lines = [line for path in Path(folder).glob("verdicts*") for line in path.read_text().splitlines()]
+    return dict(line.split("\t") for line in lines)
+
+
+def by_file(articles: list, labels: dict[str, str]) -> dict[str, str]:
+    return {Path(a.source_path).name: labels[a.article_id] for a in articles if a.article_id in labels}
+
+
+def two_runs(articles: list, settings) -> dict[str, str]:
+    """Even-numbered files, then odd ones with the first run's index: the clusters both runs wrote."""
+    from transforms.dedupe import IndexPlace, index_folder
+
+    now = dt.datetime.now(dt.timezone.utc)
+    even = [a for a in articles if int(Path(a.source_path).stem[-1]) % 2 == 0]
+    odd = [a for a in articles if int(Path(a.source_path).stem[-1]) % 2 == 1]
+    with tempfile.TemporaryDirectory() as state:
+        folder = index_folder(state)
+        labels = run_dedupe(even, settings, IndexPlace(folder, "run1", now, look_up=False))
+        labels.update(run_dedupe(odd, settings, IndexPlace(folder, "run2", now, look_up=True)))
+    return labels
+
+
+def datasketch_clusters(articles: list, threshold: float, words: int, num_perm: int = 128) -> dict[str, str]:
+    from datasketch import MinHash, MinHashLSH
+
+    from transforms.dedupe.fingerprints import normalise_words, shingles
+
+    lsh, hashes = MinHashLSH(threshold=threshold, num_perm=num_perm), {}
+    for a in articles:
+        m = MinHash(num_perm=num_perm, seed=1)
+        m.update_batch([g.encode("utf-8") for g in shingles(normalise_words(a.text), words)])
+        hashes[a.article_id] = m
+        lsh.insert(a.article_id, m)
+    parent = {i: i for i in hashes}
+
+    def root(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, m in hashes.items():
+        for other in lsh.query(m):
+            a, b = root(i), root(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {i: root(i) for i in hashes}
+
+
+def quality() -> dict:
+    from tests.support.syndication import pair_scores
+    from transforms.dedupe import DedupeSettings
+
+    articles, gold = cleaned_dev_corpus()
+    settings = dataclasses.replace(DedupeSettings(), horizon=36500 * 86400.0)
+    report = {"files": len(gold), "cleaned": len(articles)}
+    started = time.perf_counter()
+    one_run = by_file(articles, run_dedupe(articles, settings))
+    report["this project, one run"] = {**pair_scores(one_run, gold), "seconds": round(time.perf_counter() - started, 1)}
+    cleaned_gold = {name: story for name, story in gold.items() if name in one_run}
+    report["this project, one run, cleaned files only"] = pair_scores(one_run, cleaned_gold)
+    two = by_file(articles, two_runs(articles, settings))
+    report["this project, two append runs (even, then odd files)"] = pair_scores(two, gold)
+    for words in (3, 5):
+        sweep = {t: pair_scores(by_file(articles, datasketch_clusters(articles, t, words)), gold) for t in THRESHOLDS}
+        best = max(sweep, key=lambda t: (sweep[t]["f1"], -t))
+        report[f"datasketch MinHashLSH default (0.9), {words}-word shingles"] = sweep[0.9]
+        report[f"datasketch MinHashLSH best threshold ({best}, in-sample), {words}-word shingles"] = sweep[best]
+    return report
+
+
+# ------------------------------------------------------------------------------------------------- cost
+
+
+VOCABULARY = [f"w{i}" for i in range(30_000)]
+CUMULATIVE = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCABULARY))))  # Zipf weights
+
+
+def story(rng: random.Random) -> tuple[str, list[str]]:
+    """Paragraphs of Zipf-distributed words. tests/support/corpus.py's stories are built from a few dozen
+    sentence templates: unrelated ones share a median 14% of their word 3-grams (the dev corpus's unrelated
+    pairs: 0%), which would make every cost here one of verifying template collisions."""
+    paragraphs = []
+    for _ in range(rng.randint(6, 10)):
+        words = rng.choices(VOCABULARY, cum_weights=CUMULATIVE, k=rng.randint(40, 80))
+        paragraphs.append(" ".join(words).capitalize() + ".")
+    return "", paragraphs
+
+
+def synthetic_articles(n: int, seed: int, earlier: list | None = None, copies: float = 0.3) -> list:
+    """``n`` Articles of Zipf-word stories; a share are syndicated copies (half of them of ``earlier``)."""
+    from tests.support.corpus import syndicate
+    from transforms.schema import Article
+
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    made, originals = [], []
+    for i in range(n):
+        if originals and rng.random() < copies:
+            pool = earlier if earlier and rng.random() < 0.5 else originals
+            paragraphs, published = rng.choice(pool)
+            paragraphs = syndicate(rng, paragraphs)
+        else:
+            _, paragraphs = story(rng)
+            published = start + dt.timedelta(minutes=rng.randint(0, 6 * 24 * 60))
+            originals.append((paragraphs, published))
+        text = "\n\n".join(paragraphs)
+        made.append(
+            Article(
+                f"s{seed}-{i:07d}",
+                f"s{seed}-{i}.txt",
+                None,
+                None,
+                None,
+                (),
+                published,
+                "en",
+                text,
+                "text",
+                word_count=len(text.split()),
+            )
+        )
+    return made
+
+
+def build_index(size: int, folder: str) -> list:
+    """An index of ``size`` earlier articles, written as one run would; returns their (paragraphs, published)."""
+    from transforms.dedupe import DedupeSettings
+    from transforms.dedupe.fingerprints import sketch
+    from transforms.dedupe.index import index_rows, write_index_file
+    from transforms.schema import IndexedSketch
+
+    rng, settings = random.Random(1), DedupeSettings()
+    start, stories, files = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), [], {}
+    for i in range(size):
+        _, paragraphs = story(rng)
+        published = start + dt.timedelta(minutes=rng.randint(0, 6 * 24 * 60))
+        stories.append((paragraphs, published))
+        made = sketch("\n\n".join(paragraphs), settings)
+        entry = IndexedSketch(f"earlier-{i:07d}", f"earlier-{i:07d}", published, made.signature, made.shingles)
+        for table, partition, row in index_rows(entry, settings):
+            files.setdefault((table, partition), []).append(row)
+    for (table, partition), rows in files.items():
+        write_index_file(folder, table, partition, "earlier", rows)
+    return stories
+
+
+def child(articles_file: str, folder: str) -> None:
+    """In the child: the dedupe stage over the pickled articles with the index at ``folder``."""
+    from transforms.dedupe import DedupeSettings, IndexPlace
+
+    articles = pickle.loads(Path(articles_file).read_bytes())
+    place = IndexPlace(folder, "bench", dt.datetime.now(dt.timezone.utc), look_up=True)
+    started = time.perf_counter()
+    labels = run_dedupe(articles, DedupeSettings(), place)
+    seconds = time.perf_counter() - started
+    copies_of_earlier = sum(1 for c in labels.values() if c.startswith("earlier-"))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": seconds, "verdicts": len(labels), "copies of earlier": copies_of_earlier, "peak_rss": peak}))
+
+
+def cost(sizes: list[int], index_size: int, work: Path) -> dict:
+    folder = str(work / f"index-{index_size}" / "dedupe")
+    marker = work / f"index-{index_size}" / "stories.pickle"
+    if not marker.exists():
+        started = time.perf_counter()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_bytes(pickle.dumps(build_index(index_size, folder)))
+        print(f"index of {index_size} built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    earlier = pickle.loads(marker.read_bytes())
+    report = {}
+    for n in sizes:
+        articles_file = work / f"articles-{n}.pickle"
+        articles_file.write_bytes(pickle.dumps(synthetic_articles(n, seed=n, earlier=earlier)))
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.dedupe_bench", "--child", str(articles_file), folder],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        report[f"{n} documents, index of {index_size}"] = {
+            "docs/s": round(n / result["seconds"]),
+            "seconds": round(result["seconds"], 1),
+            "peak RSS MiB": round(result["peak_rss"] / 2**20),
+            "verdicts": result["verdicts"],
+            "copies of indexed articles found": result["copies of earlier"],
+        }
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quality", action="store_true", help="only the quality figures")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--index-size", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dedupe-bench")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from tests.support.syndication import CORPUS
+
+    report = {}
+    if CORPUS.exists():
+        report["quality"] = quality()
+    if not args.quality and args.sizes:
+        print(json.dumps(report, indent=1), flush=True)  # the quality figures while the cost runs
+        args.work.mkdir(parents=True, exist_ok=True)
+        report["cost"] = cost(args.sizes, args.index_size, args.work)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

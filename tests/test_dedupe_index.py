@@ -1,0 +1,159 @@
+"""The dedupe index: its plain functions, and a batch run's lookup in it as a Beam transform."""
+
+import datetime as dt
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
+from transforms.dedupe.across_runs import copy_of_earlier, earliest, indexed_sketch
+from transforms.dedupe.across_time import remembered_from_index
+from transforms.dedupe.fingerprints import Fingerprint, band_keys, bucket, sketch
+from transforms.dedupe.index import (
+    BANDS,
+    SKETCHES,
+    Earlier,
+    band_partition,
+    best_earlier,
+    earlier_candidates,
+    event_time,
+    index_rows,
+    partition_files,
+    read_partition,
+    remembered_rows,
+    sketch_partition,
+    wanted_sketches,
+    write_index_file,
+)
+from transforms.schema import Article, Duplicate, IndexedSketch
+
+SETTINGS = DedupeSettings()
+DAY = dt.timedelta(days=1)
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+STORY = (
+    "The port authority said on Tuesday that the new container terminal would open in the spring, two years "
+    "later than planned, after a dispute with the builder over the cost of dredging the harbour entrance. "
+    "Shipping companies have complained for months that congestion at the old terminal adds days to every "
+    "voyage, and the authority said it would add night shifts until the new quays are ready for the ships."
+)
+OTHER = (
+    "A rare orchid that botanists had thought extinct in the region for half a century has been found growing "
+    "beside a footpath in the national park, and rangers have fenced off the spot to keep walkers away from it."
+)
+
+
+def entry(article_id, text, at=T0, cluster_id=None) -> IndexedSketch:
+    made = sketch(text)
+    return IndexedSketch(article_id, cluster_id or article_id, at, made.signature, made.shingles)
+
+
+def write_index(folder, run_id, entries):
+    files: dict = {}
+    for e in entries:
+        for table, partition, row in index_rows(e, SETTINGS):
+            files.setdefault((table, partition), []).append(row)
+    return [write_index_file(folder, t, p, run_id, rows) for (t, p), rows in files.items()]
+
+
+def test_partitions_and_rows():
+    e = entry("a", STORY)
+    rows = index_rows(e, SETTINGS)
+    assert [t for t, _, _ in rows].count(SKETCHES) == 1 and [t for t, _, _ in rows].count(BANDS) == SETTINGS.bands
+    keys = band_keys(e.signature, SETTINGS)
+    assert {p for t, p, _ in rows if t == BANDS} == {band_partition(k) for k in keys}
+    assert band_partition("12:ab34") == "ab" and band_partition(bucket("12:ab34")) == "ab"
+    assert len(sketch_partition("a")) == 2 and sketch_partition("a") == sketch_partition("a")
+    assert event_time(None, T0) == T0 and event_time(T0 - DAY, T0) == T0 - DAY
+
+
+def test_write_read_and_skip_a_run(tmp_path):
+    folder = str(tmp_path / "dedupe")
+    assert not has_entries(folder)
+    write_index(folder, "run1", [entry("a", STORY)])
+    write_index(folder, "run2", [entry("b", OTHER)])
+    assert has_entries(folder)
+    part = sketch_partition("a")
+    assert [r["article_id"] for r in read_partition(folder, SKETCHES, part)] == ["a"]
+    assert read_partition(folder, SKETCHES, part, skip_run="run1") == []
+    assert all("run2" not in p for p in partition_files(folder, SKETCHES, sketch_partition("b"), skip_run="run2"))
+
+
+def test_lookup_finds_earlier_articles_sharing_a_band_key(tmp_path):
+    folder = str(tmp_path / "dedupe")
+    write_index(folder, "run1", [entry("old", STORY), entry("unrelated", OTHER)])
+    copy = sketch("PORT CITY (Wire) - " + STORY)
+    keys = band_keys(copy.signature, SETTINGS)
+    found = set()
+    for partition in {band_partition(k) for k in keys}:
+        found |= set(earlier_candidates(folder, partition, [(k, "new") for k in keys if band_partition(k) == partition], "run2"))
+    assert found == {("old", "new")}
+    [old] = wanted_sketches(folder, sketch_partition("old"), ["old", "old"], "run2")
+    assert old.article_id == "old" and old.at == T0
+
+
+def test_best_earlier_verifies_and_keeps_to_the_horizon():
+    copy = sketch("PORT CITY (Wire) - " + STORY)
+    candidates = [entry("late", STORY, T0, "cluster-late"), entry("early", STORY, T0 - 2 * DAY), entry("other", OTHER)]
+    found = best_earlier(copy, T0, candidates, SETTINGS, horizon=7 * 86400)
+    assert (found.cluster_id, found.at) == ("early", T0 - 2 * DAY) and found.similarity > 0.8
+    assert best_earlier(copy, T0, candidates, SETTINGS, horizon=86400).cluster_id == "cluster-late"
+    assert best_earlier(sketch(OTHER + " and more"), T0, candidates[:2], SETTINGS, 86400) is None
+
+
+def test_a_copy_of_an_earlier_article_joins_its_cluster():
+    article = Article("n", "n.txt", "u", "site", "t", (), T0, "en", STORY, "text", cluster_id="n", duplicate_count=1)
+    earlier = Earlier("old", T0 - DAY, 0.9)
+    copy = copy_of_earlier(article, earlier)
+    assert isinstance(copy, Duplicate) and (copy.cluster_id, copy.canonical_article_id, copy.published_at) == ("old", "old", T0)
+    member = Duplicate("m", "m.txt", None, None, "n", "n", 0.8)
+    assert (copy_of_earlier(member, earlier).canonical_article_id, copy_of_earlier(member, None)) == ("old", member)
+    assert earliest([Earlier("b", T0, 1.0), Earlier("a", T0, 0.8), Earlier("c", T0 + DAY, 1.0)]).cluster_id == "a"
+    assert earliest([]) is None
+    fp = Fingerprint("n", "h", None, 10, sketch(STORY).signature, 5)
+    assert indexed_sketch(fp, "old", T0).at == T0 and indexed_sketch(fp, "old", T0).cluster_id == "old"
+
+
+def test_a_restarted_stream_remembers_from_the_index(tmp_path):
+    folder = str(tmp_path / "dedupe")
+    write_index(folder, "run1", [entry("old", STORY, T0, "cluster"), entry("stale", STORY, T0 - 30 * DAY)])
+    key = band_keys(sketch(STORY).signature, SETTINGS)[3]
+    rows = list(remembered_rows(folder, bucket(key), "run2"))
+    assert {(band_key, e.article_id) for band_key, e in rows} >= {(key, "old"), (key, "stale")}
+    memory = remembered_from_index(folder, bucket(key), "run2", since=(T0 - DAY).timestamp())
+    assert [(m.article_id, m.cluster_id) for m in memory[key]] == [("old", "cluster")]
+    assert remembered_from_index(folder, "hash:ab", "run2", 0) == {} and remembered_from_index(None, bucket(key), "r", 0) == {}
+
+
+def article(article_id, text, published=T0):
+    return Article(
+        article_id, f"{article_id}.txt", None, None, None, (), published, "en", text, "text", word_count=len(text.split())
+    )
+
+
+def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path):
+    folder = index_folder(str(tmp_path / "_state"))
+    write_index(folder, "run1", [entry("old", STORY, T0 - DAY, "old-cluster")])
+    place = IndexPlace(folder, "run2", T0, look_up=True)
+    articles = [
+        article("copy", "PORT CITY (Wire) - " + STORY),
+        article("copy2", STORY.replace("Tuesday", "Wednesday")),
+        article("new", OTHER),
+    ]
+    with test_pipeline as p:
+        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS, place)
+        assert_that(out.articles | beam.Map(lambda a: a.article_id), equal_to(["new"]), label="kept")
+        assert_that(
+            out.duplicates | beam.Map(lambda d: (d.article_id, d.canonical_article_id)),
+            equal_to([("copy", "old-cluster"), ("copy2", "old-cluster")]),
+            label="duplicates",
+        )
+    added = {r["article_id"]: r["cluster_id"] for part in range(256) for r in read_partition(folder, SKETCHES, f"{part:02x}")}
+    assert added == {"old": "old-cluster", "copy": "old-cluster", "copy2": "old-cluster", "new": "new"}
+
+
+def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypatch):
+    folder = str(tmp_path / "dedupe")
+    write_index(folder, "run1", [entry(f"old{i}", STORY) for i in range(3)])
+    monkeypatch.setattr("transforms.dedupe.index.MAX_ANCHORS", 2)
+    key = band_keys(sketch(STORY).signature, SETTINGS)[0]
+    assert list(earlier_candidates(folder, band_partition(key), [(key, "new")], "run2")) == [("old0", "new"), ("old1", "new")]

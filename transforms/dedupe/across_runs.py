@@ -1,0 +1,179 @@
+"""Dedupe across runs, in a batch: this run's articles looked up in the index that earlier runs wrote
+(``index``), a cluster with a copy of an earlier article joined to that article's cluster, and this run's
+articles added to the index. Every step is keyed: band partitions, then sketch partitions, then article
+ids, then this run's clusters."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from typing import Optional
+
+import apache_beam as beam
+
+from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, band_keys
+from transforms.dedupe.index import (
+    Earlier,
+    band_partition,
+    best_earlier,
+    earlier_candidates,
+    event_time,
+    index_rows,
+    sketch_partition,
+    wanted_sketches,
+    write_index_file,
+)
+from transforms.schema import Article, Duplicate, IndexedSketch
+from transforms.shuffle import CoGroupByKeyPacked
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexPlace:
+    """Where this run's index lives and what it knows of the run."""
+
+    folder: str  # <version>/_state/dedupe
+    run_id: str
+    ingested_at: dt.datetime  # the event time of undated articles
+    look_up: bool  # False when the index holds nothing yet: no lookup to pay for
+
+
+def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
+    return ((band_partition(key), (key, fp.article_id)) for key in band_keys(fp.signature, settings))
+
+
+def _best(joined, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple[str, Earlier]]:
+    new_id, grouped = joined
+    for fp in grouped["fingerprint"]:
+        at = event_time(fp.published_at, place.ingested_at)
+        found = best_earlier(fp.sketch, at, grouped["earlier"], settings, settings.horizon)
+        if found:
+            yield new_id, found
+
+
+class LookUpEarlier(beam.PTransform):
+    """Fingerprints -> (article id, Earlier) for each that copies an article of an earlier run."""
+
+    def __init__(self, place: IndexPlace, settings: DedupeSettings):
+        super().__init__()
+        self.place, self.settings = place, settings
+
+    def expand(self, fingerprints):
+        folder, run_id = self.place.folder, self.place.run_id
+        candidates = (
+            fingerprints
+            | "BandKeys" >> beam.FlatMap(_band_items, self.settings)
+            | "ByBandPartition" >> beam.GroupByKey()
+            | "ReadBands" >> beam.FlatMapTuple(lambda partition, keys: earlier_candidates(folder, partition, keys, run_id))
+        )
+        sketches = (
+            candidates
+            | "BySketchPartition" >> beam.MapTuple(lambda old_id, _: (sketch_partition(old_id), old_id))
+            | "GroupWanted" >> beam.GroupByKey()
+            | "ReadSketches" >> beam.FlatMapTuple(lambda partition, ids: wanted_sketches(folder, partition, ids, run_id))
+            | "ById" >> beam.Map(lambda s: (s.article_id, s))
+        )
+        earlier_of_new = (
+            {"new": candidates, "sketch": sketches}
+            | "JoinSketches" >> beam.CoGroupByKey()
+            | "ByNew" >> beam.FlatMapTuple(lambda _, g: ((new_id, s) for s in g["sketch"] for new_id in g["new"]))
+        )
+        return (
+            {"fingerprint": fingerprints | "KeyNew" >> beam.Map(lambda f: (f.article_id, f)), "earlier": earlier_of_new}
+            | "JoinNew" >> beam.CoGroupByKey()
+            | "Verify" >> beam.FlatMap(_best, self.place, self.settings)
+        )
+
+
+def earliest(found: list[Earlier]) -> Optional[Earlier]:
+    return min(found, key=lambda e: (e.at, e.cluster_id), default=None)
+
+
+def copy_of_earlier(record: Article | Duplicate, earlier: Optional[Earlier]) -> Article | Duplicate:
+    """A record of this run whose cluster copies an earlier article: a duplicate of that article's cluster
+    (the earlier files stay as they are, so its ``duplicate_count`` does not grow)."""
+    if earlier is None:
+        return record
+    if isinstance(record, Duplicate):
+        return dataclasses.replace(
+            record, cluster_id=earlier.cluster_id, canonical_article_id=earlier.cluster_id, similarity=earlier.similarity
+        )
+    return Duplicate(
+        record.article_id,
+        record.source_path,
+        record.url,
+        record.source,
+        earlier.cluster_id,
+        earlier.cluster_id,
+        earlier.similarity,
+        record.feed_url,
+        record.entry_id,
+        record.published_at,
+    )
+
+
+def _cluster_earlier(joined) -> Iterator[tuple[str, Earlier]]:
+    _, grouped = joined
+    for cluster_id in grouped["cluster"]:
+        for found in grouped["earlier"]:
+            yield cluster_id, found
+
+
+def _apply(joined) -> Iterator[Article | Duplicate]:
+    _, grouped = joined
+    found = earliest(list(grouped["earlier"]))
+    for record in grouped["record"]:
+        yield copy_of_earlier(record, found)
+
+
+class JoinEarlierClusters(beam.PTransform):
+    """{"records": this run's verdicts, "earlier": (article id, Earlier)} -> the verdicts, every cluster with
+    a copy of an earlier article turned into duplicates of that article's cluster (the earliest, if several)."""
+
+    def expand(self, inputs):
+        records = inputs["records"]
+        by_cluster = (
+            {"cluster": records | "ClusterOf" >> beam.Map(lambda r: (r.article_id, r.cluster_id)), "earlier": inputs["earlier"]}
+            | "JoinMatches" >> beam.CoGroupByKey()
+            | "ByCluster" >> beam.FlatMap(_cluster_earlier)
+        )
+        return (
+            {"record": records | "KeyByCluster" >> beam.Map(lambda r: (r.cluster_id, r)), "earlier": by_cluster}
+            | "JoinClusters" >> CoGroupByKeyPacked()
+            | "Apply" >> beam.FlatMap(_apply)
+        )
+
+
+def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -> IndexedSketch:
+    return IndexedSketch(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.signature, fp.shingles)
+
+
+def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:
+    _, grouped = joined
+    for fp in grouped["fingerprint"]:
+        for cluster_id in grouped["cluster"]:
+            yield indexed_sketch(fp, cluster_id, ingested_at)
+
+
+class AddToIndex(beam.PTransform):
+    """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written (one per
+    table and partition: a run adds files, never rewrites one)."""
+
+    def __init__(self, place: IndexPlace, settings: DedupeSettings):
+        super().__init__()
+        self.place, self.settings = place, settings
+
+    def expand(self, inputs):
+        place, settings = self.place, self.settings
+        return (
+            {
+                "fingerprint": inputs["fingerprints"] | "KeyFingerprints" >> beam.Map(lambda f: (f.article_id, f)),
+                "cluster": inputs["records"] | "FinalCluster" >> beam.Map(lambda r: (r.article_id, r.cluster_id)),
+            }
+            | "JoinClusters" >> beam.CoGroupByKey()
+            | "Entries" >> beam.FlatMap(_entries, place.ingested_at)
+            | "Rows" >> beam.FlatMap(lambda e: (((t, p), row) for t, p, row in index_rows(e, settings)))
+            | "ByPartition" >> beam.GroupByKey()
+            | "WriteFiles"
+            >> beam.MapTuple(lambda tp, rows: write_index_file(place.folder, tp[0], tp[1], place.run_id, list(rows)))
+        )

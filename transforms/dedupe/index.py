@@ -1,0 +1,161 @@
+"""The dedupe index: what earlier runs wrote, kept beside the dataset so that a later run (or a restarted
+stream) finds copies of it.
+
+    <state>/dedupe/bands/part=<xx>/part-<run>[-<unique>].parquet      IndexedBand: band key, article id
+    <state>/dedupe/sketches/part=<xx>/part-<run>[-<unique>].parquet   IndexedSketch: id, cluster, time, sketch
+
+``<state>`` is ``_state`` inside the run's version of the dataset, so the index is committed with the
+tables (append versions start as links of the committed index, overwrite versions empty) and a failed run
+leaves it as it was. Band rows are partitioned by the band key's hash (``xx``: 256 partitions), sketch rows
+by the article id's hash: a lookup reads only the band partitions its documents' keys fall in, then only
+the sketch partitions of the candidates found there, each as one keyed step, so no worker holds the index.
+Earlier files are never rewritten; each run adds its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Optional
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.dedupe.clusters import MAX_ANCHORS
+from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, verify
+from transforms.schema import IndexedBand, IndexedSketch, arrow_schema, record_row
+from transforms.write.parquet import write_parquet
+
+BANDS, SKETCHES = "bands", "sketches"
+INDEX_TABLES = {BANDS: arrow_schema(IndexedBand), SKETCHES: arrow_schema(IndexedSketch)}
+PARTITION_HEX = BUCKET_HEX  # a stream's state key (band and these digits) then falls in one partition
+
+
+@dataclasses.dataclass(frozen=True)
+class Earlier:
+    """A copy's earlier article: the cluster to join, when it was published, how much of it is repeated."""
+
+    cluster_id: str
+    at: dt.datetime
+    similarity: float
+
+
+def index_folder(state: str) -> str:
+    return FileSystems.join(state, "dedupe")
+
+
+def has_entries(folder: str) -> bool:
+    """Whether any run has added to the index (a run into an empty index need not look anything up)."""
+    return bool(FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
+
+
+def band_partition(band_key: str) -> str:
+    return band_key.split(":", 1)[1][:PARTITION_HEX]
+
+
+def sketch_partition(article_id: str) -> str:
+    return hashlib.md5(article_id.encode("utf-8")).hexdigest()[:PARTITION_HEX]
+
+
+def event_time(published_at: Optional[dt.datetime], ingested_at: dt.datetime) -> dt.datetime:
+    """When an article happened for the horizon: its publication, or its ingestion when undated."""
+    return published_at if published_at is not None else ingested_at
+
+
+def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str, str, dict]]:
+    """(table, partition, row): one sketch row and one band row per LSH band."""
+    keys = band_keys(entry.signature, settings)
+    bands = [(BANDS, band_partition(key), record_row(IndexedBand(key, entry.article_id))) for key in keys]
+    return [(SKETCHES, sketch_partition(entry.article_id), record_row(entry)), *bands]
+
+
+def partition_folder(folder: str, table: str, partition: str) -> str:
+    return FileSystems.join(folder, table, f"part={partition}")
+
+
+def partition_files(folder: str, table: str, partition: str, skip_run: Optional[str] = None) -> list[str]:
+    """The index files of one partition, less those of run ``skip_run`` (a run does not look itself up)."""
+    pattern = FileSystems.join(partition_folder(folder, table, partition), "part-*.parquet")
+    paths = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    return sorted(p for p in paths if not (skip_run and p.rsplit("/", 1)[-1].startswith(f"part-{skip_run}")))
+
+
+def read_partition(folder: str, table: str, partition: str, skip_run: Optional[str] = None, filters=None) -> list[dict]:
+    rows = []
+    for path in partition_files(folder, table, partition, skip_run):
+        with FileSystems.open(path) as handle:
+            rows.extend(pq.read_table(handle, schema=INDEX_TABLES[table], filters=filters).to_pylist())
+    return rows
+
+
+def write_index_file(folder: str, table: str, partition: str, run_id: str, rows: list[dict], unique: bool = False) -> str:
+    """One whole file of one partition; a batch run's name is fixed (a retried bundle rewrites it), a
+    stream's bundles each get their own."""
+    suffix = f"-{uuid.uuid4().hex[:8]}" if unique else ""
+    path = FileSystems.join(partition_folder(folder, table, partition), f"part-{run_id}{suffix}.parquet")
+    rows = sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
+    write_parquet(path, rows, INDEX_TABLES[table])
+    return path
+
+
+def earlier_candidates(
+    folder: str, partition: str, new_keys: Iterable[tuple[str, str]], skip_run: str
+) -> Iterator[tuple[str, str]]:
+    """(earlier id, new id) for each earlier article sharing a band key with a new one, from one partition.
+    A band key shared by many earlier articles (a story copied a thousand times) pairs with its first
+    ``MAX_ANCHORS`` only, as within a run: they are one cluster, and any of them finds it."""
+    by_key: dict[str, list[str]] = {}
+    for key, new_id in new_keys:
+        by_key.setdefault(key, []).append(new_id)
+    earlier: dict[str, set[str]] = {}
+    for row in read_partition(folder, BANDS, partition, skip_run, filters=[("band_key", "in", sorted(by_key))]):
+        earlier.setdefault(row["band_key"], set()).add(row["article_id"])
+    pairs = {
+        (old_id, new_id) for key, old_ids in earlier.items() for old_id in sorted(old_ids)[:MAX_ANCHORS] for new_id in by_key[key]
+    }
+    yield from sorted(pairs)
+
+
+def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], skip_run: str) -> Iterator[IndexedSketch]:
+    """The sketch rows of the given earlier articles, from one partition."""
+    wanted = sorted(set(article_ids))
+    for row in read_partition(folder, SKETCHES, partition, skip_run, filters=[("article_id", "in", wanted)]):
+        yield IndexedSketch(**row)
+
+
+def best_earlier(
+    newcomer: Sketch, at: dt.datetime, candidates: Iterable[IndexedSketch], settings: DedupeSettings, horizon: float
+) -> Optional[Earlier]:
+    """The earliest earlier article (within ``horizon`` seconds before ``at``) that ``newcomer`` copies."""
+    found = []
+    for old in candidates:
+        if old.at < at - dt.timedelta(seconds=horizon):
+            continue
+        score = verify(Sketch(old.signature, old.shingles), newcomer, settings)
+        if score is not None:
+            found.append(Earlier(old.cluster_id, old.at, score))
+    return min(found, key=lambda e: (e.at, e.cluster_id), default=None)
+
+
+def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tuple[str, IndexedSketch]]:
+    """(band key, sketch) of every indexed article under a stream's state key (``band:xx``, as
+    ``fingerprints.bucket`` makes it): one band partition read, then the sketch partitions it points to."""
+    prefix = state_key
+    partition = band_partition(state_key)
+    keys_of: dict[str, list[str]] = {}
+    for row in read_partition(folder, BANDS, partition, skip_run):
+        if row["band_key"].startswith(prefix):
+            keys_of.setdefault(row["article_id"], []).append(row["band_key"])
+    by_partition: dict[str, list[str]] = {}
+    for article_id in keys_of:
+        by_partition.setdefault(sketch_partition(article_id), []).append(article_id)
+    found = {}
+    for sketch_part, ids in sorted(by_partition.items()):
+        for entry in wanted_sketches(folder, sketch_part, ids, skip_run):
+            found.setdefault(entry.article_id, entry)
+    for article_id, entry in sorted(found.items()):
+        for key in keys_of[article_id]:
+            yield key, entry
