@@ -88,7 +88,9 @@ def not_tagged(t: Totals) -> list[tuple[str, int]]:
     for (namespace, name), value in sorted(t.items()):
         if namespace == TAG and name.startswith(NOT_TAGGED):
             language = name[len(NOT_TAGGED) :]
-            rows.append(("not tagged: language unknown" if language == UNKNOWN else f"not tagged: no model for {language}", value))
+            rows.append(
+                ("not tagged: language unknown" if language == UNKNOWN else f"not tagged: no model for {language}", value)
+            )
     return rows
 
 

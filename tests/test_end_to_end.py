@@ -63,9 +63,20 @@ def test_seed_entities(seeds_output):
     places = {e["entity"] for e in entities if e["label"] == "GPE"}
     assert {"Antony Blinken", "Sergei Lavrov", "Wang Yi", "Vladimir Putin", "Xi Jinping"} <= people
     assert {"China", "Russia", "Kabul"} <= places
+    countries = {e["entity"]: e for e in entities if e["label"] == "GPE" and e["country_code"]}
+    for name, code in {"Kabul": "AF", "Afghanistan": "AF", "China": "CN", "Russia": "RU"}.items():
+        assert countries[name]["country_code"] == code
+        assert countries[name]["latitude"] is not None and countries[name]["longitude"] is not None
+    assert countries["Kabul"]["place_type"] == "city" and countries["China"]["place_type"] == "country"
     for article in table(output, "articles"):
+        assert article["language"] == "en" and -1 <= article["tone"] <= 1
         for e in article["entities"]:
-            assert article["text"][e["start"] : e["end"]] == e["text"]
+            assert article["text"][e["start"] : e["end"]] == e["mention"]
+        blinken = [e["canonical"] for e in article["entities"] if e["mention"] == "Blinken"]
+        assert set(blinken) <= {"Antony Blinken"}
+    assert any(
+        e["mention"] == "Blinken" and e["canonical"] == "Antony Blinken" for a in table(output, "articles") for e in a["entities"]
+    )
 
 
 def test_duckdb_reads_every_table_with_its_types(seeds_output):
@@ -78,6 +89,7 @@ def test_duckdb_reads_every_table_with_its_types(seeds_output):
     assert types["published_at"] == "TIMESTAMP WITH TIME ZONE" and types["published_date"] == "DATE"
     assert types["authors"] == "VARCHAR[]" and types["word_count"] == "INTEGER"
     assert types["entities"].startswith("STRUCT(") and "canonical VARCHAR" in types["entities"]
+    assert "mention VARCHAR" in types["entities"] and "latitude DOUBLE" in types["entities"] and types["tone"] == "DOUBLE"
     undated = duckdb.sql(
         f"select count(*) from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) where published_date is null"
     ).fetchall()[0][0]

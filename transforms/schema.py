@@ -234,7 +234,8 @@ def entity_rows(article: Article) -> list[dict]:
         counts[key] = counts.get(key, 0) + 1
         places.setdefault(key, tuple(getattr(e, name) for name in PLACE_FIELDS))
     return [
-        record_row(EntityRow(article.article_id, name, label, n, *places[(name, label)])) for (name, label), n in sorted(counts.items())
+        record_row(EntityRow(article.article_id, name, label, n, *places[(name, label)]))
+        for (name, label), n in sorted(counts.items())
     ]
 
 

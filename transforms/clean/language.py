@@ -32,8 +32,3 @@ def detect_language(text: str) -> Optional[str]:
     """ISO 639-1 code of the text's language, or None when the guess is weak."""
     code, probability = _language_identifier().classify(text[:LANGUAGE_SAMPLE_CHARS])
     return code if probability >= MIN_LANGUAGE_PROBABILITY else None
-
-
-def likely_language(text: str) -> str:
-    """The detector's best guess however weak (``detect_language`` says None below the threshold)."""
-    return _language_identifier().classify(text[:LANGUAGE_SAMPLE_CHARS])[0]

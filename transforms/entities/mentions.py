@@ -31,7 +31,7 @@ def mentions_of(doc) -> list[Mention]:
 
 
 def vote_labels(mentions: Sequence[Mention]) -> list[Mention]:
-    """Give every mention of a name its most frequent label in the article (ties: the first seen)."""
+    """Give every mention of a name its most frequent label in the article; on a tie each keeps its own."""
     votes: dict[str, Counter] = defaultdict(Counter)
     for text, label, _, _ in mentions:
         if label in VOTED_LABELS:

@@ -60,7 +60,9 @@ def check_installed(models: dict[str, str]) -> None:
     """Refuse, before any work, a pipeline that is neither an installed package nor a folder."""
     for language, name in models.items():
         if importlib.util.find_spec(name) is None and not Path(name).is_dir():
-            raise ValueError(f"no spaCy pipeline {name!r} installed for language {language!r} (pip install it, or fix --ner-models)")
+            raise ValueError(
+                f"no spaCy pipeline {name!r} installed for language {language!r} (pip install it, or fix --ner-models)"
+            )
 
 
 @Language.component("newline_sentences")

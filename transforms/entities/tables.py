@@ -74,5 +74,9 @@ US_STATE_ABBREVIATIONS = {
     "WY": ("Wyo.",),
 }  # fmt: skip
 
+# An article whose language is unknown is read by the English model when at least this share of its
+# letters is Latin script; Korean, Cyrillic or Arabic text of unknown language stays untagged.
+MIN_LATIN_SHARE = 0.9
+
 # Tone: VADER's lexicon is English.
 TONE_LANGUAGES = frozenset({"en"})

@@ -4,8 +4,9 @@ consistent, places geocoded and the article's tone scored.
 Each language's model is loaded once per worker process (``apache_beam.utils.shared``), and only when
 an article in that language arrives; it is fed in batches with ``nlp.pipe``. An article in a language
 with no model keeps no entities and is counted (``tag/not_tagged_<language>``). An article whose language
-the clean stage could not tell (short or tabular text) is tagged by the model of the detector's best guess
-if there is one, else counted as ``not_tagged_unknown``. Batches are formed by grouping articles on a
+the clean stage could not tell (short or tabular text, names and numbers) is read as English, the
+project's default language, when its letters are mostly Latin script, and is otherwise counted as
+``not_tagged_unknown``. Batches are formed by grouping articles on a
 hashed shard key rather than by ``BatchElements``, whose last batch is emitted in ``finish_bundle``, which
 not every runner honours.
 """
@@ -13,18 +14,18 @@ not every runner honours.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Optional
 
 import apache_beam as beam
 from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.clean.language import likely_language
 from transforms.entities.gazetteer import Gazetteer, load_gazetteer
 from transforms.entities.geocode import with_places
 from transforms.entities.mentions import entities_of
-from transforms.entities.model import EntitySettings, check_installed, load_model
+from transforms.entities.model import ENGLISH, EntitySettings, check_installed, load_model
+from transforms.entities.tables import MIN_LATIN_SHARE
 from transforms.entities.tone import tone
 from transforms.schema import TAG, Article, ErrorRecord, shard_of
 from transforms.shuffle import GroupByKeyPacked
@@ -35,8 +36,17 @@ UNKNOWN = "unknown"
 
 
 def tagging_language(article: Article) -> str:
-    """The language whose model should tag the article: its own, or the detector's best guess."""
-    return article.language or likely_language(article.text)
+    """The language whose model should tag the article: its own, or English for Latin-script text whose
+    language the clean stage could not tell."""
+    if article.language:
+        return article.language
+    return ENGLISH if latin_share(article.text) >= MIN_LATIN_SHARE else UNKNOWN
+
+
+def latin_share(text: str) -> float:
+    """The share of the text's letters that are Latin script (basic and extended Latin)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(ch < "\u0250" for ch in letters) / len(letters) if letters else 0.0
 
 
 def by_language(articles: Sequence[Article]) -> dict[str, list[int]]:
