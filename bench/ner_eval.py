@@ -130,7 +130,7 @@ def pipeline_figures(docs, rate_before: float) -> None:
     print(f"    tagging docs/s on one core: before {rate_before:.1f}, after {rate:.1f} ({100 * (rate / rate_before - 1):+.0f}%)")
 
     routed = as_articles(texts, [detect_language(t) for t in texts])
-    groups = by_language(routed)
+    groups = by_language(routed, {"en"})
     english = set(groups.get("en", []))
     pred = [spans(tagged[i].entities) if i in english else [] for i in range(len(texts))]
     others = {lang: len(ix) for lang, ix in groups.items() if lang != "en"}

@@ -206,8 +206,16 @@ def test_articles_go_to_the_model_of_their_language():
         article("BELGRADE 1996-08-30\nPartizan 2 Vojvodina 1", None),
         article("푸틴 대통령이 말했다.", None),
     )
-    assert [tagging_language(a) for a in (english, korean, unsure, unsure_korean)] == ["en", "ko", "en", "unknown"]
-    assert by_language([korean, english, unsure, unsure_korean]) == {"ko": [0], "en": [1, 2], "unknown": [3]}
+    pidgin = article("Dem don talk say Lagos go host di match.", "pcm")
+    assert [tagging_language(a, {"en"}) for a in (english, korean, unsure, unsure_korean, pidgin)] == [
+        "en",
+        "ko",
+        "en",
+        "unknown",
+        "en",
+    ]
+    assert tagging_language(pidgin, {"en", "pcm"}) == "pcm"  # a model of its own wins
+    assert by_language([korean, english, unsure, unsure_korean], {"en"}) == {"ko": [0], "en": [1, 2], "unknown": [3]}
     assert latin_share("Ça va, São Paulo") == 1.0 and latin_share("123") == 0.0
     assert (not_tagged_counter(korean), not_tagged_counter(unsure_korean)) == ("not_tagged_ko", "not_tagged_unknown")
     kept = untagged(article("A terrible, awful day.", "en"), "en")

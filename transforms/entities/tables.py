@@ -77,6 +77,10 @@ US_STATE_ABBREVIATIONS = {
 # An article whose language is unknown is read by the English model when at least this share of its
 # letters is Latin script; Korean, Cyrillic or Arabic text of unknown language stays untagged.
 MIN_LATIN_SHARE = 0.9
+# Languages the English model reads when no model of their own is given: Nigerian Pidgin (pcm) is an
+# English-lexified creole in English spelling, and py3langid's commonest wrong guess for English text
+# (docs/entities.md).
+READ_AS_ENGLISH = frozenset({"pcm"})
 
 # Tone: VADER's lexicon is English.
 TONE_LANGUAGES = frozenset({"en"})

@@ -6,15 +6,15 @@ an article in that language arrives; it is fed in batches with ``nlp.pipe``. An 
 with no model keeps no entities and is counted (``tag/not_tagged_<language>``). An article whose language
 the clean stage could not tell (short or tabular text, names and numbers) is read as English, the
 project's default language, when its letters are mostly Latin script, and is otherwise counted as
-``not_tagged_unknown``. Batches are formed by grouping articles on a
-hashed shard key rather than by ``BatchElements``, whose last batch is emitted in ``finish_bundle``, which
-not every runner honours.
+``not_tagged_unknown``; Nigerian Pidgin is read as English too (``tables.READ_AS_ENGLISH``). Batches are
+formed by grouping articles on a hashed shard key rather than by ``BatchElements``, whose last batch is
+emitted in ``finish_bundle``, which not every runner honours.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Optional
 
 import apache_beam as beam
@@ -25,7 +25,7 @@ from transforms.entities.gazetteer import Gazetteer, load_gazetteer
 from transforms.entities.geocode import with_places
 from transforms.entities.mentions import entities_of
 from transforms.entities.model import ENGLISH, EntitySettings, check_installed, load_model
-from transforms.entities.tables import MIN_LATIN_SHARE
+from transforms.entities.tables import MIN_LATIN_SHARE, READ_AS_ENGLISH
 from transforms.entities.tone import tone
 from transforms.schema import TAG, Article, ErrorRecord, shard_of
 from transforms.shuffle import GroupByKeyPacked
@@ -35,12 +35,16 @@ NOT_TAGGED = "not_tagged_"  # + the article's language, or UNKNOWN: counters of 
 UNKNOWN = "unknown"
 
 
-def tagging_language(article: Article) -> str:
-    """The language whose model should tag the article: its own, or English for Latin-script text whose
-    language the clean stage could not tell."""
-    if article.language:
-        return article.language
-    return ENGLISH if latin_share(article.text) >= MIN_LATIN_SHARE else UNKNOWN
+def tagging_language(article: Article, languages: Collection[str]) -> str:
+    """The language whose model should tag the article: its own when a model reads it; English for a
+    language written as English (``READ_AS_ENGLISH``) and for Latin-script text whose language the clean
+    stage could not tell; else its own (no model) or UNKNOWN."""
+    language = article.language
+    if language in languages:
+        return language
+    if language is None:
+        return ENGLISH if latin_share(article.text) >= MIN_LATIN_SHARE else UNKNOWN
+    return ENGLISH if language in READ_AS_ENGLISH else language
 
 
 def latin_share(text: str) -> float:
@@ -49,11 +53,11 @@ def latin_share(text: str) -> float:
     return sum(ch < "\u0250" for ch in letters) / len(letters) if letters else 0.0
 
 
-def by_language(articles: Sequence[Article]) -> dict[str, list[int]]:
+def by_language(articles: Sequence[Article], languages: Collection[str]) -> dict[str, list[int]]:
     """Positions of the articles per tagging language, in order."""
     groups: dict[str, list[int]] = {}
     for i, article in enumerate(articles):
-        groups.setdefault(tagging_language(article), []).append(i)
+        groups.setdefault(tagging_language(article, languages), []).append(i)
     return groups
 
 
@@ -126,7 +130,7 @@ class _TagShard(beam.DoFn):
     def _tag(self, batch: list[Article]) -> list[Article | ErrorRecord]:
         """One record per article, in the batch's order."""
         out: list[Optional[Article | ErrorRecord]] = [None] * len(batch)
-        for language, positions in by_language(batch).items():
+        for language, positions in by_language(batch, self.languages).items():
             group = [batch[i] for i in positions]
             if language in self.languages:
                 records: Iterable = tag_batch(self._model(language), group, self.settings.batch_size, language, load_gazetteer())
