@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from apache_beam.metrics.metric import MetricsFilter
 
+from transforms.entities import NOT_TAGGED, UNKNOWN
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
 from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED
@@ -81,6 +82,18 @@ def stage_table(t: Totals) -> list[str]:
     return lines
 
 
+def not_tagged(t: Totals) -> list[tuple[str, int]]:
+    """Articles written without entities because no model reads their language, per language."""
+    rows = []
+    for (namespace, name), value in sorted(t.items()):
+        if namespace == TAG and name.startswith(NOT_TAGGED):
+            language = name[len(NOT_TAGGED) :]
+            rows.append(
+                ("not tagged: language unknown" if language == UNKNOWN else f"not tagged: no model for {language}", value)
+            )
+    return rows
+
+
 def summary(t: Totals, seconds: float) -> tuple[str, bool]:
     """The summary's text, and whether the run balanced."""
     read = documents_read(t)
@@ -95,10 +108,12 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         ("errors", errors),
         ("entity rows", t.get((WRITE, "entities"), 0)),
         *([("files skipped (seen)", t[(READ, SKIPPED)])] if t.get((READ, SKIPPED)) else []),
+        *not_tagged(t),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]
-    lines = [f"{label:<22}{value:>8}" for label, value in rows]
-    lines.append(f"{'time taken':<22}{seconds:>8.1f} s ({read / seconds if seconds else 0:.1f} docs/s)")
+    width = max(22, *(len(label) + 1 for label, _ in rows))
+    lines = [f"{label:<{width}}{value:>8}" for label, value in rows]
+    lines.append(f"{'time taken':<{width}}{seconds:>8.1f} s ({read / seconds if seconds else 0:.1f} docs/s)")
     if any(namespace == READ for namespace, _ in t):
         lines += ["", *stage_table(t)]
     lines += [f"ACCOUNTING MISMATCH at {problem}" for problem in problems]

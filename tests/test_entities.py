@@ -1,9 +1,40 @@
+import re
+import types
+
 import apache_beam as beam
 import pytest
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.entities import EntitySettings, TagEntities, load_model, mention_name, resolve_aliases, tag_batch
-from transforms.schema import Article, Entity
+from pipelines.options import NewsPipelineOptions, settings
+from pipelines.summary import not_tagged, summary
+from transforms.entities import (
+    EntitySettings,
+    TagEntities,
+    entities_of,
+    geocode_mentions,
+    language_models,
+    load_gazetteer,
+    load_model,
+    mention_name,
+    mentions_of,
+    propagate,
+    resolve_aliases,
+    tag_batch,
+    tone,
+    vote_labels,
+    with_places,
+)
+from transforms.entities.gazetteer import ruler_names
+from transforms.entities.model import check_installed
+from transforms.entities.tag import by_language, latin_share, not_tagged_counter, tagging_language, untagged
+from transforms.schema import Article, Entity, entity_rows
+
+MODEL = EntitySettings().model
+
+
+def article(text: str, language="en", article_id="a") -> Article:
+    return Article(article_id, f"{article_id}.txt", None, None, None, (), None, language, text, "text")
 
 
 def test_mention_names_drop_possessives_and_the():
@@ -30,9 +61,115 @@ def test_short_mentions_resolve_to_the_full_name_seen_before():
     ]
 
 
+def test_ner_models_option_maps_languages_and_keeps_spacy_model_as_english():
+    assert language_models("en=en_a, fr=fr_b,") == (("en", "en_a"), ("fr", "fr_b"))
+    with pytest.raises(ValueError, match="LANGUAGE=PIPELINE"):
+        language_models("en_core_web_sm")
+    assert EntitySettings(model="old").models() == {"en": "old"}
+    assert EntitySettings(model="old", ner_models=(("en", "new"), ("ko", "k"))).models() == {"en": "new", "ko": "k"}
+    parsed = settings(NewsPipelineOptions(["--ner-models", "en=x,ko=y", "--spacy_model", "old"]), EntitySettings)
+    assert parsed.models() == {"en": "x", "ko": "y"}
+    assert settings(NewsPipelineOptions([]), EntitySettings).models() == {"en": MODEL}
+    check_installed({"en": MODEL})
+    with pytest.raises(ValueError, match="no spaCy pipeline 'fr_core_news_sm' installed for language 'fr'"):
+        TagEntities(EntitySettings(ner_models=(("fr", "fr_core_news_sm"),)))
+
+
 @pytest.fixture(scope="module")
 def nlp():
-    return load_model(EntitySettings().model)
+    return load_model(MODEL)
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    return load_gazetteer()
+
+
+def test_only_the_ner_runs_with_line_and_rule_sentences_and_the_ruler(nlp):
+    assert nlp.pipe_names == ["sentencizer", "newline_sentences", "ner", "entity_ruler"]
+    assert load_model(MODEL, ruler_min_population=None).pipe_names == ["sentencizer", "newline_sentences", "ner"]
+
+
+def test_mentions_never_cross_a_line_break(nlp):
+    text = "Crewe 0 Watford 2\nGillingham 0 Bristol City 1\nSept .\n6 Leeds"
+    entities = entities_of(nlp(text))
+    assert entities
+    for e in entities:
+        assert "\n" not in e.mention and text[e.start : e.end] == e.mention
+
+
+def test_mentions_are_trimmed_and_other_models_label_names_mapped():
+    ents = [
+        types.SimpleNamespace(text=" Paris\n", label_="LOC", start_char=9, end_char=16),
+        types.SimpleNamespace(text="Jean Dupont", label_="PER", start_char=20, end_char=31),  # fr/de/es models' PER
+        types.SimpleNamespace(text="1996", label_="DATE", start_char=40, end_char=44),
+        types.SimpleNamespace(text="\n", label_="GPE", start_char=50, end_char=51),
+    ]
+    assert mentions_of(types.SimpleNamespace(ents=ents)) == [("Paris", "LOC", 10, 15), ("Jean Dupont", "PERSON", 20, 31)]
+
+
+def test_a_name_takes_its_majority_label_in_the_article():
+    m = [
+        ("Leicestershire", "ORG", 0, 14),
+        ("Leicestershire", "GPE", 20, 34),
+        ("Leicestershire", "ORG", 40, 54),
+        ("Afghan", "NORP", 60, 66),
+    ]
+    assert [x[1] for x in vote_labels(m)] == ["ORG", "ORG", "ORG", "NORP"]
+    tie = [("Derby", "GPE", 0, 5), ("Derby", "ORG", 10, 15)]
+    assert [x[1] for x in vote_labels(tie)] == ["GPE", "ORG"]
+
+
+def test_names_found_once_are_tagged_elsewhere_and_in_capitals():
+    text = "SOCCER - SHEARER NAMED .\nAlan Shearer scored . Shearer left ."
+    a = text.index("Alan Shearer")
+    out = propagate(text, [("Alan Shearer", "PERSON", a, a + 12)], [(a, a + 12)])
+    assert [(t, s) for t, _, s, _ in out] == [("Alan Shearer", a)]  # "Shearer" alone is not the tagged name
+    b = text.index("Shearer left")
+    out = propagate(text, [("Shearer", "PERSON", b, b + 7)], [(a, a + 12), (b, b + 7)])
+    assert [(text[s:e], s) for _, _, s, e in out] == [("SHEARER", 9), ("Shearer", b)]  # never inside a tagged span
+
+
+def test_gazetteer_ruler_adds_missed_capitals_without_common_words(nlp, gazetteer):
+    doc = nlp("NAIROBI 1996-08-31\nKenya 's president spoke .")
+    assert any(e.text == "NAIROBI" and e.label_ == "GPE" for e in doc.ents)
+    names = ruler_names(gazetteer, 1_000_000)
+    assert names["Kenya"] == "GPE" and names["Europe"] == "LOC" and names["U.S."] == "GPE"
+    assert "Reading" not in names and "Jordan" not in names  # also ordinary words and names
+
+
+def test_places_resolve_by_the_article_context_and_doubt_stays_null(gazetteer):
+    [kabul] = geocode_mentions(gazetteer, [("Kabul", "GPE")])
+    assert (kabul.country_code, kabul.place_type) == ("AF", "city") and abs(kabul.latitude - 34.5) < 0.2
+    paris_tx, texas = geocode_mentions(gazetteer, [("Paris", "GPE"), ("Texas", "GPE")])
+    assert (paris_tx.country_code, paris_tx.admin1, texas.place_type) == ("US", "TX", "us_state")
+    [paris] = geocode_mentions(gazetteer, [("Paris", "GPE")])
+    assert paris.country_code == "FR"
+    assert geocode_mentions(gazetteer, [("Springfield", "GPE")]) == [None]  # many, none dominant
+    assert geocode_mentions(gazetteer, [("Blinken", "PERSON"), ("Gondor", "GPE")]) == [None, None]
+    [europe] = geocode_mentions(gazetteer, [("Europe", "LOC")])
+    assert europe.place_type == "continent" and europe.country_code is None
+    washington, _ = geocode_mentions(gazetteer, [("Washington", "GPE"), ("the United States", "GPE")])
+    assert washington.place_type == "city" and abs(washington.longitude + 77.0) < 0.2  # the capital, not the state
+    [china] = geocode_mentions(gazetteer, [("China's", "GPE")])
+    assert china.country_code == "CN" and china.latitude is not None
+
+
+def test_places_are_geocoded_by_canonical_name(gazetteer):
+    entities = [
+        Entity("New York", "GPE", 0, 8, "New York"),
+        Entity("York", "GPE", 20, 24, "New York"),
+        Entity("Kabul", "PERSON", 30, 35, "Kabul"),
+    ]
+    ny, york, person = with_places(gazetteer, entities)
+    assert ny.country_code == york.country_code == "US" and york.geonames_id == ny.geonames_id
+    assert person == entities[2]
+
+
+def test_tone_is_english_only_and_signed():
+    assert tone("The bombing killed forty people. Officials condemned the terrible attack.", "en") < -0.3
+    assert tone("A wonderful win and a great day for the happy fans.", "en") > 0.3
+    assert tone("좋은 날", "ko") is None and tone("", "en") is None and tone("Fine.", None) is None
 
 
 TEXT = (
@@ -41,20 +178,52 @@ TEXT = (
 )
 
 
-def test_tagging_keeps_wanted_labels_with_offsets_into_the_text(nlp):
-    article = Article("a", "a.txt", None, None, None, (), None, "en", TEXT, "text")
-    [tagged] = tag_batch(nlp, [article], 8)
+def test_tagging_keeps_wanted_labels_with_offsets_places_and_tone(nlp, gazetteer):
+    [tagged] = tag_batch(nlp, [article(TEXT)], 8, "en", gazetteer)
     assert {e.label for e in tagged.entities} <= {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"}
-    assert "DATE" not in {e.label for e in tagged.entities}
     for e in tagged.entities:
-        assert TEXT[e.start : e.end] == e.text
-    people = {(e.text, e.canonical) for e in tagged.entities if e.label == "PERSON"}
+        assert TEXT[e.start : e.end] == e.mention
+    people = {(e.mention, e.canonical) for e in tagged.entities if e.label == "PERSON"}
     assert ("Putin", "Vladimir Putin") in people and ("Xi Jinping", "Xi Jinping") in people
-    assert {"Kabul", "Russia", "Afghanistan"} <= {e.text for e in tagged.entities if e.label == "GPE"}
+    places = {e.mention: e.country_code for e in tagged.entities if e.label == "GPE"}
+    assert {"Kabul": "AF", "Russia": "RU", "Afghanistan": "AF"}.items() <= places.items()
+    assert all(e.country_code is None for e in tagged.entities if e.label == "PERSON")
+    assert -1 <= tagged.tone <= 1
+
+
+def test_entity_rows_carry_the_place_of_their_canonical_name(nlp, gazetteer):
+    [tagged] = tag_batch(nlp, [article(TEXT)], 8, "en", gazetteer)
+    rows = {(r["entity"], r["label"]): r for r in entity_rows(tagged)}
+    assert rows[("Russia", "GPE")]["country_code"] == "RU" and rows[("Vladimir Putin", "PERSON")]["mentions"] == 2
+    assert rows[("Kabul", "GPE")]["place_type"] == "city" and rows[("Kabul", "GPE")]["latitude"] is not None
+    assert rows[("Vladimir Putin", "PERSON")]["country_code"] is None
+
+
+def test_articles_go_to_the_model_of_their_language():
+    english, korean, unsure, unsure_korean = (
+        article("Putin spoke.", "en"),
+        article("푸틴 대통령이 말했다.", "ko"),
+        article("BELGRADE 1996-08-30\nPartizan 2 Vojvodina 1", None),
+        article("푸틴 대통령이 말했다.", None),
+    )
+    pidgin = article("Dem don talk say Lagos go host di match.", "pcm")
+    assert [tagging_language(a, {"en"}) for a in (english, korean, unsure, unsure_korean, pidgin)] == [
+        "en",
+        "ko",
+        "en",
+        "unknown",
+        "en",
+    ]
+    assert tagging_language(pidgin, {"en", "pcm"}) == "pcm"  # a model of its own wins
+    assert by_language([korean, english, unsure, unsure_korean], {"en"}) == {"ko": [0], "en": [1, 2], "unknown": [3]}
+    assert latin_share("Ça va, São Paulo") == 1.0 and latin_share("123") == 0.0
+    assert (not_tagged_counter(korean), not_tagged_counter(unsure_korean)) == ("not_tagged_ko", "not_tagged_unknown")
+    kept = untagged(article("A terrible, awful day.", "en"), "en")
+    assert kept.entities == () and kept.tone < 0
 
 
 def test_tag_transform_batches_across_shards(test_pipeline):
-    articles = [Article(str(i), f"{i}.txt", None, None, None, (), None, "en", TEXT, "text") for i in range(7)]
+    articles = [article(TEXT, article_id=str(i)) for i in range(7)]
     with test_pipeline as p:
         tagged = p | beam.Create(articles) | TagEntities(EntitySettings(batch_size=2, shards=3))
         assert_that(
@@ -63,3 +232,28 @@ def test_tag_transform_batches_across_shards(test_pipeline):
             label="tagged",
         )
         assert_that(tagged.errors, equal_to([]), label="no errors")
+
+
+def test_articles_without_a_model_are_kept_untagged_and_counted(test_pipeline):
+    articles = [
+        article(TEXT, "en", "en1"),
+        article("푸틴 대통령이 카불에 대해 말했다.", "ko", "ko1"),
+        article("Putin, Moskva.", "pt", "pt1"),
+    ]
+    p = test_pipeline
+    tagged = p | beam.Create(articles) | TagEntities(EntitySettings(batch_size=2, shards=2))
+    assert_that(
+        tagged.articles | beam.Map(lambda a: (a.article_id, bool(a.entities))),
+        equal_to([("en1", True), ("ko1", False), ("pt1", False)]),
+    )
+    result = p.run()
+    result.wait_until_finish()
+    counts = {c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter().with_namespace("tag"))["counters"]}
+    assert (counts["not_tagged_ko"], counts["not_tagged_pt"], counts["articles"]) == (1, 1, 3)
+
+
+def test_summary_names_the_languages_left_untagged():
+    totals = {("tag", "not_tagged_ko"): 2, ("tag", "not_tagged_unknown"): 1, ("tag", "articles"): 3}
+    assert not_tagged(totals) == [("not tagged: no model for ko", 2), ("not tagged: language unknown", 1)]
+    text, _ = summary(totals, 1.0)
+    assert re.search(r"^not tagged: no model for ko +2$", text, re.M)

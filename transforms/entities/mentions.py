@@ -1,0 +1,76 @@
+"""The model's entities as an article's mentions: trimmed, one label per name, found wherever they recur.
+
+The small model tags the same team or city ORG in one sentence and GPE in the next, and misses a name in
+one sentence (most often a headline or dateline in capitals) that it found in another; within one article
+the majority label and the names already found are better evidence than each guess alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from transforms.entities.aliases import mention_name, resolve_aliases
+from transforms.entities.tables import KEPT_LABELS, LABEL_NAMES, VOTED_LABELS
+from transforms.schema import Entity
+
+Mention = tuple[str, str, int, int]  # (text, label, start, end)
+
+
+def mentions_of(doc) -> list[Mention]:
+    """Kept-label entities under our label names, with surrounding whitespace trimmed off their offsets."""
+    out = []
+    for e in doc.ents:
+        label = LABEL_NAMES.get(e.label_, e.label_)
+        text = e.text.strip()
+        if label in KEPT_LABELS and text:
+            start = e.start_char + e.text.index(text)
+            out.append((text, label, start, start + len(text)))
+    return out
+
+
+def vote_labels(mentions: Sequence[Mention]) -> list[Mention]:
+    """Give every mention of a name its most frequent label in the article; on a tie each keeps its own."""
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for text, label, _, _ in mentions:
+        if label in VOTED_LABELS:
+            votes[mention_name(text)][label] += 1
+    out = []
+    for text, label, start, end in mentions:
+        counts = votes.get(mention_name(text))
+        if label in VOTED_LABELS and counts:
+            best = max(counts.values())
+            label = label if counts[label] == best else next(k for k, v in counts.items() if v == best)
+        out.append((text, label, start, end))
+    return out
+
+
+def propagate(text: str, mentions: Sequence[Mention], taken: Sequence[tuple[int, int]]) -> list[Mention]:
+    """Tag the article's other occurrences of names it already tagged, as written or in capitals.
+
+    Only names of three or more characters that are not all lower case, and only outside every span
+    already tagged (``taken``: the model's entities of any label).
+    """
+    taken_chars: set[int] = set()
+    for start, end in taken:
+        taken_chars.update(range(start, end))
+    labels: dict[str, str] = {}
+    for name, label, _, _ in mentions:
+        if label in VOTED_LABELS and len(name) > 2 and not name.islower():
+            labels.setdefault(name, label)
+    added = []
+    for name, label in labels.items():
+        for variant in sorted({name, name.upper()}):
+            for m in re.finditer(r"(?<!\w)" + re.escape(variant) + r"(?!\w)", text):
+                span = range(m.start(), m.end())
+                if taken_chars.isdisjoint(span):
+                    added.append((variant, label, m.start(), m.end()))
+                    taken_chars.update(span)
+    return sorted([*mentions, *added], key=lambda m: m[2])
+
+
+def entities_of(doc) -> list[Entity]:
+    """A tagged spaCy doc -> the article's entities: trimmed, voted, propagated, aliases resolved."""
+    mentions = propagate(doc.text, vote_labels(mentions_of(doc)), [(e.start_char, e.end_char) for e in doc.ents])
+    return resolve_aliases(mentions)

