@@ -6,7 +6,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
-from transforms.clean import CleanArticles
+from transforms.clean import CleanArticles, CleanSettings
 from transforms.dedupe import DedupeSettings, DeduplicateArticles
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
@@ -42,7 +42,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
 
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
-    cleaned = parsed.articles | "Clean" >> CleanArticles()
+    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings))
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()

@@ -13,6 +13,7 @@ from typing import Optional
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from transforms.clean import CleanSettings
 from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import read_feeds_file
@@ -71,7 +72,7 @@ class StreamSettings:
     )
 
 
-SETTINGS = (RunSettings, HttpSettings, DedupeSettings, StreamSettings, EntitySettings)
+SETTINGS = (RunSettings, HttpSettings, CleanSettings, DedupeSettings, StreamSettings, EntitySettings)
 
 
 def _value_type(hint) -> type:
