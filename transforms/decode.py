@@ -16,6 +16,7 @@ import dataclasses
 import re
 import unicodedata
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from typing import Optional
 
@@ -85,7 +86,8 @@ def non_text_share(text: str) -> float:
     sample = text[:TEXT_SAMPLE_CHARS]
     if not sample:
         return 0.0
-    bad = sum(1 for c in sample if c not in TEXT_CONTROLS and unicodedata.category(c) in NON_TEXT_CATEGORIES)
+    counts = Counter(sample)  # distinct characters are few: look each one up once
+    bad = sum(n for c, n in counts.items() if c not in TEXT_CONTROLS and unicodedata.category(c) in NON_TEXT_CATEGORIES)
     return bad / len(sample)
 
 
