@@ -146,7 +146,7 @@ def cross_validate(pages, preps, clean_scores, conll_scores):
 def row(name: str, outs: list[str], golds: list[str], seconds: float | None = None) -> str:
     p, r, f = f1(outs, golds)
     speed = f"{len(outs) / seconds:8.1f}" if seconds else f"{'-':>8}"
-    return f"  {name:40} {p:6.3f} {r:6.3f} {f:6.3f} {sum(not o.strip() for o in outs):5d} {speed}"
+    return f"  {name:44} {p:6.3f} {r:6.3f} {f:6.3f} {sum(not o.strip() for o in outs):5d} {speed}"
 
 
 def extraction_part(dev: Path, workers: int) -> tuple[list, list]:
@@ -154,7 +154,7 @@ def extraction_part(dev: Path, workers: int) -> tuple[list, list]:
     golds = [p["gold"] for p in pages]
     with ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(html_systems, pages, chunksize=4))
-    header = f"  {'system':40} {'P':>6} {'R':>6} {'F1':>6} {'empty':>5} {'docs/s':>8}"
+    header = f"  {'system':44} {'P':>6} {'R':>6} {'F1':>6} {'empty':>5} {'docs/s':>8}"
     print(f"== extraction-dev HTML ({len(pages)} pages; target F1 >= 0.97)\n{header}")
     for name in results[0]["systems"]:
         print(row(name, [r["systems"][name][0] for r in results], golds, sum(r["systems"][name][1] for r in results)))

@@ -121,11 +121,13 @@ def test_already_clean_text_is_kept_whole_in_every_mode_but_on():
     assert clean_article(text_article(PAGE), CleanSettings("off")).text == repair(PAGE)
 
 
-def test_html_and_feed_text_is_judged_by_its_evidence():
+def test_feed_text_is_judged_by_its_evidence_and_html_gets_repairs_only_unless_on():
     assert clean_article(text_article("Short line\n\n\nA caf\u00c3\u00a9 story with five words.", "html")).text == (
         "Short line\n\nA café story with five words."
     )
     assert clean_article(text_article(PAGE, "feed")).text == "\n\n".join(BODY)
+    assert clean_article(text_article(PAGE, "html")).text == repair(PAGE)
+    assert clean_article(text_article(PAGE, "html"), CleanSettings("on")).text == "\n\n".join(BODY)
 
 
 @pytest.mark.parametrize("lang", LANGS)

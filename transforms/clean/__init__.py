@@ -1,8 +1,9 @@
 """Clean: repair the text (``repair``); if it is a page dump (``dump``), find the article in it
 (``boilerplate``); then the language, guessed on the body's lines (``language``). Text that is already an
-article gets only the repairs, whatever format it came in: ``--boilerplate auto`` decides per document by
-the evidence in its text (HTML included: trafilatura's main text rarely shows a page's chrome, and when
-it does the extractor removes it), ``on`` extracts from every document, ``off`` from none.
+article gets only the repairs: ``--boilerplate auto`` decides per document by the evidence in its text
+(plain text and feed entries), ``on`` extracts from every document, ``off`` from none. HTML's text is
+trafilatura's main text already: ``auto`` leaves it whole, as extracting again cost recall on the dev set
+(docs/extraction.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from transforms.text import MIN_ARTICLE_WORDS, word_count
 __all__ = ["CleanArticles", "CleanSettings", "clean_article", "detect_language", "dump_evidence", "extract", "repair"]
 
 BOILERPLATE_MODES = ("auto", "on", "off")
+EXTRACTED_FORMATS = ("html",)  # input formats whose text an extractor made: ``auto`` means ``off`` for them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +54,8 @@ def clean_text(text: str, title: str | None, mode: str) -> tuple[str, str | None
 
 def clean_article(article: Article, settings: CleanSettings = CleanSettings()) -> Article:
     title = repair(article.title) if article.title else None
-    text, language = clean_text(article.text, title, settings.boilerplate)
+    mode = "off" if settings.boilerplate == "auto" and article.input_format in EXTRACTED_FORMATS else settings.boilerplate
+    text, language = clean_text(article.text, title, mode)
     words = word_count(text)
     if words < MIN_ARTICLE_WORDS:
         raise ValueError(f"no article text: {words} words after cleaning (fewer than {MIN_ARTICLE_WORDS})")
