@@ -28,22 +28,18 @@ from transforms.text import words as text_words
 _SCRIPT_CHAR = {name: re.compile(f"[{ranges}]") for name, ranges in SCRIPT_RANGES.items()}
 _ANY_SCRIPT = re.compile("[" + "".join(SCRIPT_RANGES.values()) + "]")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_SCRIPT_LETTERS = {name: re.compile(f"(?=[^\\W\\d_])[{ranges}]") for name, ranges in SCRIPT_RANGES.items()}
 
 
 def script_of(text: str) -> str:
     """The dominant script among the letters: a SCRIPT_RANGES key, or "latin" (any other letters)."""
-    letters = _LETTER.findall(text)
+    if text.isascii():
+        return "latin"
+    letters = len(_LETTER.findall(text))
     if not letters:
         return "latin"
-    counts = Counter()
-    for ch in letters:
-        if _ANY_SCRIPT.match(ch):
-            for name, pattern in _SCRIPT_CHAR.items():
-                if pattern.match(ch):
-                    counts[name] += 1
-                    break
-        else:
-            counts["latin"] += 1
+    counts = Counter({name: len(pattern.findall(text)) for name, pattern in _SCRIPT_LETTERS.items()})
+    counts["latin"] = letters - sum(counts.values())
     if counts["han"] and counts["kana"]:  # Japanese mixes kanji and kana
         counts["kana"] += counts.pop("han")
     return counts.most_common(1)[0][0]
@@ -100,4 +96,5 @@ def stopword_share(line: str, language: Optional[str], script: Optional[str] = N
 
 def prose_lines(lines: list[str], min_units: float = PROSE_UNITS) -> list[str]:
     """Lines that look like body text before any language is known: long and ending like a sentence."""
-    return [line for line in lines if units(line) >= min_units and ends_sentence(line)]
+    scripts = [script_of(line) for line in lines]
+    return [line for line, script in zip(lines, scripts) if units(line, script) >= min_units and ends_sentence(line, script)]
