@@ -8,7 +8,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
-from transforms.clean import CleanArticles
+from transforms.clean import CleanArticles, CleanSettings
 from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
@@ -45,7 +45,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
 
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
-    cleaned = parsed.articles | "Clean" >> CleanArticles()
+    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     folder = index_folder(state_dir(run, root))
     index = IndexPlace(folder, run_id, dt.datetime.now(dt.timezone.utc), look_up=has_entries(folder))
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings), index)

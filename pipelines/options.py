@@ -13,6 +13,7 @@ from typing import Optional
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from transforms.clean import CleanSettings
 from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import read_feeds_file
@@ -76,7 +77,7 @@ class ConsoleSettings:
     verbose: int = option(0, "-v: our INFO logs; -vv: DEBUG, and Beam's INFO logs", action="count", short="-v")
 
 
-SETTINGS = (RunSettings, HttpSettings, DedupeSettings, StreamSettings, EntitySettings, ConsoleSettings)
+SETTINGS = (RunSettings, HttpSettings, CleanSettings, DedupeSettings, StreamSettings, EntitySettings, ConsoleSettings)
 
 
 def _value_type(hint) -> type:

@@ -17,7 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import FixedWindows
 
 from pipelines.options import RunSettings, StreamSettings, feed_sources, settings, state_dir
-from transforms.clean import CleanArticles
+from transforms.clean import CleanArticles, CleanSettings
 from transforms.dedupe import AddToIndexAsWritten, DedupeSettings, DeduplicateAcrossTime, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds.poll import PollFeeds, PollSchedule
@@ -57,7 +57,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         forget_after=dedupe.horizon,
     )
     parsed = polled.documents | "Parse" >> ParseDocuments()
-    cleaned = parsed.articles | "Clean" >> CleanArticles()
+    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     folder = index_folder(state_dir(run, root))
     deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(dedupe, (folder, run_id))
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings), in_bundles=True)

@@ -1,10 +1,23 @@
+import dataclasses
+import json
+from pathlib import Path
+
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.clean import CleanArticles, best_run, clean_article, detect_language, remove_boilerplate, repair
+from transforms.clean import CleanArticles, CleanSettings, clean_article, detect_language, dump_evidence, extract, repair
+from transforms.clean.boilerplate import classify, headline_positions, select_body, smooth
+from transforms.clean.dump import is_menu_line, is_nav, is_page_dump, is_promo
+from transforms.clean.language import stop_words
+from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
+from transforms.clean.tables import LineSettings
 from transforms.parse import parse_document
 from transforms.schema import Article, RawDocument
+from transforms.text import word_count
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "multilingual"
+LANGS = ["zh", "ja", "ko", "ar", "ru"]
 
 
 def cleaned_seed(seed_paths, prefix) -> Article:
@@ -12,43 +25,140 @@ def cleaned_seed(seed_paths, prefix) -> Article:
     return clean_article(parse_document(RawDocument(path.stem, str(path), "text", path.read_text(encoding="utf-8"))))
 
 
-def test_repair_fixes_mojibake_quotes_and_spacing():
+def paragraphs(lang):
+    return [p.strip() for p in (FIXTURES / f"{lang}_article.txt").read_text().split("\n\n") if p.strip()]
+
+
+def text_article(text, fmt="text", title=None):
+    return Article("a", "p", None, None, title, (), None, None, text, fmt)
+
+
+def test_repair_fixes_mojibake_and_spacing_and_keeps_what_a_reader_sees():
+    # Changed with issue 12: quotes stay curly, full-width forms and the ideographic space stay.
     assert (
         repair("The cafÃ© said \u201chello\u201d\u00a0 there  \n\n\n\n  Next\t line ")
-        == 'The café said "hello" there\n\nNext line'
+        == "The café said \u201chello\u201d there\n\nNext line"
     )
+    assert repair("中文，全角！\u3000空格") == "中文，全角！\u3000空格"
+    assert repair("\ufb01ne") == "\ufb01ne"
 
 
-def test_best_run_is_the_highest_scoring_contiguous_stretch():
-    assert best_run([-5, 10, -3, 8, -20, 6]) == (1, 4)
-    assert best_run([-1, -2]) == (0, 0)
+def test_script_features():
+    assert script_of("今天天气很好。") == "han" and script_of("今日は晴れです。") == "kana"
+    assert script_of("서울시는 밝혔다.") == "hangul" and script_of("مرحبا بكم") == "arabic" and script_of("Hello") == "latin"
+    assert units("今天天气很好。") > len("今天天气很好。") and units("abc") == 3
+    for line in ("结束了。", "終わりです！", "هل انتهى؟", "यह समाप्त है।", "Конец.", "He left (on Monday)."):
+        assert ends_sentence(line)
+    assert not ends_sentence("Read more:")
+    assert stopword_share("这是我们的一个新闻", "zh") > 0 and stopword_share("서울시는 시민의 의견을 들었다", None) > 0.5
+    assert stopword_share("the cat and the dog", "en") == 0.6 and stop_words("xx") == frozenset()
+    assert prose_lines(["Short.", "A line long enough to be a sentence of an article body, which it is, surely, yes."]) == [
+        "A line long enough to be a sentence of an article body, which it is, surely, yes."
+    ]
+
+
+def test_word_count_counts_unspaced_scripts_by_character():
+    assert word_count("two words") == 2 and word_count("今天天气") == 4 and word_count("AI 新闻") == 3
+
+
+def test_language_is_guessed_on_lines():
+    assert detect_language(["Le gouvernement a annoncé mardi une nouvelle réforme des retraites pour les salariés."]) == "fr"
+    assert detect_language([]) is None
+
+
+def test_nav_promo_and_menu_lines():
+    assert is_nav("Sign in") and is_nav("더보기") and not is_nav("The minister resigned")
+    assert is_promo("For the latest headlines, follow our Google News channel online or via the app.")
+    assert not is_promo("The council will follow the plan, the mayor said on Tuesday after a long debate in the chamber.")
+    assert is_menu_line("World") and not is_menu_line("Arsenal 2 Chelsea 1") and not is_menu_line("It rained.")
+
+
+def test_wire_brief_with_table_is_not_a_dump():
+    text = "SOCCER - ENGLISH LEAGUE RESULTS .\nLONDON 1996-08-31\nResults of English league matches on Saturday :\n" + "\n".join(
+        f"Team {a} {i} Team {b} {i + 1}" for i, (a, b) in enumerate(zip("ABCDEFGH", "HGFEDCBA"))
+    )
+    assert not is_page_dump(text)
+    evidence = dump_evidence("Home\nWorld\nSport\nLogin\nSearch\nA headline printed twice\nA headline printed twice")
+    assert evidence.is_dump and evidence.nav_lines == 5 and evidence.repeated == 1
 
 
 BODY = [
     "The city council voted on Tuesday to extend the night bus network to the northern suburbs, a decision "
     "that residents have campaigned for since the last line was cut four years ago.",
     "The new routes will start in March and will be paid for by a small rise in parking charges in the centre, "
-    "the council said in a statement after the vote.",
+    "the council said in a statement after the vote (the first since 2019).",
     "Funding questions",
     "Opposition members said the plan did not explain what would happen if the parking income fell short of "
     "the forecasts, and asked for a review after the first year.",
 ]
+PAGE = "\n".join(
+    ["Home", "World", "Business", "Sport", "Night buses to reach northern suburbs", "Night buses to reach northern suburbs"]
+    + BODY[:2]
+    + ["For the latest headlines, follow our Google News channel online or via the app."]
+    + BODY[2:]
+    + ["Share this", "Most popular", "Ten things to do this weekend in the old town", "Sign up to our daily email"]
+)
 
 
-def test_menus_lists_and_prompts_are_removed_without_a_phrase_list():
-    page = "\n".join(
-        ["Home", "World", "Business", "Sport", "Night buses to reach northern suburbs", "Night buses to reach northern suburbs"]
-        + BODY
-        + [
-            "Share this",
-            "Most popular",
-            "Ten things to do this weekend in the old town",
-            "Local team wins the cup after dramatic penalty shoot out",
-            "Sign up to our daily email",
-            "Your email address will not be published.",
-        ]
+def test_page_dump_keeps_the_body_whole_across_a_promo():
+    article = clean_article(text_article(PAGE))
+    assert article.text == "\n\n".join(BODY) and article.language == "en"
+
+
+def test_body_selection_steps():
+    raw = PAGE.splitlines()
+    lines = classify(raw, "en", LineSettings())
+    kinds = smooth(lines)
+    assert lines[0].fixed and lines[8].kind == "promo" and kinds[8] == "bad" and kinds[6] == "good"
+    assert headline_positions(raw, None) == [4, 5]
+    assert select_body(lines, kinds, LineSettings(), [4, 5]) == [6, 7, 9, 10]
+
+
+def test_already_clean_text_is_kept_whole_in_every_mode_but_on():
+    text = "\n\n".join(BODY)
+    for mode in ("auto", "off"):
+        assert clean_article(text_article(text), CleanSettings(mode)).text == text
+    assert clean_article(text_article(PAGE), CleanSettings("off")).text == repair(PAGE)
+
+
+def test_feed_text_is_judged_by_its_evidence_and_html_gets_repairs_only_unless_on():
+    assert clean_article(text_article("Short line\n\n\nA caf\u00c3\u00a9 story with five words.", "html")).text == (
+        "Short line\n\nA café story with five words."
     )
-    assert remove_boilerplate(page, "en") == "\n\n".join(BODY)
+    assert clean_article(text_article(PAGE, "feed")).text == "\n\n".join(BODY)
+    assert clean_article(text_article(PAGE, "html")).text == repair(PAGE)
+    assert clean_article(text_article(PAGE, "html"), CleanSettings("on")).text == "\n\n".join(BODY)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_clean_article_in_any_script_comes_out_whole(lang):
+    text = (FIXTURES / f"{lang}_article.txt").read_text()
+    assert not is_page_dump(repair(text))
+    article = clean_article(text_article(text))
+    assert article.text == repair(text) and article.language == lang
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_page_dump_in_any_script_keeps_the_body_and_drops_chrome(lang):
+    chrome = json.loads((FIXTURES / "chrome.json").read_text())[lang]
+    article = clean_article(text_article((FIXTURES / f"{lang}_dump.txt").read_text()))
+    assert article.text.split("\n\n") == paragraphs(lang)
+    for line in chrome["menu"] + chrome["related"] + chrome["footer"] + [chrome["promo"], chrome["title"]]:
+        assert line not in article.text.split("\n\n")
+    assert article.language == lang
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_forced_extraction_on_clean_text_loses_nothing(lang):
+    assert extract((FIXTURES / f"{lang}_article.txt").read_text()).text.split("\n\n") == paragraphs(lang)
+
+
+def test_dump_without_body_is_an_error_with_the_reason():
+    assert extract("Home\nWorld\nSport\nLogin\nSearch").reason
+    with pytest.raises(ValueError, match="no article in this page dump"):
+        clean_article(text_article("Home\nWorld\nSport\nLogin\nSearch\nMenu"), CleanSettings("on"))
+    with pytest.raises(ValueError, match="boilerplate mode"):
+        clean_article(text_article("x"), CleanSettings("sometimes"))
 
 
 def test_seed_000_ends_before_newsletter(seed_paths):
@@ -83,27 +193,20 @@ def test_cleaned_seeds_are_english_and_counted(seed_paths):
         assert article.language == "en" and article.word_count == len(article.text.split()) > 150
 
 
-def test_language_detection():
-    assert detect_language("Le gouvernement a annoncé mardi une nouvelle réforme des retraites pour les salariés.") == "fr"
-
-
-def test_html_text_gets_repairs_only():
-    article = Article(
-        "a", "p", None, None, "T", (), None, None, "Short line\n\n\nA caf\u00c3\u00a9 story with five words.", "html"
-    )
-    assert clean_article(article).text == "Short line\n\nA café story with five words."
+def test_seed_003_loses_the_google_news_promo(seed_paths):
+    assert "Google News" not in cleaned_seed(seed_paths, "003").text
 
 
 def test_clean_transform_routes_empty_results_to_errors(test_pipeline):
-    good = Article("good", "g.txt", None, None, None, (), None, None, "\n".join(BODY), "text")
-    junk = Article("junk", "j.txt", None, None, None, (), None, None, "Home\nWorld\nSport\nLogin", "text")
+    good = text_article("\n".join(BODY))
+    junk = dataclasses.replace(text_article("Home\nWorld\nSport\nLogin\nSearch\nMenu"), article_id="junk", source_path="j.txt")
     with test_pipeline as p:
         cleaned = p | beam.Create([good, junk]) | CleanArticles()
-        assert_that(cleaned.articles | beam.Map(lambda a: a.article_id), equal_to(["good"]), label="articles")
+        assert_that(cleaned.articles | beam.Map(lambda a: a.article_id), equal_to(["a"]), label="articles")
         assert_that(cleaned.errors | beam.Map(lambda e: (e.source_path, e.stage)), equal_to([("j.txt", "clean")]), label="errors")
 
 
-@pytest.mark.parametrize("text", ["", "   \n  "])
+@pytest.mark.parametrize("text", ["", "   \n  ", "Too short."])
 def test_nothing_left_is_an_error(text):
-    with pytest.raises(ValueError, match="no article text left"):
-        clean_article(Article("a", "p", None, None, None, (), None, None, text, "text"))
+    with pytest.raises(ValueError, match="no article text"):
+        clean_article(text_article(text))

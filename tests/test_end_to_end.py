@@ -55,6 +55,7 @@ def test_seed_texts_are_clean(seeds_output):
     for junk in ("Theme", "Light", "Dark", "Language", "Font", "Read more:"):
         assert junk not in texts["003"].splitlines() and "Read more" not in texts["003"]
     assert not any("Newsletter" in t or "Related Posts" in t or "Submit a Tip" in t for t in texts.values())
+    assert not any("Google News" in t or "Read more" in t for t in texts.values())
 
 
 def test_seed_entities(seeds_output):
@@ -133,10 +134,12 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
     assert summary_numbers(result.stdout)["documents read"] == 14
     failed = {e["source_path"].rsplit("/", 1)[1]: (e["stage"], e["error"]) for e in errors}
     assert failed["empty.txt"] == ("read", "empty file")
-    assert "binary" in failed["binary.txt"][1] and "UTF-8" in failed["latin1.txt"][1]
+    assert "binary" in failed["binary.txt"][1] and "latin1.txt" not in failed
     assert failed["broken.html"][0] == "parse" and "gzip" in failed["corrupt.txt.gz"][1]
     assert "malformed JSON" in failed["docs.jsonl:2"][1] and "neither 'text' nor 'html'" in failed["docs.jsonl:3"][1]
-    assert {a["source_path"].rsplit("/", 1)[1] for a in articles} >= {"page.html.gz"}
+    by_name = {a["source_path"].rsplit("/", 1)[1]: a for a in articles}
+    assert by_name.keys() >= {"page.html.gz", "latin1.txt"}  # an undeclared legacy charset is detected
+    assert "café très bon" in by_name["latin1.txt"]["text"] and by_name["latin1.txt"]["encoding"] != "utf-8"
     # The JSONL copy of seed 002 is an exact duplicate of the seed file.
     assert {d["source_path"].rsplit("/", 1)[1] for d in duplicates} >= {"docs.jsonl:1"} or any(
         a["source_path"].endswith("docs.jsonl:1") for a in articles

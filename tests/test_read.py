@@ -14,7 +14,7 @@ def read(path, data):
 
 def test_text_file_is_one_document():
     [doc] = read("/in/a.txt", b"Title\n\nSome body text here.")
-    assert doc == RawDocument(document_id("/in/a.txt"), "/in/a.txt", "text", "Title\n\nSome body text here.")
+    assert doc == RawDocument(document_id("/in/a.txt"), "/in/a.txt", "text", "Title\n\nSome body text here.", encoding="utf-8")
 
 
 def test_utf8_bom_is_dropped():
@@ -59,7 +59,6 @@ def test_bad_files_become_errors_with_clear_reasons():
     cases = {
         "/in/empty.txt": (b"  \n ", "empty file"),
         "/in/image.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, "binary content"),
-        "/in/latin1.txt": ("caf\xe9 au lait".encode("latin-1"), "not valid UTF-8"),
         "/in/broken.txt.gz": (b"\x1f\x8b\x08\x00garbage", "corrupt or truncated gzip"),
         "/in/truncated.txt.gz": (gzip.compress(b"hello world " * 100)[:30], "corrupt or truncated gzip"),
         "/in/sheet.xlsx": (b"some text", "unsupported file type"),

@@ -59,6 +59,10 @@ class Response:
     headers: dict
     body: bytes
 
+    def header(self, name: str) -> Optional[str]:
+        """A response header by name, in any case (the dict lost requests' case-insensitivity)."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
 
 def check_url(url: str, allowed: tuple[str, ...] = ()) -> None:
     """Refuse anything but http(s) to a public address or one the user allowed (``addresses``)."""

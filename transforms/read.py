@@ -6,13 +6,15 @@ a feed file (``.rss``, ``.atom``, ``.xml``, ``.rdf``) one document per entry, an
 these. What cannot be read becomes an ``ErrorRecord`` with stage ``read``.
 
 No file is read whole into memory past ``MAX_DOCUMENT_BYTES``, decompressed or not: a JSONL file is read
-as a stream of lines, each line capped, so a gzip bomb stops at the cap. Each file's content digest is
+as a stream of lines, each line capped, so a gzip bomb stops at the cap; a UTF-16/32 JSONL file is decoded
+on the way, a chunk at a time. Every document records the encoding its bytes were decoded with. Each file's content digest is
 kept with the dataset (``STATE/files/``): in append mode a file already ingested, same path and content,
 is skipped and counted, so a rerun adds no row.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 import io
@@ -25,7 +27,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
-from transforms.decode import MAX_DOCUMENT_BYTES, decode_html, decode_text, decompress, looks_binary
+from transforms.decode import MAX_DOCUMENT_BYTES, bom_encoding, decode_html, decode_text, decompress, looks_binary, wide_encoding
 from transforms.feeds.formats import feed_records
 from transforms.files import read_key_sets, write_key_set
 from transforms.schema import READ, ErrorRecord, RawDocument, document_id, shard_of
@@ -79,9 +81,11 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
         if name.endswith(FEED_SUFFIXES):
             yield from feed_records(path, data)[0]
         elif name.endswith(HTML_SUFFIXES):
-            yield RawDocument(document_id(path), path, "html", decode_html(data))
+            page = decode_html(data)
+            yield RawDocument(document_id(path), path, "html", page.text, encoding=page.encoding)
         elif name.endswith(TEXT_SUFFIXES):
-            yield RawDocument(document_id(path), path, "text", decode_text(data))
+            text = decode_text(data)
+            yield RawDocument(document_id(path), path, "text", text.text, encoding=text.encoding)
         else:
             raise ValueError(
                 f"unsupported file type {name.rsplit('/', 1)[-1]!r}: expected "
@@ -94,24 +98,25 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
 def read_jsonl(path: str, stream: BinaryIO) -> Iterator[Record]:
     """One document (or error) per line of a JSONL stream, read as it comes: a line over
     ``MAX_DOCUMENT_BYTES`` is an error and ends the file, whatever the file's size."""
-    number = 0
+    number, wide = 0, []
     try:
-        for number, line in enumerate(stream_lines(path, stream), start=1):
+        for number, line in enumerate(stream_lines(path, stream, wide=wide), start=1):
             if not line.strip():
                 continue
             try:
-                yield jsonl_document(path, number, line)
+                yield jsonl_document(path, number, line, wide[0] if wide else None)
             except ValueError as e:
                 yield ErrorRecord.of(f"{path}:{number}", READ, str(e), line)
     except ValueError as e:
         yield ErrorRecord.of(f"{path}:{number + 1}", READ, str(e))
 
 
-def stream_lines(path: str, stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """The lines of a (gzipped) byte stream, decompressed a chunk at a time; ``ValueError`` for binary
-    content, a line over ``MAX_DOCUMENT_BYTES``, a corrupt gzip stream, or nothing at all."""
+def stream_lines(path: str, stream: BinaryIO, chunk: int = 1 << 20, wide: Optional[list] = None) -> Iterator[bytes]:
+    """The lines of a (gzipped) byte stream as UTF-8, decompressed and decoded a chunk at a time;
+    ``ValueError`` for binary content, a line over ``MAX_DOCUMENT_BYTES``, a corrupt gzip stream, or
+    nothing at all. A UTF-16/32 stream's encoding is appended to ``wide``."""
     pending, seen_any = b"", False
-    for piece in decompressed(path, stream, chunk):
+    for piece in as_utf8(decompressed(path, stream, chunk), wide if wide is not None else []):
         if not seen_any and piece.strip() and looks_binary(piece):
             raise ValueError("binary content (NUL or control bytes), not a text or HTML document")
         seen_any |= bool(piece.strip())
@@ -125,6 +130,32 @@ def stream_lines(path: str, stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[
         raise ValueError("empty file")
     if pending:
         yield pending
+
+
+def as_utf8(pieces: Iterator[bytes], wide: list) -> Iterator[bytes]:
+    """A byte stream in UTF-16/32 (by its BOM or its NUL pattern) re-encoded as UTF-8 piece by piece with
+    an incremental decoder, its encoding appended to ``wide``; any other stream as it is (each line is
+    decoded on its own)."""
+    pieces = iter(pieces)
+    first = next(pieces, b"")
+    while not first and (first := next(pieces, None)) is not None:
+        pass
+    first = first or b""
+    found = bom_encoding(first)
+    encoding = found[0] if found else wide_encoding(first)
+    if encoding is None or not encoding.startswith("utf-") or encoding == "utf-8":
+        yield first
+        yield from pieces
+        return
+    wide.append(encoding)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        yield decoder.decode(first[found[1] if found else 0 :]).encode("utf-8")
+        for piece in pieces:
+            yield decoder.decode(piece).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not valid {encoding}: {e.reason}") from None
 
 
 def decompressed(path: str, stream: BinaryIO, chunk: int) -> Iterator[bytes]:
@@ -145,9 +176,11 @@ def decompressed(path: str, stream: BinaryIO, chunk: int) -> Iterator[bytes]:
         raise ValueError("corrupt or truncated gzip data: the stream ends early")
 
 
-def jsonl_document(path: str, number: int, line: bytes) -> RawDocument:
+def jsonl_document(path: str, number: int, line: bytes, encoding: Optional[str] = None) -> RawDocument:
+    """One JSONL line; ``encoding``: the file's, when the stream was decoded already (UTF-16/32)."""
+    decoded = decode_text(line)
     try:
-        record = json.loads(decode_text(line))
+        record = json.loads(decoded.text)
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON line: {e.msg} at column {e.colno}") from None
     if not isinstance(record, dict):
@@ -169,6 +202,7 @@ def jsonl_document(path: str, number: int, line: bytes) -> RawDocument:
         title=field("title"),
         published=field("published"),
         source=field("source"),
+        encoding=encoding or decoded.encoding,
     )
 
 

@@ -45,6 +45,7 @@ class RawDocument:
     feed_url: Optional[str] = None
     entry_id: Optional[str] = None
     categories: tuple[str, ...] = ()
+    encoding: Optional[str] = None  # the codec its bytes were decoded with ("utf-8", "cp1252", "utf-16-le", ...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Article:
     language: Optional[str]
     text: str
     input_format: str  # "text", "html" or "feed": which extraction path produced ``text``
+    encoding: Optional[str] = None  # the codec the input's bytes were decoded with (RawDocument.encoding)
     feed_url: Optional[str] = None
     entry_id: Optional[str] = None
     categories: tuple[str, ...] = ()

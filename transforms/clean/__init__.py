@@ -1,6 +1,10 @@
-"""Clean: repair Unicode, normalise whitespace and quotes (``repair``), and strip boilerplate from plain-text
-dumps (``boilerplate``). HTML was already reduced to its main text by trafilatura in the parse stage, so
-it only gets the repairs."""
+"""Clean: repair the text (``repair``); if it is a page dump (``dump``), find the article in it
+(``boilerplate``); then the language, guessed on the body's lines (``language``). Text that is already an
+article gets only the repairs: ``--boilerplate auto`` decides per document by the evidence in its text
+(plain text and feed entries), ``on`` extracts from every document, ``off`` from none. HTML's text is
+trafilatura's main text already: ``auto`` leaves it whole, as extracting again cost recall on the dev set
+(docs/extraction.md).
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,68 @@ import dataclasses
 
 import apache_beam as beam
 
-from transforms.clean.boilerplate import best_run, remove_boilerplate
+from transforms.clean.boilerplate import extract
+from transforms.clean.dump import dump_evidence, is_page_dump
 from transforms.clean.language import detect_language
 from transforms.clean.repair import repair
-from transforms.clean.tables import BoilerplateSettings
+from transforms.clean.scripts import prose_lines
 from transforms.schema import CLEAN, Article, ErrorRecord
+from transforms.settings import option
 from transforms.stage import ApplyOrRecordError, SplitByType
-from transforms.text import MIN_ARTICLE_WORDS
+from transforms.text import MIN_ARTICLE_WORDS, word_count
 
-__all__ = ["BoilerplateSettings", "CleanArticles", "best_run", "clean_article", "detect_language", "remove_boilerplate", "repair"]
+__all__ = ["CleanArticles", "CleanSettings", "clean_article", "detect_language", "dump_evidence", "extract", "repair"]
+
+BOILERPLATE_MODES = ("auto", "on", "off")
+EXTRACTED_FORMATS = ("html",)  # input formats whose text an extractor made: ``auto`` means ``off`` for them
 
 
-def clean_article(article: Article, settings: BoilerplateSettings = BoilerplateSettings()) -> Article:
-    text = repair(article.text)
+@dataclasses.dataclass(frozen=True)
+class CleanSettings:
+    boilerplate: str = option(
+        "auto",
+        "remove page chrome (menus, link lists, promos) from text: auto when the text shows it (a page dump), "
+        "on for every document, off for none; repairs are always made",
+        choices=list(BOILERPLATE_MODES),
+    )
+
+
+def clean_text(text: str, title: str | None, mode: str) -> tuple[str, str | None]:
+    """The repaired text, its article when it is (or is declared) a page dump, and its language."""
+    if mode not in BOILERPLATE_MODES:
+        raise ValueError(f"boilerplate mode must be one of {BOILERPLATE_MODES}, not {mode!r}")
+    text = repair(text)
+    if mode == "on" or (mode == "auto" and is_page_dump(text)):
+        extraction = extract(text, title)
+        if not extraction.text:
+            raise ValueError(f"no article in this page dump: {extraction.reason}")
+        return extraction.text, extraction.language
+    lines = [line for line in text.splitlines() if line.strip()]
+    return text, detect_language(prose_lines(lines) or lines)
+
+
+def clean_article(article: Article, settings: CleanSettings = CleanSettings()) -> Article:
     title = repair(article.title) if article.title else None
-    language = article.language or detect_language(text)
-    if article.input_format == "text":
-        text = remove_boilerplate(text, language, title, settings)
-    words = len(text.split())
+    mode = "off" if settings.boilerplate == "auto" and article.input_format in EXTRACTED_FORMATS else settings.boilerplate
+    text, language = clean_text(article.text, title, mode)
+    words = word_count(text)
     if words < MIN_ARTICLE_WORDS:
-        raise ValueError(f"no article text left after boilerplate removal ({words} words)")
+        raise ValueError(f"no article text: {words} words after cleaning (fewer than {MIN_ARTICLE_WORDS})")
     return dataclasses.replace(
         article,
         text=text,
         title=title,
         source=repair(article.source) if article.source else None,
         authors=tuple(repair(a) for a in article.authors),
-        language=language,
+        language=article.language or language,
         word_count=words,
     )
 
 
 class CleanArticles(beam.PTransform):
-    """Articles -> articles with repaired text and no boilerplate; outputs ``articles`` and ``errors``."""
+    """Articles -> articles with repaired text, page chrome removed; outputs ``articles`` and ``errors``."""
 
-    def __init__(self, settings: BoilerplateSettings = BoilerplateSettings()):
+    def __init__(self, settings: CleanSettings = CleanSettings()):
         super().__init__()
         self.settings = settings
 

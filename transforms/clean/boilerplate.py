@@ -1,10 +1,10 @@
-"""Boilerplate removal for plain-text page dumps.
+"""Finding the article in a page dump.
 
-A page flattened to text keeps its menus, captions, related-headline lists and newsletter prompts as
-ordinary lines. We find the article the way jusText and Body Text Extraction do, with no list of phrases:
-each paragraph (line) is scored by its length, stop-word density and whether it ends like a sentence,
-and the article is the contiguous run of paragraphs with the highest total score; inside that run,
-short lines survive only as subheadings of the body that follows them.
+Lines are classified as jusText does (length, stop-word share, sentence end; all script-aware), with
+navigation lines, promos, credits, footers and repeats fixed as bad. Short and near-good lines then take
+their class from their neighbours (jusText's context rules). The body is the heaviest run of good lines
+(a run just after the headline counts double), joined with the good runs that a short promo, ad or
+related-links block cut off; a document with prose is never emptied.
 """
 
 from __future__ import annotations
@@ -13,83 +13,215 @@ import dataclasses
 from collections import Counter
 from typing import Optional
 
-from transforms.clean.language import stop_words
-from transforms.clean.tables import CAPTION_CREDIT, BoilerplateSettings
-from transforms.text import LIST_ITEM, SENTENCE_END, line_key, words
+from transforms.clean.dump import is_nav, is_promo
+from transforms.clean.language import detect_language, stop_words
+from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
+from transforms.clean.tables import CREDIT_LINE, DENSE_SCRIPTS, FOOTER_LINE, LineSettings
+from transforms.text import line_key
 
 
 @dataclasses.dataclass
-class Paragraph:
+class Line:
     text: str
-    chars: int
-    words: int
-    stopword_density: float
+    script: str
+    units: float
     sentence: bool
-    score: float = 0.0
-    kind: str = ""  # good, neargood, short, bad
+    stops: float = 0.0
+    kind: str = ""  # good, neargood, short, bad (fixed), then good/bad after smoothing
+    fixed: bool = False  # bad by evidence (nav, promo, repeat), never revised by context
 
 
-def classify(lines: list[str], language: Optional[str], settings: BoilerplateSettings, title: Optional[str]) -> list[Paragraph]:
-    stops = stop_words(language)
-    keys = [line_key(line) for line in lines]
+def _line(text: str) -> Line:
+    script = script_of(text)
+    return Line(text, script, units(text, script), ends_sentence(text, script))
+
+
+# ------------------------------------------------------------------------------------- classifier
+
+
+def classify(raw: list[str], language: Optional[str], settings: LineSettings, title: Optional[str] = None) -> list[Line]:
+    """jusText's classes with script-aware features; nav lines, promos, credits and repeats are fixed bad.
+
+    Stop-word thresholds are capped relative to the document's own prose lines, since lists cover
+    languages unequally (Arabic and Russian clitics and inflections escape them).
+    """
+    s = settings
+    keys = [line_key(t) for t in raw]
     counts = Counter(keys)
     last_seen = {key: i for i, key in enumerate(keys)}
     title_key = line_key(title) if title else None
-    s = settings
-    paragraphs = []
+    lines = [_line(t) for t in raw]
+    for line in lines:
+        line.stops = stopword_share(line.text, language, line.script)
+    prose = sorted(line.stops for line in lines if line.sentence and line.units >= s.good_units)
+    typical = prose[len(prose) // 2] if prose else 0.0
     for i, line in enumerate(lines):
-        tokens = words(line)
-        density = sum(t in stops for t in tokens) / len(tokens) if tokens else 0.0
-        p = Paragraph(line, len(line), len(tokens), density, bool(SENTENCE_END.search(line)))
-        repeated = counts[keys[i]] > 1 and (not p.sentence or last_seen[keys[i]] != i)
-        if (
-            not tokens
-            or repeated
-            or keys[i] == title_key
-            or CAPTION_CREDIT.search(line)
-            or (LIST_ITEM.match(line) and p.chars < s.good_chars)
+        dense = line.script in DENSE_SCRIPTS
+        scale = s.dense_stopwords / s.good_stopwords if dense else 1.0
+        good_min = min(s.good_stopwords * scale, s.relative_good * typical)
+        near_min = min(s.neargood_stopwords * scale, s.relative_neargood * typical)
+        has_list = dense or line.script == "hangul" or bool(language and _has_stops(language))
+        good_stops = line.stops >= good_min or not has_list
+        near_stops = line.stops >= near_min or not has_list
+        text = line.text
+        repeated = counts[keys[i]] > 1 and (not line.sentence or last_seen[keys[i]] != i)
+        if is_promo(text):
+            line.kind, line.fixed = "promo", True
+        elif (
+            not keys[i] or repeated or keys[i] == title_key or is_nav(text) or CREDIT_LINE.match(text) or FOOTER_LINE.search(text)
         ):
-            p.kind, p.score = "bad", -(s.bad_penalty + p.chars * s.short_weight)
-        elif p.sentence and p.chars >= s.good_chars and density >= s.good_stopwords:
-            p.kind, p.score = "good", float(p.chars)
-        elif p.sentence and p.chars >= s.neargood_chars and density >= s.neargood_stopwords:
-            p.kind, p.score = "neargood", p.chars * s.neargood_weight
+            line.kind, line.fixed = "bad", True
+        elif line.sentence and line.units >= s.good_units and good_stops:
+            line.kind = "good"
+        elif line.sentence and line.units >= s.neargood_units and near_stops:
+            line.kind = "neargood"
         else:
-            p.kind, p.score = "short", -(s.short_penalty + p.chars * s.short_weight)
-        paragraphs.append(p)
-    return paragraphs
+            line.kind = "short"
+    return lines
 
 
-def best_run(scores: list[float]) -> tuple[int, int]:
-    """The contiguous run [start, end) with the highest total score (Kadane's algorithm)."""
-    best, best_start, best_end = 0.0, 0, 0
-    total, start = 0.0, 0
-    for i, score in enumerate(scores):
-        if total <= 0:
-            total, start = 0.0, i
-        total += score
-        if total > best:
-            best, best_start, best_end = total, start, i + 1
-    return best_start, best_end
+def is_credit(line: str) -> bool:
+    """A photo or wire credit, or a site footer (copyright, rights notices)."""
+    return bool(CREDIT_LINE.match(line) or FOOTER_LINE.search(line))
 
 
-def remove_boilerplate(
-    text: str,
-    language: Optional[str] = None,
-    title: Optional[str] = None,
-    settings: BoilerplateSettings = BoilerplateSettings(),
-) -> str:
-    """The article's paragraphs from a page dump, joined by blank lines."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    paragraphs = classify(lines, language, settings, title)
-    start, end = best_run([p.score for p in paragraphs])
-    body = paragraphs[start:end]
-    kept = []
-    for i, p in enumerate(body):
-        if p.kind in ("good", "neargood"):
-            kept.append(p.text)
-        elif p.kind == "short" and p.words <= settings.max_subheading_words:
-            following = body[i + 1] if i + 1 < len(body) else None
-            if following is not None and following.kind in ("good", "neargood"):
-                kept.append(p.text)
-    return "\n\n".join(kept)
+def _has_stops(language: str) -> bool:
+    return bool(stop_words(language))
+
+
+def _neighbour(lines: list[Line], i: int, step: int, skip: tuple[str, ...]) -> str:
+    j = i + step
+    while 0 <= j < len(lines):
+        if lines[j].kind not in skip:
+            return lines[j].kind
+        j += step
+    return "bad"
+
+
+_SKIP = ("short", "neargood", "promo")
+
+
+def smooth(lines: list[Line]) -> list[str]:
+    """jusText's context rules: short and near-good lines take the class of the good/bad lines around them.
+    In-body promos are looked through (a body cut by "Follow us on ..." stays one body) and end bad."""
+    kinds = [line.kind for line in lines]
+    for i, line in enumerate(lines):
+        if line.kind != "short" or line.fixed:
+            continue
+        prev, nxt = _neighbour(lines, i, -1, _SKIP), _neighbour(lines, i, 1, _SKIP)
+        if prev == nxt:
+            kinds[i] = prev
+        elif (prev == "bad" and _neighbour(lines, i, -1, ("short", "promo")) == "neargood") or (
+            nxt == "bad" and _neighbour(lines, i, 1, ("short", "promo")) == "neargood"
+        ):
+            kinds[i] = "good"
+        else:
+            kinds[i] = "bad"
+    for i, line in enumerate(lines):
+        if line.kind == "neargood":
+            prev, nxt = _neighbour(lines, i, -1, _SKIP), _neighbour(lines, i, 1, _SKIP)
+            kinds[i] = "bad" if prev == nxt == "bad" else "good"
+    return ["bad" if k == "promo" else k for k in kinds]
+
+
+# ------------------------------------------------------------------------------------------- body
+
+
+def _runs(kinds: list[str]) -> list[tuple[int, int]]:
+    """Maximal runs [start, end) of good lines."""
+    runs, start = [], None
+    for i, kind in enumerate(kinds + ["bad"]):
+        if kind == "good" and start is None:
+            start = i
+        elif kind != "good" and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def headline_positions(raw: list[str], title: Optional[str]) -> list[int]:
+    """Where the headline stands: the given title, else the first non-sentence line printed twice."""
+    keys = [line_key(t) for t in raw]
+    key = line_key(title) if title else None
+    if not key:
+        counts = Counter(keys)
+        key = next(
+            (
+                k
+                for k, t in zip(keys, raw)
+                if counts[k] > 1 and 4 <= len(k.split()) <= 30 and not ends_sentence(t) and not is_nav(t) and not is_promo(t)
+            ),
+            None,
+        )
+    return [i for i, k in enumerate(keys) if key and k == key]
+
+
+def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anchors: list[int] = ()) -> list[int]:
+    """The good run right after the headline (else the heaviest), joined with neighbouring good runs
+    across short bad gaps (promos, ads, related links)."""
+    runs = _runs(kinds)
+    if not runs:
+        return []
+    mass = [sum(lines[i].units for i in range(a, b)) for a, b in runs]
+    weight = [
+        m * (settings.anchor_bonus if any(0 < a - h <= settings.anchor_distance for h in anchors) else 1.0)
+        for m, (a, _) in zip(mass, runs)
+    ]
+    best = max(range(len(runs)), key=weight.__getitem__)
+    first = last = best
+
+    def bridgeable(a: int, b: int) -> bool:  # the gap between runs a and b (a < b)
+        gap = range(runs[a][1], runs[b][0])
+        return len(gap) <= settings.max_gap_lines and sum(lines[i].units for i in gap) <= settings.gap_units
+
+    while last + 1 < len(runs) and bridgeable(last, last + 1) and mass[last + 1] >= settings.min_run_units:
+        last += 1
+    while first > 0 and bridgeable(first - 1, first) and mass[first - 1] >= settings.min_run_units:
+        first -= 1
+    keep = [i for a, b in runs[first : last + 1] for i in range(a, b)]
+    return _with_headings(lines, kinds, keep, settings)
+
+
+def _with_headings(lines: list[Line], kinds: list[str], keep: list[int], settings: LineSettings) -> list[int]:
+    """Short lines inside the body that head a good line (subheadings) stay; promos never do."""
+    if not keep:
+        return keep
+    chosen = set(keep)
+    lead = keep[0] - 1  # a lead paragraph the classifier found too short ("ST. JOSEPH, Mich. (AP) - ...")
+    if lead >= 0 and lines[lead].sentence and not lines[lead].fixed and lines[lead].units >= settings.neargood_units:
+        chosen.add(lead)
+    for i in range(min(chosen), keep[-1] + 1):
+        if i in chosen or lines[i].fixed or lines[i].units > settings.max_link_units * 2:
+            continue
+        ahead = range(i + 1, min(i + 1 + settings.max_heading_distance, len(lines)))
+        if any(j in chosen and lines[j].kind in ("good", "neargood") for j in ahead) and not lines[i].sentence:
+            chosen.add(i)
+    return [i for i in sorted(chosen) if kinds[i] == "good" or not lines[i].fixed]
+
+
+def prose_fallback(lines: list[Line], settings: LineSettings) -> list[int]:
+    """Every sentence line that is not chrome: what is kept when no body run stands out."""
+    return [i for i, line in enumerate(lines) if line.sentence and not line.fixed and line.units >= settings.neargood_units]
+
+
+@dataclasses.dataclass(frozen=True)
+class Extraction:
+    text: str
+    language: Optional[str]
+    reason: str  # why the text is what it is (or empty)
+
+
+def extract(text: str, title: Optional[str] = None, settings: LineSettings = LineSettings()) -> Extraction:
+    """The article in a page dump; the text of every prose line when no body run stands out; "" only
+    when no line reads as prose."""
+    raw = [t.strip() for t in text.splitlines() if t.strip()]
+    language = detect_language(prose_lines(raw)) or None
+    lines = classify(raw, language, settings, title)
+    kinds = smooth(lines)
+    keep = select_body(lines, kinds, settings, headline_positions(raw, title))
+    if not keep:  # never empty a document that has prose: fall back to its sentence lines
+        keep = prose_fallback(lines, settings)
+    if not keep:
+        return Extraction("", language, "no line reads as article prose")
+    body = [raw[i] for i in keep]
+    return Extraction("\n\n".join(body), detect_language(body) or language, "")

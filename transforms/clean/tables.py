@@ -1,31 +1,148 @@
-"""The boilerplate classifier's data: thresholds and line shapes, apart from the logic in ``boilerplate``."""
+"""The clean stage's data: scripts, sentence marks, navigation words, promo patterns and thresholds, kept
+apart from the logic (``scripts``, ``dump``, ``boilerplate``). Fitted values are marked "fitted";
+``python -m bench.extraction_eval`` picks them by 5-fold cross-validation (docs/extraction.md).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 
+# Horizontal spaces a dump spells in many ways (NBSP, thin spaces); each run becomes one ASCII space. The
+# ideographic space (U+3000) and zero-width characters (word breaks in Thai and Khmer) are kept.
+ODD_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
 
-@dataclasses.dataclass(frozen=True)
-class BoilerplateSettings:
-    """The classifier's thresholds (docs/extraction.md: how they were chosen)."""
-
-    good_chars: int = 120  # a body paragraph: this long, ...
-    good_stopwords: float = 0.30  # ... this many stop words, and ending like a sentence
-    neargood_chars: int = 50
-    neargood_stopwords: float = 0.20
-    neargood_weight: float = 0.7  # score per character of a near-good paragraph (a good one scores 1)
-    short_penalty: float = 25.0  # score of a short or unfinished line: -(penalty + weight * chars)
-    short_weight: float = 0.5
-    bad_penalty: float = 60.0  # repeats, list items and captions
-    max_subheading_words: int = 15
-
-
-CAPTION_CREDIT = re.compile(r"[.!?]\s*\([^()]{2,60}\)$")  # "... June 23, 2021. (Reuters photo)"
-
-# Spaces a page dump spells in many ways; each run of them becomes one ASCII space.
-ODD_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-
+# Language of the candidate body lines
 LANGUAGE_SAMPLE_CHARS = 5000  # enough text for a confident guess, cheap on long pages
 MIN_LANGUAGE_PROBABILITY = 0.5
-DEFAULT_LANGUAGE = "en"  # stop words when the language is unknown or has no list
+PROSE_UNITS = 80.0  # a line this long that ends like a sentence is a candidate body line before any language is known
+
+# ------------------------------------------------------------------------------------ scripts
+
+# Unicode ranges per script family. "Dense" scripts write words without spaces: length is counted in
+# characters weighted by DENSE_WEIGHT so that one line of Chinese weighs what the same line in English does.
+SCRIPT_RANGES = {
+    "han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
+    "kana": "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f",
+    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "thai": "\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f",  # Thai, Lao, Khmer, Myanmar
+    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "hebrew": "\u0590-\u05ff",
+    "devanagari": "\u0900-\u0dff",  # Devanagari and the other Brahmic scripts of India and Sri Lanka
+    "cyrillic": "\u0400-\u04ff\u0500-\u052f",
+    "greek": "\u0370-\u03ff",
+}
+DENSE_SCRIPTS = frozenset({"han", "kana", "thai"})
+DENSE_WEIGHT = 3.0  # one Han/kana/Thai character ~ three Latin characters of text (CJK-English parallel text)
+
+# A line ends like a sentence: Latin/Cyrillic . ! ? …, CJK 。！？, Arabic ؟ and ۔, Devanagari । ॥,
+# Armenian ։, Ethiopic ።, Myanmar ။, followed by closing quotes or brackets.
+SENTENCE_END = re.compile(
+    "[.!?\u2026\u3002\uff01\uff1f\uff0e\uff61\u061f\u06d4\u0964\u0965\u0589\u1362\u104b]"
+    "[\\s\"'\u201d\u2019\u00bb\u300d\u300f\u3011\uff09)\\]]*$"
+)
+# Scripts that mark no sentence end: a long enough line counts as a sentence.
+NO_SENTENCE_MARK = frozenset({"thai"})
+
+# Korean particles (josa) ending an eojeol: the stop-word signal for Korean, whose spaCy list holds stems.
+KOREAN_JOSA = re.compile(r"(?:은|는|이|가|을|를|에|의|도|로|으로|와|과|에서|에게|까지|부터|만|고|며|다|요)$")
+
+# ------------------------------------------------------------------------------- page-dump evidence
+
+# Navigation and chrome words: a short line made only of these is a menu item in any page.
+NAV_WORDS = frozenset(
+    """
+    home menu search login log sign in out up register subscribe subscription newsletter newsletters share
+    tweet email print comments comment related articles posts stories more read next previous prev article
+    trending popular most latest top news video videos photos photo gallery podcast podcasts live follow us
+    about contact privacy policy cookie cookies terms of use conditions advertise advertisement advertising
+    sponsored skip to content main navigation sections section close open toggle account my profile all
+    rights reserved copyright the and on our editor's choice also recommended tags topics categories
+    world business sport sports politics opinion tech technology science health entertainment culture
+    lifestyle travel weather markets economy local national international us uk europe asia africa
+    facebook twitter instagram linkedin youtube whatsapp telegram pinterest reddit rss app apps download
+    back jobs shop store donate support help faq sitemap english español français deutsch theme light dark
+    font language languages edition view load loading show hide leave reply submit tip connect let s a
+    главная новости поиск войти вход регистрация подписаться поделиться меню политика экономика общество
+    спорт культура мир видео фото читать также еще ещё далее назад вперед контакты реклама
+    首页 新闻 登录 注册 搜索 分享 更多 返回 订阅 视频 图片 热门 推荐 相关 阅读 评论 关于 联系 我们
+    ホーム ログイン 検索 ニュース 会員登録 シェア 動画 写真 ランキング 関連記事 もっと見る トップ
+    홈 로그인 회원가입 검색 뉴스 공유 구독 동영상 사진 많이 본 기사 관련기사 더보기 전체메뉴
+    الرئيسية بحث تسجيل الدخول اشترك شارك أخبار فيديو صور المزيد اقرأ أيضا الأكثر قراءة
+    início busca entrar assine compartilhe notícias mais lidas leia também buscar inicio noticias
+    suche anmelden abonnieren teilen startseite nachrichten mehr lesen auch
+    beranda cari masuk daftar bagikan berita terkini terpopuler baca juga lainnya
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+# Calls to action and promos that sit inside an article body: an imperative or "for the latest" lead-in
+# aimed at a platform, channel, app or subscription. A line is dropped only when it is short and matches.
+PROMO_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(?:follow|join|like|find)\s+(?:us|our)\b.{0,80}\b(?:google news|twitter|facebook|instagram|telegram|"
+        r"whatsapp|youtube|linkedin|tiktok|channel|app|x\b)",
+        r"\bfor (?:the )?(?:latest|more|breaking)\b.{0,60}\b(?:follow|subscribe|sign up|download|visit|click|join)",
+        r"\b(?:sign up|subscribe|register)\b.{0,40}\b(?:newsletter|our|for free|today|now|here)\b",
+        r"\b(?:download|get)\s+(?:our|the)\b.{0,40}\bapp\b",
+        r"\bclick here\b|\btap here\b",
+        r"\bget the latest\b.{0,80}\b(?:on|from|in)\b",
+        r"^\s*(?:read more|read also|also read|see also|related|recommended|more from|more on this|watch|listen)"
+        r"\s*[:\-\u2013\u2014|»>]",
+        r"\byour email address will not be published\b|\brequired fields are marked\b",
+        r"\badvertis(?:e|ing) with us\b|\b(?:got|have) a (?:news )?tip\b|\bfollow\b.{0,30}\bcoverage\b",
+        r"^\s*(?:advertisement|sponsored|ad|story continues below|continue reading|scroll to continue)\b.{0,30}$",
+        r"\b(?:подпис(?:ывайтесь|ывайся|аться)|читайте (?:нас|также))\b",
+        r"(?:关注我们|下载.{0,6}客户端|订阅我们|扫码关注|点击查看|阅读原文|相关阅读|责任编辑)",
+        r"(?:フォローする|アプリをダウンロード|関連記事|続きを読む)",
+        r"(?:구독하기|앱 다운로드|관련기사|무단 전재|재배포 금지)",
+        r"(?:تابعونا|تابعوا|اشترك في|حمّل تطبيق|اقرأ أيضا|اقرأ أيضاً)",
+    )
+]
+PROMO_MAX_CHARS = 220  # a promo is one short line; a long paragraph quoting "click here" is prose
+
+# Lines that credit a photo or a wire: "(Reuters/Stringer)", "(File photo: Reuters)", "- With Reuters".
+CREDIT_LINE = re.compile(r"^\s*(?:[-\u2013\u2014]\s*)?(?:with|via|source:)\s+[A-Z][\w&. ]{1,40}$|^\s*\([^()]{2,60}\)\s*$")
+
+
+# Site footer lines: copyright and rights notices.
+FOOTER_LINE = re.compile(
+    r"^\W*(?:\u00a9|copyright\b)|all rights reserved|todos os direitos|alle rechte vorbehalten|все права защищены|"
+    r"版权所有|저작권자|무단 ?전재|جميع الحقوق محفوظة",
+    re.IGNORECASE,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DumpSettings:
+    """Evidence that a text is a flattened page, not an extracted article (fitted: threshold)."""
+
+    short_units: float = 40.0  # a menu line is shorter than this (in weighted characters)
+    menu_run: int = 4  # this many short, sentence-less lines in a row make a menu
+    nav_weight: float = 2.0  # navigation lines and promos are strong evidence (tables and wire copy have none)
+    promo_weight: float = 2.0
+    threshold: float = 5.0  # fitted: score at which a text counts as a page dump
+
+
+@dataclasses.dataclass(frozen=True)
+class LineSettings:
+    """Line classes in jusText's terms, with lengths in weighted characters (fitted: marked)."""
+
+    good_units: float = 100.0  # a body paragraph is this long, ...
+    good_stopwords: float = 0.28  # ... has this share of stop words, and ends like a sentence
+    neargood_units: float = 45.0
+    neargood_stopwords: float = 0.18
+    relative_good: float = 0.7  # ... or this share of the document's typical prose line, if lower
+    relative_neargood: float = 0.45
+    dense_stopwords: float = 0.10  # the stop-word share for dense scripts (characters covered)
+    max_link_units: float = 60.0  # a short line without a sentence end is chrome unless context saves it
+    max_heading_distance: int = 2  # a short line may head the body when a good line follows within this
+    max_gap_lines: int = 10  # fitted: a bad stretch this short between two good runs is a promo, not the end
+    gap_units: float = 400.0  # ... and holds at most this many units of text
+    min_run_units: float = 150.0  # a separate good run joins the body when it holds this many units
+    anchor_distance: int = 6  # a run starting this few lines after the headline is likely the body, ...
+    anchor_bonus: float = 2.0  # fitted: ... so its mass counts this many times
+
+
+# A number standing alone in a line: results tables and price lists have them, menus do not.
+STANDALONE_NUMBER = re.compile(r"(?:^|\s)[-+]?\d[\d.,:/-]*(?:\s|$)")

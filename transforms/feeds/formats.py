@@ -1,8 +1,9 @@
 """Feed formats: RSS 0.9x/1.0/2.0, Atom and RDF (feedparser) and JSON Feed -> one ``RawDocument`` per entry.
 
 Ill-formed ("bozo") feeds still give their entries, and the reason is kept in the ``feeds`` table. A feed
-that declares XML entities is refused before parsing: no news feed needs them, and they are how
-entity-expansion bombs work.
+is decoded first (UTF-16/32, legacy charsets) and handed on as UTF-8, so that the guard sees its markup
+whatever its encoding: a feed that declares XML entities is refused before parsing, as no news feed needs
+them and they are how entity-expansion bombs work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import re
 from typing import Optional
 
+from transforms.decode import feed_as_utf8
 from transforms.schema import READ, ErrorRecord, FeedStatus, RawDocument, document_id
 from transforms.urls import canonical_url
 
@@ -37,6 +39,7 @@ class ParsedFeed:
     title: Optional[str]
     entries: list[FeedEntry]
     bozo_reason: Optional[str]
+    encoding: Optional[str] = None
 
 
 def refuse_entity_declarations(content: bytes) -> None:
@@ -50,13 +53,14 @@ def _iso(struct) -> Optional[str]:
     return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.timezone.utc).isoformat()
 
 
-def parse_feed(content: bytes) -> ParsedFeed:
-    """A feed's title and entries; ``ValueError`` if the content is no feed at all."""
+def parse_feed(content: bytes, content_type: Optional[str] = None) -> ParsedFeed:
+    """A feed's title and entries; ``ValueError`` if the content is no feed at all or undecodable."""
     if not content.strip():
         raise ValueError("not a feed: empty response")
+    content, encoding = feed_as_utf8(content, content_type)
     refuse_entity_declarations(content)
     if content.lstrip()[:1] == b"{":
-        return parse_json_feed(content)
+        return dataclasses.replace(parse_json_feed(content), encoding=encoding)
     import feedparser
 
     parsed = feedparser.parse(content, sanitize_html=True, resolve_relative_uris=True)
@@ -80,7 +84,7 @@ def parse_feed(content: bytes) -> ParsedFeed:
                 categories=tuple(t["term"] for t in item.get("tags", []) if t.get("term")),
             )
         )
-    return ParsedFeed(parsed.feed.get("title") or None, entries, bozo)
+    return ParsedFeed(parsed.feed.get("title") or None, entries, bozo, encoding)
 
 
 def parse_json_feed(content: bytes) -> ParsedFeed:
@@ -132,7 +136,7 @@ def content_key(entry: FeedEntry) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
 
 
-def entry_document(feed_url: str, feed_title: Optional[str], entry: FeedEntry) -> RawDocument:
+def entry_document(feed_url: str, feed_title: Optional[str], entry: FeedEntry, encoding: Optional[str] = None) -> RawDocument:
     """An entry as a raw document. Its id is the feed, the entry's guid (or link) and its content: feeds
     reuse guids and links for different stories, and the same entry re-read keeps its id."""
     url = canonical_url(entry.link)
@@ -150,18 +154,21 @@ def entry_document(feed_url: str, feed_title: Optional[str], entry: FeedEntry) -
         feed_url=feed_url,
         entry_id=entry.entry_id,
         categories=entry.categories,
+        encoding=encoding,
     )
 
 
-def feed_records(feed_url: str, content: bytes, seen: frozenset[str] = frozenset()) -> tuple[list, FeedStatus]:
+def feed_records(
+    feed_url: str, content: bytes, seen: frozenset[str] = frozenset(), content_type: Optional[str] = None
+) -> tuple[list, FeedStatus]:
     """A feed's entries as raw documents (those not ``seen`` before), or one error; and its status row."""
     now = dt.datetime.now(dt.timezone.utc)
     try:
-        feed = parse_feed(content)
+        feed = parse_feed(content, content_type)
     except ValueError as e:
         error = ErrorRecord.of(feed_url, READ, str(e), content, feed_url=feed_url)
         return [error], FeedStatus(feed_url, "failed", now, error=str(e))
-    documents = [entry_document(feed_url, feed.title, e) for e in feed.entries]
+    documents = [entry_document(feed_url, feed.title, e, feed.encoding) for e in feed.entries]
     new = [d for d in documents if not entry_keys(d.entry_id, d.url) & seen]
     status = FeedStatus(
         feed_url, "fetched", now, entries=len(documents), new_entries=len(new), title=feed.title, bozo_reason=feed.bozo_reason

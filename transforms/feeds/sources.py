@@ -43,7 +43,7 @@ def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str],
         return [ErrorRecord.of(source, FETCH, str(e), feed_url=source)], FeedStatus(source, "failed", now, error=str(e))
     if response.status == 304:
         return [], FeedStatus(source, "not_modified", now, http_status=304)
-    records, status = feed_records(source, response.body, seen)
+    records, status = feed_records(source, response.body, seen, response.header("Content-Type"))
     return records, dataclasses.replace(
         status,
         http_status=response.status,

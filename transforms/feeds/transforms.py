@@ -94,10 +94,10 @@ class _FetchPages(beam.DoFn):
             return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", entry.body, feed_url=entry.feed_url)
         self.pages.inc()
         try:
-            html = decode_html(response.body)
+            page = decode_html(response.body, response.header("Content-Type"))
         except ValueError as e:
             return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", response.body, feed_url=entry.feed_url)
-        return dataclasses.replace(entry, format="html", body=html, url=canonical_url(response.url))
+        return dataclasses.replace(entry, format="html", body=page.text, url=canonical_url(response.url), encoding=page.encoding)
 
 
 def _host_key(document: RawDocument) -> str:

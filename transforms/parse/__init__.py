@@ -14,7 +14,7 @@ from transforms.parse.html import HtmlOptions, parse_feed_entry, parse_html
 from transforms.parse.text import find_byline, find_title, parse_text
 from transforms.schema import PARSE, Article, ErrorRecord, RawDocument
 from transforms.stage import ApplyOrRecordError, SplitByType
-from transforms.text import MIN_ARTICLE_WORDS
+from transforms.text import MIN_ARTICLE_WORDS, word_count
 
 __all__ = ["HtmlOptions", "ParseDocuments", "find_byline", "find_date", "find_title", "parse_datetime", "parse_document"]
 
@@ -26,7 +26,7 @@ def parse_document(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Ar
         article = parse_feed_entry(raw)
     else:
         article = parse_text(raw)
-    if len(article.text.split()) < MIN_ARTICLE_WORDS:
+    if word_count(article.text) < MIN_ARTICLE_WORDS:
         raise ValueError(f"fewer than {MIN_ARTICLE_WORDS} words of text")
     return article
 

@@ -1,11 +1,12 @@
-"""HTML pages through trafilatura (main content and metadata), and feed entries, whose content is the
-article already, rendered to text."""
+"""HTML pages: trafilatura's metadata and the consensus of three extractions as the body (``consensus``);
+feed entries, whose content is the article already, rendered to text."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 
+from transforms.parse.consensus import consensus_body
 from transforms.parse.dates import parse_datetime
 from transforms.parse.patterns import HTML_DATE_EXTRACTION
 from transforms.schema import Article, RawDocument
@@ -19,6 +20,7 @@ class HtmlOptions:
     favor_precision: bool = True
     include_comments: bool = False
     include_tables: bool = True
+    consensus: bool = True  # body: the consensus of three extractions, not trafilatura's precise run alone
 
 
 def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
@@ -35,6 +37,7 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
     )
     if extracted is None or not (extracted.text or "").strip():
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
+    text = consensus_body(extracted.text, raw.body, raw.url, options.include_tables) if options.consensus else extracted.text
     authors = tuple(a.strip() for a in re.split(r";|\band\b", extracted.author or "") if a.strip())
     # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
     return Article(
@@ -46,8 +49,9 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         authors=authors or raw.authors,
         published_at=parse_datetime(extracted.date) or parse_datetime(raw.published),
         language=extracted.language,
-        text=extracted.text,
+        text=text,
         input_format="html",
+        encoding=raw.encoding,
         feed_url=raw.feed_url,
         entry_id=raw.entry_id,
         categories=raw.categories,
@@ -71,6 +75,7 @@ def parse_feed_entry(raw: RawDocument) -> Article:
         language=None,
         text=get_text(raw.body),
         input_format="feed",
+        encoding=raw.encoding,
         feed_url=raw.feed_url,
         entry_id=raw.entry_id,
         categories=raw.categories,

@@ -86,4 +86,5 @@ def parse_text(raw: RawDocument) -> Article:
         language=None,
         text=raw.body,
         input_format="text",
+        encoding=raw.encoding,
     )
