@@ -18,6 +18,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.compact import main as compact
@@ -263,3 +264,14 @@ def test_a_dataset_written_before_versions_is_adopted_whole(tmp_path):
     assert (tmp_path / VERSIONS / "r1" / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").exists()
     commit(version, {"run_id": "r1"})
     assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == b"old rows"
+
+
+def test_appending_to_tables_of_another_schema_is_refused(tmp_path):
+    output = tmp_path / "out"
+    old = output / "errors"
+    old.mkdir(parents=True)
+    pq.write_table(pa.table({"source_path": ["x"], "error": ["old layout"]}), old / "part-old-00000.parquet")
+    result = run_cli("--input", str(SEEDS / "002*"), "--output", str(output), "--write_mode", "append", timeout=300)
+    assert result.returncode == 2 and "errors written with another schema" in result.stderr
+    assert (output / "errors" / "part-old-00000.parquet").exists()
+    assert run_cli("--input", str(SEEDS / "002*"), "--output", str(output)).returncode == 0  # overwrite replaces it

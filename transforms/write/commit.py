@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Optional
 
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import ensure_folder, write_atomically
@@ -121,10 +122,29 @@ def begin(output: str, run_id: str, append: bool) -> Version:
     previous = current_version(output)
     version = Version(output, run_id, previous)
     if append and previous:
+        stale = stale_tables(FileSystems.join(output, VERSIONS, previous))
+        if stale:
+            raise DatasetError(
+                f"{output} holds {', '.join(stale)} written with another schema (an earlier version of this "
+                "pipeline): appending would mix the two; run once with --write_mode overwrite"
+            )
         _link_tree(FileSystems.join(output, VERSIONS, previous), version.root, skip=(SUCCESS, MANIFEST))
     elif not FileSystems.exists(version.root):
         FileSystems.mkdirs(version.root)
     return version
+
+
+def stale_tables(root: str) -> list[str]:
+    """The tables of a version whose files do not have today's schema (one file of each is read)."""
+    stale = []
+    for table, schema in TABLES.items():
+        patterns = [FileSystems.join(root, table, *sub, "*.parquet") for sub in ((), ("*",))]
+        files = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+        if files:
+            with FileSystems.open(files[0]) as handle:
+                if not pq.read_schema(handle).equals(schema):
+                    stale.append(table)
+    return stale
 
 
 def ensure_tables(root: str, run_id: str) -> None:
