@@ -56,7 +56,7 @@ def test_minhash_jaccard_tracks_the_shingle_sets():
     assert 0.6 < jaccard(sketch(STORY).signature, sketch(edited).signature) < 1.0
     assert jaccard(sketch(STORY).signature, sketch(OTHER).signature) < 0.1
     assert jaccard(sketch(STORY).signature, b"") == 0.0
-    assert len(band_keys(sketch(STORY).signature, SETTINGS)) == SETTINGS.bands == 24
+    assert len(band_keys(sketch(STORY).signature, SETTINGS)) == SETTINGS.bands == 40
 
 
 def test_shingles_run_across_paragraph_breaks():
@@ -87,8 +87,7 @@ def test_overlap_follows_the_set_sizes():
 
 
 def test_candidate_probability_is_the_lsh_curve():
-    assert round(candidate_probability(0.7), 3) == round(1 - (1 - 0.7**5) ** 24, 3) > 0.98
-    assert candidate_probability(0.15) < 0.002
+    assert candidate_probability(0.55) > 0.999 and candidate_probability(0.05) < 0.01
 
 
 def packed(*values: int) -> bytes:

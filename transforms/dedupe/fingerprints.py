@@ -11,10 +11,9 @@ number of distinct shingles (Jaccard J and set sizes a, b give an intersection o
 * coverage: how much of the *longer* text the shorter one repeats (a follow-up reusing half: about half).
 
 Defaults (``DedupeSettings``; docs/dedupe.md has the figures): word 3-grams over the whole text (paragraph
-breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 24 bands x
-5 rows (midpoint 0.53; 40 x 3, midpoint 0.29, scored the same on the dev corpus but made 55 times as many
-candidate pairs where unrelated stories share stock phrases), duplicate when containment >= 0.8 and
-coverage >= 0.7.
+breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 40 bands x
+3 rows (LSH midpoint (1/40)^(1/3) = 0.29: a pair at the smallest Jaccard the rule accepts, ~0.55, is a
+candidate with probability 0.999), duplicate when containment >= 0.8 and coverage >= 0.7.
 """
 
 from __future__ import annotations
@@ -36,8 +35,8 @@ from transforms.text import words
 @dataclasses.dataclass(frozen=True)
 class DedupeSettings:
     shingle_size: int = option(3, "words per shingle for MinHash")
-    bands: int = option(24, "LSH bands; permutations = bands x rows", flag="lsh_bands")
-    rows: int = option(5, "rows per LSH band", flag="lsh_rows")
+    bands: int = option(40, "LSH bands; permutations = bands x rows", flag="lsh_bands")
+    rows: int = option(3, "rows per LSH band", flag="lsh_rows")
     min_containment: float = option(0.8, "near duplicates: least share of the shorter text's shingles found in the longer")
     min_coverage: float = option(0.7, "near duplicates: least share of the longer text's shingles repeated by the shorter")
     horizon: float = option(
