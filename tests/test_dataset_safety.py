@@ -28,7 +28,7 @@ from tests.support.feed_server import FeedServer
 from transforms.feeds.formats import feed_records
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
 from transforms.read import read_jsonl
-from transforms.schema import ErrorRecord
+from transforms.schema import ARTICLES_SCHEMA, ErrorRecord
 from transforms.write.commit import VERSIONS, begin, commit, current_version
 
 TABLES = ("articles", "entities", "duplicates", "errors", "feeds")
@@ -257,13 +257,14 @@ def test_versions_begin_commit_and_leave_the_committed_one_alone(tmp_path):
 def test_a_dataset_written_before_versions_is_adopted_whole(tmp_path):
     legacy = tmp_path / "articles" / "published_date=2021-08-16"
     legacy.mkdir(parents=True)
-    (legacy / "part-old-00000.parquet").write_bytes(b"old rows")
+    pq.write_table(ARTICLES_SCHEMA.empty_table(), legacy / "part-old-00000.parquet")
+    old_rows = (legacy / "part-old-00000.parquet").read_bytes()
     version = begin(str(tmp_path), "r1", append=True)
     assert current_version(str(tmp_path)) == "legacy"
-    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == b"old rows"
+    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == old_rows
     assert (tmp_path / VERSIONS / "r1" / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").exists()
     commit(version, {"run_id": "r1"})
-    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == b"old rows"
+    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == old_rows
 
 
 def test_appending_to_tables_of_another_schema_is_refused(tmp_path):
