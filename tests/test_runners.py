@@ -15,6 +15,9 @@ import pytest
 from tests.support.cli import ROOT, run_cli
 from tests.support.corpus import generate
 from tests.support.services import free_port, service
+from transforms.clean import clean_article
+from transforms.parse import parse_document
+from transforms.read import read_documents
 
 TABLES = ("articles", "entities", "duplicates", "errors")
 
@@ -85,17 +88,17 @@ def test_dask_runner(inputs, direct_rows, tmp_path, dask_scheduler):
 
 @pytest.fixture(scope="module")
 def later_inputs(tmp_path_factory):
-    """A later run's documents: new stories, and wire copies (a dateline, the last paragraph dropped) of
-    the seeds that the first run wrote."""
+    """A later run's documents: new stories, and wire copies of the seeds' articles as the first run wrote
+    them (a dateline added, the last paragraph dropped)."""
     folder = tmp_path_factory.mktemp("later")
     generate(30, folder / "docs", seed=12)
     for seed in sorted((ROOT / "seeds").glob("*.txt")):
-        lines = seed.read_text().splitlines()
-        body = [line for line in lines if len(line.split()) > 12]
-        (folder / "docs" / f"copy-{seed.name}").write_text(
-            "\n".join([lines[0], "", "WIRE (AP) - " + body[0], *body[1:-1]]) + "\n"
-        )
-    return ["--input", str(folder / "docs" / "*"), "--write_mode", "append"]
+        [raw] = read_documents(str(seed), seed.read_bytes())
+        paragraphs = clean_article(parse_document(raw)).text.split("\n\n")
+        copy = ["WIRE (AP) - " + paragraphs[0], *paragraphs[1:-1]]
+        (folder / "docs" / f"copy-{seed.name}").write_text("\n\n".join(copy) + "\n")
+    # The seeds are dated 2021: look back far enough (the default horizon is a week of event time).
+    return ["--input", str(folder / "docs" / "*"), "--write_mode", "append", "--dedupe-horizon", "36500d"]
 
 
 def appended(direct_output, later_inputs, tmp_path, *runner_args) -> tuple:

@@ -86,7 +86,7 @@ class LookUpEarlier(beam.PTransform):
 
 
 def earliest(found: list[Earlier]) -> Optional[Earlier]:
-    return min(found, key=lambda e: (e.at, e.cluster_id), default=None)
+    return min(found, key=lambda e: (e.at, e.cluster_id, -e.similarity), default=None)
 
 
 def copy_of_earlier(record: Article | Duplicate, earlier: Optional[Earlier]) -> Article | Duplicate:

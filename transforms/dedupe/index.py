@@ -137,7 +137,7 @@ def best_earlier(
         score = verify(Sketch(old.signature, old.shingles), newcomer, settings)
         if score is not None:
             found.append(Earlier(old.cluster_id, old.at, score))
-    return min(found, key=lambda e: (e.at, e.cluster_id), default=None)
+    return min(found, key=lambda e: (e.at, e.cluster_id, -e.similarity), default=None)
 
 
 def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tuple[str, IndexedSketch]]:
