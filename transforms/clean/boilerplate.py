@@ -67,9 +67,7 @@ def classify(raw: list[str], language: Optional[str], settings: LineSettings, ti
         repeated = counts[keys[i]] > 1 and (not line.sentence or last_seen[keys[i]] != i)
         if is_promo(text):
             line.kind, line.fixed = "promo", True
-        elif (
-            not keys[i] or repeated or keys[i] == title_key or is_nav(text) or CREDIT_LINE.match(text) or FOOTER_LINE.search(text)
-        ):
+        elif not keys[i] or repeated or keys[i] == title_key or is_nav(text) or is_credit(text):
             line.kind, line.fixed = "bad", True
         elif line.sentence and line.units >= s.good_units and good_stops:
             line.kind = "good"
