@@ -21,10 +21,15 @@ def run(output, pattern, *extra):
 
 
 @pytest.fixture(scope="module")
-def one_run(tmp_path_factory):
+def one_output(tmp_path_factory):
     output = tmp_path_factory.mktemp("one")
     run(output, str(CORPUS / "docs" / "*.txt"))
-    return pair_scores(clusters_written(output), truth())
+    return output
+
+
+@pytest.fixture(scope="module")
+def one_run(one_output):
+    return pair_scores(clusters_written(one_output), truth())
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +91,11 @@ def test_the_readme_query_answers_who_ran_a_story_across_runs(two_runs):
     assert sum(copies for _, copies, *_ in stories) + singles == written  # every copy in exactly one story
     for _cluster, copies, _outlets, first, _first_outlet, runs in stories:
         assert len(runs) == copies and (first is None or first == runs[0]["published_at"])
+
+
+def test_the_quality_bench_cleans_the_corpus_as_a_run_does(one_output):
+    from bench.dedupe_bench import cleaned_dev_corpus
+
+    articles, _ = cleaned_dev_corpus()
+    written = clusters_written(one_output)
+    assert sorted(a.source_path.rsplit("/", 1)[-1] for a in articles) == sorted(written)
