@@ -50,9 +50,46 @@ def index_folder(state: str) -> str:
     return FileSystems.join(state, INDEX)
 
 
+def sketch_files(folder: str) -> list[str]:
+    return sorted(m.path for m in FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
+
+
 def has_entries(folder: str) -> bool:
     """Whether any run has added to the index (a run into an empty index need not look anything up)."""
-    return bool(FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
+    return bool(sketch_files(folder))
+
+
+def first_sketch(folder: str) -> Optional[dict]:
+    for path in sketch_files(folder):
+        with FileSystems.open(path) as handle:
+            rows = pq.read_table(handle, schema=INDEX_TABLES[SKETCHES]).slice(0, 1).to_pylist()
+        if rows:
+            return rows[0]
+    return None
+
+
+def is_indexed_with(folder: str, signature: bytes, bands: int, rows: int) -> bool:
+    """Whether an indexed signature's first band key under this banding is in the index."""
+    if len(signature) != bands * rows * 4:
+        return False
+    key = band_keys(signature, DedupeSettings(bands=bands, rows=rows))[0]
+    return bool(read_partition(folder, BANDS, band_partition(key), filters=[("band_key", "==", key)]))
+
+
+def check_banding(folder: str, settings: DedupeSettings) -> None:
+    """Refuse (ValueError) a run whose LSH banding differs from the index's: their band keys would never
+    meet, and every copy of an earlier article would pass as new. One indexed sketch tells which banding
+    its band rows were made with."""
+    row = first_sketch(folder)
+    if row is None or is_indexed_with(folder, row["signature"], settings.bands, settings.rows):
+        return
+    permutations = len(row["signature"]) // 4
+    built = [(b, permutations // b) for b in range(1, permutations + 1) if permutations % b == 0]
+    found = next((f"{b} x {r}" for b, r in built if is_indexed_with(folder, row["signature"], b, r)), "another banding")
+    raise ValueError(
+        f"the dedupe index of this dataset was built with {found} LSH bands, not {settings.bands} x {settings.rows}: "
+        "run with the banding it was built with (--lsh_bands, --lsh_rows), or start a new dataset"
+    )
 
 
 def band_partition(band_key: str) -> str:
