@@ -242,6 +242,17 @@ def build_index(size: int, folder: str, settings) -> list:
     return stories
 
 
+def peak_rss() -> int:
+    """This process's peak resident set, in bytes. Linux's ``VmHWM``, not ``ru_maxrss``: the latter survives
+    ``exec``, so a child started by a parent that held the index reports the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def child(articles_folder: str, folder: str, bands: str, rows: str) -> None:
     """In the child: the dedupe stage over the pickled articles with the index at ``folder``."""
     from transforms.dedupe import IndexPlace
@@ -253,7 +264,7 @@ def child(articles_folder: str, folder: str, bands: str, rows: str) -> None:
     )
     seconds = time.perf_counter() - started
     copies_of_earlier = sum(1 for c in labels.values() if c.startswith("earlier-"))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(json.dumps({"seconds": seconds, "verdicts": len(labels), "copies of earlier": copies_of_earlier, "peak_rss": peak}))
 
 
