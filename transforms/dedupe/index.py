@@ -107,10 +107,11 @@ def event_time(published_at: Optional[dt.datetime], ingested_at: dt.datetime) ->
 
 def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str, str, tuple]]:
     """(table, partition, row): one sketch row and one band row per LSH band. A row is a tuple of the
-    table's columns in order: a run shuffles 41 of them per article, and a dict per row cost more than
-    the rest of the index's writing."""
+    table's columns in order: a run shuffles bands + 1 of them per article, and a dict per row cost more
+    than the rest of the index's writing."""
     sketch_row = tuple(getattr(entry, name) for name in INDEX_TABLES[SKETCHES].names)
-    bands = [(BANDS, band_partition(key), (key, entry.article_id)) for key in band_keys(entry.signature, settings)]
+    keys = band_keys(entry.signature, settings)
+    bands = [(BANDS, band_partition(key), (key, entry.article_id)) for key in keys]  # IndexedBand's column order
     return [(SKETCHES, sketch_partition(entry.article_id), sketch_row), *bands]
 
 
