@@ -1,7 +1,8 @@
 """Dedupe benchmark: pair quality on the syndication dev corpus beside datasketch, and the stage's cost with
 an index of earlier articles.
 
-    python -m bench.dedupe_bench [--quality] [--sizes 10000 100000] [--index-size 100000] [--work /tmp/dedupe-bench]
+    python -m bench.dedupe_bench [--quality] [--sizes 10000 100000] [--index-size 100000] [--bands 40 3]
+                                 [--work /tmp/dedupe-bench]
 
 Quality (needs ../shared/eval/syndication-dev, or NEWS_SHARED): every file parsed and cleaned by the
 project's functions (a file that fails is a cluster of its own, as in a run), then
@@ -14,7 +15,8 @@ pair precision / recall / F1 over all pairs of the 247 files against truth.json.
 
 Cost: for each size N, N synthetic articles (Zipf-word stories, 30% syndicated copies made by
 tests/support/corpus.py's ``syndicate``, half of them copies of indexed stories) through ``DeduplicateArticles`` with an index of ``--index-size``
-earlier articles, in a child process: docs/s of the stage and peak RSS of the process.
+earlier articles (built once per banding under ``--work``), in a child process that reads the articles
+from files: docs/s of the stage and peak RSS of the process.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import json
 import pickle
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,27 +38,42 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+CHUNK = 1000  # articles per input file of the pipeline
 
 
 def cleaned_dev_corpus() -> tuple[list, dict[str, str]]:
     from tests.support.syndication import CORPUS, truth
     from transforms.clean import clean_article
-    from transforms.decode import decode_text
     from transforms.parse import parse_document
-    from transforms.schema import RawDocument, document_id
+    from transforms.read import read_documents
 
     articles = []
     for path in sorted((CORPUS / "docs").glob("*.txt")):
-        raw = RawDocument(document_id(str(path)), str(path), "text", decode_text(path.read_bytes()).text)
         try:
+            [raw] = read_documents(str(path), path.read_bytes())
             articles.append(clean_article(parse_document(raw)))
         except ValueError:  # an error row in a run: a cluster of its own
             continue
     return articles, truth()
 
 
+def write_chunks(articles: list, folder: Path) -> list[str]:
+    """The articles as pickled files of ``CHUNK`` each: what the pipeline reads."""
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks = [str(folder / f"articles-{i // CHUNK:05d}.pickle") for i in range(0, len(articles), CHUNK)]
+    for i, path in enumerate(chunks):
+        Path(path).write_bytes(pickle.dumps(articles[i * CHUNK : (i + 1) * CHUNK]))
+    return chunks
+
+
 def run_dedupe(articles: list, settings, place=None) -> dict[str, str]:
     """article id -> cluster id, from ``DeduplicateArticles`` on the in-process runner."""
+    with tempfile.TemporaryDirectory() as folder:
+        return run_dedupe_files(write_chunks(articles, Path(folder) / "articles"), settings, place)
+
+
+def run_dedupe_files(chunks: list[str], settings, place=None) -> dict[str, str]:
+    """``run_dedupe`` over articles pickled in files (the process never holds them all)."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -65,7 +83,10 @@ def run_dedupe(articles: list, settings, place=None) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as folder:
         options = PipelineOptions([])
         with beam.Pipeline(runner=offline_runner(options), options=options) as p:
-            out = p | beam.Create(articles) | DeduplicateArticles(settings, place)
+            # Read from files as a run's read stage would: ``beam.Create`` of every article would pickle them
+            # all into the pipeline's definition (bz2-compressed), a cost of the benchmark, not of dedupe.
+            loaded = p | beam.Create(chunks) | beam.FlatMap(lambda path: pickle.loads(Path(path).read_bytes()))
+            out = loaded | DeduplicateArticles(settings, place)
             verdicts = (out.articles, out.duplicates) | beam.Flatten() | beam.Map(lambda r: f"{r.article_id}\t{r.cluster_id}")
             verdicts | beam.io.WriteToText(f"{folder}/verdicts")
         lines = [line for path in Path(folder).glob("verdicts*") for line in path.read_text().splitlines()]
@@ -193,14 +214,20 @@ def synthetic_articles(n: int, seed: int, earlier: list | None = None, copies: f
     return made
 
 
-def build_index(size: int, folder: str) -> list:
-    """An index of ``size`` earlier articles, written as one run would; returns their (paragraphs, published)."""
+def banded(bands: int, rows: int):
+    """The default settings with this LSH banding."""
     from transforms.dedupe import DedupeSettings
+
+    return dataclasses.replace(DedupeSettings(), bands=bands, rows=rows)
+
+
+def build_index(size: int, folder: str, settings) -> list:
+    """An index of ``size`` earlier articles, written as one run would; returns their (paragraphs, published)."""
     from transforms.dedupe.fingerprints import sketch
     from transforms.dedupe.index import index_rows, write_index_file
     from transforms.schema import IndexedSketch
 
-    rng, settings = random.Random(1), DedupeSettings()
+    rng = random.Random(1)
     start, stories, files = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), [], {}
     for i in range(size):
         _, paragraphs = story(rng)
@@ -215,42 +242,65 @@ def build_index(size: int, folder: str) -> list:
     return stories
 
 
-def child(articles_file: str, folder: str) -> None:
-    """In the child: the dedupe stage over the pickled articles with the index at ``folder``."""
-    from transforms.dedupe import DedupeSettings, IndexPlace
+def peak_rss() -> int:
+    """This process's peak resident set, in bytes. Linux's ``VmHWM``, not ``ru_maxrss``: the latter survives
+    ``exec``, so a child started by a parent that held the index reports the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    articles = pickle.loads(Path(articles_file).read_bytes())
+
+def child(articles_folder: str, folder: str, bands: str, rows: str) -> None:
+    """In the child: the dedupe stage over the pickled articles with the index at ``folder``."""
+    from transforms.dedupe import IndexPlace
+
     place = IndexPlace(folder, "bench", dt.datetime.now(dt.timezone.utc), look_up=True)
     started = time.perf_counter()
-    labels = run_dedupe(articles, DedupeSettings(), place)
+    labels = run_dedupe_files(
+        sorted(str(p) for p in Path(articles_folder).glob("*.pickle")), banded(int(bands), int(rows)), place
+    )
     seconds = time.perf_counter() - started
     copies_of_earlier = sum(1 for c in labels.values() if c.startswith("earlier-"))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(json.dumps({"seconds": seconds, "verdicts": len(labels), "copies of earlier": copies_of_earlier, "peak_rss": peak}))
 
 
-def cost(sizes: list[int], index_size: int, work: Path) -> dict:
-    folder = str(work / f"index-{index_size}" / "dedupe")
-    marker = work / f"index-{index_size}" / "stories.pickle"
+def cost(sizes: list[int], index_size: int, work: Path, settings) -> dict:
+    # an index built with other bands would share no band key with the run: one index per banding
+    built = work / f"index-{index_size}-{settings.bands}x{settings.rows}"
+    folder, marker = str(built / "dedupe"), built / "stories.pickle"
     if not marker.exists():
         started = time.perf_counter()
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_bytes(pickle.dumps(build_index(index_size, folder)))
+        marker.write_bytes(pickle.dumps(build_index(index_size, folder, settings)))
         print(f"index of {index_size} built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     earlier = pickle.loads(marker.read_bytes())
     report = {}
     for n in sizes:
-        articles_file = work / f"articles-{n}.pickle"
-        articles_file.write_bytes(pickle.dumps(synthetic_articles(n, seed=n, earlier=earlier)))
+        articles_folder = work / f"articles-{n}"
+        shutil.rmtree(articles_folder, ignore_errors=True)
+        write_chunks(synthetic_articles(n, seed=n, earlier=earlier), articles_folder)
         out = subprocess.run(
-            [sys.executable, "-m", "bench.dedupe_bench", "--child", str(articles_file), folder],
+            [
+                sys.executable,
+                "-m",
+                "bench.dedupe_bench",
+                "--child",
+                str(articles_folder),
+                folder,
+                str(settings.bands),
+                str(settings.rows),
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         result = json.loads(out.strip().splitlines()[-1])
-        report[f"{n} documents, index of {index_size}"] = {
+        report[f"{n} documents, index of {index_size}, {settings.bands} x {settings.rows} bands"] = {
             "docs/s": round(n / result["seconds"]),
             "seconds": round(result["seconds"], 1),
             "peak RSS MiB": round(result["peak_rss"] / 2**20),
@@ -266,7 +316,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--index-size", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "dedupe-bench")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--bands", type=int, nargs=2, metavar=("BANDS", "ROWS"), help="cost with this LSH banding (default: the project's)"
+    )
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -279,7 +332,10 @@ def main() -> None:
     if not args.quality and args.sizes:
         print(json.dumps(report, indent=1), flush=True)  # the quality figures while the cost runs
         args.work.mkdir(parents=True, exist_ok=True)
-        report["cost"] = cost(args.sizes, args.index_size, args.work)
+        from transforms.dedupe import DedupeSettings
+
+        settings = banded(*args.bands) if args.bands else DedupeSettings()
+        report["cost"] = cost(args.sizes, args.index_size, args.work, settings)
     print(json.dumps(report, indent=1))
 
 

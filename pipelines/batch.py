@@ -9,7 +9,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
 from transforms.clean import CleanArticles, CleanSettings
-from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
+from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, check_banding, has_entries, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
@@ -46,9 +46,10 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     documents = sources | "AllSources" >> beam.Flatten()
     parsed = documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
-    folder = index_folder(state_dir(run, root))
+    folder, dedupe = index_folder(state_dir(run, root)), settings(options, DedupeSettings)
+    check_banding(folder, dedupe)
     index = IndexPlace(folder, run_id, dt.datetime.now(dt.timezone.utc), look_up=has_entries(folder))
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(settings(options, DedupeSettings), index)
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)

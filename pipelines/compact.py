@@ -1,5 +1,6 @@
 """``python -m pipelines.compact OUTPUT [--target-size 128MB]``: merge each partition's small files into
-files of about the target size, committed as a new version of the dataset (rows unchanged)."""
+files of about the target size, the tables' and the dedupe index's, committed as a new version of the
+dataset (rows unchanged)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import datetime as dt
 import sys
 
+from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.write.commit import DatasetError, abandon, begin, commit, current_version, exclusive, is_local
 from transforms.write.compact import compact_version
 from transforms.write.parquet import new_run_id
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             started = dt.datetime.now(dt.timezone.utc)
             version = begin(args.output, new_run_id(), append=True)
             try:
-                counts = compact_version(version, args.target_size)
+                counts = compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
                 manifest = {
                     "run_id": version.run_id,
                     "previous_version": version.previous,
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for table, (before, after) in sorted(counts.items()):
-        print(f"{table:<12}{before:>7} files -> {after}")
+        print(f"{table:<24}{before:>7} files -> {after}")
     print(f"Compaction {version.run_id} committed in {args.output}")
     return 0
 

@@ -18,7 +18,7 @@ from apache_beam.transforms.window import FixedWindows
 
 from pipelines.options import RunSettings, StreamSettings, feed_sources, settings, state_dir
 from transforms.clean import CleanArticles, CleanSettings
-from transforms.dedupe import AddToIndexAsWritten, DedupeSettings, DeduplicateAcrossTime, index_folder
+from transforms.dedupe import AddToIndexAsWritten, DedupeSettings, DeduplicateAcrossTime, check_banding, index_folder
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds.poll import PollFeeds, PollSchedule
 from transforms.fetch import HttpSettings
@@ -59,6 +59,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     parsed = polled.documents | "Parse" >> ParseDocuments()
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     folder = index_folder(state_dir(run, root))
+    check_banding(folder, dedupe)
     deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(dedupe, (folder, run_id))
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings), in_bundles=True)
     streams = {

@@ -23,7 +23,8 @@ import pytest
 
 from pipelines.compact import main as compact
 from tests.support.cli import ROOT, SEEDS, run_cli, summary_numbers
-from tests.support.corpus import generate
+from tests.support.cli import table as table_rows
+from tests.support.corpus import generate, wire_copy
 from tests.support.feed_server import FeedServer
 from transforms.feeds.formats import feed_records
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
@@ -230,16 +231,47 @@ def test_readers_just_work_when_every_article_is_undated(tmp_path):
             } or True
 
 
-def test_compaction_keeps_every_row(tmp_path):
-    output = tmp_path / "out"
+INDEX = ("_state/dedupe/bands", "_state/dedupe/sketches")
+HORIZON = ("--dedupe-horizon", "36500d")  # the seeds are dated 2021
+
+
+def index_content(output) -> dict[str, list]:
+    return {name: sorted(map(repr, pq.read_table(output / name).to_pylist())) for name in INDEX}
+
+
+@pytest.fixture(scope="module")
+def compacted(tmp_path_factory):
+    """The seeds appended one run each (each run adds its own index files), then compacted: (output, rows and
+    index rows before, files before)."""
+    output = tmp_path_factory.mktemp("compact") / "out"
     for seed in sorted(SEEDS.glob("*.txt")):
-        assert run_cli("--input", str(seed), "--output", str(output), "--write_mode", "append").returncode == 0
-    before = rows(output)
-    files_before = len(list((output / "articles").rglob("*.parquet")))
+        assert run_cli("--input", str(seed), "--output", str(output), "--write_mode", "append", *HORIZON).returncode == 0
+    before = rows(output), index_content(output)
+    files = {name: len(list((output / name).rglob("*.parquet"))) for name in ("articles", INDEX[0])}
     assert compact([str(output), "--target-size", "1MB"]) == 0
+    return output, before, files
+
+
+def test_compaction_keeps_every_row(compacted):
+    output, (before, index_before), files_before = compacted
     assert rows(output) == before
-    assert len(list((output / "articles").rglob("*.parquet"))) < files_before
+    assert index_content(output) == index_before
+    assert len(list((output / "articles").rglob("*.parquet"))) < files_before["articles"]
+    assert len(list((output / INDEX[0]).rglob("*.parquet"))) < files_before[INDEX[0]]  # each seed's run added its own
+    assert all(len(list(p.iterdir())) == 1 for name in INDEX for p in (output / name).iterdir())  # one file a partition
     assert (output / "_SUCCESS").exists()
+
+
+def test_an_append_after_compaction_finds_copies_in_the_compacted_index(compacted, tmp_path):
+    output, _, _ = compacted
+    seed = sorted(SEEDS.glob("*.txt"))[2]
+    copy = tmp_path / "copy.txt"
+    copy.write_text(wire_copy(seed))
+    result = run_cli("--input", str(copy), "--output", str(output), "--write_mode", "append", *HORIZON)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [article] = [a for a in table_rows(output, "articles") if a["source_path"] == str(seed)]
+    [duplicate] = [d for d in table_rows(output, "duplicates") if d["source_path"] == str(copy)]
+    assert duplicate["canonical_article_id"] == article["cluster_id"] == article["article_id"]
 
 
 def test_versions_begin_commit_and_leave_the_committed_one_alone(tmp_path):

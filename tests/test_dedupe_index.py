@@ -1,8 +1,10 @@
 """The dedupe index: its plain functions, and a batch run's lookup in it as a Beam transform."""
 
+import dataclasses
 import datetime as dt
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
@@ -15,6 +17,7 @@ from transforms.dedupe.index import (
     Earlier,
     band_partition,
     best_earlier,
+    check_banding,
     earlier_candidates,
     event_time,
     index_rows,
@@ -157,3 +160,12 @@ def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypa
     monkeypatch.setattr("transforms.dedupe.index.MAX_ANCHORS", 2)
     key = band_keys(sketch(STORY).signature, SETTINGS)[0]
     assert list(earlier_candidates(folder, band_partition(key), [(key, "new")], "run2")) == [("old0", "new"), ("old1", "new")]
+
+
+def test_a_run_with_another_banding_than_the_index_is_refused(tmp_path):
+    folder = str(tmp_path / "dedupe")
+    check_banding(folder, SETTINGS)  # no index yet: any banding
+    write_index(folder, "run1", [entry("a", STORY), entry("b", OTHER)])
+    check_banding(folder, SETTINGS)
+    with pytest.raises(ValueError, match=f"built with {SETTINGS.bands} x {SETTINGS.rows} LSH bands, not 40 x 3"):
+        check_banding(folder, dataclasses.replace(SETTINGS, bands=40, rows=3))

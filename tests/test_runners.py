@@ -13,11 +13,8 @@ import pyarrow.dataset as ds
 import pytest
 
 from tests.support.cli import ROOT, run_cli
-from tests.support.corpus import generate
+from tests.support.corpus import generate, wire_copy
 from tests.support.services import free_port, service
-from transforms.clean import clean_article
-from transforms.parse import parse_document
-from transforms.read import read_documents
 
 TABLES = ("articles", "entities", "duplicates", "errors")
 
@@ -93,10 +90,7 @@ def later_inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("later")
     generate(30, folder / "docs", seed=12)
     for seed in sorted((ROOT / "seeds").glob("*.txt")):
-        [raw] = read_documents(str(seed), seed.read_bytes())
-        paragraphs = clean_article(parse_document(raw)).text.split("\n\n")
-        copy = ["WIRE (AP) - " + paragraphs[0], *paragraphs[1:-1]]
-        (folder / "docs" / f"copy-{seed.name}").write_text("\n\n".join(copy) + "\n")
+        (folder / "docs" / f"copy-{seed.name}").write_text(wire_copy(seed))
     # The seeds are dated 2021: look back far enough (the default horizon is a week of event time).
     return ["--input", str(folder / "docs" / "*"), "--write_mode", "append", "--dedupe-horizon", "36500d"]
 

@@ -137,6 +137,18 @@ def syndicate(rng: random.Random, paragraphs: list[str]) -> list[str]:
     return copy
 
 
+def wire_copy(path: Path) -> str:
+    """A later wire copy of a document as a run wrote it: its cleaned text, a dateline added and the last
+    paragraph dropped (what an append run should find as a duplicate of the earlier article)."""
+    from transforms.clean import clean_article
+    from transforms.parse import parse_document
+    from transforms.read import read_documents
+
+    [raw] = read_documents(str(path), path.read_bytes())
+    paragraphs = clean_article(parse_document(raw)).text.split("\n\n")
+    return "\n\n".join(["WIRE (AP) - " + paragraphs[0], *paragraphs[1:-1]]) + "\n"
+
+
 def render(fmt: str, title: str, paragraphs: list[str], outlet: str, published: dt.datetime, rng: random.Random):
     date = published.strftime("%B %d, %Y")
     if fmt == "txt":

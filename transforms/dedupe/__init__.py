@@ -8,7 +8,7 @@ from transforms.dedupe.across_runs import IndexPlace
 from transforms.dedupe.across_time import AddToIndexAsWritten, DeduplicateAcrossTime
 from transforms.dedupe.batch import DeduplicateArticles
 from transforms.dedupe.fingerprints import DedupeSettings
-from transforms.dedupe.index import has_entries, index_folder
+from transforms.dedupe.index import check_banding, has_entries, index_folder
 
 __all__ = [
     "AddToIndexAsWritten",
@@ -16,6 +16,7 @@ __all__ = [
     "DeduplicateAcrossTime",
     "DeduplicateArticles",
     "IndexPlace",
+    "check_banding",
     "has_entries",
     "index_folder",
 ]

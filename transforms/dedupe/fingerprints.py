@@ -11,9 +11,10 @@ number of distinct shingles (Jaccard J and set sizes a, b give an intersection o
 * coverage: how much of the *longer* text the shorter one repeats (a follow-up reusing half: about half).
 
 Defaults (``DedupeSettings``; docs/dedupe.md has the figures): word 3-grams over the whole text (paragraph
-breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 40 bands x
-3 rows (LSH midpoint (1/40)^(1/3) = 0.29: a pair at the smallest Jaccard the rule accepts, ~0.55, is a
-candidate with probability 0.999), duplicate when containment >= 0.8 and coverage >= 0.7.
+breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 24 bands x
+5 rows (LSH midpoint (1/24)^(1/5) = 0.53: a trimmed copy the rule accepts has Jaccard >= 0.7 and is a
+candidate with probability 0.988; unrelated stories that share stock phrases rarely are), duplicate when
+containment >= 0.8 and coverage >= 0.7.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from transforms.text import words
 @dataclasses.dataclass(frozen=True)
 class DedupeSettings:
     shingle_size: int = option(3, "words per shingle for MinHash")
-    bands: int = option(40, "LSH bands; permutations = bands x rows", flag="lsh_bands")
-    rows: int = option(3, "rows per LSH band", flag="lsh_rows")
+    bands: int = option(24, "LSH bands; permutations = bands x rows", flag="lsh_bands")
+    rows: int = option(5, "rows per LSH band", flag="lsh_rows")
     min_containment: float = option(0.8, "near duplicates: least share of the shorter text's shingles found in the longer")
     min_coverage: float = option(0.7, "near duplicates: least share of the longer text's shingles repeated by the shorter")
     horizon: float = option(

@@ -9,7 +9,8 @@ tables (append versions start as links of the committed index, overwrite version
 leaves it as it was. Band rows are partitioned by the band key's hash (``xx``: 256 partitions), sketch rows
 by the article id's hash: a lookup reads only the band partitions its documents' keys fall in, then only
 the sketch partitions of the candidates found there, each as one keyed step, so no worker holds the index.
-Earlier files are never rewritten; each run adds its own.
+A run never rewrites earlier files, it adds its own; ``python -m pipelines.compact`` merges each
+partition's files into one, rows unchanged, as a new committed version like the tables'.
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Optional
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedupe.clusters import MAX_ANCHORS
 from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, verify
-from transforms.schema import IndexedBand, IndexedSketch, arrow_schema, record_row
-from transforms.write.parquet import write_parquet
+from transforms.schema import IndexedBand, IndexedSketch, arrow_schema
+from transforms.write.parquet import write_table
 
-BANDS, SKETCHES = "bands", "sketches"
+INDEX, BANDS, SKETCHES = "dedupe", "bands", "sketches"
 INDEX_TABLES = {BANDS: arrow_schema(IndexedBand), SKETCHES: arrow_schema(IndexedSketch)}
+STATE_TABLES = {f"{INDEX}/{table}": schema for table, schema in INDEX_TABLES.items()}  # under ``<state>``: what compaction merges
 PARTITION_HEX = BUCKET_HEX  # a stream's state key (band and these digits) then falls in one partition
 
 
@@ -44,12 +47,49 @@ class Earlier:
 
 
 def index_folder(state: str) -> str:
-    return FileSystems.join(state, "dedupe")
+    return FileSystems.join(state, INDEX)
+
+
+def sketch_files(folder: str) -> list[str]:
+    return sorted(m.path for m in FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
 
 
 def has_entries(folder: str) -> bool:
     """Whether any run has added to the index (a run into an empty index need not look anything up)."""
-    return bool(FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
+    return bool(sketch_files(folder))
+
+
+def first_sketch(folder: str) -> Optional[dict]:
+    for path in sketch_files(folder):
+        with FileSystems.open(path) as handle:
+            rows = pq.read_table(handle, schema=INDEX_TABLES[SKETCHES]).slice(0, 1).to_pylist()
+        if rows:
+            return rows[0]
+    return None
+
+
+def is_indexed_with(folder: str, signature: bytes, bands: int, rows: int) -> bool:
+    """Whether an indexed signature's first band key under this banding is in the index."""
+    if len(signature) != bands * rows * 4:
+        return False
+    key = band_keys(signature, DedupeSettings(bands=bands, rows=rows))[0]
+    return bool(read_partition(folder, BANDS, band_partition(key), filters=[("band_key", "==", key)]))
+
+
+def check_banding(folder: str, settings: DedupeSettings) -> None:
+    """Refuse (ValueError) a run whose LSH banding differs from the index's: their band keys would never
+    meet, and every copy of an earlier article would pass as new. One indexed sketch tells which banding
+    its band rows were made with."""
+    row = first_sketch(folder)
+    if row is None or is_indexed_with(folder, row["signature"], settings.bands, settings.rows):
+        return
+    permutations = len(row["signature"]) // 4
+    built = [(b, permutations // b) for b in range(1, permutations + 1) if permutations % b == 0]
+    found = next((f"{b} x {r}" for b, r in built if is_indexed_with(folder, row["signature"], b, r)), "another banding")
+    raise ValueError(
+        f"the dedupe index of this dataset was built with {found} LSH bands, not {settings.bands} x {settings.rows}: "
+        "run with the banding it was built with (--lsh_bands, --lsh_rows), or start a new dataset"
+    )
 
 
 def band_partition(band_key: str) -> str:
@@ -65,11 +105,14 @@ def event_time(published_at: Optional[dt.datetime], ingested_at: dt.datetime) ->
     return published_at if published_at is not None else ingested_at
 
 
-def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str, str, dict]]:
-    """(table, partition, row): one sketch row and one band row per LSH band."""
+def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str, str, tuple]]:
+    """(table, partition, row): one sketch row and one band row per LSH band. A row is a tuple of the
+    table's columns in order: a run shuffles bands + 1 of them per article, and a dict per row cost more
+    than the rest of the index's writing."""
+    sketch_row = tuple(getattr(entry, name) for name in INDEX_TABLES[SKETCHES].names)
     keys = band_keys(entry.signature, settings)
-    bands = [(BANDS, band_partition(key), record_row(IndexedBand(key, entry.article_id))) for key in keys]
-    return [(SKETCHES, sketch_partition(entry.article_id), record_row(entry)), *bands]
+    bands = [(BANDS, band_partition(key), (key, entry.article_id)) for key in keys]  # IndexedBand's column order
+    return [(SKETCHES, sketch_partition(entry.article_id), sketch_row), *bands]
 
 
 def partition_folder(folder: str, table: str, partition: str) -> str:
@@ -91,13 +134,14 @@ def read_partition(folder: str, table: str, partition: str, skip_run: Optional[s
     return rows
 
 
-def write_index_file(folder: str, table: str, partition: str, run_id: str, rows: list[dict], unique: bool = False) -> str:
-    """One whole file of one partition; a batch run's name is fixed (a retried bundle rewrites it), a
-    stream's bundles each get their own."""
+def write_index_file(folder: str, table: str, partition: str, run_id: str, rows: list[tuple], unique: bool = False) -> str:
+    """One whole file of one partition (rows as ``index_rows`` makes them); a batch run's name is fixed (a
+    retried bundle rewrites it), a stream's bundles each get their own."""
     suffix = f"-{uuid.uuid4().hex[:8]}" if unique else ""
     path = FileSystems.join(partition_folder(folder, table, partition), f"part-{run_id}{suffix}.parquet")
-    rows = sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
-    write_parquet(path, rows, INDEX_TABLES[table])
+    schema = INDEX_TABLES[table]
+    columns = list(zip(*sorted(rows))) or [[] for _ in schema.names]
+    write_table(path, pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema))
     return path
 
 

@@ -1,11 +1,15 @@
 """Compaction: the many small files that streaming and appends leave in a partition, merged into files of a
-target size, as a new version committed like a run (``commit``), so readers never see rows twice or none."""
+target size, as a new version committed like a run (``commit``), so readers never see rows twice or none.
+Besides the tables, any Parquet tables kept under the version's ``_state`` (the dedupe index) are compacted
+the same way when the caller names them."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Optional
 
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -16,22 +20,22 @@ from transforms.write.parquet import TABLES
 KEY_SET_FOLDERS = ("files", "ingested")  # state folders of one-key-a-line files (``files.write_key_set``)
 
 
-def partition_folders(root: str) -> Iterator[tuple[str, str]]:
-    """(table, folder) for every folder of a version that holds Parquet files."""
-    for table in TABLES:
+def partition_folders(root: str, tables: Mapping[str, pa.Schema]) -> Iterator[tuple[str, str]]:
+    """(table, folder) for every folder of a version that holds Parquet files of the given tables (names
+    relative to the version's root)."""
+    for table in tables:
         for folder, _, names in os.walk(os.path.join(root, table)):
             if any(n.endswith(".parquet") for n in names):
                 yield table, folder
 
 
-def compact_folder(table: str, folder: str, run_id: str, target_bytes: int) -> tuple[int, int]:
+def compact_folder(schema: pa.Schema, folder: str, run_id: str, target_bytes: int) -> tuple[int, int]:
     """Rewrite the Parquet files of one folder as ``part-<run>-NNNNN.parquet`` files of about
     ``target_bytes`` each, rows unchanged; returns (files before, files after). Rows stream through in
     batches, so a partition larger than memory compacts too."""
     old = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".parquet"))
     if len(old) <= 1:
         return len(old), len(old)
-    schema = TABLES[table]
     batches = pads.dataset(old, schema=schema, format="parquet").to_batches()
     written, writer, size, path = [], None, 0, None
     for batch in batches:
@@ -70,12 +74,16 @@ def compact_key_sets(root: str) -> None:
             os.remove(path)
 
 
-def compact_version(version: Version, target_bytes: int) -> dict[str, list[int]]:
-    """Compact every partition of a version (a hard-linked copy of the committed one): per table, the
-    number of files before and after. Removing a link in the copy leaves the committed version whole."""
+def compact_version(
+    version: Version, target_bytes: int, state_tables: Optional[Mapping[str, pa.Schema]] = None
+) -> dict[str, list[int]]:
+    """Compact every partition of a version (a hard-linked copy of the committed one), and of the tables
+    ``state_tables`` names under its ``_state`` (folder relative to it: schema): per table, the number of
+    files before and after. Removing a link in the copy leaves the committed version whole."""
+    tables = {**TABLES, **{os.path.join(STATE, name): schema for name, schema in (state_tables or {}).items()}}
     counts: dict[str, list[int]] = {}
-    for table, folder in partition_folders(version.root):
-        before, after = compact_folder(table, folder, version.run_id, target_bytes)
+    for table, folder in partition_folders(version.root, tables):
+        before, after = compact_folder(tables[table], folder, version.run_id, target_bytes)
         totals = counts.setdefault(table, [0, 0])
         totals[0], totals[1] = totals[0] + before, totals[1] + after
     compact_key_sets(version.root)

@@ -39,7 +39,10 @@ def table_folder(output: str, table: str, partition: Optional[str]) -> str:
 
 def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
     """Write one complete file: no reader sees half a file."""
-    table = pa.Table.from_pylist(rows, schema=schema)
+    write_table(path, pa.Table.from_pylist(rows, schema=schema))
+
+
+def write_table(path: str, table: pa.Table) -> None:
     write_atomically(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
 
 
