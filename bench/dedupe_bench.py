@@ -46,7 +46,7 @@ def cleaned_dev_corpus() -> tuple[list, dict[str, str]]:
 
     articles = []
     for path in sorted((CORPUS / "docs").glob("*.txt")):
-        raw = RawDocument(document_id(str(path)), str(path), "text", decode_text(path.read_bytes()))
+        raw = RawDocument(document_id(str(path)), str(path), "text", decode_text(path.read_bytes()).text)
         try:
             articles.append(clean_article(parse_document(raw)))
         except Exception:  # an error row in a run: a cluster of its own

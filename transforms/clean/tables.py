@@ -122,6 +122,7 @@ class DumpSettings:
     nav_weight: float = 2.0  # navigation lines and promos are strong evidence (tables and wire copy have none)
     promo_weight: float = 2.0
     threshold: float = 5.0  # fitted: score at which a text counts as a page dump
+    body_lines: float = 10.0  # fitted: evidence inside the prose counts 1 / (1 + prose lines / this)
 
 
 @dataclasses.dataclass(frozen=True)
