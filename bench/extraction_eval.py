@@ -6,7 +6,7 @@
   (precision favoured, as before; and its defaults) and jusText on the HTML.
 - extraction-dev rendered to text by inscriptis and by an lxml get_text-style dump: ours (--boilerplate
   auto), and the same with the fitted settings (page-dump threshold and inside-the-prose scale, headline
-  bonus, gap length) chosen by 5-fold cross-validation and measured on the held-out fold; baselines: the
+  bonus, gap length, joined run mass) chosen by 5-fold cross-validation and measured on the held-out fold; baselines: the
   raw rendering and jusText.
 - clean-text-dev bodies and the CoNLL-2003 dev news as text: kept, share of 4-word shingles (words) kept.
 - the seeds and our own CJK/Arabic/Russian fixtures.
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDS = 5
 THRESHOLDS = (1, 2, 3, 4, 5, 6, 8)
 BODY_LINES = (5.0, 10.0, 20.0, 40.0, float("inf"))  # inside-the-prose evidence scale (DumpSettings.body_lines)
-GRID = [(bonus, gap) for bonus in (1.0, 2.0, 3.0, 5.0) for gap in (0, 3, 6, 10)]
+GRID = [(bonus, gap, run) for bonus in (1.0, 2.0, 3.0, 5.0) for gap in (0, 3, 6, 10) for run in (30.0, 60.0, 100.0, 150.0)]
 CLEAN_COST = 3  # judging a clean text a dump can lose an article; keeping a page's chrome costs less
 
 
@@ -131,16 +131,16 @@ def cross_validate(pages, preps, clean_scores, conll_scores):
         threshold, scale = min(((t, b) for t in THRESHOLDS for b in BODY_LINES), key=lambda tb: (errors(*tb), -tb[0], tb[1]))
 
         def score(params, train=train):
-            s = dataclasses.replace(LineSettings(), anchor_bonus=params[0], max_gap_lines=params[1])
+            s = dataclasses.replace(LineSettings(), anchor_bonus=params[0], max_gap_lines=params[1], min_run_units=params[2])
             idx = train(len(pages))
             return f1(
                 [body(preps[r][i], s, 0, BODY_LINES[-1]) for r in RENDERERS for i in idx],
                 [pages[i]["gold"] for r in RENDERERS for i in idx],
             )[2]
 
-        bonus, gap = max(GRID, key=score)
-        chosen.append((threshold, scale, bonus, gap))
-        s = dataclasses.replace(LineSettings(), anchor_bonus=bonus, max_gap_lines=gap)
+        bonus, gap, run = max(GRID, key=score)
+        chosen.append((threshold, scale, bonus, gap, run))
+        s = dataclasses.replace(LineSettings(), anchor_bonus=bonus, max_gap_lines=gap, min_run_units=run)
         for r in RENDERERS:
             for i in range(fold, len(pages), FOLDS):
                 held[r][i] = body(preps[r][i], s, threshold, scale)
@@ -226,7 +226,9 @@ def main() -> int:
         clean_scores = [dump_scores(repair(a["text"])) for a in articles]
         conll_scores = [dump_scores(repair(d)) for d in conll]
         held, clean_flag, conll_flag, chosen = cross_validate(pages, preps, clean_scores, conll_scores)
-        print(f"\n== 5-fold cross-validated (threshold, inside scale, headline bonus, gap lines) per fold: {chosen}")
+        print(
+            f"\n== 5-fold cross-validated (threshold, inside scale, headline bonus, gap lines, joined run units) per fold: {chosen}"
+        )
         for r in RENDERERS:
             print(row(f"{r}: held-out folds", held[r], [p["gold"] for p in pages]))
         print(
