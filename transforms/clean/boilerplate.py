@@ -165,8 +165,9 @@ def headline_positions(raw: list[str], title: Optional[str]) -> list[int]:
 
 
 def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anchors: list[int] = ()) -> list[int]:
-    """The good run right after the headline (else the heaviest), joined with neighbouring good runs
-    across short bad gaps (promos, ads, related links)."""
+    """The heaviest group of good runs (a run right after the headline weighs more), a group being a run
+    joined with its neighbouring good runs across short bad gaps (promos, ads, related links): a body cut
+    in three by promos outweighs one long teaser further down."""
     runs = _runs(kinds)
     if not runs:
         return []
@@ -175,18 +176,22 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
         m * (settings.anchor_bonus if any(0 < a - h <= settings.anchor_distance for h in anchors) else 1.0)
         for m, (a, _) in zip(mass, runs)
     ]
-    best = max(range(len(runs)), key=weight.__getitem__)
-    first = last = best
 
     def bridgeable(a: int, b: int) -> bool:  # the gap between runs a and b (a < b)
         gap = range(runs[a][1], runs[b][0])
         chrome = [i for i in gap if lines[i].fixed or not STANDALONE_NUMBER.search(lines[i].text)]  # rows are body
         return len(chrome) <= settings.max_gap_lines and sum(lines[i].units for i in chrome) <= settings.gap_units
 
-    while last + 1 < len(runs) and bridgeable(last, last + 1) and mass[last + 1] >= settings.min_run_units:
-        last += 1
-    while first > 0 and bridgeable(first - 1, first) and mass[first - 1] >= settings.min_run_units:
-        first -= 1
+    def group(seed: int) -> tuple[int, int]:
+        first = last = seed
+        while last + 1 < len(runs) and bridgeable(last, last + 1) and mass[last + 1] >= settings.min_run_units:
+            last += 1
+        while first > 0 and bridgeable(first - 1, first) and mass[first - 1] >= settings.min_run_units:
+            first -= 1
+        return first, last
+
+    groups = {group(seed) for seed in range(len(runs))}
+    first, last = max(groups, key=lambda g: (sum(weight[g[0] : g[1] + 1]), -g[0]))
     keep = [i for a, b in runs[first : last + 1] for i in range(a, b)]
     return _with_headings(lines, kinds, keep, settings)
 
