@@ -81,8 +81,8 @@ def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvi
         if key:
             where.setdefault(key, []).append(i)
     repeated = [at for at in where.values() if len(at) > 1]
-    for at in repeated:  # a headline printed in the masthead and again above the body counts outside
-        add(min(at, key=lambda i: first <= i <= last), 1.0)
+    for at in repeated:  # inside when printed inside the prose (a question asked of every guest) ...
+        add(max(at, key=lambda i: first <= i <= last), 1.0)  # ... outside when only around it (a headline)
     for i, line in enumerate([*lines, None]):
         if line is not None and is_menu_line(line, settings):
             run += 1
