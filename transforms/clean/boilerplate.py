@@ -2,9 +2,9 @@
 
 Lines are classified as jusText does (length, stop-word share, sentence end; all script-aware), with
 navigation lines, promos, credits, footers and repeats fixed as bad. Short and near-good lines then take
-their class from their neighbours (jusText's context rules). The body is the heaviest run of good lines
-(a run just after the headline counts double), joined with the good runs that a short promo, ad or
-related-links block cut off; a document with prose is never emptied.
+their class from their neighbours (jusText's context rules). The body is the heaviest group of good
+runs (a run just after the headline counts double), a group being the runs that only a short promo, ad,
+related-links block or table separates; a document with prose is never emptied.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def classify(raw: list[str], language: Optional[str], settings: LineSettings, ti
             line.kind, line.fixed = "bad", True
         elif line.sentence and line.units >= s.good_units and good_stops:
             line.kind = "good"
-        elif (line.sentence or (line.units >= 3 * s.good_units and good_stops)) and line.units >= s.neargood_units and near_stops:
+        elif (line.sentence or (line.units >= s.unmarked_units and good_stops)) and line.units >= s.neargood_units and near_stops:
             line.kind = "neargood"  # a long paragraph cut by a line break mid-sentence ends without a mark
         else:
             line.kind = "short"

@@ -132,6 +132,7 @@ class LineSettings:
     good_units: float = 100.0  # a body paragraph is this long, ...
     good_stopwords: float = 0.28  # ... has this share of stop words, and ends like a sentence
     neargood_units: float = 45.0
+    unmarked_units: float = 300.0  # a line this long with a good stop-word share is near-good without a sentence end
     neargood_stopwords: float = 0.18
     relative_good: float = 0.7  # ... or this share of the document's typical prose line, if lower
     relative_neargood: float = 0.45
