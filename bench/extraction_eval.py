@@ -5,8 +5,9 @@
 - extraction-dev HTML: ours (trafilatura's metadata, the consensus body) against trafilatura alone
   (precision favoured, as before; and its defaults) and jusText on the HTML.
 - extraction-dev rendered to text by inscriptis and by an lxml get_text-style dump: ours (--boilerplate
-  auto), and the same with the fitted settings (page-dump threshold, headline bonus, gap length) chosen
-  by 5-fold cross-validation and measured on the held-out fold; baselines: the raw rendering and jusText.
+  auto), and the same with the fitted settings (page-dump threshold and inside-the-prose scale, headline
+  bonus, gap length, joined run mass) chosen by 5-fold cross-validation and measured on the held-out fold; baselines: the
+  raw rendering and jusText.
 - clean-text-dev bodies and the CoNLL-2003 dev news as text: kept, share of 4-word shingles (words) kept.
 - the seeds and our own CJK/Arabic/Russian fixtures.
 Parts whose data is absent are skipped with a note. Metric and data: ``bench.extraction_data``.
@@ -35,7 +36,8 @@ from transforms.schema import Article, RawDocument
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS = 5
 THRESHOLDS = (1, 2, 3, 4, 5, 6, 8)
-GRID = [(bonus, gap) for bonus in (1.0, 2.0, 3.0, 5.0) for gap in (0, 3, 6, 10)]
+BODY_LINES = (5.0, 10.0, 20.0, 40.0, float("inf"))  # inside-the-prose evidence scale (DumpSettings.body_lines)
+GRID = [(bonus, gap, run) for bonus in (1.0, 2.0, 3.0, 5.0) for gap in (0, 3, 6, 10) for run in (30.0, 60.0, 100.0, 150.0)]
 CLEAN_COST = 3  # judging a clean text a dump can lose an article; keeping a page's chrome costs less
 
 
@@ -92,7 +94,7 @@ def prepare(text: str) -> dict:
     lines = classify(raw, detect_language(prose_lines(raw)), LineSettings())
     return {
         "text": text,
-        "score": dump_evidence(text).score,
+        "scores": dump_scores(text),
         "raw": raw,
         "lines": lines,
         "kinds": smooth(lines),
@@ -100,8 +102,13 @@ def prepare(text: str) -> dict:
     }
 
 
-def body(prep: dict, settings: LineSettings, threshold: float) -> str:
-    if prep["score"] < threshold:
+def dump_scores(text: str) -> dict[float, float]:
+    """The page-dump score of a repaired text under each inside-the-prose scale."""
+    return {scale: dump_evidence(text, DumpSettings(body_lines=scale)).score for scale in BODY_LINES}
+
+
+def body(prep: dict, settings: LineSettings, threshold: float, scale: float) -> str:
+    if prep["scores"][scale] < threshold:
         return prep["text"]
     keep = select_body(prep["lines"], prep["kinds"], settings, prep["anchors"]) or prose_fallback(prep["lines"], settings)
     return "\n\n".join(prep["raw"][i] for i in keep)
@@ -114,32 +121,33 @@ def cross_validate(pages, preps, clean_scores, conll_scores):
     for fold in range(FOLDS):
         train = lambda n, f=fold: [i for i in range(n) if i % FOLDS != f]
 
-        def errors(t, train=train):
-            missed = sum(preps[r][i]["score"] < t for r in RENDERERS for i in train(len(pages)))
-            false = sum(clean_scores[i] >= t for i in train(len(clean_scores))) + sum(
-                conll_scores[i] >= t for i in train(len(conll_scores))
+        def errors(t, scale, train=train):
+            missed = sum(preps[r][i]["scores"][scale] < t for r in RENDERERS for i in train(len(pages)))
+            false = sum(clean_scores[i][scale] >= t for i in train(len(clean_scores))) + sum(
+                conll_scores[i][scale] >= t for i in train(len(conll_scores))
             )
             return CLEAN_COST * false + missed
 
-        threshold = min(THRESHOLDS, key=lambda t: (errors(t), -t))
+        threshold, scale = min(((t, b) for t in THRESHOLDS for b in BODY_LINES), key=lambda tb: (errors(*tb), -tb[0], tb[1]))
 
         def score(params, train=train):
-            s = dataclasses.replace(LineSettings(), anchor_bonus=params[0], max_gap_lines=params[1])
+            s = dataclasses.replace(LineSettings(), anchor_bonus=params[0], max_gap_lines=params[1], min_run_units=params[2])
             idx = train(len(pages))
             return f1(
-                [body(preps[r][i], s, 0) for r in RENDERERS for i in idx], [pages[i]["gold"] for r in RENDERERS for i in idx]
+                [body(preps[r][i], s, 0, BODY_LINES[-1]) for r in RENDERERS for i in idx],
+                [pages[i]["gold"] for r in RENDERERS for i in idx],
             )[2]
 
-        bonus, gap = max(GRID, key=score)
-        chosen.append((threshold, bonus, gap))
-        s = dataclasses.replace(LineSettings(), anchor_bonus=bonus, max_gap_lines=gap)
+        bonus, gap, run = max(GRID, key=score)
+        chosen.append((threshold, scale, bonus, gap, run))
+        s = dataclasses.replace(LineSettings(), anchor_bonus=bonus, max_gap_lines=gap, min_run_units=run)
         for r in RENDERERS:
             for i in range(fold, len(pages), FOLDS):
-                held[r][i] = body(preps[r][i], s, threshold)
+                held[r][i] = body(preps[r][i], s, threshold, scale)
         for i in range(fold, len(clean_scores), FOLDS):
-            clean_flag[i] = clean_scores[i] >= threshold
+            clean_flag[i] = clean_scores[i][scale] >= threshold
         for i in range(fold, len(conll_scores), FOLDS):
-            conll_flag[i] = conll_scores[i] >= threshold
+            conll_flag[i] = conll_scores[i][scale] >= threshold
     return held, clean_flag, conll_flag, chosen
 
 
@@ -215,10 +223,12 @@ def main() -> int:
         print(f"(skipped ner-dev: no {conll_path})")
     if pages and articles and conll:
         preps = {r: [prepare(t) for t in texts] for r, texts in zip(RENDERERS, renderings)}
-        clean_scores = [dump_evidence(repair(a["text"]), DumpSettings()).score for a in articles]
-        conll_scores = [dump_evidence(repair(d)).score for d in conll]
+        clean_scores = [dump_scores(repair(a["text"])) for a in articles]
+        conll_scores = [dump_scores(repair(d)) for d in conll]
         held, clean_flag, conll_flag, chosen = cross_validate(pages, preps, clean_scores, conll_scores)
-        print(f"\n== 5-fold cross-validated (threshold, headline bonus, gap lines) per fold: {chosen}")
+        print(
+            f"\n== 5-fold cross-validated (threshold, inside scale, headline bonus, gap lines, joined run units) per fold: {chosen}"
+        )
         for r in RENDERERS:
             print(row(f"{r}: held-out folds", held[r], [p["gold"] for p in pages]))
         print(

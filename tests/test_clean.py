@@ -11,7 +11,7 @@ from transforms.clean.boilerplate import classify, headline_positions, select_bo
 from transforms.clean.dump import is_menu_line, is_nav, is_page_dump, is_promo
 from transforms.clean.language import stop_words
 from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
-from transforms.clean.tables import LineSettings
+from transforms.clean.tables import DumpSettings, LineSettings
 from transforms.parse import parse_document
 from transforms.schema import Article, RawDocument
 from transforms.text import word_count
@@ -210,3 +210,49 @@ def test_clean_transform_routes_empty_results_to_errors(test_pipeline):
 def test_nothing_left_is_an_error(text):
     with pytest.raises(ValueError, match="no article text"):
         clean_article(text_article(text))
+
+
+QUESTIONS = ["What made you start cooking for others?", "Which dish do you make most often at home?", "Your quick supper."]
+
+
+NAMES = ["Anna", "Boris", "Clara", "Dmitri", "Elena", "Fyodor", "Galina", "Igor", "Kira", "Lev", "Maria", "Nikolai"]
+
+
+def interview() -> list[str]:
+    """A long article whose structure repeats: a name and handle, the same three questions per person, and
+    some ingredient lists."""
+    lines = []
+    for name in NAMES:
+        lines += [f"{name} Cook", f"Account: @{name.lower()}"]
+        for q in QUESTIONS:
+            lines += [
+                q,
+                f"{name} answered that {q.lower().rstrip('.?')} was a question {name} had been asked for years, "
+                f"and that the answer had changed with every kitchen {name} had worked in.",
+            ]
+        lines += ["Flour", "Salt", "Water", "Olive oil"] if name < "E" else []  # an ingredient list
+    return lines
+
+
+def test_list_like_lines_inside_a_long_article_are_not_dump_evidence_but_chrome_around_it_is():
+    article = "\n".join(interview())
+    evidence = dump_evidence(article)
+    assert evidence.repeated == len(QUESTIONS) and evidence.inside >= DumpSettings().threshold and not evidence.is_dump
+    assert clean_article(text_article(article)).text == repair(article)
+    page = "\n".join(["Home", "World", "Sport", "Login", "Search", *interview(), "Share this", "Sign in"])
+    assert dump_evidence(page).is_dump
+
+
+def test_a_paragraph_in_another_language_is_judged_by_its_own_stop_words():
+    extra = (
+        "Die Stadt will die neuen Linien im März starten und sie mit einer kleinen Erhöhung der Parkgebühren "
+        "im Zentrum bezahlen, wie der Rat nach der Abstimmung mitteilte."
+    )
+    page = PAGE.replace("Share this", extra + "\nShare this")
+    assert clean_article(text_article(page)).text == "\n\n".join([*BODY, extra])
+
+
+def test_a_table_between_paragraphs_does_not_end_the_body():
+    rows = [f"DL Player{n} {60 - n} {80 - n}% {n} tackles ({n} combined). 1 sack." for n in range(12)]
+    page = PAGE.replace("Funding questions", "\n".join(["Defensive line", "Pos Player Plays % Stats", *rows]))
+    assert clean_article(text_article(page)).text.endswith(BODY[3])

@@ -2,9 +2,9 @@
 
 Lines are classified as jusText does (length, stop-word share, sentence end; all script-aware), with
 navigation lines, promos, credits, footers and repeats fixed as bad. Short and near-good lines then take
-their class from their neighbours (jusText's context rules). The body is the heaviest run of good lines
-(a run just after the headline counts double), joined with the good runs that a short promo, ad or
-related-links block cut off; a document with prose is never emptied.
+their class from their neighbours (jusText's context rules). The body is the heaviest group of good
+runs (a run just after the headline counts double), a group being the runs that only a short promo, ad,
+related-links block or table separates; a document with prose is never emptied.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Optional
 from transforms.clean.dump import is_nav, is_promo
 from transforms.clean.language import detect_language, stop_words
 from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
-from transforms.clean.tables import CREDIT_LINE, DENSE_SCRIPTS, FOOTER_LINE, LineSettings
+from transforms.clean.tables import CREDIT_LINE, DENSE_SCRIPTS, FOOTER_LINE, STANDALONE_NUMBER, LineSettings
 from transforms.text import line_key
 
 
@@ -52,7 +52,7 @@ def classify(raw: list[str], language: Optional[str], settings: LineSettings, ti
     title_key = line_key(title) if title else None
     lines = [_line(t) for t in raw]
     for line in lines:
-        line.stops = stopword_share(line.text, language, line.script)
+        line.stops = _stops(line, language, s)
     prose = sorted(line.stops for line in lines if line.sentence and line.units >= s.good_units)
     typical = prose[len(prose) // 2] if prose else 0.0
     for i, line in enumerate(lines):
@@ -71,11 +71,21 @@ def classify(raw: list[str], language: Optional[str], settings: LineSettings, ti
             line.kind, line.fixed = "bad", True
         elif line.sentence and line.units >= s.good_units and good_stops:
             line.kind = "good"
-        elif line.sentence and line.units >= s.neargood_units and near_stops:
-            line.kind = "neargood"
+        elif (line.sentence or (line.units >= s.unmarked_units and good_stops)) and line.units >= s.neargood_units and near_stops:
+            line.kind = "neargood"  # a long paragraph cut by a line break mid-sentence ends without a mark
         else:
             line.kind = "short"
     return lines
+
+
+def _stops(line: Line, language: Optional[str], settings: LineSettings) -> float:
+    """Stop-word share in the page's language or, for a long sentence that has few of its stop words, in
+    the line's own language: a page may quote or append paragraphs in another language."""
+    share = stopword_share(line.text, language, line.script)
+    if share >= settings.good_stopwords or not line.sentence or line.units < settings.neargood_units:
+        return share
+    own = detect_language(line.text)
+    return max(share, stopword_share(line.text, own, line.script)) if own and own != language else share
 
 
 def is_credit(line: str) -> bool:
@@ -155,8 +165,9 @@ def headline_positions(raw: list[str], title: Optional[str]) -> list[int]:
 
 
 def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anchors: list[int] = ()) -> list[int]:
-    """The good run right after the headline (else the heaviest), joined with neighbouring good runs
-    across short bad gaps (promos, ads, related links)."""
+    """The heaviest group of good runs (a run right after the headline weighs more), a group being a run
+    joined with its neighbouring good runs across short bad gaps (promos, ads, related links): a body cut
+    in three by promos outweighs one long teaser further down."""
     runs = _runs(kinds)
     if not runs:
         return []
@@ -165,17 +176,22 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
         m * (settings.anchor_bonus if any(0 < a - h <= settings.anchor_distance for h in anchors) else 1.0)
         for m, (a, _) in zip(mass, runs)
     ]
-    best = max(range(len(runs)), key=weight.__getitem__)
-    first = last = best
 
     def bridgeable(a: int, b: int) -> bool:  # the gap between runs a and b (a < b)
         gap = range(runs[a][1], runs[b][0])
-        return len(gap) <= settings.max_gap_lines and sum(lines[i].units for i in gap) <= settings.gap_units
+        chrome = [i for i in gap if lines[i].fixed or not STANDALONE_NUMBER.search(lines[i].text)]  # rows are body
+        return len(chrome) <= settings.max_gap_lines and sum(lines[i].units for i in chrome) <= settings.gap_units
 
-    while last + 1 < len(runs) and bridgeable(last, last + 1) and mass[last + 1] >= settings.min_run_units:
-        last += 1
-    while first > 0 and bridgeable(first - 1, first) and mass[first - 1] >= settings.min_run_units:
-        first -= 1
+    def group(seed: int) -> tuple[int, int]:
+        first = last = seed
+        while last + 1 < len(runs) and bridgeable(last, last + 1) and mass[last + 1] >= settings.min_run_units:
+            last += 1
+        while first > 0 and bridgeable(first - 1, first) and mass[first - 1] >= settings.min_run_units:
+            first -= 1
+        return first, last
+
+    groups = {group(seed) for seed in range(len(runs))}
+    first, last = max(groups, key=lambda g: (sum(weight[g[0] : g[1] + 1]), -g[0]))
     keep = [i for a, b in runs[first : last + 1] for i in range(a, b)]
     return _with_headings(lines, kinds, keep, settings)
 

@@ -5,10 +5,16 @@ entry or a wire story must come out whole, with only the repairs."""
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 
 from transforms.clean.scripts import ends_sentence, script_of, units
-from transforms.clean.tables import NAV_WORDS, PROMO_MAX_CHARS, PROMO_PATTERNS, STANDALONE_NUMBER, DumpSettings
+from transforms.clean.tables import (
+    NAV_WORDS,
+    PROMO_MAX_CHARS,
+    PROMO_PATTERNS,
+    PROSE_UNITS,
+    STANDALONE_NUMBER,
+    DumpSettings,
+)
 from transforms.text import line_key, words
 
 
@@ -35,26 +41,64 @@ class DumpEvidence:
     menu_runs: int
     repeated: int
     promos: int
+    inside: float  # the part of the evidence found between the first and the last prose line
+    prose_lines: int
     score: float
     is_dump: bool
 
 
 def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvidence:
-    """Score = nav lines and promos (weighted) + runs of menu lines + lines repeated (3 words or more)."""
+    """Score = nav lines and promos (weighted) + runs of menu lines + lines repeated (3 words or more).
+
+    Evidence found inside the prose (between its first and last long sentence line) is scaled down by the
+    number of prose lines: a dump's chrome is a large share of it, while a long article's few list-like
+    lines (ingredients, repeated interview questions) are a small one. Evidence around the prose (menus,
+    footers) counts whole.
+    """
     lines = [t.strip() for t in text.splitlines() if t.strip()]
-    nav = sum(is_nav(t) for t in lines)
-    promos = sum(is_promo(t) for t in lines)
-    keys = Counter(line_key(t) for t in lines if len(words(t)) >= 3)
-    repeated = sum(1 for n in keys.values() if n > 1)
-    runs = run = 0
-    for line in [*lines, None]:
+    prose = [i for i, t in enumerate(lines) if is_prose(t)]
+    first, last = (prose[0], prose[-1]) if prose else (len(lines), -1)
+    outside = inside = 0.0
+
+    def add(at: int, weight: float) -> None:
+        nonlocal outside, inside
+        if first <= at <= last:
+            inside += weight
+        else:
+            outside += weight
+
+    nav = promos = runs = run = 0
+    for i, line in enumerate(lines):
+        if is_nav(line):
+            nav += 1
+            add(i, settings.nav_weight)
+        if is_promo(line):
+            promos += 1
+            add(i, settings.promo_weight)
+    keys = [line_key(t) if len(words(t)) >= 3 else "" for t in lines]
+    where: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key:
+            where.setdefault(key, []).append(i)
+    repeated = [at for at in where.values() if len(at) > 1]
+    for at in repeated:  # inside when printed inside the prose (a question asked of every guest) ...
+        add(max(at, key=lambda i: first <= i <= last), 1.0)  # ... outside when only around it (a headline)
+    for i, line in enumerate([*lines, None]):
         if line is not None and is_menu_line(line, settings):
             run += 1
             continue
-        runs += run >= settings.menu_run
+        if run >= settings.menu_run:
+            runs += 1
+            add(i - run, 1.0)
         run = 0
-    score = float(settings.nav_weight * nav + runs + repeated + settings.promo_weight * promos)
-    return DumpEvidence(nav, runs, repeated, promos, score, score >= settings.threshold)
+    score = outside + inside / (1.0 + len(prose) / settings.body_lines)
+    return DumpEvidence(nav, runs, len(repeated), promos, inside, len(prose), score, score >= settings.threshold)
+
+
+def is_prose(line: str) -> bool:
+    """A long line ending like a sentence: article text before any language is known."""
+    script = script_of(line)
+    return units(line, script) >= PROSE_UNITS and ends_sentence(line, script)
 
 
 def is_page_dump(text: str, settings: DumpSettings = DumpSettings()) -> bool:

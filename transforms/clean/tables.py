@@ -121,7 +121,8 @@ class DumpSettings:
     menu_run: int = 4  # this many short, sentence-less lines in a row make a menu
     nav_weight: float = 2.0  # navigation lines and promos are strong evidence (tables and wire copy have none)
     promo_weight: float = 2.0
-    threshold: float = 5.0  # fitted: score at which a text counts as a page dump
+    threshold: float = 6.0  # fitted: score at which a text counts as a page dump
+    body_lines: float = 20.0  # fitted: evidence inside the prose counts 1 / (1 + prose lines / this)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +132,7 @@ class LineSettings:
     good_units: float = 100.0  # a body paragraph is this long, ...
     good_stopwords: float = 0.28  # ... has this share of stop words, and ends like a sentence
     neargood_units: float = 45.0
+    unmarked_units: float = 300.0  # a line this long with a good stop-word share is near-good without a sentence end
     neargood_stopwords: float = 0.18
     relative_good: float = 0.7  # ... or this share of the document's typical prose line, if lower
     relative_neargood: float = 0.45
@@ -139,7 +141,7 @@ class LineSettings:
     max_heading_distance: int = 2  # a short line may head the body when a good line follows within this
     max_gap_lines: int = 10  # fitted: a bad stretch this short between two good runs is a promo, not the end
     gap_units: float = 400.0  # ... and holds at most this many units of text
-    min_run_units: float = 150.0  # a separate good run joins the body when it holds this many units
+    min_run_units: float = 30.0  # fitted: a separate good run joins the body when it holds this many units
     anchor_distance: int = 6  # a run starting this few lines after the headline is likely the body, ...
     anchor_bonus: float = 2.0  # fitted: ... so its mass counts this many times
 
