@@ -49,8 +49,8 @@ def cleaned_dev_corpus() -> tuple[list, dict[str, str]]:
 
     articles = []
     for path in sorted((CORPUS / "docs").glob("*.txt")):
+        [raw] = read_documents(str(path), path.read_bytes())  # one text document per file
         try:
-            [raw] = read_documents(str(path), path.read_bytes())
             articles.append(clean_article(parse_document(raw)))
         except ValueError:  # an error row in a run: a cluster of its own
             continue

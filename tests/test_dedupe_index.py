@@ -8,7 +8,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
-from transforms.dedupe.across_runs import copy_of_earlier, earliest, indexed_sketch
+from transforms.dedupe.across_runs import copy_of_earlier, indexed_sketch
 from transforms.dedupe.across_time import remembered_from_index
 from transforms.dedupe.fingerprints import Fingerprint, band_keys, bucket, sketch
 from transforms.dedupe.index import (
@@ -19,6 +19,7 @@ from transforms.dedupe.index import (
     best_earlier,
     check_banding,
     earlier_candidates,
+    earliest,
     event_time,
     index_rows,
     partition_files,
@@ -97,10 +98,10 @@ def test_lookup_finds_earlier_articles_sharing_a_band_key(tmp_path):
 def test_best_earlier_verifies_and_keeps_to_the_horizon():
     copy = sketch("PORT CITY (Wire) - " + STORY)
     candidates = [entry("late", STORY, T0, "cluster-late"), entry("early", STORY, T0 - 2 * DAY), entry("other", OTHER)]
-    found = best_earlier(copy, T0, candidates, SETTINGS, horizon=7 * 86400)
+    found = best_earlier(copy, T0, candidates, dataclasses.replace(SETTINGS, horizon=7 * 86400))
     assert (found.cluster_id, found.at) == ("early", T0 - 2 * DAY) and found.similarity > 0.8
-    assert best_earlier(copy, T0, candidates, SETTINGS, horizon=86400).cluster_id == "cluster-late"
-    assert best_earlier(sketch(OTHER + " and more"), T0, candidates[:2], SETTINGS, 86400) is None
+    assert best_earlier(copy, T0, candidates, dataclasses.replace(SETTINGS, horizon=86400)).cluster_id == "cluster-late"
+    assert best_earlier(sketch(OTHER + " and more"), T0, candidates[:2], dataclasses.replace(SETTINGS, horizon=86400)) is None
 
 
 def test_a_copy_of_an_earlier_article_joins_its_cluster():

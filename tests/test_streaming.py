@@ -39,19 +39,19 @@ def remembered(article_id: str, at: float, text: str = TEXT) -> Remembered:
 
 
 def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
-    settings = DedupeSettings()
+    settings = DedupeSettings(horizon=3600)
     first, copy = remembered("b-first", 100.0), remembered("a-copy", 200.0)
     in_order, reversed_order = {}, {}
-    assert match_and_remember(in_order, "0:k", first, settings, 3600) is None
-    assert match_and_remember(in_order, "0:k", copy, settings, 3600).canonical_article_id == "b-first"
-    assert match_and_remember(reversed_order, "0:k", copy, settings, 3600) is None
-    assert match_and_remember(reversed_order, "0:k", first, settings, 3600) is None  # a later copy is no original
+    assert match_and_remember(in_order, "0:k", first, settings) is None
+    assert match_and_remember(in_order, "0:k", copy, settings).canonical_article_id == "b-first"
+    assert match_and_remember(reversed_order, "0:k", copy, settings) is None
+    assert match_and_remember(reversed_order, "0:k", first, settings) is None  # a later copy is no original
 
 
 def test_memory_forgets_beyond_the_horizon():
-    settings, memory = DedupeSettings(), {}
-    match_and_remember(memory, "0:k", remembered("old", 0.0), settings, 3600)
-    assert match_and_remember(memory, "0:k", remembered("new", 7200.0), settings, 3600) is None
+    settings, memory = DedupeSettings(horizon=3600), {}
+    match_and_remember(memory, "0:k", remembered("old", 0.0), settings)
+    assert match_and_remember(memory, "0:k", remembered("new", 7200.0), settings) is None
     assert [m.article_id for m in memory["0:k"]] == ["new"]
 
 
@@ -212,8 +212,8 @@ def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
 
 
 def test_what_an_earlier_run_wrote_precedes_every_newcomer():
-    settings, memory = DedupeSettings(), {}
+    settings, memory = DedupeSettings(horizon=3600), {}
     earlier = Remembered("written-before", 500.0, sketch(TEXT, DedupeSettings()), cluster_id="its-cluster")
     memory["0:k"] = [earlier]
-    match = match_and_remember(memory, "0:k", remembered("copy", 100.0), settings, 3600)  # published before it
+    match = match_and_remember(memory, "0:k", remembered("copy", 100.0), settings)  # published before it
     assert (match.canonical_article_id, match.similarity) == ("its-cluster", 1.0)

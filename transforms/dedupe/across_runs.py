@@ -12,12 +12,14 @@ from typing import Optional
 
 import apache_beam as beam
 
+from transforms.dedupe.clusters import Decision, apply_decision
 from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, band_keys
 from transforms.dedupe.index import (
     Earlier,
     band_partition,
     best_earlier,
     earlier_candidates,
+    earliest,
     event_time,
     index_rows,
     sketch_partition,
@@ -46,7 +48,7 @@ def _best(joined, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple
     new_id, grouped = joined
     for fp in grouped["fingerprint"]:
         at = event_time(fp.published_at, place.ingested_at)
-        found = best_earlier(fp.sketch, at, grouped["earlier"], settings, settings.horizon)
+        found = best_earlier(fp.sketch, at, grouped["earlier"], settings)
         if found:
             yield new_id, found
 
@@ -85,10 +87,6 @@ class LookUpEarlier(beam.PTransform):
         )
 
 
-def earliest(found: list[Earlier]) -> Optional[Earlier]:
-    return min(found, key=lambda e: (e.at, e.cluster_id, -e.similarity), default=None)
-
-
 def copy_of_earlier(record: Article | Duplicate, earlier: Optional[Earlier]) -> Article | Duplicate:
     """A record of this run whose cluster copies an earlier article: a duplicate of that article's cluster
     (the earlier files stay as they are, so its ``duplicate_count`` does not grow)."""
@@ -98,18 +96,7 @@ def copy_of_earlier(record: Article | Duplicate, earlier: Optional[Earlier]) -> 
         return dataclasses.replace(
             record, cluster_id=earlier.cluster_id, canonical_article_id=earlier.cluster_id, similarity=earlier.similarity
         )
-    return Duplicate(
-        record.article_id,
-        record.source_path,
-        record.url,
-        record.source,
-        earlier.cluster_id,
-        earlier.cluster_id,
-        earlier.similarity,
-        record.feed_url,
-        record.entry_id,
-        record.published_at,
-    )
+    return apply_decision(record, Decision(record.article_id, earlier.cluster_id, earlier.cluster_id, earlier.similarity, 0))
 
 
 def _cluster_earlier(joined) -> Iterator[tuple[str, Earlier]]:

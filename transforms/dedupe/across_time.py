@@ -77,11 +77,11 @@ def remembered_from_index(folder: Optional[str], state_key: str, run_id: str, si
 
 
 def match_and_remember(
-    memory: dict[str, list[Remembered]], band_key: str, newcomer: Remembered, settings: DedupeSettings, horizon: float
+    memory: dict[str, list[Remembered]], band_key: str, newcomer: Remembered, settings: DedupeSettings
 ) -> Optional[Match]:
     """The earliest remembered predecessor of ``newcomer`` under ``band_key`` that it duplicates; the
     newcomer is remembered, and what is older than the horizon (before it) forgotten."""
-    forget_expired(memory, newcomer.at - horizon)
+    forget_expired(memory, newcomer.at - settings.horizon)
     exact = band_key.startswith("hash:")
     matches = []
     for seen in memory.get(band_key, []):
@@ -118,17 +118,17 @@ class _BucketMemory(beam.DoFn):
     EXPIRY = userstate.TimerSpec("expiry", userstate.TimeDomain.WATERMARK)
 
     def __init__(self, settings: DedupeSettings, index: Optional[tuple[str, str]] = None):
-        self.settings, self.horizon, self.index = settings, settings.horizon, index
+        self.settings, self.index = settings, index
 
     def process(self, keyed, memory_state=beam.DoFn.StateParam(MEMORY), expiry=beam.DoFn.TimerParam(EXPIRY)) -> Iterator:
         state_key, (band_key, newcomer, keys, article) = keyed
         memory = memory_state.read()
         if memory is None:  # the key's first visit in this job: start from what earlier runs left
             folder, run_id = self.index or (None, "")
-            memory = remembered_from_index(folder, state_key, run_id, newcomer.at - self.horizon)
-        match = match_and_remember(memory, band_key, newcomer, self.settings, self.horizon)
+            memory = remembered_from_index(folder, state_key, run_id, newcomer.at - self.settings.horizon)
+        match = match_and_remember(memory, band_key, newcomer, self.settings)
         memory_state.write(memory)
-        expiry.set(Timestamp(max(m.at for members in memory.values() for m in members) + self.horizon))
+        expiry.set(Timestamp(max(m.at for members in memory.values() for m in members) + self.settings.horizon))
         if article is not None:  # the article rides with its exact-text key, to be judged with its matches
             yield newcomer.article_id, ("article", article, keys)
         yield newcomer.article_id, ("match", match, keys)
@@ -141,7 +141,7 @@ class _BucketMemory(beam.DoFn):
         if float(fired) > time.time():
             return
         memory = memory_state.read() or {}
-        forget_expired(memory, float(fired) - self.horizon)
+        forget_expired(memory, float(fired) - self.settings.horizon)
         memory_state.write(memory)  # empty, not cleared: the index is read on a key's first visit only
 
 

@@ -170,18 +170,23 @@ def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], ski
         yield IndexedSketch(**row)
 
 
+def earliest(found: Iterable[Earlier]) -> Optional[Earlier]:
+    """The earliest match; ties broken by cluster id, then similarity, so every runner picks the same one."""
+    return min(found, key=lambda e: (e.at, e.cluster_id, -e.similarity), default=None)
+
+
 def best_earlier(
-    newcomer: Sketch, at: dt.datetime, candidates: Iterable[IndexedSketch], settings: DedupeSettings, horizon: float
+    newcomer: Sketch, at: dt.datetime, candidates: Iterable[IndexedSketch], settings: DedupeSettings
 ) -> Optional[Earlier]:
-    """The earliest earlier article (within ``horizon`` seconds before ``at``) that ``newcomer`` copies."""
+    """The earliest earlier article (within the horizon before ``at``) that ``newcomer`` copies."""
     found = []
     for old in candidates:
-        if old.at < at - dt.timedelta(seconds=horizon):
+        if old.at < at - dt.timedelta(seconds=settings.horizon):
             continue
         score = verify(Sketch(old.signature, old.shingles), newcomer, settings)
         if score is not None:
             found.append(Earlier(old.cluster_id, old.at, score))
-    return min(found, key=lambda e: (e.at, e.cluster_id, -e.similarity), default=None)
+    return earliest(found)
 
 
 def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tuple[str, IndexedSketch]]:
