@@ -114,6 +114,7 @@ def two_runs(articles: list, settings) -> dict[str, str]:
 def datasketch_clusters(articles: list, threshold: float, words: int, num_perm: int = 128) -> dict[str, str]:
     from datasketch import MinHash, MinHashLSH
 
+    from transforms.dedupe.clusters import ConnectedComponents
     from transforms.dedupe.fingerprints import normalise_words, shingles
 
     lsh, hashes = MinHashLSH(threshold=threshold, num_perm=num_perm), {}
@@ -122,20 +123,13 @@ def datasketch_clusters(articles: list, threshold: float, words: int, num_perm: 
         m.update_batch([g.encode("utf-8") for g in shingles(normalise_words(a.text), words)])
         hashes[a.article_id] = m
         lsh.insert(a.article_id, m)
-    parent = {i: i for i in hashes}
-
-    def root(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    components = ConnectedComponents()  # what the stage clusters with
+    edges = components.create_accumulator()
     for i, m in hashes.items():
         for other in lsh.query(m):
-            a, b = root(i), root(other)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return {i: root(i) for i in hashes}
+            edges = components.add_input(edges, (i, other))
+    roots = components.extract_output(edges)
+    return {i: roots.get(i, i) for i in hashes}
 
 
 def quality() -> dict:
