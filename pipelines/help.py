@@ -8,7 +8,7 @@ import dataclasses
 import textwrap
 
 from pipelines.options import SETTINGS
-from transforms.settings import duration, flag_name, option_fields
+from transforms.settings import duration, flags, option_fields
 
 USAGE = "usage: python -m pipelines.run [--input GLOB ...] [--feed URL ...] [--output DIR] [options] [Beam options]"
 EXAMPLES = """\
@@ -25,13 +25,6 @@ Beam options: every Beam option passes through, e.g. --runner (default DirectRun
   (in_memory | multi_threading | multi_processing), --job_endpoint, --environment_type, --flink_master.
   All of them: https://beam.apache.org/releases/pydoc/current/apache_beam.options.pipeline_options.html;
   which runners work here and how: docs/runners.md."""
-
-
-def flags(field: dataclasses.Field) -> list[str]:
-    """The spellings of an option, as ``options.add_options`` registers them."""
-    name = flag_name(field)
-    short = field.metadata["option"].get("short")
-    return ([short] if short else []) + [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
 
 
 def default_text(field: dataclasses.Field) -> str:

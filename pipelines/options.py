@@ -18,7 +18,7 @@ from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import read_feeds_file
 from transforms.fetch import HttpSettings
-from transforms.settings import duration, flag, flag_name, option, option_fields
+from transforms.settings import duration, flag, flag_name, flags, option, option_fields
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -93,11 +93,10 @@ def add_options(parser, settings_type: type) -> None:
         spec = dict(field.metadata["option"])
         name, parse = flag_name(field), spec.pop("parse")
         spec.pop("flag")
-        short = spec.pop("short", None)
+        spec.pop("short", None)
         if spec.get("action") not in ("append", "count"):
             spec["type"] = parse or _value_type(hints[field.name])
-        flags = ([short] if short else []) + [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-        parser.add_argument(*flags, dest=name, default=field.default, **spec)
+        parser.add_argument(*flags(field), dest=name, default=field.default, **spec)
 
 
 class NewsPipelineOptions(PipelineOptions):

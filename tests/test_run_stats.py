@@ -7,12 +7,11 @@ import json
 import pyarrow.dataset as ds
 import pytest
 
-from pipelines.help import flags
 from pipelines.options import SETTINGS
 from pipelines.stats import reason_of, top_reasons
 from tests.support.cli import SEEDS, run_cli
 from tests.support.observed import run_stats
-from transforms.settings import option_fields
+from transforms.settings import flags, option_fields
 
 
 def rows_of(output, table: str) -> list[dict]:

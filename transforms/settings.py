@@ -26,6 +26,13 @@ def flag_name(field: dataclasses.Field) -> str:
     return field.metadata["option"]["flag"] or field.name
 
 
+def flags(field: dataclasses.Field) -> list[str]:
+    """Every spelling of the option: its short form, ``--a_b`` and ``--a-b``."""
+    name = flag_name(field)
+    short = field.metadata["option"].get("short")
+    return ([short] if short else []) + [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+
+
 def flag(value: str) -> bool:
     """``--flag`` alone is true; ``--flag=false`` also works, as schedulers and Flex Templates pass every
     parameter with a value."""
