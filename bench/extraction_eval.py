@@ -29,7 +29,7 @@ from transforms.clean.boilerplate import classify, headline_positions, prose_fal
 from transforms.clean.dump import dump_evidence
 from transforms.clean.language import detect_language
 from transforms.clean.scripts import prose_lines
-from transforms.clean.tables import DumpSettings, LineSettings
+from transforms.clean.tables import LineSettings
 from transforms.parse import HtmlOptions, parse_document
 from transforms.schema import Article, RawDocument
 
@@ -104,7 +104,8 @@ def prepare(text: str) -> dict:
 
 def dump_scores(text: str) -> dict[float, float]:
     """The page-dump score of a repaired text under each inside-the-prose scale."""
-    return {scale: dump_evidence(text, DumpSettings(body_lines=scale)).score for scale in BODY_LINES}
+    evidence = dump_evidence(text)
+    return {scale: evidence.score_with(scale) for scale in BODY_LINES}
 
 
 def body(prep: dict, settings: LineSettings, threshold: float, scale: float) -> str:

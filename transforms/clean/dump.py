@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from transforms.clean.scripts import ends_sentence, script_of, units
+from transforms.clean.scripts import ends_sentence, is_prose, script_of, units
 from transforms.clean.tables import (
     NAV_WORDS,
     PROMO_MAX_CHARS,
     PROMO_PATTERNS,
-    PROSE_UNITS,
     STANDALONE_NUMBER,
     DumpSettings,
 )
@@ -41,10 +40,15 @@ class DumpEvidence:
     menu_runs: int
     repeated: int
     promos: int
-    inside: float  # the part of the evidence found between the first and the last prose line
+    outside: float  # the evidence found before the first or after the last prose line
+    inside: float  # the evidence found between them
     prose_lines: int
     score: float
     is_dump: bool
+
+    def score_with(self, body_lines: float) -> float:
+        """The score with inside evidence scaled by ``body_lines``: ``DumpSettings.body_lines``."""
+        return self.outside + self.inside / (1.0 + self.prose_lines / body_lines)
 
 
 def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvidence:
@@ -91,14 +95,9 @@ def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvi
             runs += 1
             add(i - run, 1.0)
         run = 0
-    score = outside + inside / (1.0 + len(prose) / settings.body_lines)
-    return DumpEvidence(nav, runs, len(repeated), promos, inside, len(prose), score, score >= settings.threshold)
-
-
-def is_prose(line: str) -> bool:
-    """A long line ending like a sentence: article text before any language is known."""
-    script = script_of(line)
-    return units(line, script) >= PROSE_UNITS and ends_sentence(line, script)
+    evidence = DumpEvidence(nav, runs, len(repeated), promos, outside, inside, len(prose), 0.0, False)
+    score = evidence.score_with(settings.body_lines)
+    return dataclasses.replace(evidence, score=score, is_dump=score >= settings.threshold)
 
 
 def is_page_dump(text: str, settings: DumpSettings = DumpSettings()) -> bool:

@@ -94,7 +94,11 @@ def stopword_share(line: str, language: Optional[str], script: Optional[str] = N
     return sum(w in stops for w in words) / len(words)
 
 
+def is_prose(line: str, min_units: float = PROSE_UNITS) -> bool:
+    """A line that looks like body text before any language is known: long and ending like a sentence."""
+    script = script_of(line)
+    return units(line, script) >= min_units and ends_sentence(line, script)
+
+
 def prose_lines(lines: list[str], min_units: float = PROSE_UNITS) -> list[str]:
-    """Lines that look like body text before any language is known: long and ending like a sentence."""
-    scripts = [script_of(line) for line in lines]
-    return [line for line, script in zip(lines, scripts) if units(line, script) >= min_units and ends_sentence(line, script)]
+    return [line for line in lines if is_prose(line, min_units)]
