@@ -177,16 +177,19 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
         for m, (a, _) in zip(mass, runs)
     ]
 
-    def bridgeable(a: int, b: int) -> bool:  # the gap between runs a and b (a < b)
-        gap = range(runs[a][1], runs[b][0])
+    def bridgeable(a: int) -> bool:  # the gap between runs a and a + 1
+        gap = range(runs[a][1], runs[a + 1][0])
         chrome = [i for i in gap if lines[i].fixed or not STANDALONE_NUMBER.search(lines[i].text)]  # rows are body
         return len(chrome) <= settings.max_gap_lines and sum(lines[i].units for i in chrome) <= settings.gap_units
 
+    bridges = [bridgeable(a) for a in range(len(runs) - 1)]  # each gap judged once, for every seed below
+    joins = [m >= settings.min_run_units for m in mass]
+
     def group(seed: int) -> tuple[int, int]:
         first = last = seed
-        while last + 1 < len(runs) and bridgeable(last, last + 1) and mass[last + 1] >= settings.min_run_units:
+        while last + 1 < len(runs) and bridges[last] and joins[last + 1]:
             last += 1
-        while first > 0 and bridgeable(first - 1, first) and mass[first - 1] >= settings.min_run_units:
+        while first > 0 and bridges[first - 1] and joins[first - 1]:
             first -= 1
         return first, last
 

@@ -28,9 +28,10 @@ def agreement(a: Counter, b: Counter) -> float:
     return 2 * sum((a & b).values()) / total if total else 0.0
 
 
-def consensus(candidates: Sequence[str]) -> str:
-    """The candidate with the largest summed agreement with the others; ties keep the earlier one."""
-    counts = [shingles(c) for c in candidates]
+def consensus(candidates: Sequence[str], counts: Sequence[Counter] = ()) -> str:
+    """The candidate with the largest summed agreement with the others; ties keep the earlier one.
+    ``counts``: the candidates' shingles, when already made."""
+    counts = counts or [shingles(c) for c in candidates]
     scores = [sum(agreement(counts[i], counts[j]) for j in range(len(counts)) if j != i) for i in range(len(counts))]
     return candidates[max(range(len(candidates)), key=lambda i: (scores[i], -i))]
 
@@ -58,6 +59,8 @@ def readability_text(html: str) -> str:
 def consensus_body(precise: str, html: str, url: Optional[str], include_tables: bool = True) -> str:
     """``precise``: trafilatura's favor_precision text, from the run that also gave the metadata."""
     readable = readability_text(html)
-    if agreement(shingles(precise), shingles(readable)) >= SETTLED:
+    first, third = shingles(precise), shingles(readable)
+    if agreement(first, third) >= SETTLED:
         return precise
-    return consensus([precise, recall_text(html, url, include_tables), readable])
+    recall = recall_text(html, url, include_tables)
+    return consensus([precise, recall, readable], [first, shingles(recall), third])
