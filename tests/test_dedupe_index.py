@@ -123,6 +123,7 @@ def test_a_restarted_stream_remembers_from_the_index(tmp_path):
     key = band_keys(sketch(STORY).signature, SETTINGS)[3]
     rows = list(remembered_rows(folder, bucket(key), "run2"))
     assert {(band_key, e.article_id) for band_key, e in rows} >= {(key, "old"), (key, "stale")}
+    assert all(band_key.startswith(bucket(key)) for band_key, _ in rows)  # not the other bands of the partition
     memory = remembered_from_index(folder, bucket(key), "run2", since=(T0 - DAY).timestamp())
     assert [(m.article_id, m.cluster_id) for m in memory[key]] == [("old", "cluster")]
     assert remembered_from_index(folder, "hash:ab", "run2", 0) == {} and remembered_from_index(None, bucket(key), "r", 0) == {}

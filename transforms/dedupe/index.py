@@ -34,7 +34,7 @@ from transforms.write.parquet import write_table
 INDEX, BANDS, SKETCHES = "dedupe", "bands", "sketches"
 INDEX_TABLES = {BANDS: arrow_schema(IndexedBand), SKETCHES: arrow_schema(IndexedSketch)}
 STATE_TABLES = {f"{INDEX}/{table}": schema for table, schema in INDEX_TABLES.items()}  # under ``<state>``: what compaction merges
-PARTITION_HEX = BUCKET_HEX  # a stream's state key (band and these digits) then falls in one partition
+PARTITION_HEX = BUCKET_HEX  # a stream's state key (band and these digits) then falls in one partition, with the other bands' keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,13 +191,13 @@ def best_earlier(
 
 def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tuple[str, IndexedSketch]]:
     """(band key, sketch) of every indexed article under a stream's state key (``band:xx``, as
-    ``fingerprints.bucket`` makes it): one band partition read, then the sketch partitions it points to."""
-    prefix = state_key
-    partition = band_partition(state_key)
+    ``fingerprints.bucket`` makes it): the key's rows of one band partition (the partition holds every
+    band's keys with these digits; its files are sorted by key, so the range filter skips the other bands'
+    row groups), then the sketch partitions they point to."""
+    under_key = [("band_key", ">=", state_key), ("band_key", "<", state_key + "\U0010ffff")]
     keys_of: dict[str, list[str]] = {}
-    for row in read_partition(folder, BANDS, partition, skip_run):
-        if row["band_key"].startswith(prefix):
-            keys_of.setdefault(row["article_id"], []).append(row["band_key"])
+    for row in read_partition(folder, BANDS, band_partition(state_key), skip_run, filters=under_key):
+        keys_of.setdefault(row["article_id"], []).append(row["band_key"])
     by_partition: dict[str, list[str]] = {}
     for article_id in keys_of:
         by_partition.setdefault(sketch_partition(article_id), []).append(article_id)
