@@ -21,7 +21,7 @@ from typing import Optional, TextIO
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import progress as tallies
-from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
+from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, TAG, WRITE
 
 POLL_SECONDS = 0.5
 TTY_INTERVAL, LOG_INTERVAL = 2.0, 5.0
@@ -68,7 +68,7 @@ def progress_line(counts: dict[str, int], elapsed: float, size: InputSize = Inpu
         parts[0] += f" ({files_done:,}/{size.files:,} files)"
         if 0 < files_done < size.files and files_done * ETA_AFTER >= size.files:  # the first files carry start-up
             eta = f" · ETA read {_duration(elapsed * (size.files - files_done) / files_done)}"
-    errors = sum(get(stage, "errors") for stage in (READ, FETCH, PARSE, CLEAN, TAG))
+    errors = sum(get(stage, "errors") for stage in ERROR_STAGES)
     parts += [
         f"parsed {get(PARSE, 'articles'):,}",
         f"cleaned {get(CLEAN, 'articles'):,}",

@@ -17,13 +17,11 @@ from typing import Optional
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.summary import Totals
+from pipelines.summary import Totals, counted, stage_counts
 from transforms.files import write_atomically
-from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
-from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN
+from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, STAGES, TAG, WRITE
 
 RUNS = "_runs"
-STAGES = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE)
 # The graph's top-level step names (pipelines/batch.py, streaming.py) -> the stage they belong to.
 STEP_STAGES = {
     "ReadFiles": READ,
@@ -83,17 +81,12 @@ def stage_stats(t: Totals, reasons: dict[tuple[str, str], int], seconds: dict[st
     """Per stage that did anything: in, out, errors (total and by reason), seconds."""
     stages = {}
     for stage in STAGES:
-        if not any(namespace == stage for namespace, _ in t) and stage not in seconds:
+        if not counted(t, stage) and stage not in seconds:
             continue
         if stage == WRITE:
             row = {"rows": {name: value for (namespace, name), value in t.items() if namespace == WRITE}}
         else:
-            out = t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0))
-            received = t.get((stage, DOCUMENTS), 0) + t.get((stage, ERRORS), 0) if stage == READ else t.get((stage, IN), 0)
-            row = {"in": received, "out": out}
-            row.update(
-                {"duplicates": t.get((stage, DUPLICATES), 0)} if stage == DEDUPE else {"errors": t.get((stage, ERRORS), 0)}
-            )
+            row = stage_counts(t, stage)
         by_reason = {reason: n for (s, reason), n in sorted(reasons.items(), key=lambda kv: -kv[1]) if s == stage}
         if by_reason:
             row["errors_by_reason"] = by_reason

@@ -10,11 +10,11 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from transforms.entities import NOT_TAGGED, UNKNOWN
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
-from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, TAG, WRITE
+from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, STAGES, TAG, WRITE
 from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED
 
 Totals = dict  # (namespace, counter name) -> value
-NAMESPACES = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE, FEEDS_NAMESPACE)
+NAMESPACES = (*STAGES, FEEDS_NAMESPACE)
 
 
 def counters(result) -> Totals | None:
@@ -51,7 +51,7 @@ def mismatches(t: Totals) -> list[str]:
     def get(stage: str, name: str) -> int:
         return t.get((stage, name), 0)
 
-    stage_errors = sum(get(stage, ERRORS) for stage in (READ, FETCH, PARSE, CLEAN, TAG))
+    stage_errors = sum(get(stage, ERRORS) for stage in ERROR_STAGES)
     checks = [
         (FETCH, "in", get(FETCH, IN), "documents + errors", get(FETCH, DOCUMENTS) + get(FETCH, ERRORS)),
         (PARSE, "in", get(PARSE, IN), "documents read - fetch errors", get(READ, DOCUMENTS) - get(FETCH, ERRORS)),
@@ -69,16 +69,26 @@ def mismatches(t: Totals) -> list[str]:
     return [f"{stage}: {left} {a} != {right} {b}" for stage, left, a, right, b in checks if a != b]
 
 
+def counted(t: Totals, stage: str) -> bool:
+    return any(namespace == stage for namespace, _ in t)
+
+
+def stage_counts(t: Totals, stage: str) -> dict[str, int]:
+    """What a stage (not write) received and passed on, and what it set aside: errors, or for dedupe
+    duplicates. The read stage receives what it found: documents and errors."""
+    received = t.get((stage, DOCUMENTS), 0) + t.get((stage, ERRORS), 0) if stage == READ else t.get((stage, IN), 0)
+    aside = {"duplicates": t.get((stage, DUPLICATES), 0)} if stage == DEDUPE else {"errors": t.get((stage, ERRORS), 0)}
+    return {"in": received, "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside}
+
+
 def stage_table(t: Totals) -> list[str]:
     """One line per stage that counted anything: in, out, and what it set aside."""
     lines = [f"{'stage':<8}{'in':>9}{'out':>9}{'errors':>9}{'dupes':>9}"]
-    for stage in (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG):
-        if not any(namespace == stage for namespace, _ in t):
-            continue
-        out = t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0))
-        seen = "" if stage == READ else t.get((stage, IN), 0)
-        dupes = t.get((stage, DUPLICATES), "") if stage == DEDUPE else ""
-        lines.append(f"{stage:<8}{seen:>9}{out:>9}{t.get((stage, ERRORS), 0) if stage != DEDUPE else '':>9}{dupes:>9}")
+    for stage in STAGES[:-1]:
+        if counted(t, stage):
+            c = stage_counts(t, stage)
+            seen = "" if stage == READ else c["in"]
+            lines.append(f"{stage:<8}{seen:>9}{c['out']:>9}{c.get('errors', ''):>9}{c.get('duplicates', ''):>9}")
     return lines
 
 

@@ -22,6 +22,8 @@ import pyarrow as pa
 
 # Stage names: the ``stage`` column of the errors table, and each stage's metrics namespace.
 READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "fetch", "parse", "clean", "dedupe", "tag", "write"
+STAGES = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE)  # in the order a document passes them
+ERROR_STAGES = (READ, FETCH, PARSE, CLEAN, TAG)  # the stages that write error rows
 
 # The partition of articles with no publication date. Not Hive's null partition (__HIVE_DEFAULT_PARTITION__):
 # pandas cannot read a dataset that has it, and pyarrow none that has only it (tests/test_dataset_safety.py).
