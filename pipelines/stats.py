@@ -20,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.summary import Totals, counted, stage_counts
 from transforms.files import write_atomically
 from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, STAGES, TAG, WRITE
+from transforms.write.parquet import table_files
 
 RUNS = "_runs"
 # The graph's top-level step names (pipelines/batch.py, streaming.py) -> the stage they belong to.
@@ -53,9 +54,8 @@ def reason_of(error: str) -> str:
 def error_reasons(root: str, run_id: str) -> dict[tuple[str, str], int]:
     """(stage, reason) -> rows, over the errors files this run wrote under ``root``."""
     counts: collections.Counter = collections.Counter()
-    pattern = FileSystems.join(root, "errors", f"part-{run_id}-*.parquet")
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(metadata.path) as handle:
+    for path in table_files(root, "errors", f"part-{run_id}-*.parquet"):
+        with FileSystems.open(path) as handle:
             table = pq.read_table(handle, columns=["stage", "error"])
         for stage, error in zip(table.column("stage").to_pylist(), table.column("error").to_pylist()):
             counts[(stage, reason_of(error))] += 1

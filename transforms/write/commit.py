@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import ensure_folder, write_atomically
-from transforms.write.parquet import TABLES, write_empty_table
+from transforms.write.parquet import TABLES, table_files, write_empty_table
 
 VERSIONS = "_versions"  # every version, one folder each, named by run id
 CURRENT = "_current"  # local filesystems: the link to the committed version
@@ -138,8 +138,7 @@ def stale_tables(root: str) -> list[str]:
     """The tables of a version whose files do not have today's schema (one file of each is read)."""
     stale = []
     for table, schema in TABLES.items():
-        patterns = [FileSystems.join(root, table, *sub, "*.parquet") for sub in ((), ("*",))]
-        files = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+        files = table_files(root, table)
         if files:
             with FileSystems.open(files[0]) as handle:
                 if not pq.read_schema(handle).equals(schema):

@@ -46,10 +46,16 @@ def write_table(path: str, table: pa.Table) -> None:
     write_atomically(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
 
 
+def table_files(root: str, table: str, name: str = "*.parquet") -> list[str]:
+    """Paths of a table's files named like ``name``, in the table's folder or a partition of it."""
+    patterns = [FileSystems.join(root, table, *sub, name) for sub in ((), ("*",))]
+    return [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+
+
 def run_files(root: str, run_id: str) -> list[str]:
     """The files one run wrote under ``root``, relative to it, sorted."""
-    patterns = [FileSystems.join(root, table, *sub, f"part-{run_id}-*.parquet") for table in TABLES for sub in ((), ("*",))]
-    return sorted({m.path[len(root) :].lstrip("/") for result in FileSystems.match(patterns) for m in result.metadata_list})
+    paths = {path for table in TABLES for path in table_files(root, table, f"part-{run_id}-*.parquet")}
+    return sorted(path[len(root) :].lstrip("/") for path in paths)
 
 
 def count_written_rows(output: str, run_id: str) -> dict[str, int]:
