@@ -59,12 +59,13 @@ def has_entries(folder: str) -> bool:
     return bool(sketch_files(folder))
 
 
-def first_sketch(folder: str) -> Optional[dict]:
+def first_signature(folder: str) -> Optional[bytes]:
+    """One indexed signature, reading one row (a compacted partition file can be large)."""
     for path in sketch_files(folder):
         with FileSystems.open(path) as handle:
-            rows = pq.read_table(handle, schema=INDEX_TABLES[SKETCHES]).slice(0, 1).to_pylist()
-        if rows:
-            return rows[0]
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=1, columns=["signature"]):
+                if batch.num_rows:
+                    return batch.column(0)[0].as_py()
     return None
 
 
@@ -80,12 +81,12 @@ def check_banding(folder: str, settings: DedupeSettings) -> None:
     """Refuse (ValueError) a run whose LSH banding differs from the index's: their band keys would never
     meet, and every copy of an earlier article would pass as new. One indexed sketch tells which banding
     its band rows were made with."""
-    row = first_sketch(folder)
-    if row is None or is_indexed_with(folder, row["signature"], settings.bands, settings.rows):
+    signature = first_signature(folder)
+    if signature is None or is_indexed_with(folder, signature, settings.bands, settings.rows):
         return
-    permutations = len(row["signature"]) // 4
+    permutations = len(signature) // 4
     built = [(b, permutations // b) for b in range(1, permutations + 1) if permutations % b == 0]
-    found = next((f"{b} x {r}" for b, r in built if is_indexed_with(folder, row["signature"], b, r)), "another banding")
+    found = next((f"{b} x {r}" for b, r in built if is_indexed_with(folder, signature, b, r)), "another banding")
     raise ValueError(
         f"the dedupe index of this dataset was built with {found} LSH bands, not {settings.bands} x {settings.rows}: "
         "run with the banding it was built with (--lsh_bands, --lsh_rows), or start a new dataset"
