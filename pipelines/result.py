@@ -9,6 +9,7 @@ from typing import Optional
 from pipelines.options import feed_sources, input_patterns
 from pipelines.stats import stage_stats
 from pipelines.summary import Totals, documents_read
+from transforms.schema import WRITE
 
 
 @dataclasses.dataclass
@@ -35,7 +36,7 @@ class RunResult:
         self.rows = dict(written)
         self.counts = {
             "documents_read": documents_read(totals),
-            **{table: totals.get(("write", table), 0) for table in ("articles", "duplicates", "errors", "entities")},
+            **{table: totals.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors", "entities")},
         }
         self.stages = stage_stats(totals, reasons, seconds)
         self.errors_by_reason = {f"{stage}: {reason}": n for (stage, reason), n in sorted(reasons.items(), key=lambda kv: -kv[1])}
