@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pyarrow.dataset as ds
 import pytest
 
@@ -61,7 +59,7 @@ def test_a_failed_run_leaves_its_stats_and_no_version(tmp_path):
     output = tmp_path / "out"
     process = run_cli("--output", str(output), "--spacy_model", "no_such_model_installed")
     assert process.returncode != 0
-    (stats,) = [json.loads(p.read_text()) for p in (output / "_runs").glob("*.json")]
+    stats = run_stats(output)
     assert stats["committed"] is False and stats["status"].startswith("failed:")
     assert stats["options"]["spacy_model"] == "no_such_model_installed"
     assert not (output / "_current").exists() and not list((output / "_versions").iterdir())
