@@ -256,3 +256,22 @@ def test_a_table_between_paragraphs_does_not_end_the_body():
     rows = [f"DL Player{n} {60 - n} {80 - n}% {n} tackles ({n} combined). 1 sack." for n in range(12)]
     page = PAGE.replace("Funding questions", "\n".join(["Defensive line", "Pos Player Plays % Stats", *rows]))
     assert clean_article(text_article(page)).text.endswith(BODY[3])
+
+
+RECIPE = (
+    "Aubergines, courgettes, thick rounds, olive oil, twenty minutes, 200 degrees, thyme, garlic, sea salt, black olives, lemon zest. "
+    "Passata warmed with chopped basil, sugar, black pepper; vegetables in a deep plate, sauce over them, torn "
+    "burrata on top, crusty bread beside, a green salad, cold white wine for the table."
+)
+
+
+def test_a_long_paragraph_with_few_stop_words_between_repeated_lines_stays_in_the_body():
+    """A recipe has fewer stop words than prose; between lines that repeat for every guest it has no good
+    neighbour, and context alone would drop it (it did, in a Russian interview series)."""
+    body = [line for line in interview() if line not in ("Flour", "Salt", "Water", "Olive oil")]
+    at = body.index(QUESTIONS[2], 20) + 1  # one guest answers the repeated question with the recipe itself
+    page = "\n".join(["Home", "World", "Sport", "Login", "Search", *body[:at], RECIPE, *body[at + 1 :], "Share this", "Sign in"])
+    lines = classify(page.splitlines(), "en", LineSettings())
+    recipe = next(line for line in lines if line.text == RECIPE)
+    assert LineSettings().neargood_stopwords <= recipe.stops < LineSettings().good_stopwords and recipe.kind == "good"
+    assert RECIPE in clean_article(text_article(page)).text.split("\n\n")

@@ -69,8 +69,8 @@ def classify(raw: list[str], language: Optional[str], settings: LineSettings, ti
             line.kind, line.fixed = "promo", True
         elif not keys[i] or repeated or keys[i] == title_key or is_nav(text) or is_credit(text):
             line.kind, line.fixed = "bad", True
-        elif line.sentence and line.units >= s.good_units and good_stops:
-            line.kind = "good"
+        elif line.sentence and ((line.units >= s.good_units and good_stops) or (line.units >= s.long_units and near_stops)):
+            line.kind = "good"  # a long paragraph is body even when its topic (a recipe, a list) has few stop words
         elif (line.sentence or (line.units >= s.unmarked_units and good_stops)) and line.units >= s.neargood_units and near_stops:
             line.kind = "neargood"  # a long paragraph cut by a line break mid-sentence ends without a mark
         else:

@@ -131,6 +131,7 @@ class LineSettings:
 
     good_units: float = 100.0  # a body paragraph is this long, ...
     good_stopwords: float = 0.28  # ... has this share of stop words, and ends like a sentence
+    long_units: float = 300.0  # ... or is this long, ends like a sentence and has a near-good share
     neargood_units: float = 45.0
     unmarked_units: float = 300.0  # a line this long with a good stop-word share is near-good without a sentence end
     neargood_stopwords: float = 0.18
