@@ -228,7 +228,7 @@ def build_index(size: int, folder: str, settings) -> list:
         published = start + dt.timedelta(minutes=rng.randint(0, 6 * 24 * 60))
         stories.append((paragraphs, published))
         made = sketch("\n\n".join(paragraphs), settings)
-        entry = IndexedSketch(f"earlier-{i:07d}", f"earlier-{i:07d}", published, made.signature, made.shingles)
+        entry = IndexedSketch(f"earlier-{i:07d}", f"earlier-{i:07d}", published, made.signature, made.shingles, made.outline)
         for table, partition, row in index_rows(entry, settings):
             files.setdefault((table, partition), []).append(row)
     for (table, partition), rows in files.items():

@@ -16,7 +16,9 @@ from transforms.dedupe.fingerprints import (
     content_hash,
     jaccard,
     normalise_words,
+    outline,
     overlap,
+    own_passage,
     shingles,
     sketch,
     verify,
@@ -75,6 +77,34 @@ def test_trimmed_copy_is_a_duplicate_and_a_follow_up_is_not():
     assert verify(sketch(STORY), sketch(follow_up)) is None
     assert verify(sketch(STORY), sketch(OTHER)) is None
     assert verify(sketch(""), sketch("")) is None
+
+
+def words_(prefix: str, n: int) -> str:
+    return " ".join(f"{prefix}{i}" for i in range(n))
+
+
+def test_a_passage_is_the_longest_stretch_the_other_text_lacks():
+    shared, own = words_("s", 40).split(), words_("a", 30).split()
+    a = outline(shingles_in_order(shared[:20] + own[:15] + shared[20:24] + own[15:] + shared[24:]))
+    b = outline(shingles_in_order(shared))
+    assert own_passage(b, a) <= 6  # the shingles across the two places the passage went in, bridged
+    assert own_passage(a, b) >= 34  # a stock phrase inside (two shared shingles) does not cut it in two
+    assert own_passage(b, b) == 0
+
+
+def shingles_in_order(tokens: list[str]) -> list[str]:
+    return [" ".join(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
+
+
+def test_two_follow_ups_that_reuse_one_story_are_not_copies_but_a_copy_with_chrome_is():
+    story = words_("s", 400)
+    first, second = f"{story} {words_('a', 70)}", f"{story} {words_('b', 70)}"  # each adds its own paragraphs
+    assert overlap(sketch(first), sketch(second)).coverage >= SETTINGS.min_coverage
+    assert verify(sketch(first), sketch(second)) is None
+    unknown = Sketch(sketch(second).signature, sketch(second).shingles)  # an index row from before outlines
+    assert verify(sketch(first), unknown) is not None
+    trimmed_with_chrome = f"{words_('s', 360)} {words_('menu', 70)}"  # chrome on one side only, a tail cut
+    assert verify(sketch(story), sketch(trimmed_with_chrome)) is not None
 
 
 def test_overlap_follows_the_set_sizes():

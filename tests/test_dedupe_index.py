@@ -48,7 +48,7 @@ OTHER = (
 
 def entry(article_id, text, at=T0, cluster_id=None) -> IndexedSketch:
     made = sketch(text)
-    return IndexedSketch(article_id, cluster_id or article_id, at, made.signature, made.shingles)
+    return IndexedSketch(article_id, cluster_id or article_id, at, made.signature, made.shingles, made.outline)
 
 
 def write_index(folder, run_id, entries):

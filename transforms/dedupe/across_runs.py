@@ -132,7 +132,8 @@ class JoinEarlierClusters(beam.PTransform):
 
 
 def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -> IndexedSketch:
-    return IndexedSketch(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.signature, fp.shingles)
+    at = event_time(fp.published_at, ingested_at)
+    return IndexedSketch(fp.article_id, cluster_id, at, fp.signature, fp.shingles, fp.outline)
 
 
 def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:

@@ -30,7 +30,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedupe.clusters import Decision, apply_decision
 from transforms.dedupe.fingerprints import DedupeSettings, Sketch, bucket, bucketed_band_keys, sketch, verify, with_content_hash
-from transforms.dedupe.index import index_rows, remembered_rows, write_index_file
+from transforms.dedupe.index import index_rows, remembered_rows, stored_sketch, write_index_file
 from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import SplitByType, count_in
 
@@ -71,7 +71,7 @@ def remembered_from_index(folder: Optional[str], state_key: str, run_id: str, si
     for band_key, row in remembered_rows(folder, state_key, run_id):
         at = row.at.timestamp()
         if at >= since:
-            remembered = Remembered(row.article_id, at, Sketch(row.signature, row.shingles), row.cluster_id)
+            remembered = Remembered(row.article_id, at, stored_sketch(row), row.cluster_id)
             memory.setdefault(band_key, []).append(remembered)
     return memory
 
@@ -163,7 +163,7 @@ class _Verdict(beam.DoFn):
         yield verdict
         at = dt.datetime.fromtimestamp(remembered.at, dt.timezone.utc)
         sketch_ = remembered.sketch
-        yield IndexedSketch(article.article_id, verdict.cluster_id, at, sketch_.signature, sketch_.shingles)
+        yield IndexedSketch(article.article_id, verdict.cluster_id, at, sketch_.signature, sketch_.shingles, sketch_.outline)
 
 
 def _memory_items(article: Article, settings: DedupeSettings, at=beam.DoFn.TimestampParam) -> Iterator[tuple[str, tuple]]:

@@ -10,6 +10,11 @@ number of distinct shingles (Jaccard J and set sizes a, b give an intersection o
 * containment: how much of the *shorter* text the longer one contains (a trimmed copy: all of it), and
 * coverage: how much of the *longer* text the shorter one repeats (a follow-up reusing half: about half).
 
+Shares cannot tell two follow-ups that reuse the same half of one story from two copies of it, so the pair
+is also judged on where the texts differ: a copy differs by scattered edits, a trimmed tail, a dateline or
+credit line, or chrome the clean stage left on one side; two stories that share text each carry a passage of
+their own. Each article keeps an *outline* (a 16-bit hash of every shingle, in order) for that check.
+
 Defaults (``DedupeSettings``; docs/dedupe.md has the figures): word 3-grams over the whole text (paragraph
 breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 24 bands x
 5 rows (LSH midpoint (1/24)^(1/5) = 0.53: a trimmed copy the rule accepts has Jaccard >= 0.7 and is a
@@ -24,6 +29,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+import zlib
 from typing import Optional
 
 import numpy as np
@@ -40,6 +46,9 @@ class DedupeSettings:
     rows: int = option(5, "rows per LSH band", flag="lsh_rows")
     min_containment: float = option(0.8, "near duplicates: least share of the shorter text's shingles found in the longer")
     min_coverage: float = option(0.7, "near duplicates: least share of the longer text's shingles repeated by the shorter")
+    own_passage: int = option(
+        60, "near duplicates: two texts that each carry a passage this many shingles long that the other lacks are two stories"
+    )
     horizon: float = option(
         7 * 86400.0,
         "how far back in event time (publication, else ingestion) copies of earlier runs' and a stream's articles are looked for",
@@ -59,6 +68,7 @@ class Sketch:
 
     signature: bytes  # the MinHash values as packed little-endian uint32: 480 bytes, not 120 Python ints
     shingles: int  # distinct shingles the signature summarises: what turns Jaccard into containment
+    outline: bytes = b""  # every shingle's 16-bit hash in text order (uint16 LE); empty: not known
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +81,11 @@ class Fingerprint:
     word_count: int
     signature: bytes
     shingles: int
+    outline: bytes = b""
 
     @property
     def sketch(self) -> Sketch:
-        return Sketch(self.signature, self.shingles)
+        return Sketch(self.signature, self.shingles, self.outline)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,26 +113,41 @@ def with_content_hash(article: Article) -> Article:
     return dataclasses.replace(article, content_hash=content_hash(article.text))
 
 
-def shingles(tokens: list[str], size: int) -> set[str]:
-    """Word n-grams over the whole text; a text no longer than n is one shingle."""
+def shingle_sequence(tokens: list[str], size: int) -> list[str]:
+    """Word n-grams over the whole text, in order; a text no longer than n is one shingle."""
     if len(tokens) <= size:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+        return [" ".join(tokens)] if tokens else []
+    return [" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]
+
+
+def shingles(tokens: list[str], size: int) -> set[str]:
+    return set(shingle_sequence(tokens, size))
+
+
+def outline(sequence: list[str]) -> bytes:
+    return np.array([zlib.crc32(g.encode("utf-8")) & 0xFFFF for g in sequence], dtype="<u2").tobytes()
 
 
 def sketch(text: str, settings: DedupeSettings = DedupeSettings()) -> Sketch:
     from rensa import RMinHash
 
-    grams = shingles(normalise_words(text), settings.shingle_size)
+    sequence = shingle_sequence(normalise_words(text), settings.shingle_size)
+    grams = set(sequence)
     minhash = RMinHash(num_perm=settings.permutations, seed=settings.seed)
     minhash.update(list(grams))  # a minimum: the order of the shingles does not matter
-    return Sketch(np.asarray(minhash.digest(), dtype="<u4").tobytes(), len(grams))
+    return Sketch(np.asarray(minhash.digest(), dtype="<u4").tobytes(), len(grams), outline(sequence))
 
 
 def fingerprint(article: Article, settings: DedupeSettings = DedupeSettings()) -> Fingerprint:
     made = sketch(article.text, settings)
     return Fingerprint(
-        article.article_id, article.content_hash, article.published_at, article.word_count, made.signature, made.shingles
+        article.article_id,
+        article.content_hash,
+        article.published_at,
+        article.word_count,
+        made.signature,
+        made.shingles,
+        made.outline,
     )
 
 
@@ -176,10 +202,34 @@ def is_duplicate(found: Overlap, settings: DedupeSettings = DedupeSettings()) ->
     return found.containment >= settings.min_containment and found.coverage >= settings.min_coverage
 
 
+BRIDGE = 3  # fewer shared shingles in a row than this (a stock phrase, a hash collision) do not end a passage
+
+
+def own_passage(a: bytes, b: bytes) -> int:
+    """The longest passage of ``a`` (in shingles) that ``b`` lacks, from the two outlines."""
+    shared = np.isin(np.frombuffer(a, dtype="<u2"), np.frombuffer(b, dtype="<u2"))
+    longest = start = streak = 0
+    for i, hit in enumerate(shared):
+        streak = streak + 1 if hit else 0
+        if streak >= BRIDGE:
+            start = i + 1
+        elif not hit:
+            longest = max(longest, i + 1 - start)
+    return longest
+
+
+def two_stories(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> bool:
+    """Whether each text carries a passage of its own: two stories that share text, not two copies.
+    Unknown (an outline missing) counts as no."""
+    return bool(a.outline and b.outline) and min(own_passage(a.outline, b.outline), own_passage(b.outline, a.outline)) >= (
+        settings.own_passage
+    )
+
+
 def verify(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> Optional[float]:
     """The pair's score (estimated coverage: the ``similarity`` column) if they are copies of one story, else None."""
     found = overlap(a, b)
-    return round(found.coverage, 4) if is_duplicate(found, settings) else None
+    return round(found.coverage, 4) if is_duplicate(found, settings) and not two_stories(a, b, settings) else None
 
 
 def canonical_order(member: Fingerprint) -> tuple:

@@ -171,6 +171,10 @@ def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], ski
         yield IndexedSketch(**row)
 
 
+def stored_sketch(entry: IndexedSketch) -> Sketch:
+    return Sketch(entry.signature, entry.shingles, entry.outline or b"")
+
+
 def earliest(found: Iterable[Earlier]) -> Optional[Earlier]:
     """The earliest match; ties broken by cluster id, then similarity, so every runner picks the same one."""
     return min(found, key=lambda e: (e.at, e.cluster_id, -e.similarity), default=None)
@@ -184,7 +188,7 @@ def best_earlier(
     for old in candidates:
         if old.at < at - dt.timedelta(seconds=settings.horizon):
             continue
-        score = verify(Sketch(old.signature, old.shingles), newcomer, settings)
+        score = verify(stored_sketch(old), newcomer, settings)
         if score is not None:
             found.append(Earlier(old.cluster_id, old.at, score))
     return earliest(found)
