@@ -206,16 +206,17 @@ BRIDGE = 3  # fewer shared shingles in a row than this (a stock phrase, a hash c
 
 
 def own_passage(a: bytes, b: bytes) -> int:
-    """The longest passage of ``a`` (in shingles) that ``b`` lacks, from the two outlines."""
-    shared = np.isin(np.frombuffer(a, dtype="<u2"), np.frombuffer(b, dtype="<u2"))
-    longest = start = streak = 0
-    for i, hit in enumerate(shared):
-        streak = streak + 1 if hit else 0
-        if streak >= BRIDGE:
-            start = i + 1
-        elif not hit:
-            longest = max(longest, i + 1 - start)
-    return longest
+    """The longest stretch of ``a`` (in shingles) between two runs of shingles that ``b`` shares, from the
+    two outlines."""
+    in_b = np.zeros(1 << 16, dtype=bool)
+    in_b[np.frombuffer(b, dtype="<u2")] = True
+    shared = in_b[np.frombuffer(a, dtype="<u2")]
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], shared.view(np.int8), [0]))))
+    starts, ends = edges[::2], edges[1::2]  # runs of shared shingles, [start, end)
+    long_runs = (ends - starts) >= BRIDGE
+    cuts_start = np.concatenate(([0], ends[long_runs]))  # a passage runs from the end of one long shared run ...
+    cuts_end = np.concatenate((starts[long_runs], [len(shared)]))  # ... to the start of the next
+    return int((cuts_end - cuts_start).max())
 
 
 def two_stories(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> bool:
