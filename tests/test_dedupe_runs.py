@@ -42,7 +42,7 @@ def two_runs(tmp_path_factory):
 
 def test_two_scheduled_runs_cluster_as_one(one_run, two_runs):
     output, first, second = two_runs
-    assert one_run["f1"] >= 0.95
+    assert one_run["f1"] >= 0.97 and one_run["precision"] >= 0.97
     assert pair_scores(clusters_written(output), truth()) == one_run
     assert first["documents read"] + second["documents read"] == len(truth())
     earlier = {row["article_id"] for row in table(output, "articles") if row["source_path"].endswith(tuple("02468.txt"))}
