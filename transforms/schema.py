@@ -155,7 +155,7 @@ class IndexedSketch:
     at: dt.datetime  # event time: published, or ingested when undated
     signature: bytes
     shingles: int
-    outline: bytes  # empty in rows written before outlines were kept
+    outline: bytes  # null in rows written before outlines were kept
 
 
 @dataclasses.dataclass(frozen=True)

@@ -125,6 +125,7 @@ def shingles(tokens: list[str], size: int) -> set[str]:
 
 
 def outline(sequence: list[str]) -> bytes:
+    """Each shingle as 16 bits, in order: enough to see where two texts differ, at 2 bytes a word."""
     return np.array([zlib.crc32(g.encode("utf-8")) & 0xFFFF for g in sequence], dtype="<u2").tobytes()
 
 
