@@ -126,6 +126,8 @@ def test_comment_marks_and_the_body_stops_at_the_thread():
     assert is_comment_mark("* Ann Lee on September 12, 2018 at 4:47 pm said:") and is_comment_mark("Reply")
     assert is_comment_mark("Responder") and is_comment_mark("Reply \u2193")
     assert not is_comment_mark("The minister said:") and not is_comment_mark("Reply to the council's letter")
+    assert is_comment_mark("Carlos em 12/03/2019 às 10h15 disse:")
+    assert not is_comment_mark("In a statement on Nov. 19, the spokesman said:") and not is_comment_mark("At 10:30 he said:")
     comments = [
         "Comments",
         "* Ann Lee on September 12, 2018 at 4:47 pm said:",

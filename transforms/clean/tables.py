@@ -148,10 +148,12 @@ class LineSettings:
     min_table_rows: int = 3  # this many rows in a row inside the body are a table of it, kept
 
 
-# A comment thread under the body: a commenter's header ("Ann on May 2, 2018 at 4:47 pm said:", dated, as
-# blog engines print it) or a reply button on a line of its own.
-COMMENT_HEADER = re.compile(
-    r"\d.*\b(?:said|says|wrote|writes|disse|diz|dijo|dice|schrieb|sagt|a écrit|dit)\s*:\s*$", re.IGNORECASE
+# A comment thread under the body: a commenter's header ("Ann on May 2, 2018 at 4:47 pm said:", dated and
+# timed, as blog engines print it) or a reply button on a line of its own.
+COMMENT_HEADER = re.compile(  # the clock time right before the verb: "the minister said:" ending a news line is no comment
+    r"^.{0,120}\b\d{1,2}[:.h]\d{2}\b(?:\s*(?:[ap]\.?m\.?|uhr|h))?\s*,?\s*"
+    r"(?:said|says|wrote|writes|disse|diz|dijo|dice|schrieb|sagt|a écrit|dit)\s*:\s*$",
+    re.IGNORECASE,
 )
 REPLY_LINE = re.compile(
     r"^\W*(?:reply|responder|responda|antworten|répondre|rispondi|ответить|balas|balasan|回复|返信|답글)\W*$", re.IGNORECASE
