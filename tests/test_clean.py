@@ -7,7 +7,15 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.clean import CleanArticles, CleanSettings, clean_article, detect_language, dump_evidence, extract, repair
-from transforms.clean.boilerplate import classify, headline_positions, select_body, smooth
+from transforms.clean.boilerplate import (
+    before_comments,
+    classify,
+    headline_positions,
+    is_comment_mark,
+    select_body,
+    smooth,
+    table_rows,
+)
 from transforms.clean.dump import is_menu_line, is_nav, is_page_dump, is_promo
 from transforms.clean.language import stop_words
 from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
@@ -112,6 +120,47 @@ def test_body_selection_steps():
     assert lines[0].fixed and lines[8].kind == "promo" and kinds[8] == "bad" and kinds[6] == "good"
     assert headline_positions(raw, None) == [4, 5]
     assert select_body(lines, kinds, LineSettings(), [4, 5]) == [6, 7, 9, 10]
+
+
+def test_comment_marks_and_the_body_stops_at_the_thread():
+    assert is_comment_mark("* Ann Lee on September 12, 2018 at 4:47 pm said:") and is_comment_mark("Reply")
+    assert is_comment_mark("Responder") and is_comment_mark("Reply \u2193")
+    assert not is_comment_mark("The minister said:") and not is_comment_mark("Reply to the council's letter")
+    assert is_comment_mark("Carlos em 12/03/2019 às 10h15 disse:")
+    assert not is_comment_mark("In a statement on Nov. 19, the spokesman said:") and not is_comment_mark("At 10:30 he said:")
+    comments = [
+        "Comments",
+        "* Ann Lee on September 12, 2018 at 4:47 pm said:",
+        "Thanks for the update on the night buses, it was about time the council listened to the residents here.",
+        "Will the new routes also run on Sundays and public holidays, or only on working days of the week?",
+        "* Bob on September 13, 2018 at 9:02 am said:",
+        "The parking charges were already the highest in the region before this rise, and now they will go up again.",
+    ]
+    raw = PAGE.splitlines() + comments
+    lines = classify(raw, "en", LineSettings())
+    kinds = smooth(lines)
+    thread = len(PAGE.splitlines()) + 1
+    assert any(a >= thread for a, _ in _good_runs(kinds)) and all(
+        a < thread for a, _ in before_comments(lines, _good_runs(kinds))
+    )
+    assert clean_article(text_article("\n".join(raw))).text == "\n\n".join(BODY)
+    assert before_comments(lines, []) == [] and before_comments(lines[:3], [(0, 1), (2, 3)]) == [(0, 1), (2, 3)]
+
+
+def _good_runs(kinds):
+    return [(i, i + 1) for i, k in enumerate(kinds) if k == "good"]
+
+
+def test_a_table_inside_the_body_is_kept_and_a_lone_dated_line_is_not_a_table():
+    rows = ["DL Ann Smith 63 85% 1 tackle", "DL Bo Jones 57 77% 3 QH", "DL Cy Brown 49 66% 2 tackles"]
+    header = "Pos Player Plays Stats"
+    raw = [BODY[0], header, header, *rows, BODY[1], header, "Posted 20 11 2019", header, header, BODY[3]]
+    lines = classify(raw, "en", LineSettings())
+    kinds = smooth(lines)
+    assert [kinds[i] for i in (3, 4, 5, 8)] == ["bad"] * 4  # context alone drops them
+    assert table_rows(lines, kinds, 0, len(raw), 3) == [3, 4, 5]
+    assert table_rows(lines, kinds, 0, len(raw), 4) == []
+    assert select_body(lines, kinds, LineSettings()) == [0, 3, 4, 5, 6, 11]
 
 
 def test_already_clean_text_is_kept_whole_in_every_mode_but_on():

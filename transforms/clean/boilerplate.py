@@ -16,7 +16,15 @@ from typing import Optional
 from transforms.clean.dump import is_nav, is_promo
 from transforms.clean.language import detect_language, stop_words
 from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
-from transforms.clean.tables import CREDIT_LINE, DENSE_SCRIPTS, FOOTER_LINE, STANDALONE_NUMBER, LineSettings
+from transforms.clean.tables import (
+    COMMENT_HEADER,
+    CREDIT_LINE,
+    DENSE_SCRIPTS,
+    FOOTER_LINE,
+    REPLY_LINE,
+    STANDALONE_NUMBER,
+    LineSettings,
+)
 from transforms.text import line_key
 
 
@@ -135,6 +143,18 @@ def smooth(lines: list[Line]) -> list[str]:
 # ------------------------------------------------------------------------------------------- body
 
 
+def is_comment_mark(line: str) -> bool:
+    """A commenter's dated header ("... at 4:47 pm said:") or a reply button: a comment thread."""
+    return bool(COMMENT_HEADER.search(line) or REPLY_LINE.match(line))
+
+
+def before_comments(lines: list[Line], runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The good runs before the comment thread, which starts at the first comment mark after the first run
+    (a comment's own text before its reply button is a run too: a page of comments keeps its first)."""
+    start = next((i for i in range(runs[0][1], len(lines)) if is_comment_mark(lines[i].text)), None) if runs else None
+    return [r for r in runs if start is None or r[0] < start]
+
+
 def _runs(kinds: list[str]) -> list[tuple[int, int]]:
     """Maximal runs [start, end) of good lines."""
     runs, start = [], None
@@ -168,7 +188,7 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
     """The heaviest group of good runs (a run right after the headline weighs more), a group being a run
     joined with its neighbouring good runs across short bad gaps (promos, ads, related links): a body cut
     in three by promos outweighs one long teaser further down."""
-    runs = _runs(kinds)
+    runs = before_comments(lines, _runs(kinds))
     if not runs:
         return []
     mass = [sum(lines[i].units for i in range(a, b)) for a, b in runs]
@@ -196,7 +216,27 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
     groups = {group(seed) for seed in range(len(runs))}
     first, last = max(groups, key=lambda g: (sum(weight[g[0] : g[1] + 1]), -g[0]))
     keep = [i for a, b in runs[first : last + 1] for i in range(a, b)]
-    return _with_headings(lines, kinds, keep, settings)
+    return _with_headings(lines, kinds, _with_tables(lines, kinds, keep, settings), settings)
+
+
+def table_rows(lines: list[Line], kinds: list[str], start: int, end: int, min_rows: int) -> list[int]:
+    """Lines in [start, end) of a table: runs of at least ``min_rows`` consecutive rows (a number standing
+    alone, not chrome) that context did not keep."""
+    rows, block = [], []
+    for i in range(start, end + 1):
+        if i < end and kinds[i] != "good" and not lines[i].fixed and STANDALONE_NUMBER.search(lines[i].text):
+            block.append(i)
+            continue
+        rows += block if len(block) >= min_rows else []
+        block = []
+    return rows
+
+
+def _with_tables(lines: list[Line], kinds: list[str], keep: list[int], settings: LineSettings) -> list[int]:
+    """A table inside the body (standings, box scores between paragraphs about them) is part of it."""
+    if not keep:
+        return keep
+    return sorted(set(keep) | set(table_rows(lines, kinds, keep[0], keep[-1], settings.min_table_rows)))
 
 
 def _with_headings(lines: list[Line], kinds: list[str], keep: list[int], settings: LineSettings) -> list[int]:

@@ -145,7 +145,19 @@ class LineSettings:
     min_run_units: float = 30.0  # fitted: a separate good run joins the body when it holds this many units
     anchor_distance: int = 6  # a run starting this few lines after the headline is likely the body, ...
     anchor_bonus: float = 2.0  # fitted: ... so its mass counts this many times
+    min_table_rows: int = 3  # this many rows in a row inside the body are a table of it, kept
 
+
+# A comment thread under the body: a commenter's header ("Ann on May 2, 2018 at 4:47 pm said:", dated and
+# timed, as blog engines print it) or a reply button on a line of its own.
+COMMENT_HEADER = re.compile(  # the clock time right before the verb: "the minister said:" ending a news line is no comment
+    r"^.{0,120}\b\d{1,2}[:.h]\d{2}\b(?:\s*(?:[ap]\.?m\.?|uhr|h))?\s*,?\s*"
+    r"(?:said|says|wrote|writes|disse|diz|dijo|dice|schrieb|sagt|a écrit|dit)\s*:\s*$",
+    re.IGNORECASE,
+)
+REPLY_LINE = re.compile(
+    r"^\W*(?:reply|responder|responda|antworten|répondre|rispondi|ответить|balas|balasan|回复|返信|답글)\W*$", re.IGNORECASE
+)
 
 # A number standing alone in a line: results tables and price lists have them, menus do not.
 STANDALONE_NUMBER = re.compile(r"(?:^|\s)[-+]?\d[\d.,:/-]*(?:\s|$)")
