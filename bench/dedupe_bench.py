@@ -218,8 +218,7 @@ def banded(bands: int, rows: int):
 def build_index(size: int, folder: str, settings) -> list:
     """An index of ``size`` earlier articles, written as one run would; returns their (paragraphs, published)."""
     from transforms.dedupe.fingerprints import sketch
-    from transforms.dedupe.index import index_rows, write_index_file
-    from transforms.schema import IndexedSketch
+    from transforms.dedupe.index import index_rows, indexed, write_index_file
 
     rng = random.Random(1)
     start, stories, files = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), [], {}
@@ -227,8 +226,7 @@ def build_index(size: int, folder: str, settings) -> list:
         _, paragraphs = story(rng)
         published = start + dt.timedelta(minutes=rng.randint(0, 6 * 24 * 60))
         stories.append((paragraphs, published))
-        made = sketch("\n\n".join(paragraphs), settings)
-        entry = IndexedSketch(f"earlier-{i:07d}", f"earlier-{i:07d}", published, made.signature, made.shingles, made.outline)
+        entry = indexed(f"earlier-{i:07d}", f"earlier-{i:07d}", published, sketch("\n\n".join(paragraphs), settings))
         for table, partition, row in index_rows(entry, settings):
             files.setdefault((table, partition), []).append(row)
     for (table, partition), rows in files.items():

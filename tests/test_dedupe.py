@@ -160,15 +160,17 @@ def test_canonical_is_earliest_then_longest_then_smallest_id():
     early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
     late = early + dt.timedelta(days=1)
     members = [
-        Fingerprint("z", "h", late, 500, packed(1), 10),
-        Fingerprint("y", "h", early, 100, packed(1), 10),
-        Fingerprint("x", "h", early, 100, packed(1), 10),
-        Fingerprint("w", "h", None, 900, packed(1), 10),
+        Fingerprint("z", "h", late, 500, Sketch(packed(1), 10)),
+        Fingerprint("y", "h", early, 100, Sketch(packed(1), 10)),
+        Fingerprint("x", "h", early, 100, Sketch(packed(1), 10)),
+        Fingerprint("w", "h", None, 900, Sketch(packed(1), 10)),
     ]
     decisions = {d.article_id: d for d in cluster_decisions(members)}
     assert {d.canonical_article_id for d in decisions.values()} == {"x"}
     assert decisions["x"].duplicate_count == 3 and decisions["z"].duplicate_count == 0
-    undated = cluster_decisions([Fingerprint("b", "h", None, 50, packed(1), 10), Fingerprint("a", "h", None, 40, packed(1), 10)])
+    undated = cluster_decisions(
+        [Fingerprint("b", "h", None, 50, Sketch(packed(1), 10)), Fingerprint("a", "h", None, 40, Sketch(packed(1), 10))]
+    )
     assert undated[0].article_id == "b"  # the longer text when none is dated
 
 

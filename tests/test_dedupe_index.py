@@ -10,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
 from transforms.dedupe.across_runs import copy_of_earlier, indexed_sketch
 from transforms.dedupe.across_time import remembered_from_index
-from transforms.dedupe.fingerprints import Fingerprint, band_keys, bucket, sketch
+from transforms.dedupe.fingerprints import Fingerprint, Sketch, band_keys, bucket, sketch
 from transforms.dedupe.index import (
     BANDS,
     SKETCHES,
@@ -22,6 +22,7 @@ from transforms.dedupe.index import (
     earliest,
     event_time,
     index_rows,
+    indexed,
     partition_files,
     read_partition,
     remembered_rows,
@@ -47,8 +48,7 @@ OTHER = (
 
 
 def entry(article_id, text, at=T0, cluster_id=None) -> IndexedSketch:
-    made = sketch(text)
-    return IndexedSketch(article_id, cluster_id or article_id, at, made.signature, made.shingles, made.outline)
+    return indexed(article_id, cluster_id or article_id, at, sketch(text))
 
 
 def write_index(folder, run_id, entries):
@@ -113,7 +113,7 @@ def test_a_copy_of_an_earlier_article_joins_its_cluster():
     assert (copy_of_earlier(member, earlier).canonical_article_id, copy_of_earlier(member, None)) == ("old", member)
     assert earliest([Earlier("b", T0, 1.0), Earlier("a", T0, 0.8), Earlier("c", T0 + DAY, 1.0)]).cluster_id == "a"
     assert earliest([]) is None
-    fp = Fingerprint("n", "h", None, 10, sketch(STORY).signature, 5)
+    fp = Fingerprint("n", "h", None, 10, Sketch(sketch(STORY).signature, 5))
     assert indexed_sketch(fp, "old", T0).at == T0 and indexed_sketch(fp, "old", T0).cluster_id == "old"
 
 

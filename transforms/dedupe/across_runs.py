@@ -22,6 +22,7 @@ from transforms.dedupe.index import (
     earliest,
     event_time,
     index_rows,
+    indexed,
     sketch_partition,
     wanted_sketches,
     write_index_file,
@@ -41,7 +42,7 @@ class IndexPlace:
 
 
 def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
-    return ((band_partition(key), (key, fp.article_id)) for key in band_keys(fp.signature, settings))
+    return ((band_partition(key), (key, fp.article_id)) for key in band_keys(fp.sketch.signature, settings))
 
 
 def _best(joined, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple[str, Earlier]]:
@@ -132,8 +133,7 @@ class JoinEarlierClusters(beam.PTransform):
 
 
 def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -> IndexedSketch:
-    at = event_time(fp.published_at, ingested_at)
-    return IndexedSketch(fp.article_id, cluster_id, at, fp.signature, fp.shingles, fp.outline)
+    return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch)
 
 
 def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:

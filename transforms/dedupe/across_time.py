@@ -30,7 +30,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedupe.clusters import Decision, apply_decision
 from transforms.dedupe.fingerprints import DedupeSettings, Sketch, bucket, bucketed_band_keys, sketch, verify, with_content_hash
-from transforms.dedupe.index import index_rows, remembered_rows, stored_sketch, write_index_file
+from transforms.dedupe.index import index_rows, indexed, remembered_rows, stored_sketch, write_index_file
 from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import SplitByType, count_in
 
@@ -162,8 +162,7 @@ class _Verdict(beam.DoFn):
         verdict = judge(article, (value for kind, value, _ in gathered if kind == "match"))
         yield verdict
         at = dt.datetime.fromtimestamp(remembered.at, dt.timezone.utc)
-        sketch_ = remembered.sketch
-        yield IndexedSketch(article.article_id, verdict.cluster_id, at, sketch_.signature, sketch_.shingles, sketch_.outline)
+        yield indexed(article.article_id, verdict.cluster_id, at, remembered.sketch)
 
 
 def _memory_items(article: Article, settings: DedupeSettings, at=beam.DoFn.TimestampParam) -> Iterator[tuple[str, tuple]]:

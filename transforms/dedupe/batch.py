@@ -50,7 +50,7 @@ class ExactEdges(beam.PTransform):
 
 
 def _band_items(fp, settings: DedupeSettings) -> Iterator[tuple]:
-    return ((bucket, (key, fp.article_id)) for bucket, key in bucketed_band_keys(fp.signature, settings))
+    return ((bucket, (key, fp.article_id)) for bucket, key in bucketed_band_keys(fp.sketch.signature, settings))
 
 
 class CandidatePairs(beam.PTransform):

@@ -79,13 +79,7 @@ class Fingerprint:
     content_hash: str
     published_at: Optional[dt.datetime]
     word_count: int
-    signature: bytes
-    shingles: int
-    outline: bytes = b""
-
-    @property
-    def sketch(self) -> Sketch:
-        return Sketch(self.signature, self.shingles, self.outline)
+    sketch: Sketch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,15 +134,8 @@ def sketch(text: str, settings: DedupeSettings = DedupeSettings()) -> Sketch:
 
 
 def fingerprint(article: Article, settings: DedupeSettings = DedupeSettings()) -> Fingerprint:
-    made = sketch(article.text, settings)
     return Fingerprint(
-        article.article_id,
-        article.content_hash,
-        article.published_at,
-        article.word_count,
-        made.signature,
-        made.shingles,
-        made.outline,
+        article.article_id, article.content_hash, article.published_at, article.word_count, sketch(article.text, settings)
     )
 
 

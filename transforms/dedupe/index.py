@@ -171,8 +171,13 @@ def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], ski
         yield IndexedSketch(**row)
 
 
+def indexed(article_id: str, cluster_id: str, at: dt.datetime, sketch: Sketch) -> IndexedSketch:
+    """The index row of an article's sketch (``stored_sketch`` reads it back)."""
+    return IndexedSketch(article_id, cluster_id, at, sketch.signature, sketch.shingles, sketch.outline)
+
+
 def stored_sketch(entry: IndexedSketch) -> Sketch:
-    return Sketch(entry.signature, entry.shingles, entry.outline or b"")
+    return Sketch(entry.signature, entry.shingles, entry.outline or b"")  # no outline in rows of older runs
 
 
 def earliest(found: Iterable[Earlier]) -> Optional[Earlier]:
