@@ -199,7 +199,7 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
 
     def bridgeable(a: int) -> bool:  # the gap between runs a and a + 1
         gap = range(runs[a][1], runs[a + 1][0])
-        chrome = [i for i in gap if lines[i].fixed or not STANDALONE_NUMBER.search(lines[i].text)]  # rows are body
+        chrome = [i for i in gap if not _is_row(lines[i])]  # table rows are body
         return len(chrome) <= settings.max_gap_lines and sum(lines[i].units for i in chrome) <= settings.gap_units
 
     bridges = [bridgeable(a) for a in range(len(runs) - 1)]  # each gap judged once, for every seed below
@@ -219,12 +219,17 @@ def select_body(lines: list[Line], kinds: list[str], settings: LineSettings, anc
     return _with_headings(lines, kinds, _with_tables(lines, kinds, keep, settings), settings)
 
 
+def _is_row(line: Line) -> bool:
+    """A table row: a number standing alone (results, standings, prices), not chrome."""
+    return not line.fixed and bool(STANDALONE_NUMBER.search(line.text))
+
+
 def table_rows(lines: list[Line], kinds: list[str], start: int, end: int, min_rows: int) -> list[int]:
     """Lines in [start, end) of a table: runs of at least ``min_rows`` consecutive rows (a number standing
     alone, not chrome) that context did not keep."""
     rows, block = [], []
     for i in range(start, end + 1):
-        if i < end and kinds[i] != "good" and not lines[i].fixed and STANDALONE_NUMBER.search(lines[i].text):
+        if i < end and kinds[i] != "good" and _is_row(lines[i]):
             block.append(i)
             continue
         rows += block if len(block) >= min_rows else []
