@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -36,15 +37,15 @@ class _Unpacked:
         return map(unpack, self.packed)
 
 
-def _pack_value(key, value) -> tuple:
+def _pack_value(key, value) -> tuple[Any, bytes]:
     return key, pack(value)
 
 
-def _unpack_values(key, packed: Iterable[bytes]) -> tuple:
+def _unpack_values(key, packed: Iterable[bytes]) -> tuple[Any, Iterable]:
     return key, _Unpacked(packed)
 
 
-def _unpack_joined(key, grouped: dict) -> tuple:
+def _unpack_joined(key, grouped: dict) -> tuple[Any, dict]:
     return key, {tag: _Unpacked(packed) for tag, packed in grouped.items()}
 
 

@@ -31,7 +31,7 @@ from transforms.shuffle import CoGroupByKeyPacked, GroupByKeyPacked
 from transforms.stage import SplitByType, count_in
 
 
-def _keyed(record) -> tuple:
+def _keyed(record) -> tuple[str, object]:
     return record.article_id, record
 
 
@@ -49,7 +49,7 @@ class ExactEdges(beam.PTransform):
         return edges, groups | "Representatives" >> beam.Map(_first_of_group)
 
 
-def _band_items(fp, settings: DedupeSettings) -> Iterator[tuple]:
+def _band_items(fp, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
     return ((bucket, (key, fp.article_id)) for bucket, key in bucketed_band_keys(fp.sketch.signature, settings))
 
 
