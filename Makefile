@@ -1,15 +1,26 @@
-# Set-up and everyday commands. `make run` and `make test` work on a fresh clone with only Python 3.
+# Set-up and everyday commands. `make run` and `make test` work on a fresh clone with only Python 3.11/3.12.
+# Both install the exact, hashed set in requirements.lock (uv, pinned by the lock itself); `make lock` refreshes
+# it from pyproject.toml's ranges, `make test-latest` tries the newest versions those ranges allow.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements.lock
+EXTRAS := --extra test --extra bench
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ;]*\).*/\1/p' $(LOCK))
+UV      = $(1)/bin/python -m uv
 
-.PHONY: run test bench clean
+.PHONY: run test test-fast test-latest lock bench clean
 
-$(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	# pip 23.2 (Python 3.11's) crashes resolving trafilatura's lxml[html-clean] extra: upgrade it first.
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+# A venv with uv (the lock's version) in it: $(call venv,DIR)
+define venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+endef
+
+$(BIN)/.installed: $(LOCK) pyproject.toml
+	$(call venv,$(VENV))
+	$(call UV,$(VENV)) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(call UV,$(VENV)) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
 run: $(BIN)/.installed
@@ -19,6 +30,21 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The newest versions pyproject.toml admits, in a venv of their own: what `pip install news-ingest` gets today.
+test-latest:
+	rm -rf .venv-latest
+	$(call venv,.venv-latest)
+	$(call UV,.venv-latest) pip install --quiet --python .venv-latest/bin/python --resolution highest -e ".[test,bench]"
+	$(call UV,.venv-latest) pip freeze --python .venv-latest/bin/python > .venv-latest/versions.txt
+	.venv-latest/bin/python -m pytest -q -m "not slow"
+
+lock: $(BIN)/.installed
+	$(call UV,$(VENV)) pip compile --quiet pyproject.toml $(EXTRAS) --universal --generate-hashes \
+		--python-version 3.11 -o $(LOCK)
+
 # The extraction benchmark needs the dev set in ../shared (not in this repository): skipped without it.
 bench: $(BIN)/.installed
 	@if [ -d ../shared/eval/extraction-dev ]; then $(BIN)/python -m bench.extraction_eval; \
@@ -26,4 +52,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.scale_bench --sizes 1000 --workers 1 --plain-limit 300
 
 clean:
-	rm -rf $(VENV) output .pytest_cache
+	rm -rf $(VENV) .venv-latest output .pytest_cache
