@@ -69,8 +69,10 @@ def test_wheel_holds_every_tracked_file_of_its_packages(wheel_venv):
     tracked = subprocess.run(
         ["git", "ls-files", "pipelines", "transforms"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    packaged = [name for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name]
-    assert sorted(packaged) == sorted(tracked)
+    packaged = {name for name in zipfile.ZipFile(wheel).namelist() if ".dist-info/" not in name}
+    missing, stray = sorted(set(tracked) - packaged), sorted(packaged - set(tracked))
+    assert not missing, f"tracked but not in the wheel (package data in pyproject?): {missing}"
+    assert not stray, f"in the wheel but not tracked: {stray}"
 
 
 def test_locked_set_and_wheel_are_consistent(wheel_venv):
