@@ -1,22 +1,25 @@
-"""Airflow: the batch pipeline every night on Dataflow, through the Apache Beam provider.
+"""Airflow: the batch pipeline every night on Dataflow, launched from the Flex Template of deploy/dataflow.
 
-Needs ``apache-airflow-providers-apache-beam`` (and ``-google`` for Dataflow) where Airflow runs, and this
-project installed in the environment that launches the pipeline (``py_requirements``).
+The template's image (deploy/dataflow/Dockerfile: this project's wheel with the [gcp] extra, at the lock's
+versions) is both the launcher and the workers' image, so Airflow installs nothing of the project: it needs
+only ``apache-airflow-providers-google``. Build, push and register the template first (deploy/README.md).
 """
 
 from __future__ import annotations
 
 import pendulum
 from airflow import DAG
-from airflow.providers.apache.beam.operators.beam import BeamRunPythonPipelineOperator
+from airflow.providers.google.cloud.operators.dataflow import DataflowStartFlexTemplateOperator
 
-PIPELINE_OPTIONS = {
+IMAGE = "europe-docker.pkg.dev/news/news/news-ingest:0.1.0"  # built from deploy/dataflow/Dockerfile
+TEMPLATE = "gs://news-dataset/templates/news-ingest.json"  # gcloud dataflow flex-template build ... (deploy/README.md)
+
+PIPELINE_OPTIONS = {  # the template's parameters (deploy/dataflow/metadata.json), passed as --name=value
     "input": "gs://news-raw/incoming/{{ ds }}/*.jsonl.gz",
     "output": "gs://news-dataset/dataset",
     "write_mode": "append",
     "dedupe_horizon": "30d",  # copies of articles written by the last 30 days' runs become duplicates
-    "temp_location": "gs://news-dataset/tmp",
-    "sdk_container_image": "europe-docker.pkg.dev/news/news/news-ingest:0.1.0",
+    "sdk_container_image": IMAGE,
 }
 
 with DAG(
@@ -26,14 +29,17 @@ with DAG(
     catchup=False,
     tags=["news", "beam"],
 ) as dag:
-    BeamRunPythonPipelineOperator(
+    DataflowStartFlexTemplateOperator(
         task_id="ingest",
-        runner="DataflowRunner",
-        py_file="pipelines.run",
-        py_options=["-m"],  # the operator runs: python -m pipelines.run --input=... --output=...
-        pipeline_options=PIPELINE_OPTIONS,
-        py_requirements=["news-ingest==0.1.0"],
-        py_interpreter="python3.11",
-        py_system_site_packages=False,
-        dataflow_config={"job_name": "news-ingest-{{ ds_nodash }}", "location": "europe-west1", "wait_until_finished": True},
+        project_id="news",
+        location="europe-west1",
+        body={
+            "launchParameter": {
+                "jobName": "news-ingest-{{ ds_nodash }}",
+                "containerSpecGcsPath": TEMPLATE,
+                "parameters": PIPELINE_OPTIONS,
+                "environment": {"tempLocation": "gs://news-dataset/tmp"},
+            }
+        },
+        wait_until_finished=True,
     )
