@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -50,3 +51,27 @@ def observed_run(tmp_path_factory):
     folder = corpus_with_errors(tmp_path_factory.mktemp("corpus"))
     output = tmp_path_factory.mktemp("observed")
     return multiprocess_run(folder, output), output
+
+
+# The full tier (``-m slow``): a test that launches a process (the command, a job service, a Dask cluster, a
+# browser), itself, through a fixture or through a function of its own module. ``make test-fast`` runs the rest.
+LAUNCHERS = {"run_cli", "subprocess", "Popen", "service", "dask_cluster", "multiprocess_run", "chromium"}
+
+
+def _launches(function, module, seen: set) -> bool:
+    code = getattr(function, "__code__", None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    names = set(code.co_names) | {c.co_name for c in code.co_consts if inspect.iscode(c)}
+    if names & LAUNCHERS:
+        return True
+    local = (getattr(module, name, None) for name in names)
+    return any(inspect.isfunction(f) and f.__module__ == module.__name__ and _launches(f, module, seen) for f in local)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        functions = [item.function, *(d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs)]
+        if any(_launches(f, inspect.getmodule(f), set()) for f in functions):
+            item.add_marker("slow")
