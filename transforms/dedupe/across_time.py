@@ -207,7 +207,7 @@ class _WriteIndexBundle(beam.DoFn):
         self.rows: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
         self.latest = MIN_TIMESTAMP
 
-    def process(self, entry: IndexedSketch, at=beam.DoFn.TimestampParam) -> None:
+    def process(self, entry: IndexedSketch, at=beam.DoFn.TimestampParam):
         for table, partition, row in index_rows(entry, self.settings):
             self.rows[(table, partition)].append(row)
         self.latest = max(self.latest, at)

@@ -47,7 +47,7 @@ class _WriteBundleFiles(beam.DoFn):
         self.rows: dict[tuple, list[dict]] = collections.defaultdict(list)
         self.ingested: set[str] = set()
 
-    def process(self, record, window=beam.DoFn.WindowParam) -> None:
+    def process(self, record, window=beam.DoFn.WindowParam):
         for table, partition, row in table_rows(record):
             self.rows[(table, window, partition)].append(row)
         if isinstance(record, (Article, Duplicate)):
