@@ -10,6 +10,8 @@ import pipelines.run
 from pipelines.run import run_pipeline
 from tests.support.cli import run_cli, table
 from tests.support.feed_server import FeedServer
+from transforms.dedupe.across_time import Remembered, match_and_remember
+from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.state import ingested_keys
 from transforms.schema import Article, Duplicate, Entity
@@ -171,3 +173,13 @@ def test_overwrite_is_refused_for_a_stream_before_the_dataset_is_touched(tmp_pat
     assert "--write_mode overwrite is refused with --streaming" in line
     assert table(output, "articles") == before and before
     assert sorted(p.name for p in (output / "_versions").iterdir()) == ["earlier"]
+
+
+def test_an_original_polled_again_is_no_copy_of_its_own_copy():
+    """A bundle rolled back (the original A) while the bundle of its copy B committed: the index holds B in
+    A's cluster. A, polled again by the restarted job, must stay an article, not a duplicate of itself."""
+    settings = DedupeSettings(horizon=3600)
+    text = "the council approved the new railway line on monday after a long debate about its cost and route " * 3
+    copy = Remembered("b-copy", 200.0, sketch(text, settings), cluster_id="a-original")  # from the index
+    memory = {"0:k": [copy]}
+    assert match_and_remember(memory, "0:k", Remembered("a-original", 100.0, sketch(text, settings)), settings) is None

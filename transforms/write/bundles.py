@@ -15,6 +15,7 @@ without is removed (none of its entries was recorded, so the restarted job polls
 from __future__ import annotations
 
 import hashlib
+import logging
 import posixpath
 from collections.abc import Iterable
 from typing import Optional
@@ -94,6 +95,13 @@ def finish_staged(root: str, state_dir: Optional[str]) -> tuple[int, int]:
             record_ingested_keys(state_dir, keys, bundle)
         publish_staged(root, bundle)
         finished += 1
+    if finished or removed:
+        logging.getLogger(__name__).warning(
+            "a killed stream left %d bundles committed (now moved into their tables) and %d not (removed: their "
+            "entries are polled again)",
+            finished,
+            removed,
+        )
     return finished, removed
 
 

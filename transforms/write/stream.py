@@ -1,5 +1,6 @@
 """Stream writing: each bundle's rows -> one file per (table, window, partition), written as the bundle
-completes, named by window, into the same tables and partitions as a batch run's."""
+completes, named by window, into the same tables and partitions as a batch run's; a bundle of entries is
+committed with the keys it records (``bundles``)."""
 
 from __future__ import annotations
 
