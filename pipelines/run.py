@@ -28,6 +28,7 @@ from pipelines.options import (
     feed_sources,
     input_patterns,
     settings,
+    state_dir,
 )
 from pipelines.progress import InputSize, Progress, input_size
 from pipelines.result import RunResult
@@ -36,6 +37,7 @@ from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run
 from pipelines.summary import counters, summary, written_totals
 from transforms.settings import flag_name, option_fields
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
+from transforms.write.bundles import finish_staged
 from transforms.write.commit import (
     DatasetError,
     abandon,
@@ -73,6 +75,11 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
     is_streaming = options.view_as(StandardOptions).streaming
     if is_streaming and run.fetch_articles:
         raise UsageError("--fetch-articles is not supported with --streaming yet: entries are ingested with their feed content")
+    if is_streaming and run.write_mode == "overwrite":
+        raise UsageError(
+            "--write_mode overwrite is refused with --streaming: every restart of the job would replace all it wrote "
+            "before; stream into a new --output (append, the default), or remove the old dataset first"
+        )
     if not run.allow_empty_input:
         refuse_empty_inputs(input_patterns(run))
     try:
@@ -150,6 +157,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
         quiet_workers(options)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
     version = begin(run.output, run_id, append)
+    finish_staged(version.root, state_dir(run, version.root))  # bundles a killed stream left half committed
     outcome = RunResult(run_id, run.output)
     log.info(
         "run %s: %d files (%d bytes) into %s (%s)",

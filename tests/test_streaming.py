@@ -188,7 +188,7 @@ def test_the_stream_runs_on_the_portable_runner(tmp_path, job_service):
 def test_streaming_without_feeds_is_refused_before_the_output_is_touched(tmp_path):
     (tmp_path / "articles").mkdir()
     (tmp_path / "articles" / "earlier.parquet").write_bytes(b"kept")
-    result = run_cli("--streaming", "--output", str(tmp_path), "--write-mode", "overwrite")
+    result = run_cli("--streaming", "--output", str(tmp_path))
     assert result.returncode != 0 and "give at least one --feed" in result.stderr
     assert (tmp_path / "articles" / "earlier.parquet").read_bytes() == b"kept"
 

@@ -44,12 +44,13 @@ def read_key_sets(folder: str) -> set[str]:
     return keys
 
 
-def write_key_set(folder: str, keys: Iterable[str]) -> Optional[str]:
-    """Add ``keys`` to the set in ``folder`` as one new file; returns its path (None when no key)."""
+def write_key_set(folder: str, keys: Iterable[str], name: Optional[str] = None) -> Optional[str]:
+    """Add ``keys`` to the set in ``folder`` as one new file (``name``: the same file each time, so writing
+    it again adds nothing); returns its path (None when no key)."""
     keys = sorted(set(keys))
     if not keys:
         return None
     data = "\n".join(keys).encode("utf-8")
-    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.txt")
+    path = FileSystems.join(folder, f"{name or uuid.uuid4().hex}.txt")
     write_atomically(path, lambda sink: sink.write(data))
     return path

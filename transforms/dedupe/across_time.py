@@ -85,8 +85,8 @@ def match_and_remember(
     exact = band_key.startswith("hash:")
     matches = []
     for seen in memory.get(band_key, []):
-        if seen.article_id == newcomer.article_id or not seen.precedes(newcomer):
-            continue
+        if newcomer.article_id in (seen.article_id, seen.cluster_id) or not seen.precedes(newcomer):
+            continue  # itself, or a copy of itself: an original polled again after a restart stays one
         score = 1.0 if exact else verify(seen.sketch, newcomer.sketch, settings)
         if score is not None:
             matches.append(Match(seen.cluster_id or seen.article_id, seen.at, score))

@@ -11,9 +11,10 @@ that lists last week's stories) is stamped at the watermark, so no runner ever d
 
 Per feed, a stateful DoFn (keyed by feed URL) keeps the ``ETag``/``Last-Modified`` validators and the
 keys of the entries already emitted, so an unchanged repeat of an entry never goes further. The keys
-outlive the job: the writer records every ingested entry under ``STATE/ingested/`` after its files are
-written, and a restarted job starts from them (validators are not kept across restarts: the first poll
-of a new job is unconditional, so nothing fetched-but-unwritten by the last job is skipped).
+outlive the job: the writer records every ingested entry under ``STATE/ingested/`` as its bundle commits
+(``transforms/write/bundles.py``: the files and the keys together), and a restarted job starts from them
+(validators are not kept across restarts: the first poll of a new job is unconditional, so nothing
+fetched-but-unwritten by the last job is skipped).
 """
 
 from __future__ import annotations

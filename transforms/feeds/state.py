@@ -63,8 +63,9 @@ def ingested_keys(state_dir: str) -> set[str]:
     return read_key_sets(FileSystems.join(state_dir, INGESTED_FOLDER))
 
 
-def record_ingested_keys(state_dir: str, keys: Iterable[str]) -> None:
-    write_key_set(FileSystems.join(state_dir, INGESTED_FOLDER), keys)
+def record_ingested_keys(state_dir: str, keys: Iterable[str], bundle: Optional[str] = None) -> None:
+    """One file per bundle written (named ``bundle``: recording a bundle twice writes the same file)."""
+    write_key_set(FileSystems.join(state_dir, INGESTED_FOLDER), keys, bundle)
 
 
 def state_path(state_dir: Optional[str]) -> Optional[str]:

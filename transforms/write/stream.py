@@ -1,5 +1,6 @@
 """Stream writing: each bundle's rows -> one file per (table, window, partition), written as the bundle
-completes, named by window, into the same tables and partitions as a batch run's."""
+completes, named by window, into the same tables and partitions as a batch run's; a bundle of entries is
+committed with the keys it records (``bundles``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from transforms.feeds.formats import entry_keys
 from transforms.feeds.state import record_ingested_keys
 from transforms.schema import WRITE, Article, Duplicate, ErrorRecord, FeedStatus
 from transforms.stage import counter
+from transforms.write.bundles import bundle_name, mark_committed, publish_staged, staged_path
 from transforms.write.parquet import TABLES, article_entity_rows, article_rows, flat_rows, table_folder, write_parquet
 
 
@@ -29,15 +31,18 @@ def table_rows(record) -> list[tuple[str, Optional[str], dict]]:
     return [(table, partition, row) for table, (partition, rows) in batches for row in rows]
 
 
-def window_file_name(run_id: str, window) -> str:
+def window_file_name(run_id: str, window, unique: Optional[str] = None) -> str:
     """``part-<run>-20261123T141500Z-<unique>.parquet``: the window's start, no space, colon or bracket."""
     start = window.start.to_utc_datetime().strftime("%Y%m%dT%H%M%SZ")
-    return f"part-{run_id}-{start}-{uuid.uuid4().hex[:8]}.parquet"
+    return f"part-{run_id}-{start}-{unique or uuid.uuid4().hex[:8]}.parquet"
 
 
 class _WriteBundleFiles(beam.DoFn):
-    """Each bundle's rows -> one file per (table, window, partition); then the bundle's entry keys are
-    recorded as ingested and a line per window is logged."""
+    """Each bundle's rows -> one file per (table, window, partition), and a line per window logged. A
+    bundle of entries (articles, duplicates) is committed with the keys it records (``bundles``): its
+    files are staged, its keys written beside them, recorded as ingested, and then the files moved into
+    their tables, so that a job killed at any point writes each entry once when restarted. Feed polls and
+    errors record nothing and are written straight into their tables."""
 
     def __init__(self, output: str, run_id: str, state_dir: Optional[str]):
         self.output, self.run_id, self.state_dir = output, run_id, state_dir
@@ -54,16 +59,22 @@ class _WriteBundleFiles(beam.DoFn):
             self.ingested |= entry_keys(record.entry_id, record.url)
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
+        bundle = bundle_name(self.run_id, {t for t, _, _ in self.rows}, self.ingested) if self.ingested else None
         written = []
         for (table, window, partition), rows in sorted(
             self.rows.items(), key=lambda item: (item[0][0], item[0][1].start, str(item[0][2]))
         ):
-            path = FileSystems.join(table_folder(self.output, table, partition), window_file_name(self.run_id, window))
-            write_parquet(path, rows, TABLES[table])
-            self.rows_written[table].inc(len(rows))
+            name = window_file_name(self.run_id, window, bundle and bundle[:12])
+            path = FileSystems.join(table_folder(self.output, table, partition), name)
+            write_parquet(staged_path(self.output, bundle, path) if bundle else path, rows, TABLES[table])
             written.append(WindowedValue(path, window.max_timestamp(), [window]))
-        if self.state_dir:
-            record_ingested_keys(self.state_dir, self.ingested)
+        if bundle:
+            mark_committed(self.output, bundle, self.ingested)
+            if self.state_dir:
+                record_ingested_keys(self.state_dir, self.ingested, bundle)
+            publish_staged(self.output, bundle)
+        for (table, _, _), rows in self.rows.items():
+            self.rows_written[table].inc(len(rows))
         for window in dict.fromkeys(window for _, window, _ in self.rows):
             logging.getLogger("news.stream").info(window_summary(window, self.rows))
         return written
