@@ -52,7 +52,7 @@ def parsing(dev: Path) -> None:
 
 
 def fetch_stage(server: FeedServer, pages: int, settings: HttpSettings) -> float:
-    session, throttle = new_session(), HostThrottle(settings.host_concurrency, settings.host_delay)
+    session, throttle = new_session(settings), HostThrottle(settings.host_concurrency, settings.host_delay)
 
     def one(n: int) -> int:
         with throttle:

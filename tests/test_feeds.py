@@ -139,7 +139,7 @@ def test_safety_checks():
 
 
 def test_retries_5xx_then_succeeds(server):
-    response = fetch(new_session(), server.url("/flaky"), FAST)
+    response = fetch(new_session(FAST), server.url("/flaky"), FAST)
     assert response.status == 200 and server.hits["/flaky"] == 3
 
 
@@ -156,18 +156,18 @@ def test_retries_5xx_then_succeeds(server):
 def test_failures_are_clear_and_bounded(server, path, reason, attempts):
     before = server.hits.get(path, 0)
     with pytest.raises(FetchError, match=reason):
-        fetch(new_session(), server.url(path), FAST)
+        fetch(new_session(FAST), server.url(path), FAST)
     if attempts:
         assert server.hits[path] - before == attempts
 
 
 def test_redirect_gzip_and_conditional_get(server):
-    redirected = fetch(new_session(), server.url("/redirect-to-feed"), FAST)
+    redirected = fetch(new_session(FAST), server.url("/redirect-to-feed"), FAST)
     assert redirected.url == server.url("/links.xml") and b"<rss" in redirected.body
-    assert fetch(new_session(), server.url("/gzip.xml"), FAST).body.startswith(b'<?xml version="1.0"?><rss')
-    first = fetch(new_session(), server.url("/etag.xml"), FAST)
+    assert fetch(new_session(FAST), server.url("/gzip.xml"), FAST).body.startswith(b'<?xml version="1.0"?><rss')
+    first = fetch(new_session(FAST), server.url("/etag.xml"), FAST)
     assert first.headers["ETag"] == '"v1"'
-    assert fetch(new_session(), server.url("/etag.xml"), FAST, {"If-None-Match": '"v1"'}).status == 304
+    assert fetch(new_session(FAST), server.url("/etag.xml"), FAST, {"If-None-Match": '"v1"'}).status == 304
 
 
 def test_two_runs_against_the_server(server, tmp_path):

@@ -1,22 +1,23 @@
 """HTTP fetching as a careful crawler does it, for feeds and the article pages they link to.
 
-requests does the HTTP (connection pooling, gzip/deflate, TLS). Around it: only http/https; link targets
-on private, loopback or link-local addresses refused unless allowed; redirects followed by hand so every
-hop is checked, with a limit and loop detection; a bounded number of retries with exponential backoff on
-5xx, timeouts and connection errors, none on 4xx; a cap on the (decompressed) body size and on the total
-time a body may take to arrive; conditional GET; a descriptive User-Agent. Politeness per host (a
-concurrency limit and a delay between requests) is ``HostThrottle``'s job.
+requests does the HTTP (connection pooling, gzip/deflate, TLS). Around it: only http/https; every URL read
+once, by the parser that connects (``connect.target``); the connection made only to addresses the host
+policy (``addresses``) allows, resolved once and checked in the connection itself (``connect``); redirects
+followed by hand so every hop is checked, with a limit and loop detection; a bounded number of retries with
+exponential backoff on 5xx, timeouts and connection errors, none on 4xx; a cap on the (decompressed) body
+size; one deadline per attempt over connect, headers and body, and one over the whole fetch (every attempt,
+backoff and redirect); conditional GET; a descriptive User-Agent. Politeness per host (a concurrency limit
+and a delay between requests) is ``HostThrottle``'s job.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import socket
 import threading
 import time
 from typing import Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from transforms.addresses import PRIVATE, HostPolicy, allowed_hosts
 from transforms.settings import option
@@ -29,10 +30,15 @@ class FetchError(Exception):
     """A fetch that failed for good, with a reason fit for the errors table."""
 
 
+class _Transient(Exception):
+    """An attempt that failed in a way worth retrying; ``{attempts}`` in the text is filled in at the end."""
+
+
 @dataclasses.dataclass(frozen=True)
 class HttpSettings:
     timeout: float = option(10.0, "seconds to connect, and between bytes", flag="http_timeout")
-    body_seconds: float = 60.0  # seconds a whole body may take (a slow drip is a failure too)
+    attempt_seconds: float = 60.0  # one attempt in all: connect, headers and body (a drip is a failure too)
+    total_seconds: float = 120.0  # one fetch in all: every attempt, backoff and redirect
     retries: int = option(
         3, "extra attempts after a 5xx, a timeout or a connection error (none after a 4xx)", flag="http_retries"
     )
@@ -58,6 +64,7 @@ class Response:
     status: int
     headers: dict
     body: bytes
+    reason: str = ""
 
     def header(self, name: str) -> Optional[str]:
         """A response header by name, in any case (the dict lost requests' case-insensitivity)."""
@@ -65,80 +72,114 @@ class Response:
 
 
 def check_url(url: str, allowed: tuple[str, ...] = ()) -> None:
-    """Refuse anything but http(s) to a public address or one the user allowed (``addresses``)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise FetchError(f"refused URL scheme {parts.scheme or '(none)'!r}: only http and https are fetched")
-    if not parts.hostname:
-        raise FetchError(f"URL has no host: {url}")
+    """Refuse anything but http(s), read alike by every parser, to addresses the policy allows; the same
+    checks a fetch makes, before any connection (``fetch`` makes them in the connection itself)."""
+    from transforms.connect import Refused, resolve_checked, target
+
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        where = target(url)
+        resolve_checked(where.host, where.port, HostPolicy.of(allowed))
+    except Refused as e:
+        raise FetchError(str(e)) from None
     except socket.gaierror as e:
-        raise FetchError(f"DNS lookup failed for {parts.hostname}: {e}") from None
-    policy = HostPolicy.of(allowed)
-    for info in infos:
-        reason = policy.refusal(parts.hostname, ipaddress.ip_address(info[4][0].split("%")[0]))
-        if reason:
-            raise FetchError(reason)
+        raise FetchError(f"DNS lookup failed for {where.host}: {e}") from None
 
 
-def new_session():
+def new_session(settings: HttpSettings):
+    """A requests session whose connections check their addresses against ``settings.allowed_hosts``."""
     import requests
 
+    from transforms.connect import PinnedAdapter
+
     session = requests.Session()
+    adapter = PinnedAdapter(HostPolicy.of(settings.allowed_hosts))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
     return session
 
 
 def fetch(session, url: str, settings: HttpSettings, headers: Optional[dict] = None) -> Response:
     """GET ``url``, following redirects and retrying as the settings say; a 304 is returned, not raised."""
-    seen = {url}
+    from transforms.connect import PinnedAdapter, Refused, target
+
+    policy, ends, seen = HostPolicy.of(settings.allowed_hosts), time.monotonic() + settings.total_seconds, {url}
     for _ in range(settings.max_redirects + 1):
-        check_url(url, settings.allowed_hosts)
-        response = _get_with_retries(session, url, settings, headers or {})
-        if response.status_code in REDIRECT_CODES and response.headers.get("Location"):
-            response.close()
-            url = urljoin(url, response.headers["Location"])
+        try:
+            target(url)
+        except Refused as e:
+            raise FetchError(str(e)) from None
+        adapter = session.get_adapter(url)
+        if not (isinstance(adapter, PinnedAdapter) and adapter.policy == policy):
+            raise ValueError("fetch needs a session from new_session(settings): its connections check their addresses")
+        response = _get_with_retries(session, url, settings, headers or {}, ends)
+        if response.status in REDIRECT_CODES and response.header("Location"):
+            url = urljoin(url, response.header("Location"))
             if url in seen:
                 raise FetchError(f"redirect loop at {url}")
             seen.add(url)
             continue
-        if response.status_code == 304:
-            return Response(url, 304, dict(response.headers), b"")
-        if response.status_code >= 400:
-            response.close()
-            raise FetchError(f"HTTP {response.status_code} {response.reason or ''}".strip())
-        return Response(url, response.status_code, dict(response.headers), _read_body(response, settings))
+        if response.status >= 400:
+            raise FetchError(f"HTTP {response.status} {response.reason}".strip())
+        return response
     raise FetchError(f"too many redirects (more than {settings.max_redirects})")
 
 
-def _get_with_retries(session, url: str, settings: HttpSettings, headers: dict):
-    import requests
-
+def _get_with_retries(session, url: str, settings: HttpSettings, headers: dict, ends: float) -> Response:
     attempts = settings.retries + 1
-    for attempt in range(attempts):
-        last = attempt == attempts - 1
+    for attempt in range(1, attempts + 1):
+        seconds = min(settings.attempt_seconds, ends - time.monotonic())
+        if seconds <= 0:
+            raise FetchError(f"no time left of the {settings.total_seconds:g} s a fetch may take (redirects included)")
         try:
-            response = session.get(url, headers=headers, timeout=settings.timeout, stream=True, allow_redirects=False)
-        except requests.Timeout:
-            if last:
-                raise FetchError(f"timed out after {settings.timeout:g} s ({attempts} attempts)") from None
-        except requests.RequestException as e:
-            if last:
-                raise FetchError(f"connection failed ({attempts} attempts): {type(e).__name__}: {e}") from None
-        else:
-            if response.status_code < 500:
-                return response
-            response.close()
-            if last:
-                raise FetchError(f"HTTP {response.status_code} {response.reason or ''} after {attempts} attempts".strip())
-        time.sleep(settings.backoff * 2**attempt)
+            return _attempt(session, url, settings, headers, seconds)
+        except _Transient as e:
+            failure = str(e).replace("{attempts}", str(attempt))
+        pause = settings.backoff * 2 ** (attempt - 1)
+        if attempt == attempts:
+            raise FetchError(failure)
+        if time.monotonic() + pause >= ends:
+            raise FetchError(f"{failure}; no time left of the {settings.total_seconds:g} s a fetch may take")
+        time.sleep(pause)
     raise AssertionError("unreachable")
 
 
-def _read_body(response, settings: HttpSettings) -> bytes:
-    """The (decompressed) body, within the size cap and the time cap however the server drips it: ``read1``
-    returns whatever has arrived, so the clock is checked at least every ``timeout`` seconds."""
+def _attempt(session, url: str, settings: HttpSettings, headers: dict, seconds: float) -> Response:
+    """One GET within ``seconds`` in all; the body is read only when it is the answer. Running out of time
+    is worth a retry, as a timeout is (the fetch's total still bounds them all)."""
+    import requests
+
+    from transforms.connect import Deadline, Refused
+
+    out_of_time = _Transient(f"the response took longer than {seconds:.3g} s: connect, headers and body ({{attempts}} attempts)")
+    with Deadline(seconds) as deadline:
+        try:
+            response = session.get(url, headers=headers, timeout=settings.timeout, stream=True, allow_redirects=False)
+        except Refused as e:
+            raise FetchError(str(e)) from None
+        except requests.RequestException as e:
+            if deadline.expired:
+                raise out_of_time from None
+            if isinstance(e, requests.Timeout):
+                raise _Transient(f"timed out after {settings.timeout:g} s ({{attempts}} attempts)") from None
+            raise _Transient(f"connection failed ({{attempts}} attempts): {type(e).__name__}: {e}") from None
+        answer = Response(url, response.status_code, dict(response.headers), b"", response.reason or "")
+        if response.status_code >= 500:
+            response.close()
+            raise _Transient(f"HTTP {response.status_code} {answer.reason}".strip() + " after {attempts} attempts")
+        if response.status_code in REDIRECT_CODES | {304} or response.status_code >= 400:
+            response.close()
+            body = b""
+        else:
+            body = _read_body(response, settings, deadline)
+        if deadline.expired:  # headers cut short read as complete ones, a body cut short as a shorter one
+            raise out_of_time
+        return dataclasses.replace(answer, body=body)
+
+
+def _read_body(response, settings: HttpSettings, deadline) -> bytes:
+    """The (decompressed) body, within the size cap and the attempt's deadline however the server drips it
+    (the deadline shuts the socket down, which ends the read: the caller then discards what was read)."""
     import requests
     import urllib3
 
@@ -146,17 +187,16 @@ def _read_body(response, settings: HttpSettings) -> bytes:
     if declared and declared.isdigit() and int(declared) > settings.max_bytes:
         response.close()
         raise FetchError(f"response too large: {declared} bytes declared, limit {settings.max_bytes}")
-    chunks, size, started = [], 0, time.monotonic()
+    chunks, size = [], 0
     try:
         while chunk := response.raw.read1(64 * 1024, decode_content=True):  # decompressed: a gzip bomb is capped too
             size += len(chunk)
             if size > settings.max_bytes:
                 raise FetchError(f"response too large: over {settings.max_bytes} bytes")
-            if time.monotonic() - started > settings.body_seconds:
-                raise FetchError(f"body took longer than {settings.body_seconds:g} s")
             chunks.append(chunk)
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
-        raise FetchError(f"reading the body failed: {type(e).__name__}: {e}") from None
+        if not deadline.expired:
+            raise FetchError(f"reading the body failed: {type(e).__name__}: {e}") from None
     finally:
         response.close()
     return b"".join(chunks)

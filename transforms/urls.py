@@ -14,10 +14,14 @@ def is_url(source: str) -> bool:
 
 def canonical_url(url: Optional[str]) -> Optional[str]:
     """Lower-case host, no default port, no fragment, no tracking parameters (``utm_*``, ``fbclid``,
-    ``gclid``, ...: courlan's list), sorted query. Not a URL (a bare path, say): returned as it is."""
+    ``gclid``, ...: courlan's list), sorted query. Not a URL (a bare path, say): returned as it is.
+    In an http(s) URL a backslash is a slash, as browsers read it (WHATWG URL standard): ``http://a\\@b/``
+    is host a, the host a click on the link reaches and the host a fetch of it checks."""
     if not url or not url.strip():
         return None
     url = url.strip()
+    if re.match(r"(?i)https?:", url):
+        url = url.replace("\\", "/")
     if not is_url(url):
         return url
     from courlan import normalize_url

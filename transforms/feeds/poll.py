@@ -145,7 +145,7 @@ class _PollFeed(beam.DoFn):
 
     def setup(self):
         self.ingested_before = frozenset(FeedState.load(self.state_dir).seen)
-        self.session = new_session()
+        self.session = new_session(self.http)
 
     def teardown(self):
         self.session.close()

@@ -50,7 +50,7 @@ class _FetchFeeds(beam.DoFn):
     def setup(self):
         self.state = FeedState.load(self.state_dir)
         self.seen = frozenset(self.state.seen)
-        self.session = new_session()
+        self.session = new_session(self.http)
 
     def teardown(self):
         self.session.close()
@@ -73,7 +73,7 @@ class _FetchPages(beam.DoFn):
         self.pages = feed_counter("pages_fetched")
 
     def setup(self):
-        self.session = new_session()
+        self.session = new_session(self.http)
 
     def teardown(self):
         self.session.close()
