@@ -78,7 +78,16 @@ class ConsoleSettings:
     verbose: int = option(0, "-v: our INFO logs; -vv: DEBUG, and Beam's INFO logs", action="count", short="-v")
 
 
-SETTINGS = (RunSettings, ReadSettings, HttpSettings, CleanSettings, DedupeSettings, StreamSettings, EntitySettings, ConsoleSettings)
+SETTINGS = (
+    RunSettings,
+    ReadSettings,
+    HttpSettings,
+    CleanSettings,
+    DedupeSettings,
+    StreamSettings,
+    EntitySettings,
+    ConsoleSettings,
+)
 
 
 def _value_type(hint) -> type:

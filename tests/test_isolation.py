@@ -53,6 +53,21 @@ def test_a_long_line_at_the_default_cap_in_a_gzip_stream_keeps_the_next_line():
     assert error.source_path == "/in/long.jsonl.gz:1" and "a line longer than" in error.error
 
 
+def test_a_jsonl_field_of_the_wrong_type_or_a_deep_nest_is_one_error_row():
+    lines = [
+        json.dumps({"text": "Body one.", "title": {"en": "an object"}}).encode(),
+        json.dumps({"text": "Body two.", "published": 1629072000}).encode(),  # epoch seconds: taken as text
+        json.dumps({"text": ["a", "list"]}).encode(),
+        b"[" * 100_000,
+        json.dumps({"text": "Body five.", "url": True}).encode(),
+    ]
+    docs, errors = split(read_jsonl("/in/t.jsonl", jsonl(*lines)))
+    assert [(d.source_path, d.published) for d in docs] == [("/in/t.jsonl:2", "1629072000")]
+    assert [e.source_path.rsplit(":", 1)[1] for e in errors] == ["1", "3", "4", "5"]
+    assert "'title' is an object" in errors[0].error and "'text' is a list" in errors[1].error
+    assert "nested too deeply" in errors[2].error and "'url' is a boolean" in errors[3].error
+
+
 # ------------------------------------------------------------------- item 12: caps per file and document
 
 
@@ -180,6 +195,11 @@ def test_json_feed_odd_shapes_are_coerced_or_refused_per_item():
     assert "'items' is a number" in error.error  # the feed itself is malformed: one error for the feed
 
 
+def test_a_json_feed_nested_too_deeply_is_one_error_for_the_feed():
+    [error], status = feed_records("/in/deep.feed", b'{"version": "https://jsonfeed.org/version/1", "items": ' + b"[" * 100_000)
+    assert "nested too deeply" in error.error and status.status == "failed"
+
+
 RSS = "<rss version='2.0'><channel><title>F</title>{items}</channel></rss>"
 
 
@@ -218,6 +238,27 @@ def test_an_atom_entry_with_an_odd_author_is_one_error_row():
 
 
 # --------------------------------------------------------- items 11, 12: file names and special files in a run
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_feed_path_that_is_a_fifo_is_one_error_not_a_hang(tmp_path):
+    from transforms.feeds.sources import read_feed
+
+    os.mkfifo(tmp_path / "feed.xml")
+    [error], status = finishes(lambda: read_feed(str(tmp_path / "feed.xml"), None, None, {}, frozenset()), 10)
+    assert "a FIFO, not a regular file" in error.error and status.status == "failed"
+
+
+def test_an_unforeseen_failure_inside_one_file_is_that_files_error_row(tmp_path, monkeypatch):
+    from transforms.read import _ReadFiles
+
+    (tmp_path / "a.txt").write_text("Some text.")
+    monkeypatch.setattr("transforms.read.decode_text", lambda data: {}["a defect of ours"])
+    reader = _ReadFiles(None)
+    reader.setup()
+    [remembered, error] = list(reader.process(str(tmp_path / "a.txt")))
+    assert remembered.path == error.source_path == str(tmp_path / "a.txt")
+    assert error.stage == "read" and error.error.startswith("unexpected KeyError while reading")
 
 
 def finishes(fn, seconds: float):

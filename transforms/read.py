@@ -36,7 +36,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.decode import MAX_DOCUMENT_BYTES, bom_encoding, decode_html, decode_text, decompress, looks_binary, wide_encoding
-from transforms.feeds.formats import feed_records
+from transforms.feeds.formats import feed_records, type_name
 from transforms.files import printable_path, read_key_sets, special_kind, write_key_set
 from transforms.schema import READ, ErrorRecord, RawDocument, document_id, shard_of
 from transforms.settings import byte_size, option, show_size, whole_number
@@ -281,12 +281,19 @@ def jsonl_document(path: str, number: int, line: bytes, encoding: Optional[str] 
         record = json.loads(decoded.text)
     except json.JSONDecodeError as e:
         raise ValueError(f"malformed JSON line: {e.msg} at column {e.colno}") from None
+    except RecursionError:
+        raise ValueError("malformed JSON line: nested too deeply") from None
     if not isinstance(record, dict):
         raise ValueError(f"JSON line is a {type(record).__name__}, expected an object")
 
     def field(name: str) -> str | None:
+        """A string field; a number is taken as its text (``published`` as epoch seconds, say)."""
         value = record.get(name)
-        return None if value is None else str(value)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError(f"JSON line: {name!r} is {type_name(value)}, expected a string")
 
     html, text = field("html"), field("text")
     if not (html or text or "").strip():

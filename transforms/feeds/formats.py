@@ -90,6 +90,15 @@ def list_field(item, name: str) -> list:
     return value
 
 
+def list_of(item, name: str, kind: type, kinds: str) -> list:
+    """``item[name]`` as a list whose members are all ``kind`` (``kinds``: their name in a message)."""
+    values = list_field(item, name)
+    odd = [v for v in values if not isinstance(v, kind)]
+    if odd:
+        raise WrongType(f"{name!r} holds {type_name(odd[0])}, expected {kinds}")
+    return values
+
+
 def entry_excerpt(item) -> str:
     try:
         return json.dumps(item, default=str)[:200]
@@ -135,17 +144,9 @@ def parse_feed(content: bytes, content_type: Optional[str] = None) -> ParsedFeed
 
 def _struct_time(item, name: str):
     value = item.get(name)
-    if value is None or isinstance(value, time.struct_time):
-        return value
+    if not value or isinstance(value, time.struct_time):
+        return value or None
     raise WrongType(f"{name!r} is {type_name(value)}, expected a parsed date")
-
-
-def list_of(item, name: str, kind: type, kinds: str) -> list:
-    """``item[name]`` as a list whose members are all ``kind`` (``kinds``: their name in a message)."""
-    values = list_field(item, name)
-    if odd := next((v for v in values if not isinstance(v, kind)), None):
-        raise WrongType(f"{name!r} holds {type_name(odd)}, expected {kinds}")
-    return values
 
 
 def _dicts(item, name: str) -> list:
@@ -175,6 +176,8 @@ def parse_json_feed(content: bytes) -> ParsedFeed:
         feed = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"not a feed: invalid JSON ({e})") from None
+    except RecursionError:
+        raise ValueError("not a feed: invalid JSON (nested too deeply)") from None
     if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
         raise ValueError("not a feed: JSON without a jsonfeed.org version")
     try:
@@ -194,8 +197,9 @@ def parse_json_feed(content: bytes) -> ParsedFeed:
 def _author_names(authors: list[dict]) -> tuple[str, ...]:
     """Authors' names; one with no name (a url, an avatar) is left out."""
     names = [a.get("name") for a in authors]
-    if odd := next((n for n in names if n is not None and not isinstance(n, str)), None):
-        raise WrongType(f"'authors' holds a name that is {type_name(odd)}, expected a string")
+    odd = [n for n in names if n is not None and not isinstance(n, str)]
+    if odd:
+        raise WrongType(f"'authors' holds a name that is {type_name(odd[0])}, expected a string")
     return tuple(n for n in names if n)
 
 
@@ -288,6 +292,12 @@ def feed_records(
     ]
     entries = len(documents) + len(errors)
     status = FeedStatus(
-        feed_url, "fetched", now, entries=entries, new_entries=len(new) + len(errors), title=feed.title, bozo_reason=feed.bozo_reason
+        feed_url,
+        "fetched",
+        now,
+        entries=entries,
+        new_entries=len(new) + len(errors),
+        title=feed.title,
+        bozo_reason=feed.bozo_reason,
     )
     return new + errors, status
