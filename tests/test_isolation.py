@@ -195,6 +195,28 @@ def test_json_feed_odd_shapes_are_coerced_or_refused_per_item():
     assert "'items' is a number" in error.error  # the feed itself is malformed: one error for the feed
 
 
+def test_an_entry_whose_link_cannot_be_split_is_one_error_row():
+    items = [good_item(1), dict(good_item(2), url="http://[not-an-address/story"), good_item(3)]
+    docs, errors = split(feed_records("/in/items.feed", json_feed(*items))[0])
+    assert [d.entry_id for d in docs] == ["id-1", "id-3"]
+    [error] = errors
+    assert error.source_path == "/in/items.feed#item-2" and "Invalid IPv6 URL" in error.error
+
+
+def test_unforeseen_failures_are_the_entrys_or_the_feeds_error_row(monkeypatch):
+    import feedparser
+
+    from transforms.feeds import formats
+
+    entry = formats.feedparser_entry
+    monkeypatch.setattr(formats, "feedparser_entry", lambda item: [][1] if item["id"] == "g2" else entry(item))
+    docs, [error] = split(feed_records("/in/odd.rss", RSS.format(items=rss_item(1) + rss_item(2)).encode())[0])
+    assert [d.entry_id for d in docs] == ["g1"] and error.source_path == "/in/odd.rss#item-2" and "IndexError" in error.error
+    monkeypatch.setattr(feedparser, "parse", lambda *args, **kwargs: {}["boom"])
+    [error], status = feed_records("/in/odd.rss", RSS.format(items=rss_item(1)).encode())
+    assert error.error.startswith("unexpected KeyError while parsing") and status.status == "failed"
+
+
 def test_a_json_feed_nested_too_deeply_is_one_error_for_the_feed():
     [error], status = feed_records("/in/deep.feed", b'{"version": "https://jsonfeed.org/version/1", "items": ' + b"[" * 100_000)
     assert "nested too deeply" in error.error and status.status == "failed"

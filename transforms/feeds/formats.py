@@ -135,7 +135,7 @@ def parse_feed(content: bytes, content_type: Optional[str] = None) -> ParsedFeed
     for position, item in enumerate(parsed.entries, start=1):
         try:
             entries.append(dataclasses.replace(feedparser_entry(item), position=position))
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
+        except Exception as e:  # what feedparser gave that we did not foresee: this entry's error row
             reason = str(e) if isinstance(e, WrongType) else f"{type(e).__name__}: {e}"
             bad.append(BadEntry(position, f"feed entry {position}: {reason}", entry_excerpt(item)))
     title = parsed.feed.get("title")
@@ -276,15 +276,17 @@ def feed_records(
     now = dt.datetime.now(dt.timezone.utc)
     try:
         feed = parse_feed(content, content_type)
-    except ValueError as e:
-        error = ErrorRecord.of(feed_url, READ, str(e), content, feed_url=feed_url)
-        return [error], FeedStatus(feed_url, "failed", now, error=str(e))
+    except Exception as e:  # one feed's failure, foreseen (ValueError) or not, is that feed's error row
+        reason = str(e) if isinstance(e, ValueError) else f"unexpected {type(e).__name__} while parsing: {e}"
+        error = ErrorRecord.of(feed_url, READ, reason, content, feed_url=feed_url)
+        return [error], FeedStatus(feed_url, "failed", now, error=reason)
     documents, bad_entries = [], list(feed.bad_entries)
     for entry in feed.entries:
         try:
             documents.append(entry_document(feed_url, feed.title, entry, feed.encoding))
-        except ValueError as e:  # a link urllib cannot split ("http://[x"), say
-            bad_entries.append(BadEntry(entry.position, f"feed entry {entry.position}: {e}", entry.link or ""))
+        except Exception as e:  # a link urllib cannot split ("http://[x"), say
+            reason = str(e) if isinstance(e, ValueError) else f"unexpected {type(e).__name__}: {e}"
+            bad_entries.append(BadEntry(entry.position, f"feed entry {entry.position}: {reason}", entry.link or ""))
     new = [d for d in documents if not entry_keys(d.entry_id, d.url) & seen]
     errors = [
         ErrorRecord.of(f"{feed_url}#item-{bad.position}", READ, bad.reason, bad.excerpt, feed_url=feed_url)
