@@ -14,7 +14,7 @@ from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
 from transforms.parse import ParseDocuments
-from transforms.read import FILES_FOLDER, ReadDocuments, RememberFiles
+from transforms.read import FILES_FOLDER, ReadDocuments, ReadSettings, RememberFiles
 from transforms.write import WriteDataset
 
 
@@ -31,7 +31,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     side_effects = []
     if patterns:
         files_dir = FileSystems.join(state_dir(run, root), FILES_FOLDER)
-        files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir)
+        files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir, settings(options, ReadSettings))
         sources.append(files.documents)
         source_errors.append(files.errors)
         side_effects.append(files.files | "RememberFiles" >> RememberFiles(files_dir))

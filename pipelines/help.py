@@ -35,6 +35,8 @@ def default_text(field: dataclasses.Field) -> str:
         return "on" if value else "off"
     if spec.get("parse") is duration:
         return f"{value:g}s"
+    if hasattr(spec.get("parse"), "show"):  # e.g. a byte size: 20 MiB
+        return spec["parse"].show(value)
     return str(value)
 
 

@@ -18,6 +18,7 @@ from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import read_feeds_file
 from transforms.fetch import HttpSettings
+from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields
 
 DEFAULT_INPUT = "seeds/*"
@@ -77,7 +78,16 @@ class ConsoleSettings:
     verbose: int = option(0, "-v: our INFO logs; -vv: DEBUG, and Beam's INFO logs", action="count", short="-v")
 
 
-SETTINGS = (RunSettings, HttpSettings, CleanSettings, DedupeSettings, StreamSettings, EntitySettings, ConsoleSettings)
+SETTINGS = (
+    RunSettings,
+    ReadSettings,
+    HttpSettings,
+    CleanSettings,
+    DedupeSettings,
+    StreamSettings,
+    EntitySettings,
+    ConsoleSettings,
+)
 
 
 def _value_type(hint) -> type:

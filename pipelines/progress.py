@@ -61,7 +61,7 @@ def progress_line(counts: dict[str, int], elapsed: float, size: InputSize = Inpu
         return counts.get(f"{stage}/{name}", 0)
 
     read = get(READ, "documents") + get(READ, "errors") + get(FETCH, "documents")
-    files_done = get(READ, "files") + get(READ, "skipped")
+    files_done = get(READ, "files") + get(READ, "skipped") + get(READ, "special")
     parts = [f"read {read:,}"]
     eta = ""
     if size.files:

@@ -11,7 +11,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from transforms.entities import NOT_TAGGED, UNKNOWN
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, STAGES, TAG, WRITE
-from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED
+from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED, SPECIAL
 
 Totals = dict  # (namespace, counter name) -> value
 NAMESPACES = (*STAGES, FEEDS_NAMESPACE)
@@ -75,10 +75,12 @@ def counted(t: Totals, stage: str) -> bool:
 
 def stage_counts(t: Totals, stage: str) -> dict[str, int]:
     """What a stage (not write) received and passed on, and what it set aside: errors, or for dedupe
-    duplicates. The read stage receives what it found: documents and errors."""
+    duplicates. The read stage receives what it found: documents and errors; and it counts the files it
+    skipped: ingested by an earlier run, or special (FIFOs, devices, sockets)."""
     received = t.get((stage, DOCUMENTS), 0) + t.get((stage, ERRORS), 0) if stage == READ else t.get((stage, IN), 0)
     aside = {"duplicates": t.get((stage, DUPLICATES), 0)} if stage == DEDUPE else {"errors": t.get((stage, ERRORS), 0)}
-    return {"in": received, "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside}
+    skips = {"files_seen": t.get((stage, SKIPPED), 0), "special_files": t.get((stage, SPECIAL), 0)} if stage == READ else {}
+    return {"in": received, "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside, **skips}
 
 
 def stage_table(t: Totals) -> list[str]:
@@ -118,6 +120,7 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         ("errors", errors),
         ("entity rows", t.get((WRITE, "entities"), 0)),
         *([("files skipped (seen)", t[(READ, SKIPPED)])] if t.get((READ, SKIPPED)) else []),
+        *([("special files skipped", t[(READ, SPECIAL)])] if t.get((READ, SPECIAL)) else []),
         *not_tagged(t),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]

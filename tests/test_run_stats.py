@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.options import SETTINGS
 from pipelines.stats import reason_of, top_reasons
-from tests.support.cli import SEEDS, run_cli
+from tests.support.cli import ROOT, SEEDS, run_cli
 from tests.support.observed import run_stats
 from transforms.settings import flags, option_fields
 
@@ -75,6 +75,14 @@ def test_help_lists_every_option_with_its_default_and_examples():
             assert "(default" in " ".join(text.splitlines()[line + 1 : line + 4]), field.name
     assert "examples:" in text and "-q, --quiet" in text and "-v, --verbose" in text
     assert "--runner" in text and "--direct_running_mode" in text and "docs/runners.md" in text
+
+
+def test_the_readme_option_table_lists_every_option():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| option | default | meaning |") :].split("\n\n", 1)[0]
+    for settings_type in SETTINGS:
+        for field in option_fields(settings_type):
+            assert any(f"`{spelling}`" in table for spelling in flags(field)), field.name
 
 
 def test_run_pipeline_takes_the_cli_options_and_returns_the_summary(tmp_path, capsys):

@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 import uuid
 from collections.abc import Callable, Iterable
 from typing import IO, Optional
 
 from apache_beam.io.filesystems import FileSystems
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def special_kind(path: str) -> Optional[str]:
+    """What a local path is when it is no regular file ("a FIFO", "a character device", ...), else None.
+    Asked of the inode (links followed) without opening it: opening a FIFO blocks until a writer comes,
+    and ``/dev/zero`` never ends. Paths on object stores are always regular files."""
+    if FileSystems.get_scheme(path) not in (None, "file"):
+        return None
+    try:
+        mode = os.stat(path.removeprefix("file://")).st_mode
+    except (OSError, ValueError):
+        return None  # gone, or a broken link: opening it says what is wrong
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def printable_path(path: str | bytes) -> str:
+    """A path as UTF-8 text: bytes that are no UTF-8 (a name made elsewhere, e.g. Latin-1) as ``\\xff``."""
+    raw = path if isinstance(path, bytes) else os.fsencode(path)
+    return raw.decode("utf-8", errors="backslashreplace")
 
 
 def ensure_folder(folder: str) -> None:

@@ -4,6 +4,7 @@ from the field, and the settings back from the parsed flags."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from collections.abc import Callable
 from typing import Any, Optional
@@ -53,3 +54,50 @@ def duration(value: str) -> float:
     if seconds <= 0:
         raise ValueError(f"not a positive duration: {value!r}")
     return seconds
+
+
+_SIZE_UNITS = {"": 1, "b": 1} | {
+    unit + suffix: 2**power for unit, power in (("k", 10), ("m", 20), ("g", 30), ("t", 40)) for suffix in ("", "b", "ib")
+}
+
+
+def show_size(n: int) -> str:
+    """``20971520`` -> ``20 MiB``: a byte count as help and error messages say it."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A parser of whole numbers in ``low..high``; argparse shows its refusal as the option's error."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(str(value).strip().replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{number} is not between {low} and {high}")
+        return number
+
+    return parse
+
+
+def byte_size(low: int, high: int) -> Callable[[str], int]:
+    """A parser of byte counts in ``low..high``: ``1048576``, ``512k``, ``20MiB``, ``1G`` (units are powers
+    of 1024). Its ``show`` says a default the same way (``--help``)."""
+
+    def parse(value: str) -> int:
+        text = str(value).strip().lower().replace(" ", "").replace("_", "")
+        number = text.rstrip("kmgtib")
+        try:
+            size = int(float(number) * _SIZE_UNITS[text[len(number) :]])
+        except (ValueError, KeyError):
+            raise argparse.ArgumentTypeError(f"not a size: {value!r} (use e.g. 500000, 512KiB, 20MiB, 1GiB)") from None
+        if not low <= size <= high:
+            raise argparse.ArgumentTypeError(f"{value!r} is not between {show_size(low)} and {show_size(high)}")
+        return size
+
+    parse.show = show_size
+    return parse

@@ -24,6 +24,7 @@ from transforms.schema import ErrorRecord
 IN = "in"
 DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "duplicates", "errors", "feeds"
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
+SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
 
 
 class _StageCounter:

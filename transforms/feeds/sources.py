@@ -9,6 +9,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.feeds.formats import feed_records
 from transforms.fetch import FetchError, HttpSettings, fetch
+from transforms.files import special_kind
 from transforms.schema import FETCH, READ, ErrorRecord, FeedStatus
 from transforms.urls import is_url
 
@@ -29,6 +30,9 @@ def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str],
     before as raw documents, or one error; and its status row."""
     now = dt.datetime.now(dt.timezone.utc)
     if not is_url(source):  # a local path, given explicitly
+        if kind := special_kind(source):  # opening a FIFO blocks; /dev/zero never ends
+            error = f"cannot read feed file: {kind}, not a regular file"
+            return [ErrorRecord.of(source, READ, error, feed_url=source)], FeedStatus(source, "failed", now, error=error)
         try:
             with FileSystems.open(source) as handle:
                 content = handle.read()
