@@ -3,26 +3,36 @@ size gives a page of the same size), and the run history from ``OUTPUT/_runs``."
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from typing import Optional
 
 import duckdb
+import pyarrow.dataset as ds
 
 from pipelines.stats import RUNS, reason_of
+from transforms.schema import SCHEMAS
 
 TOP_SOURCES, TOP_LABELS, TOP_ENTITIES, TOP_STORIES, TOP_REASONS = 8, 6, 10, 15, 15
 
 
+def table_files(output: str, table: str) -> list[str]:
+    """A table's Parquet files, listed by us: the folder's name is a name, never a glob."""
+    return sorted(glob.glob(os.path.join(glob.escape(os.path.join(output, table)), "**", "*.parquet"), recursive=True))
+
+
 def connect(output: str) -> duckdb.DuckDBPyConnection:
-    """A connection with one view per table (``articles``, ``entities``, ``duplicates``, ``errors``)."""
+    """A connection with one view per table (``articles``, ``entities``, ``duplicates``, ``errors``).
+
+    Each table is registered as an Arrow dataset of the files we listed, read with the table's own schema
+    (older files lacking a column read it as null): no path is ever pasted into SQL or read as a glob
+    by DuckDB, and no ``key=value`` folder above the dataset becomes a column (DuckDB's Hive detection
+    would let an output under ``/data/source=x/`` replace every article's source)."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # days are UTC days, as the published_date partitions are
     for table in ("articles", "entities", "duplicates", "errors"):
-        pattern = os.path.join(output, table, "**", "*.parquet")
-        con.execute(
-            f"create view {table} as select * from read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
-        )
+        con.register(table, ds.dataset(table_files(output, table), schema=SCHEMAS[table], format="parquet"))
     con.create_function("reason_of", reason_of, ["VARCHAR"], "VARCHAR")
     return con
 
