@@ -8,7 +8,7 @@ import dataclasses
 import textwrap
 
 from pipelines.options import SETTINGS
-from transforms.settings import duration, flags, option_fields
+from transforms.settings import allowed_range, duration, duration_text, flags, option_fields
 
 USAGE = "usage: python -m pipelines.run [--input GLOB ...] [--feed URL ...] [--output DIR] [options] [Beam options]"
 EXAMPLES = """\
@@ -34,7 +34,7 @@ def default_text(field: dataclasses.Field) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if spec.get("parse") is duration:
-        return f"{value:g}s"
+        return duration_text(value)
     return str(value)
 
 
@@ -51,8 +51,11 @@ def option_lines(width: int = 110) -> list[str]:
         for field in option_fields(settings_type):
             head = f"  {', '.join(flags(field))}"
             text = field.metadata["option"]["help"]
+            allowed = allowed_range(field)
             if "(default:" not in text:  # the help says it in words where the default depends on others
-                text += f" (default: {default_text(field)})"
+                text += f" (default: {default_text(field)}{f'; allowed: {allowed}' if allowed else ''})"
+            elif allowed:
+                text += f" (allowed: {allowed})"
             lines.append(head)
             lines += textwrap.wrap(text, width, initial_indent="      ", subsequent_indent="      ")
     return lines

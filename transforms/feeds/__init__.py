@@ -6,7 +6,7 @@ streaming source.
 """
 
 from transforms.feeds.formats import entry_keys, feed_records, parse_feed
-from transforms.feeds.sources import read_feeds_file
+from transforms.feeds.sources import feed_source, feeds_file, read_feeds_file
 from transforms.feeds.state import FeedState
 from transforms.feeds.transforms import FEED_COUNTERS, FEEDS_NAMESPACE, ReadFeeds, RememberFeedState
 
@@ -18,6 +18,8 @@ __all__ = [
     "RememberFeedState",
     "entry_keys",
     "feed_records",
+    "feed_source",
+    "feeds_file",
     "parse_feed",
     "read_feeds_file",
 ]
