@@ -6,6 +6,7 @@ import datetime as dt
 import html
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def hostile_dataset(output: Path) -> None:
 
 
 def test_report_shows_hostile_data_as_plain_text(tmp_path):
-    output = tmp_path / "source=x" / "it's $x$ <b>out</b> [a*]"  # a quote, a glob, a Hive partition name
+    output = tmp_path / "source=x" / "it's $x$ <b>out</b> *"  # a quote, a glob, a Hive partition name
     hostile_dataset(output)
     hostile_dataset(tmp_path / "source=x" / "it's $x$ <b>out</b> a")  # what the name matches as a glob
     page = Path(write_report(str(output)))
@@ -134,4 +135,12 @@ def test_report_shows_hostile_data_as_plain_text(tmp_path):
         shown = html.escape(name.splitlines()[0])
         assert shown in text, name  # in the tables, or as the chart's own text: never typeset as mathtext
     assert text.count("Bad $\\frac{$ Herald") >= 5  # legend, entities chart and caption, stories, errors chart
-    assert queries.totals(queries.connect(str(output)))["articles"] == len(HOSTILE)
+    totals = queries.totals(queries.connect(str(output)))
+    assert (totals["articles"], totals["sources"]) == (len(HOSTILE), len(HOSTILE))  # not the decoy's, not "x"
+
+
+def test_a_table_without_files_reads_as_empty(tmp_path):
+    hostile_dataset(tmp_path / "out")
+    shutil.rmtree(tmp_path / "out" / "errors")  # a dataset older than one of its tables
+    assert queries.totals(queries.connect(str(tmp_path / "out")))["errors"] == 0
+    assert "No error" in build_report(str(tmp_path / "out"))

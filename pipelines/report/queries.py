@@ -9,7 +9,6 @@ import os
 from typing import Optional
 
 import duckdb
-import pyarrow.dataset as ds
 
 from pipelines.stats import RUNS, reason_of
 from transforms.schema import SCHEMAS
@@ -25,14 +24,19 @@ def table_files(output: str, table: str) -> list[str]:
 def connect(output: str) -> duckdb.DuckDBPyConnection:
     """A connection with one view per table (``articles``, ``entities``, ``duplicates``, ``errors``).
 
-    Each table is registered as an Arrow dataset of the files we listed, read with the table's own schema
-    (older files lacking a column read it as null): no path is ever pasted into SQL or read as a glob
-    by DuckDB, and no ``key=value`` folder above the dataset becomes a column (DuckDB's Hive detection
-    would let an output under ``/data/source=x/`` replace every article's source)."""
+    The files are listed by us and handed to DuckDB as values, each escaped as a glob (``[*]``): no path is
+    pasted into SQL or matched as a pattern, and Hive partitioning is off, so no ``key=value`` folder above
+    the dataset becomes a column (an output under ``/data/source=x/`` would replace every article's
+    source). A table without a file reads as empty, with its schema."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # days are UTC days, as the published_date partitions are
     for table in ("articles", "entities", "duplicates", "errors"):
-        con.register(table, ds.dataset(table_files(output, table), schema=SCHEMAS[table], format="parquet"))
+        files = table_files(output, table)
+        if files:
+            relation = con.read_parquet([glob.escape(f) for f in files], hive_partitioning=False, union_by_name=True)
+        else:
+            relation = con.from_arrow(SCHEMAS[table].empty_table())
+        relation.create_view(table)
     con.create_function("reason_of", reason_of, ["VARCHAR"], "VARCHAR")
     return con
 
