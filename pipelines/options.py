@@ -16,7 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from transforms.clean import CleanSettings
 from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
-from transforms.feeds import feed_source, feeds_file, read_feeds_file
+from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, value_parser
 
@@ -34,7 +34,7 @@ class RunSettings:
     feed: Optional[list] = option(
         None, "feed URL (http/https) or local feed path; repeatable", action="append", parse=feed_source
     )
-    feeds_file: Optional[str] = option(None, "file of feed URLs or paths, one a line, # comments", parse=feeds_file)
+    feeds_file: Optional[str] = option(None, "file of feed URLs or paths, one a line, # comments")
     fetch_articles: bool = option(
         False,
         "download each entry's linked page and extract its full text (default: the entry's own content)",
@@ -56,6 +56,12 @@ class RunSettings:
     files_per_partition: int = option(
         1, "Parquet files per partition (more spreads writing over workers)", minimum=1, maximum=1024
     )
+
+    def check(self) -> None:
+        """The feeds file is read here, by the command, not by a parser: workers parse the options again
+        and need not see the file."""
+        if self.feeds_file:
+            check_feeds_file(self.feeds_file)
 
 
 @dataclasses.dataclass(frozen=True)

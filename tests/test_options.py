@@ -12,7 +12,7 @@ import pytest
 from pipelines.options import SETTINGS, NewsPipelineOptions, checked_settings
 from pipelines.run import main
 from tests.support.cli import SEEDS
-from transforms.settings import allowed_range, duration, flag_name, in_range, option_fields
+from transforms.settings import allowed_range, duration, flag_name, flags, in_range, option_fields
 
 OPTIONS = {flag_name(field): field for settings_type in SETTINGS for field in option_fields(settings_type)}
 RANGED = {name: field for name, field in OPTIONS.items() if allowed_range(field)}
@@ -78,7 +78,7 @@ def test_a_bad_value_is_one_line_and_exit_2_before_any_work(name, args, tmp_path
     assert main(command) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
-    assert f"--{name}" in lines[0], lines
+    assert any(spelling in lines[0] for spelling in flags(OPTIONS[name])), lines
     if name in RANGED:
         assert f"(allowed: {allowed_range(RANGED[name])})" in lines[0], lines
     assert not output.exists() and (tmp_path / "a-file").read_text() == "not a folder"
@@ -116,3 +116,12 @@ def test_nan_and_infinity_are_no_duration():
         with pytest.raises(ValueError):
             duration(value)
     assert math.isfinite(duration("36500d"))
+
+
+@pytest.mark.parametrize("listing, message", [("# nothing yet\n", "names no feed"), ("ftp://x.test/rss\n", "not an http(s) URL")])
+def test_a_feeds_file_that_names_no_usable_feed_is_refused(listing, message, tmp_path, capsys):
+    (tmp_path / "feeds.txt").write_text(listing)
+    assert main(["--feeds-file", str(tmp_path / "feeds.txt"), "--output", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --feeds-file") and message in lines[0], lines
+    assert not (tmp_path / "out").exists()

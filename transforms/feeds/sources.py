@@ -35,18 +35,17 @@ def feed_source(value: str) -> str:
     return source
 
 
-def feeds_file(path: str) -> str:
-    """The ``--feeds-file`` option's value, refused unless it can be read and names feeds (a file emptied
-    by mistake would otherwise make the run read the default input instead)."""
+def check_feeds_file(path: str) -> None:
+    """Refuse (``ValueError``) a feeds file that cannot be read or names no feed: a file emptied by mistake
+    would otherwise make the run read the default input instead."""
     try:
         feeds = read_feeds_file(path)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+        for feed in feeds:
+            feed_source(feed)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"--feeds-file {path}: {getattr(e, 'strerror', None) or e}") from None
     if not feeds:
-        raise ValueError(f"{path} names no feed (one URL or path a line)")
-    for feed in feeds:
-        feed_source(feed)
-    return path
+        raise ValueError(f"--feeds-file {path} names no feed (one URL or path a line)")
 
 
 def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str], seen) -> tuple[list, FeedStatus]:
