@@ -8,7 +8,7 @@ from transforms.parse import ParseDocuments, find_byline, find_date, find_title,
 from transforms.parse.consensus import consensus
 from transforms.schema import RawDocument
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def seed(seed_paths, prefix):
