@@ -8,7 +8,7 @@ import dataclasses
 import textwrap
 
 from pipelines.options import SETTINGS
-from transforms.settings import duration, flags, option_fields
+from transforms.settings import allowed_range, byte_size, duration, duration_text, flags, option_fields, show_size
 
 USAGE = "usage: python -m pipelines.run [--input GLOB ...] [--feed URL ...] [--output DIR] [options] [Beam options]"
 EXAMPLES = """\
@@ -34,9 +34,9 @@ def default_text(field: dataclasses.Field) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if spec.get("parse") is duration:
-        return f"{value:g}s"
-    if hasattr(spec.get("parse"), "show"):  # e.g. a byte size: 20 MiB
-        return spec["parse"].show(value)
+        return duration_text(value)
+    if spec.get("parse") is byte_size:
+        return show_size(value)
     return str(value)
 
 
@@ -53,8 +53,11 @@ def option_lines(width: int = 110) -> list[str]:
         for field in option_fields(settings_type):
             head = f"  {', '.join(flags(field))}"
             text = field.metadata["option"]["help"]
+            allowed = allowed_range(field)
             if "(default:" not in text:  # the help says it in words where the default depends on others
-                text += f" (default: {default_text(field)})"
+                text += f" (default: {default_text(field)}{f'; allowed: {allowed}' if allowed else ''})"
+            elif allowed:
+                text += f" (allowed: {allowed})"
             lines.append(head)
             lines += textwrap.wrap(text, width, initial_indent="      ", subsequent_indent="      ")
     return lines

@@ -16,10 +16,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from transforms.clean import CleanSettings
 from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
-from transforms.feeds import read_feeds_file
+from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
 from transforms.read import ReadSettings
-from transforms.settings import duration, flag, flag_name, flags, option, option_fields
+from transforms.settings import duration, flag, flag_name, flags, option, option_fields, value_parser
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -32,7 +32,9 @@ class RunSettings:
         f"(default: {DEFAULT_INPUT} when no feed is given)",
         action="append",
     )
-    feed: Optional[list] = option(None, "feed URL (http/https) or local feed path; repeatable", action="append")
+    feed: Optional[list] = option(
+        None, "feed URL (http/https) or local feed path; repeatable", action="append", parse=feed_source
+    )
     feeds_file: Optional[str] = option(None, "file of feed URLs or paths, one a line, # comments")
     fetch_articles: bool = option(
         False,
@@ -52,23 +54,35 @@ class RunSettings:
         "(default: append when reading feeds, which remember what earlier runs wrote; else overwrite)",
         choices=["overwrite", "append"],
     )
-    files_per_partition: int = option(1, "Parquet files per partition (more spreads writing over workers)")
+    files_per_partition: int = option(
+        1, "Parquet files per partition (more spreads writing over workers)", minimum=1, maximum=1024
+    )
+
+    def check(self) -> None:
+        """The feeds file is read here, by the command, not by a parser: workers parse the options again
+        and need not see the file."""
+        if self.feeds_file:
+            check_feeds_file(self.feeds_file)
 
 
 @dataclasses.dataclass(frozen=True)
 class StreamSettings:
-    poll_interval: float = option(300.0, "streaming: time between polls of every feed", parse=duration)
-    window: float = option(900.0, "streaming: output window", parse=duration)
+    poll_interval: float = option(300.0, "streaming: time between polls of every feed", parse=duration, minimum=1, maximum=86400)
+    window: float = option(900.0, "streaming: output window", parse=duration, minimum=1, maximum=7 * 86400)
     allowed_lateness: float = option(
         900.0,
         "streaming: how long before its poll an entry may be published and still be windowed at its "
         "published time; the watermark trails the latest poll by this much",
         parse=duration,
+        minimum=1,
+        maximum=30 * 86400,
     )
     run_for: Optional[float] = option(
         None,
         "streaming: stop polling after this long, write what is pending and exit (default: run until stopped)",
         parse=duration,
+        minimum=1,
+        maximum=365 * 86400,
     )
 
 
@@ -101,11 +115,13 @@ def add_options(parser, settings_type: type) -> None:
     hints = typing.get_type_hints(settings_type)
     for field in option_fields(settings_type):
         spec = dict(field.metadata["option"])
-        name, parse = flag_name(field), spec.pop("parse")
-        spec.pop("flag")
-        spec.pop("short", None)
-        if spec.get("action") not in ("append", "count"):
-            spec["type"] = parse or _value_type(hints[field.name])
+        name = flag_name(field)
+        for key in ("parse", "flag", "short", "minimum", "maximum"):
+            spec.pop(key, None)
+        if spec.get("action") == "append":  # each value on its own
+            spec["type"] = value_parser(field, str)
+        elif spec.get("action") != "count":
+            spec["type"] = value_parser(field, _value_type(hints[field.name]))
         parser.add_argument(*flags(field), dest=name, default=field.default, **spec)
 
 
@@ -119,6 +135,14 @@ class NewsPipelineOptions(PipelineOptions):
 def settings(options: PipelineOptions, settings_type: type):
     """A settings dataclass from the parsed options; fields that are no option keep their defaults."""
     return settings_type(**{f.name: getattr(options, flag_name(f)) for f in option_fields(settings_type)})
+
+
+def checked_settings(options: PipelineOptions) -> None:
+    """Each settings type's constraints between its options (its ``check()``): ``ValueError``, before any work."""
+    for settings_type in SETTINGS:
+        parsed = settings(options, settings_type)
+        if hasattr(parsed, "check"):
+            parsed.check()
 
 
 def feed_sources(run: RunSettings) -> list[str]:

@@ -25,6 +25,7 @@ from pipelines.options import (
     ConsoleSettings,
     NewsPipelineOptions,
     RunSettings,
+    checked_settings,
     feed_sources,
     input_patterns,
     settings,
@@ -71,6 +72,10 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
     """The options, or a ``UsageError`` for anything that cannot run: said before any work."""
     refuse_unknown_arguments(argv)
     options = NewsPipelineOptions(argv)
+    try:
+        checked_settings(options)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     run = settings(options, RunSettings)
     is_streaming = options.view_as(StandardOptions).streaming
     if is_streaming and run.fetch_articles:
@@ -150,7 +155,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
     is_streaming = options.view_as(StandardOptions).streaming
     console = settings(options, ConsoleSettings)
     append = (run.write_mode or ("append" if feed_sources(run) else "overwrite")) == "append"
-    started, started_at = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
+    started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
     run_id = new_run_id()
     size = InputSize() if is_streaming else input_size(input_patterns(run))
     if console.verbose < 2:
@@ -227,7 +232,7 @@ def run_manifest(options, run: RunSettings, version, started_at: dt.datetime, wr
         "run_id": version.run_id,
         "previous_version": version.previous,
         "started_at": started_at.isoformat(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
         "options": options.get_all_options(drop_default=True),
         "inputs": {"patterns": input_patterns(run), "feeds": feed_sources(run)},
         "rows": written,

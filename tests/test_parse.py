@@ -8,7 +8,7 @@ from transforms.parse import ParseDocuments, find_byline, find_date, find_title,
 from transforms.parse.consensus import consensus
 from transforms.schema import RawDocument
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def seed(seed_paths, prefix):
@@ -29,6 +29,19 @@ def seed(seed_paths, prefix):
 )
 def test_parse_datetime(text, expected):
     assert parse_datetime(text) == expected
+
+
+@pytest.mark.parametrize("offset", ["+24:00", "+25:00", "-99:59", "+2500"])
+def test_an_impossible_utc_offset_leaves_the_article_undated(offset):
+    published = f"2021-08-16T10:30:00{offset}"  # no zone is 24 h or more from UTC
+    assert parse_datetime(published) is None
+    body = "The port of Harbourtown reopened on Monday after a storm closed it for three days, officials said. " * 3
+    for raw in (
+        RawDocument("t", "p:1", "text", body, title="Port reopens", published=published),
+        RawDocument("f", "feed", "feed", f"<p>{body}</p>", title="Port reopens", published=published, url="https://x.test/a"),
+    ):
+        article = parse_document(raw)
+        assert (article.title, article.published_at) == ("Port reopens", None), raw.format
 
 
 def test_a_dateline_beats_a_date_inside_a_caption():

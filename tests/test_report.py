@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import os
 import re
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
-from pipelines.report import build_report
+from pipelines.report import build_report, queries, write_report
 from pipelines.report.__main__ import main as report_main
 from tests.support.browser import chromium, render, screenshot
 
@@ -68,3 +72,75 @@ def test_report_of_an_empty_dataset_says_so(tmp_path):
 def test_report_refuses_a_folder_without_a_dataset(tmp_path, capsys):
     assert report_main([str(tmp_path)]) == 2
     assert "holds no dataset" in capsys.readouterr().err
+
+
+# Data is data: what outlets, titles, entities and errors say is never markup, mathtext or SQL.
+HOSTILE = (
+    "Bad $\\frac{$ Herald",  # mathtext: a parse error
+    "$" + "\\sqrt{" * 80 + "x" + "}" * 80 + "$",  # mathtext: a RecursionError
+    "<script>alert('x')</script>",
+    'O\'Brien & "Sons" </td></table>',
+    "_underscore Gazette",  # a legend hides labels that start with "_"
+    "\\textbf{x} $$ ^_ % {} \x07bell\ttab\nline",
+)
+
+
+def hostile_dataset(output: Path) -> None:
+    """A dataset as the writer lays it out, every data value a hostile string."""
+    from transforms.schema import SCHEMAS, Article, Duplicate, EntityRow, ErrorRecord, record_row
+    from transforms.write.parquet import table_folder, write_parquet
+
+    def write(table: str, partition, records) -> None:
+        rows = [record_row(r) for r in records]
+        write_parquet(os.path.join(table_folder(str(output), table, partition), "part-x-00000.parquet"), rows, SCHEMAS[table])
+
+    day = dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC)
+    articles = [
+        Article(
+            f"a{i}",
+            f"in.jsonl:{i}",
+            None,
+            name,
+            name,
+            (name,),
+            day + dt.timedelta(days=i % 2),
+            "en",
+            "text",
+            "text",
+            duplicate_count=1,
+            cluster_id=f"a{i}",
+        )
+        for i, name in enumerate(HOSTILE)
+    ]
+    for date in ("2024-05-01", "2024-05-02"):
+        write("articles", date, [a for a in articles if a.published_date == date])
+        write(
+            "entities",
+            date,
+            [EntityRow(a.article_id, name, name, 1) for a in articles if a.published_date == date for name in HOSTILE],
+        )
+    write("duplicates", None, [Duplicate(f"d{i}", "x", None, name, f"a{i}", f"a{i}", 1.0) for i, name in enumerate(HOSTILE)])
+    write("errors", None, [ErrorRecord(f"e{i}", name, name) for i, name in enumerate(HOSTILE)])
+
+
+def test_report_shows_hostile_data_as_plain_text(tmp_path):
+    output = tmp_path / "source=x" / "it's $x$ <b>out</b> *"  # a quote, a glob, a Hive partition name
+    hostile_dataset(output)
+    hostile_dataset(tmp_path / "source=x" / "it's $x$ <b>out</b> a")  # what the name matches as a glob
+    page = Path(write_report(str(output)))
+    text = page.read_text(encoding="utf-8")
+    assert "<script" not in text and "<b>out" not in text and "</td></table>" not in text
+    assert html.escape(str(output.resolve())) in text
+    for name in HOSTILE:
+        shown = html.escape(name.splitlines()[0])
+        assert shown in text, name  # in the tables, or as the chart's own text: never typeset as mathtext
+    assert text.count("Bad $\\frac{$ Herald") >= 5  # legend, entities chart and caption, stories, errors chart
+    totals = queries.totals(queries.connect(str(output)))
+    assert (totals["articles"], totals["sources"]) == (len(HOSTILE), len(HOSTILE))  # not the decoy's, not "x"
+
+
+def test_a_table_without_files_reads_as_empty(tmp_path):
+    hostile_dataset(tmp_path / "out")
+    shutil.rmtree(tmp_path / "out" / "errors")  # a dataset older than one of its tables
+    assert queries.totals(queries.connect(str(tmp_path / "out")))["errors"] == 0
+    assert "No error" in build_report(str(tmp_path / "out"))

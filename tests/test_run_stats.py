@@ -55,13 +55,20 @@ def test_stats_file_matches_the_tables(observed_run):
     assert "errors by stage and reason" in process.stdout and "empty file" in process.stdout
 
 
-def test_a_failed_run_leaves_its_stats_and_no_version(tmp_path):
+def test_a_failed_run_leaves_its_stats_and_no_version(tmp_path, monkeypatch):
+    from pipelines import batch
+    from pipelines.run import main
+
+    def broken(*_):
+        raise RuntimeError("the graph could not be built")
+
+    monkeypatch.setattr(batch, "build", broken)  # a failure after the run began (bad options are refused before)
     output = tmp_path / "out"
-    process = run_cli("--output", str(output), "--spacy_model", "no_such_model_installed")
-    assert process.returncode != 0
+    with pytest.raises(RuntimeError):
+        main(["--input", f"{SEEDS}/*.txt", "--output", str(output), "--ner_batch_size", "7", "-q"])
     stats = run_stats(output)
-    assert stats["committed"] is False and stats["status"].startswith("failed:")
-    assert stats["options"]["spacy_model"] == "no_such_model_installed"
+    assert stats["committed"] is False and stats["status"].startswith("failed: RuntimeError")
+    assert stats["options"]["ner_batch_size"] == 7
     assert not (output / "_current").exists() and not list((output / "_versions").iterdir())
 
 

@@ -36,15 +36,25 @@ class _Transient(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class HttpSettings:
-    timeout: float = option(10.0, "seconds to connect, and between bytes", flag="http_timeout")
+    timeout: float = option(10.0, "seconds to connect, and between bytes", flag="http_timeout", minimum=0.1, maximum=600)
     attempt_seconds: float = 60.0  # one attempt in all: connect, headers and body (a drip is a failure too)
     total_seconds: float = 120.0  # one fetch in all: every attempt, backoff and redirect
     retries: int = option(
-        3, "extra attempts after a 5xx, a timeout or a connection error (none after a 4xx)", flag="http_retries"
+        3,
+        "extra attempts after a 5xx, a timeout or a connection error (none after a 4xx)",
+        flag="http_retries",
+        minimum=0,
+        maximum=10,
     )
-    backoff: float = option(0.5, "seconds before the first retry; doubles each time", flag="http_backoff")
-    max_redirects: int = option(5, "redirects followed per request")
-    max_bytes: int = option(10 * 1024 * 1024, "largest (decompressed) response body, in bytes", flag="max_response_bytes")
+    backoff: float = option(0.5, "seconds before the first retry; doubles each time", flag="http_backoff", minimum=0, maximum=60)
+    max_redirects: int = option(5, "redirects followed per request", minimum=0, maximum=30)
+    max_bytes: int = option(
+        10 * 1024 * 1024,
+        "largest (decompressed) response body, in bytes",
+        flag="max_response_bytes",
+        minimum=1024,
+        maximum=1 << 30,
+    )
     allowed_hosts: tuple[str, ...] = option(
         (),
         "private hosts, addresses or networks that may be fetched, comma-separated, or 'private' for every private "
@@ -54,8 +64,8 @@ class HttpSettings:
         nargs="?",
         const=(PRIVATE,),
     )
-    host_concurrency: int = option(2, "article pages in flight per host")
-    host_delay: float = option(0.5, "seconds between request starts to one host")
+    host_concurrency: int = option(2, "article pages in flight per host", minimum=1, maximum=64)
+    host_delay: float = option(0.5, "seconds between request starts to one host", minimum=0, maximum=3600)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,7 +39,7 @@ from transforms.decode import MAX_DOCUMENT_BYTES, bom_encoding, decode_html, dec
 from transforms.feeds.formats import feed_records, type_name
 from transforms.files import printable_path, read_key_sets, special_kind, write_key_set
 from transforms.schema import READ, ErrorRecord, RawDocument, document_id, shard_of
-from transforms.settings import byte_size, option, show_size, whole_number
+from transforms.settings import byte_size, option, show_size
 from transforms.stage import SplitByType
 
 TEXT_SUFFIXES = (".txt", ".text")
@@ -59,23 +59,29 @@ class ReadSettings:
         MAX_DOCUMENT_BYTES,
         "largest document, decompressed: a .txt/.html/feed file, or one JSONL line (a longer line is one error "
         "row and the lines after it are read)",
-        parse=byte_size(2**10, 2**30),
+        parse=byte_size,
+        minimum=2**10,
+        maximum=2**30,
     )
     max_file_bytes: int = option(
         2**30,
         "JSONL: decompressed bytes read from one file; the rest is cut, with one error row saying so",
-        parse=byte_size(2**10, 2**40),
+        parse=byte_size,
+        minimum=2**10,
+        maximum=2**40,
     )
     max_file_lines: int = option(
         100_000,
         "JSONL: lines (blank ones too) read from one file; the rest is cut, with one error row saying so",
-        parse=whole_number(1, 10**9),
+        minimum=1,
+        maximum=10**9,
     )
     max_file_errors: int = option(
         1_000,
         "JSONL: bad lines (malformed, no text, too long) in one file before the rest is cut, with one error row "
         "saying so: a file of junk is not a million error rows",
-        parse=whole_number(1, 10**9),
+        minimum=1,
+        maximum=10**9,
     )
 
 

@@ -1,5 +1,9 @@
 """The report's charts: matplotlib figures rendered to inline SVG, text kept as text (small files,
-searchable, no fonts embedded), each with its own id salt so that many SVGs can share one page."""
+searchable, no fonts embedded), each with its own id salt so that many SVGs can share one page.
+
+Labels are data (outlet names, entities, error reasons): never typeset as mathtext or LaTeX (an outlet
+called ``Bad $\\frac{$ Herald`` is a parse error, nested ``\\sqrt`` a RecursionError), shown on one line
+and shortened."""
 
 from __future__ import annotations
 
@@ -21,7 +25,18 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "text.parse_math": False,  # every Text made inside the style shows "$" as a dollar sign
+    "text.usetex": False,
 }
+LABEL_CHARS = 60
+
+
+def label(value) -> str:
+    """A data value as a chart label: one line of printable characters, at most ``LABEL_CHARS``; a
+    leading "_" (which would hide it from a legend) kept visible behind a zero-width space."""
+    text = "".join(c if c.isprintable() else "\ufffd" for c in " ".join(str(value).split()))
+    text = text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+    return "\u200b" + text if text.startswith("_") else text
 
 
 def to_svg(figure, name: str) -> str:
@@ -45,7 +60,7 @@ def articles_per_period(per_day: list[dict], period: str) -> str:
         width = 0.8 * (7 if period == "week" else 1)
         for source in sources:
             heights = [counts.get((day, source), 0) for day in days]
-            axes.bar(days, heights, bottom=bottom, label=source, width=width)
+            axes.bar(days, heights, bottom=bottom, label=label(source), width=width)
             bottom = [b + h for b, h in zip(bottom, heights)]
         axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(axes.xaxis.get_major_locator()))
         axes.set_ylabel(f"articles per {period}")
@@ -59,7 +74,7 @@ def barh(labels: list[str], values: list[float], name: str, xlabel: str, width: 
     with matplotlib.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(width, 0.6 + 0.24 * max(1, len(labels))))
         axes.barh(range(len(labels)), values, color=color)
-        axes.set_yticks(range(len(labels)), [label if len(label) <= 60 else label[:59] + "…" for label in labels])
+        axes.set_yticks(range(len(labels)), [label(text) for text in labels])
         axes.invert_yaxis()
         axes.set_xlabel(xlabel)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -72,7 +87,7 @@ def bars(labels: list[str], values: list[float], name: str, xlabel: str, ylabel:
     """Vertical bars over categories (cluster sizes, runs)."""
     with matplotlib.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(4.6, 2.8))
-        axes.bar([str(label) for label in labels], values, color=color)
+        axes.bar([label(text) for text in labels], values, color=color)
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -3,6 +3,7 @@ size gives a page of the same size), and the run history from ``OUTPUT/_runs``."
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from typing import Optional
@@ -10,19 +11,32 @@ from typing import Optional
 import duckdb
 
 from pipelines.stats import RUNS, reason_of
+from transforms.schema import SCHEMAS
 
 TOP_SOURCES, TOP_LABELS, TOP_ENTITIES, TOP_STORIES, TOP_REASONS = 8, 6, 10, 15, 15
 
 
+def table_files(output: str, table: str) -> list[str]:
+    """A table's Parquet files, listed by us: the folder's name is a name, never a glob."""
+    return sorted(glob.glob(os.path.join(glob.escape(os.path.join(output, table)), "**", "*.parquet"), recursive=True))
+
+
 def connect(output: str) -> duckdb.DuckDBPyConnection:
-    """A connection with one view per table (``articles``, ``entities``, ``duplicates``, ``errors``)."""
+    """A connection with one view per table (``articles``, ``entities``, ``duplicates``, ``errors``).
+
+    The files are listed by us and handed to DuckDB as values, each escaped as a glob (``[*]``): no path is
+    pasted into SQL or matched as a pattern, and Hive partitioning is off, so no ``key=value`` folder above
+    the dataset becomes a column (an output under ``/data/source=x/`` would replace every article's
+    source). A table without a file reads as empty, with its schema."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # days are UTC days, as the published_date partitions are
     for table in ("articles", "entities", "duplicates", "errors"):
-        pattern = os.path.join(output, table, "**", "*.parquet")
-        con.execute(
-            f"create view {table} as select * from read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
-        )
+        files = table_files(output, table)
+        if files:
+            relation = con.read_parquet([glob.escape(f) for f in files], hive_partitioning=False, union_by_name=True)
+        else:
+            relation = con.from_arrow(SCHEMAS[table].empty_table())
+        relation.create_view(table)
     con.create_function("reason_of", reason_of, ["VARCHAR"], "VARCHAR")
     return con
 

@@ -38,28 +38,55 @@ from transforms.schema import Article
 from transforms.settings import duration, option
 from transforms.text import words
 
+MAX_PERMUTATIONS = 1024
+
 
 @dataclasses.dataclass(frozen=True)
 class DedupeSettings:
-    shingle_size: int = option(3, "words per shingle for MinHash")
-    bands: int = option(24, "LSH bands; permutations = bands x rows", flag="lsh_bands")
-    rows: int = option(5, "rows per LSH band", flag="lsh_rows")
-    min_containment: float = option(0.8, "near duplicates: least share of the shorter text's shingles found in the longer")
-    min_coverage: float = option(0.7, "near duplicates: least share of the longer text's shingles repeated by the shorter")
+    shingle_size: int = option(3, "words per shingle for MinHash", minimum=1, maximum=16)
+    bands: int = option(
+        24, f"LSH bands; permutations = bands x rows, at most {MAX_PERMUTATIONS}", flag="lsh_bands", minimum=1, maximum=256
+    )
+    rows: int = option(5, "rows per LSH band", flag="lsh_rows", minimum=1, maximum=32)
+    min_containment: float = option(
+        0.8,
+        "near duplicates: least share of the shorter text's shingles found in the longer (below half, it is no copy)",
+        minimum=0.5,
+        maximum=1.0,
+    )
+    min_coverage: float = option(
+        0.7,
+        "near duplicates: least share of the longer text's shingles repeated by the shorter",
+        minimum=0.2,
+        maximum=1.0,
+    )
     own_passage: int = option(
-        60, "near duplicates: two texts that each carry a passage this many shingles long that the other lacks are two stories"
+        60,
+        "near duplicates: two texts that each carry a passage this many shingles long that the other lacks are two stories",
+        minimum=10,
+        maximum=1_000_000,
     )
     horizon: float = option(
         7 * 86400.0,
         "how far back in event time (publication, else ingestion) copies of earlier runs' and a stream's articles are looked for",
         flag="dedupe_horizon",
         parse=duration,
+        minimum=60,
+        maximum=36500 * 86400,
     )
     seed: int = 1
 
     @property
     def permutations(self) -> int:
         return self.bands * self.rows
+
+    def check(self) -> None:
+        """Signatures are 4 bytes per permutation in every shuffle and index row: bounded."""
+        if self.permutations > MAX_PERMUTATIONS:
+            raise ValueError(
+                f"--lsh_bands {self.bands} x --lsh_rows {self.rows} is {self.permutations} permutations: "
+                f"at most {MAX_PERMUTATIONS} (4 bytes each per article, in every shuffle and in the index)"
+            )
 
 
 @dataclasses.dataclass(frozen=True)

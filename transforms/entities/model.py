@@ -48,12 +48,18 @@ class EntitySettings:
         flag="ner_models",
         parse=language_models,
     )
-    batch_size: int = option(64, "articles per nlp.pipe batch (32-128 is this model's sweet spot)", flag="ner_batch_size")
-    shards: int = option(64, "how many keys tagging is spread over (its parallelism)", flag="ner_shards")
+    batch_size: int = option(
+        64, "articles per nlp.pipe batch (32-128 is this model's sweet spot)", flag="ner_batch_size", minimum=1, maximum=4096
+    )
+    shards: int = option(64, "how many keys tagging is spread over (its parallelism)", flag="ner_shards", minimum=1, maximum=4096)
 
     def models(self) -> dict[str, str]:
         """Language -> pipeline name."""
         return {ENGLISH: self.model, **dict(self.ner_models)}
+
+    def check(self) -> None:
+        """Every pipeline named is installed: refused before any work, not when the first article arrives."""
+        check_installed(self.models())
 
 
 def check_installed(models: dict[str, str]) -> None:
@@ -61,7 +67,8 @@ def check_installed(models: dict[str, str]) -> None:
     for language, name in models.items():
         if importlib.util.find_spec(name) is None and not Path(name).is_dir():
             raise ValueError(
-                f"no spaCy pipeline {name!r} installed for language {language!r} (pip install it, or fix --ner-models)"
+                f"no spaCy pipeline {name!r} installed for language {language!r} "
+                "(pip install it, or fix --spacy_model or --ner-models)"
             )
 
 

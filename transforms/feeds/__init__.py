@@ -6,7 +6,7 @@ streaming source.
 """
 
 from transforms.feeds.formats import entry_keys, feed_records, parse_feed
-from transforms.feeds.sources import read_feeds_file
+from transforms.feeds.sources import check_feeds_file, feed_source, read_feeds_file
 from transforms.feeds.state import FeedState
 from transforms.feeds.transforms import FEED_COUNTERS, FEEDS_NAMESPACE, ReadFeeds, RememberFeedState
 
@@ -16,8 +16,10 @@ __all__ = [
     "FeedState",
     "ReadFeeds",
     "RememberFeedState",
+    "check_feeds_file",
     "entry_keys",
     "feed_records",
+    "feed_source",
     "parse_feed",
     "read_feeds_file",
 ]

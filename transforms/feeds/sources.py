@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from urllib.parse import urlsplit
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -25,10 +26,33 @@ def read_feeds_file(path: str) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
+def feed_source(value: str) -> str:
+    """A ``--feed`` value or a feeds file's line: an http(s) URL or a local path, nothing else."""
+    source = value.strip()
+    if not source:
+        raise ValueError("an empty feed: give a URL (http/https) or a local path")
+    if is_url(source) and urlsplit(source).scheme.lower() not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL or a local path: {value!r}")
+    return source
+
+
+def check_feeds_file(path: str) -> None:
+    """Refuse (``ValueError``) a feeds file that cannot be read or names no feed: a file emptied by mistake
+    would otherwise make the run read the default input instead."""
+    try:
+        feeds = read_feeds_file(path)
+        for feed in feeds:
+            feed_source(feed)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"--feeds-file {path}: {getattr(e, 'strerror', None) or e}") from None
+    if not feeds:
+        raise ValueError(f"--feeds-file {path} names no feed (one URL or path a line)")
+
+
 def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str], seen) -> tuple[list, FeedStatus]:
     """Read one feed (a URL with conditional GET ``headers``, or a local path): its entries not ``seen``
     before as raw documents, or one error; and its status row."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if not is_url(source):  # a local path, given explicitly
         if kind := special_kind(source):  # opening a FIFO blocks; /dev/zero never ends
             error = f"cannot read feed file: {kind}, not a regular file"

@@ -16,11 +16,11 @@ def parse_datetime(value: str | None) -> Optional[dt.datetime]:
         return None
     try:
         parsed = dateparser.parse(value.strip(), default=dt.datetime(1970, 1, 1))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        parsed = parsed.astimezone(dt.UTC)  # ValueError for an offset of 24 h or more (+25:00): no such zone
     except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    parsed = parsed.astimezone(dt.timezone.utc)
     return parsed if EARLIEST_YEAR <= parsed.year <= dt.date.today().year + 1 else None
 
 
