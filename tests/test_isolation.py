@@ -114,11 +114,11 @@ def test_a_single_document_file_over_the_document_cap_is_one_error():
 @pytest.mark.parametrize(
     "flag, value, message",
     [
-        ("max_file_lines", "0", "between 1 and"),
-        ("max_file_errors", "-5", "between 1 and"),
-        ("max_file_bytes", "12", "between 1 KiB and"),
+        ("max_file_lines", "0", "allowed: 1 to"),
+        ("max_file_errors", "-5", "allowed: 1 to"),
+        ("max_file_bytes", "12", r"allowed: 1 KiB to 1 TiB"),
         ("max_document_bytes", "lots", "not a size"),
-        ("max_document_bytes", "2GiB", "between 1 KiB and"),
+        ("max_document_bytes", "2GiB", r"allowed: 1 KiB to 1 GiB"),
     ],
 )
 def test_cap_options_are_refused_out_of_range_before_any_work(tmp_path, flag, value, message):
