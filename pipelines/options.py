@@ -18,7 +18,7 @@ from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import read_feeds_file
 from transforms.fetch import HttpSettings
-from transforms.settings import duration, flag, flag_name, flags, option, option_fields
+from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -52,6 +52,12 @@ class RunSettings:
         choices=["overwrite", "append"],
     )
     files_per_partition: int = option(1, "Parquet files per partition (more spreads writing over workers)")
+    max_error_rate: float = option(
+        0.5,
+        "batch: a run in which more than this share of the documents read end as errors is not committed (exit 1, "
+        "the dataset as it was), nor one whose every document fails; 0..1 or a percentage (docs/observability.md)",
+        parse=share,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -53,3 +53,15 @@ def duration(value: str) -> float:
     if seconds <= 0:
         raise ValueError(f"not a positive duration: {value!r}")
     return seconds
+
+
+def share(value: str) -> float:
+    """A share from 0 to 1: ``0.25`` or ``25%``."""
+    text = value.strip()
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"not a share: {value!r} (use e.g. 0.5 or 50%)") from None
+    if not 0 <= number <= 1:
+        raise ValueError(f"not a share from 0 to 1: {value!r}")
+    return number
