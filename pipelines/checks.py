@@ -10,6 +10,7 @@ import difflib
 import importlib
 import os
 
+from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser as BeamArgumentParser
@@ -63,7 +64,10 @@ def refuse_unknown_arguments(argv: list[str]) -> None:
 
 def unmatched_inputs(patterns: list[str]) -> list[str]:
     """The input globs or paths that match no file."""
-    results = FileSystems.match(list(patterns))
+    try:
+        results = FileSystems.match(list(patterns))
+    except (ValueError, BeamIOError) as e:  # a scheme no filesystem takes, a store that cannot be listed
+        raise UsageError(f"--input cannot be listed: {str(e).splitlines()[0]}") from None
     return [pattern for pattern, result in zip(patterns, results) if not result.metadata_list]
 
 
@@ -71,6 +75,11 @@ def refuse_empty_inputs(patterns: list[str]) -> None:
     missing = unmatched_inputs(patterns)
     if missing:
         raise UsageError(f"--input {missing[0]!r} matches no file (pass --allow-empty-input to run with no input anyway)")
+
+
+def refuse_missing_feeds_file(path: str | None) -> None:
+    if path and not FileSystems.exists(path):
+        raise UsageError(f"--feeds-file {path}: no such file")
 
 
 def refuse_folder_inputs(patterns: list[str]) -> None:

@@ -24,6 +24,7 @@ from pipelines.checks import (
     refuse_empty_inputs,
     refuse_folder_inputs,
     refuse_missing_extras,
+    refuse_missing_feeds_file,
     refuse_unknown_arguments,
     refuse_unusable_runner,
     requested_runner,
@@ -86,6 +87,7 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
     if is_streaming and run.fetch_articles:
         raise UsageError("--fetch-articles is not supported with --streaming yet: entries are ingested with their feed content")
     refuse_missing_extras([*(run.input or []), *(run.feed or []), run.feeds_file or "", run.output, run.state_dir or ""])
+    refuse_missing_feeds_file(run.feeds_file)
     refuse_folder_inputs(run.input or [])
     if not run.allow_empty_input:
         refuse_empty_inputs(input_patterns(run))

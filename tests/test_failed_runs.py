@@ -163,6 +163,19 @@ def test_an_unknown_runner_is_refused_with_a_suggestion_and_touches_nothing(tmp_
     assert not output.exists()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--feeds-file", "/nonexistent/feeds.txt"], "error: --feeds-file /nonexistent/feeds.txt: no such file"),
+        (["--input", "nosuchscheme://x/*"], "error: --input cannot be listed: Unable to get filesystem"),
+    ],
+)
+def test_inputs_that_cannot_be_read_at_all_are_one_line(args, message, tmp_path, capsys):
+    assert main([*args, "--output", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(message) and not (tmp_path / "out").exists()
+
+
 def _installed(module: str, flag: str) -> bool:
     import importlib
 
