@@ -19,7 +19,7 @@ from transforms.entities import EntitySettings
 from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
 from transforms.read import ReadSettings
-from transforms.settings import duration, flag, flag_name, flags, option, option_fields, value_parser
+from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -56,6 +56,14 @@ class RunSettings:
     )
     files_per_partition: int = option(
         1, "Parquet files per partition (more spreads writing over workers)", minimum=1, maximum=1024
+    )
+    max_error_rate: float = option(
+        0.5,
+        "batch: a run in which more than this share of the documents read end as errors is not committed (exit 1, "
+        "the dataset as it was), nor one whose every document fails; 0..1 or a percentage (docs/observability.md)",
+        parse=share,
+        minimum=0,
+        maximum=1,
     )
 
     def check(self) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Optional
 
 from pipelines.options import feed_sources, input_patterns
-from pipelines.stats import stage_stats
+from pipelines.stats import ErrorReasons, stage_stats
 from pipelines.summary import Totals, documents_read
 from transforms.schema import WRITE
 
@@ -27,19 +27,21 @@ class RunResult:
     errors_by_reason: dict = dataclasses.field(default_factory=dict)  # "stage: reason" -> rows
     summary: str = ""
     stats_path: Optional[str] = None
+    failure: str = ""  # why a run that ended was not committed, in one line (the command's last line on stderr)
 
     @property
     def exit_code(self) -> int:
         return 0 if self.committed else 1
 
-    def record(self, totals: Totals, written: dict, reasons: dict, seconds: dict, text: str) -> None:
+    def record(self, totals: Totals, written: dict, reasons: ErrorReasons, seconds: dict, text: str) -> None:
         self.rows = dict(written)
         self.counts = {
             "documents_read": documents_read(totals),
             **{table: totals.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors", "entities")},
         }
         self.stages = stage_stats(totals, reasons, seconds)
-        self.errors_by_reason = {f"{stage}: {reason}": n for (stage, reason), n in sorted(reasons.items(), key=lambda kv: -kv[1])}
+        by_rows = sorted(reasons.counts.items(), key=lambda kv: -kv[1])
+        self.errors_by_reason = {f"{stage}: {reason}": n for (stage, reason), n in by_rows}
         self.summary = text
 
     def stats(self, options, run, started_at: dt.datetime, size) -> dict:
@@ -48,6 +50,7 @@ class RunResult:
             "run_id": self.run_id,
             "status": self.status,
             "committed": self.committed,
+            **({"failure": self.failure} if self.failure else {}),
             "started_at": started_at.isoformat(),
             "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "seconds": round(self.seconds, 3),

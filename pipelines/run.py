@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import time
@@ -18,7 +19,15 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import StandardOptions
 
 from pipelines import batch, streaming
-from pipelines.checks import UsageError, refuse_empty_inputs, refuse_unknown_arguments
+from pipelines.checks import (
+    UsageError,
+    refuse_empty_inputs,
+    refuse_folder_inputs,
+    refuse_missing_extras,
+    refuse_unknown_arguments,
+    refuse_unusable_runner,
+    requested_runner,
+)
 from pipelines.help import help_text
 from pipelines.options import (
     SETTINGS,
@@ -36,6 +45,7 @@ from pipelines.result import RunResult
 from pipelines.runner import offline_runner, quiet_workers
 from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
 from pipelines.summary import counters, summary, written_totals
+from pipelines.verdict import too_many_errors
 from transforms.settings import flag_name, option_fields
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
 from transforms.write.bundles import finish_staged
@@ -69,7 +79,9 @@ def stop_on_signals(stop_file: str) -> None:
 
 
 def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
-    """The options, or a ``UsageError`` for anything that cannot run: said before any work."""
+    """The options, or a ``UsageError`` for anything that cannot run: said before any work (and before the
+    output folder is made)."""
+    refuse_unusable_runner(requested_runner(argv))
     refuse_unknown_arguments(argv)
     options = NewsPipelineOptions(argv)
     try:
@@ -85,6 +97,8 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
             "--write_mode overwrite is refused with --streaming: every restart of the job would replace all it wrote "
             "before; stream into a new --output (append, the default), or remove the old dataset first"
         )
+    refuse_missing_extras([*(run.input or []), *(run.feed or []), run.feeds_file or "", run.output, run.state_dir or ""])
+    refuse_folder_inputs(run.input or [])
     if not run.allow_empty_input:
         refuse_empty_inputs(input_patterns(run))
     try:
@@ -104,19 +118,31 @@ def configure_logging(verbose: int) -> None:
     logging.getLogger().setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
 
 
+def say(*lines: str) -> None:
+    """Print to stdout; a reader that went away (``... | head -3``) ends the output, not the run: stdout goes
+    to devnull, as Python's documentation advises for SIGPIPE."""
+    try:
+        print(*lines, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if {"-h", "--help"} & set(argv):
-        print(help_text())
+        say(help_text())
         return 0
     try:
         options, run = parse_arguments(argv)
         configure_logging(settings(options, ConsoleSettings).verbose)
         with exclusive(run.output):
-            return execute(options, run).exit_code
+            outcome = execute(options, run)
     except (UsageError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if outcome.failure:
+        print(f"error: {outcome.failure}", file=sys.stderr)
+    return outcome.exit_code
 
 
 def cli_arguments(args: list[str] | None = None, **options) -> list[str]:
@@ -146,12 +172,13 @@ def run_pipeline(args: list[str] | None = None, **options) -> RunResult:
     console = settings(options_, ConsoleSettings)
     configure_logging(console.verbose)
     with exclusive(run.output):
-        return execute(options_, run, echo=(lambda *_: None) if console.quiet else print)
+        return execute(options_, run, echo=(lambda *_: None) if console.quiet else say)
 
 
-def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunResult:
-    """Run the job into a new version of the dataset and commit it only if every document is accounted for.
-    Every run, whatever its end, leaves ``OUTPUT/_runs/<run_id>.json``."""
+def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResult:
+    """Run the job into a new version of the dataset and commit it only if every document is accounted for
+    and (batch) not too many of them failed (``verdict.too_many_errors``). Every run, whatever its end,
+    leaves ``OUTPUT/_runs/<run_id>.json``."""
     is_streaming = options.view_as(StandardOptions).streaming
     console = settings(options, ConsoleSettings)
     append = (run.write_mode or ("append" if feed_sources(run) else "overwrite")) == "append"
@@ -206,6 +233,13 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
                 abandon(version)
                 echo(f"Run {run_id} failed, nothing committed: {run.output} is as it was\n{text}")
             outcome.status = "accounting mismatch"
+            return outcome
+        failure = None if is_streaming else too_many_errors(totals, reasons, run.max_error_rate)
+        if failure:
+            abandon(version)
+            outcome.status = "too many errors"
+            outcome.failure = f"run {run_id} not committed: {failure}; {run.output} is as it was"
+            echo(f"{outcome.failure}\n{text}")
             return outcome
         manifest = run_manifest(options, run, version, started_at, written)
         if is_streaming:

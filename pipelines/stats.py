@@ -1,15 +1,18 @@
 """Per-run stats: ``OUTPUT/_runs/<run_id>.json`` for every run, committed or not: options, inputs, start
 and end, status, rows per table, and per stage: in, out, errors by reason, seconds.
 
-Errors by reason are read back from the run's own errors files at the end (one column scan, no cost
-while the job runs); a reason is the error text with its numbers and quoted parts masked, so that
-"too short (12 words)" and "too short (7 words)" are one reason. Stage seconds are the runner's
+Errors by reason are read back from the run's own errors files at the end (a scan of three columns, no
+cost while the job runs); a reason is the error text with its numbers, quoted parts and paths masked, so
+that "too short (12 words)" and "too short (7 words)" are one reason, and each reason keeps one real
+example (the first error row's full text, with its source when the text does not name it): the mask groups,
+the example says what to act on (which host, status, path). Stage seconds are the runner's
 per-step execution time (``process_bundle_msecs``, summed over workers) where it reports it.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import re
 from typing import Optional
@@ -40,26 +43,50 @@ _MASKS = [
     (re.compile(r"(?:[a-z]+://|/)[^\s:,;)]+", re.I), "<path>"),
     (re.compile(r"\d+(?:\.\d+)?"), "N"),
 ]
-REASON_CHARS = 100
 
 
 def reason_of(error: str) -> str:
-    """The error text as a reason: numbers, quoted text and paths masked, cut to ``REASON_CHARS``."""
+    """The error text's first line as a reason: numbers, quoted text and paths masked; never cut."""
     text = (error or "").strip().splitlines()[0] if (error or "").strip() else "(no message)"
     for pattern, mask in _MASKS:
         text = pattern.sub(mask, text)
-    return text[:REASON_CHARS]
+    return text
 
 
-def error_reasons(root: str, run_id: str) -> dict[tuple[str, str], int]:
-    """(stage, reason) -> rows, over the errors files this run wrote under ``root``."""
-    counts: collections.Counter = collections.Counter()
+def example_of(error: str, source_path: str) -> str:
+    """An error row as a person reads it: its full first line, with its source when the text does not name it."""
+    text = (error or "").strip().splitlines()[0] if (error or "").strip() else "(no message)"
+    return text if not source_path or source_path in text else f"{text} ({source_path})"
+
+
+@dataclasses.dataclass
+class ErrorReasons:
+    """A run's errors: (stage, reason) -> rows, and -> one real example."""
+
+    counts: dict = dataclasses.field(default_factory=dict)
+    examples: dict = dataclasses.field(default_factory=dict)
+
+    def most_common(self) -> tuple[str, str, str] | None:
+        """(stage, reason, example) of the reason with the most rows."""
+        if not self.counts:
+            return None
+        stage, reason = max(self.counts, key=lambda key: (self.counts[key], key))
+        return stage, reason, self.examples.get((stage, reason), reason)
+
+
+def error_reasons(root: str, run_id: str) -> ErrorReasons:
+    """Rows and an example per (stage, reason), over the errors files this run wrote under ``root``."""
+    reasons = ErrorReasons(collections.Counter(), {})
     for path in table_files(root, "errors", f"part-{run_id}-*.parquet"):
         with FileSystems.open(path) as handle:
-            table = pq.read_table(handle, columns=["stage", "error"])
-        for stage, error in zip(table.column("stage").to_pylist(), table.column("error").to_pylist()):
-            counts[(stage, reason_of(error))] += 1
-    return dict(counts)
+            table = pq.read_table(handle, columns=["stage", "error", "source_path"])
+        columns = (table.column(name).to_pylist() for name in ("stage", "error", "source_path"))
+        for stage, error, source in zip(*columns):
+            key = (stage, reason_of(error))
+            reasons.counts[key] += 1
+            reasons.examples.setdefault(key, example_of(error, source))
+    reasons.counts = dict(reasons.counts)
+    return reasons
 
 
 def stage_seconds(result) -> dict[str, float]:
@@ -77,8 +104,8 @@ def stage_seconds(result) -> dict[str, float]:
     return {stage: round(value / 1000, 3) for stage, value in msecs.items()}
 
 
-def stage_stats(t: Totals, reasons: dict[tuple[str, str], int], seconds: dict[str, float]) -> dict[str, dict]:
-    """Per stage that did anything: in, out, errors (total and by reason), seconds."""
+def stage_stats(t: Totals, reasons: ErrorReasons, seconds: dict[str, float]) -> dict[str, dict]:
+    """Per stage that did anything: in, out, errors (total, by reason, an example of each reason), seconds."""
     stages = {}
     for stage in STAGES:
         if not counted(t, stage) and stage not in seconds:
@@ -87,26 +114,30 @@ def stage_stats(t: Totals, reasons: dict[tuple[str, str], int], seconds: dict[st
             row = {"rows": {name: value for (namespace, name), value in t.items() if namespace == WRITE}}
         else:
             row = stage_counts(t, stage)
-        by_reason = {reason: n for (s, reason), n in sorted(reasons.items(), key=lambda kv: -kv[1]) if s == stage}
+        by_reason = {reason: n for (s, reason), n in sorted(reasons.counts.items(), key=lambda kv: -kv[1]) if s == stage}
         if by_reason:
             row["errors_by_reason"] = by_reason
+            row["error_examples"] = {reason: reasons.examples.get((stage, reason), reason) for reason in by_reason}
         if stage in seconds:
             row["seconds"] = seconds[stage]
         stages[stage] = row
     return stages
 
 
-def top_reasons(reasons: dict[tuple[str, str], int], top: int = 5) -> list[str]:
-    """The summary's lines on errors: per stage, its ``top`` reasons and how many rows each."""
-    if not reasons:
+def top_reasons(reasons: ErrorReasons, top: int = 5) -> list[str]:
+    """The summary's lines on errors: per stage, its ``top`` reasons, how many rows each, and one real
+    example of each (uncut; left out where it is the reason itself, nothing masked)."""
+    if not reasons.counts:
         return []
     lines = ["", "errors by stage and reason"]
     for stage in STAGES:
-        mine = sorted(((n, reason) for (s, reason), n in reasons.items() if s == stage), reverse=True)
+        mine = sorted(((n, reason) for (s, reason), n in reasons.counts.items() if s == stage), reverse=True)
         if not mine:
             continue
         lines.append(f"  {stage} ({sum(n for n, _ in mine)})")
-        lines += [f"  {n:>8}  {reason}" for n, reason in mine[:top]]
+        for n, reason in mine[:top]:
+            example = reasons.examples.get((stage, reason), reason)
+            lines.append(f"  {n:>8}  {reason}" + ("" if example == reason else f"   e.g. {example}"))
         if len(mine) > top:
             lines.append(f"  {sum(n for n, _ in mine[top:]):>8}  ({len(mine) - top} other reasons)")
     return lines

@@ -6,7 +6,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from pipelines.options import SETTINGS
-from pipelines.stats import reason_of, top_reasons
+from pipelines.stats import ErrorReasons, reason_of, top_reasons
 from tests.support.cli import ROOT, SEEDS, run_cli
 from tests.support.observed import run_stats
 from transforms.settings import flags, option_fields
@@ -24,7 +24,7 @@ def test_reasons_mask_numbers_quotes_and_paths():
 
 
 def test_top_reasons_per_stage():
-    reasons = {("read", f"r{i}"): i for i in range(1, 8)} | {("parse", "p"): 2}
+    reasons = ErrorReasons({("read", f"r{i}"): i for i in range(1, 8)} | {("parse", "p"): 2})
     lines = top_reasons(reasons, top=5)
     assert lines[1] == "errors by stage and reason" and "  read (28)" in lines and "  parse (2)" in lines
     assert lines[lines.index("  read (28)") + 1].split() == ["7", "r7"]
@@ -51,6 +51,8 @@ def test_stats_file_matches_the_tables(observed_run):
         assert stages[stage]["errors"] == len(mine)
         assert sum(stages[stage]["errors_by_reason"].values()) == len(mine)
     assert stages["read"]["errors_by_reason"]["empty file"] == 2
+    assert stages["read"]["error_examples"].keys() == stages["read"]["errors_by_reason"].keys()
+    assert "notes.docx" in " ".join(stages["read"]["error_examples"].values())  # a real path, not '…'
     assert all(stages[s].get("seconds", 0) > 0 for s in ("read", "tag", "write")), stages  # from the runner's step timings
     assert "errors by stage and reason" in process.stdout and "empty file" in process.stdout
 

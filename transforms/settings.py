@@ -151,3 +151,12 @@ def shown(field: dataclasses.Field) -> Callable[[Any], str]:
     if parse is byte_size:
         return show_size
     return lambda v: str(v) if isinstance(v, int) else f"{v:g}"
+
+
+def share(value: str) -> float:
+    """A share from ``0.25`` or ``25%``."""
+    text = value.strip()
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"not a share: {value!r} (use e.g. 0.5 or 50%)") from None
