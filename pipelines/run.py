@@ -45,7 +45,7 @@ from pipelines.result import RunResult
 from pipelines.runner import offline_runner, quiet_workers
 from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
 from pipelines.summary import counters, summary, written_totals
-from pipelines.verdict import too_many_errors
+from pipelines.verdict import refusal
 from transforms.settings import flag_name, option_fields
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
 from transforms.write.bundles import finish_staged
@@ -177,7 +177,7 @@ def run_pipeline(args: list[str] | None = None, **options) -> RunResult:
 
 def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResult:
     """Run the job into a new version of the dataset and commit it only if every document is accounted for
-    and (batch) not too many of them failed (``verdict.too_many_errors``). Every run, whatever its end,
+    and (batch) not too many of them failed (``verdict.refusal``). Every run, whatever its end,
     leaves ``OUTPUT/_runs/<run_id>.json``."""
     is_streaming = options.view_as(StandardOptions).streaming
     console = settings(options, ConsoleSettings)
@@ -234,10 +234,10 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResu
                 echo(f"Run {run_id} failed, nothing committed: {run.output} is as it was\n{text}")
             outcome.status = "accounting mismatch"
             return outcome
-        failure = None if is_streaming else too_many_errors(totals, reasons, run.max_error_rate)
+        failure = None if is_streaming else refusal(totals, reasons, run.max_error_rate, not (append or run.allow_empty_input))
         if failure:
             abandon(version)
-            outcome.status = "too many errors"
+            outcome.status = "not committed"
             outcome.failure = f"run {run_id} not committed: {failure}; {run.output} is as it was"
             echo(f"{outcome.failure}\n{text}")
             return outcome

@@ -113,25 +113,35 @@ def test_a_folder_as_input_is_refused_before_any_work(dataset, capsys):
 
 
 def test_a_run_whose_every_document_fails_is_not_committed(dataset, tmp_path, capsys):
-    """The folder input (past the refusal, as from Python) and a missing local feed: two error rows, no
-    article; in overwrite mode, committing would replace the dataset with an empty one."""
+    """The folder input (past the refusal, as from Python: a counted skip) and a missing local feed: one
+    error row, no article; in overwrite mode, committing would replace the dataset with an empty one."""
     before = state(dataset)
     missing = tmp_path / "no-such-feed.xml"
     options = NewsPipelineOptions(
         ["--input", str(SEEDS), "--feed", str(missing), "--output", str(dataset), "--write_mode", "overwrite", "-q"]
     )
     outcome = execute(options, settings(options, RunSettings))
-    assert not outcome.committed and outcome.exit_code == 1 and outcome.status == "too many errors"
-    assert outcome.failure.startswith(f"run {outcome.run_id} not committed: all 2 documents read ended as errors (read: ")
+    assert not outcome.committed and outcome.exit_code == 1 and outcome.status == "not committed"
+    assert outcome.failure.startswith(f"run {outcome.run_id} not committed: all 1 documents read ended as errors (read: ")
     assert outcome.failure.endswith(f"; {dataset} is as it was")
     assert state(dataset) == before
     stats = last_stats(dataset)
-    assert stats["run_id"] == outcome.run_id and stats["status"] == "too many errors" and stats["committed"] is False
+    assert stats["run_id"] == outcome.run_id and stats["status"] == "not committed" and stats["committed"] is False
     assert stats["failure"] == outcome.failure
     # The summary names each reason with a real example: the actual paths, uncut.
     out = capsys.readouterr().out
     assert f"e.g. cannot read feed file: [Errno 2] No such file or directory: '{missing}'" in out
-    assert f"Is a directory: '{SEEDS}'" in out
+    assert "special files skipped" in out
+
+
+def test_an_overwrite_that_reads_nothing_is_not_committed(dataset, tmp_path):
+    """Inputs that match only folders: nothing read, no error; committing would empty the dataset."""
+    before = state(dataset)
+    (tmp_path / "empty-folder").mkdir()
+    options = NewsPipelineOptions(["--input", str(tmp_path / "empty-*"), "--output", str(dataset), "--write_mode", "overwrite", "-q"])
+    outcome = execute(options, settings(options, RunSettings))
+    assert not outcome.committed and "no document read" in outcome.failure
+    assert state(dataset) == before
 
 
 def test_the_command_exits_1_with_one_line_and_the_dataset_unchanged(dataset, tmp_path, capsys):

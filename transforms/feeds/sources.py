@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from urllib.parse import urlsplit
 
+from apache_beam.io.filesystem import FileSystem
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.feeds.formats import feed_records
@@ -27,12 +28,14 @@ def read_feeds_file(path: str) -> list[str]:
 
 
 def feed_source(value: str) -> str:
-    """A ``--feed`` value or a feeds file's line: an http(s) URL or a local path, nothing else."""
+    """A ``--feed`` value or a feeds file's line: an http(s) URL, or a file path on a filesystem Beam knows
+    (local, ``gs://``, ``s3://``, ...), nothing else."""
     source = value.strip()
     if not source:
-        raise ValueError("an empty feed: give a URL (http/https) or a local path")
-    if is_url(source) and urlsplit(source).scheme.lower() not in ("http", "https"):
-        raise ValueError(f"not an http(s) URL or a local path: {value!r}")
+        raise ValueError("an empty feed: give a URL (http/https) or a file path")
+    scheme = urlsplit(source).scheme.lower() if is_url(source) else ""
+    if scheme and scheme not in ("http", "https") and scheme not in {fs.scheme() for fs in FileSystem.get_all_subclasses()}:
+        raise ValueError(f"not an http(s) URL or a file path: {value!r}")
     return source
 
 
