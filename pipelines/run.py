@@ -149,7 +149,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=print) -> RunRe
     if console.verbose < 2:
         quiet_workers(options)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
-    version = begin(run.output, run_id, append)
+    version = begin(run.output, run_id, append, state_dir=run.state_dir)
     outcome = RunResult(run_id, run.output)
     log.info(
         "run %s: %d files (%d bytes) into %s (%s)",

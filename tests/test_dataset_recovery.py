@@ -20,6 +20,7 @@ from pipelines.report.__main__ import main as report
 from pipelines.run import main as run
 from tests.support.cli import SEEDS, summary_numbers
 from transforms.feeds.state import FeedState
+from transforms.files import read_key_sets
 from transforms.write.commit import CURRENT, VERSIONS, Version, abandon, begin, commit, current_version
 
 SEED = str(SEEDS / "002*")
@@ -54,7 +55,8 @@ def break_pointer(output, how: str) -> None:
     elif how == "folder":
         os.mkdir(pointer)
     elif how == "file":
-        open(pointer, "w").close()
+        with open(pointer, "w"):
+            pass
     elif how == "elsewhere":
         os.symlink(os.path.join(output, VERSIONS, "r2", "articles"), pointer)
 
@@ -151,9 +153,9 @@ def test_outside_state_is_versioned_with_the_run_and_rolled_back_by_abandon(tmp_
     FeedState({}, {"a", "b"}).save(failed.state)  # as a run saves it: a new file, renamed into place
     abandon(failed)
     assert not os.path.exists(failed.state)
-    assert json.load(open(os.path.join(first.state, "feeds.json")))["seen"] == ["a"]
+    assert FeedState.load(first.state).seen == {"a"}
     third = begin(str(output), "r3", append=True, state_dir=state)
-    assert json.load(open(os.path.join(third.state, "feeds.json")))["seen"] == ["a"]
+    assert FeedState.load(third.state).seen == {"a"}
 
 
 def test_compaction_carries_outside_state(tmp_path, capsys):
@@ -166,7 +168,7 @@ def test_compaction_carries_outside_state(tmp_path, capsys):
     assert compact([str(output)]) == 0
     after = current_version(str(output))
     files = os.path.join(state, VERSIONS, after, "files")
-    assert sorted(open(os.path.join(files, n)).read().split() for n in os.listdir(files)) == [["key0", "key1", "key2"]]
+    assert [sorted(read_key_sets(files))] == [["key0", "key1", "key2"]] and len(os.listdir(files)) == 1
 
 
 # item 15: one line, not a traceback
