@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             current = check_pointer(args.output)
             if current is None:
                 raise DatasetError(f"{args.output} holds no committed dataset")
-            started = dt.datetime.now(dt.timezone.utc)
+            started = dt.datetime.now(dt.UTC)
             version = begin(args.output, new_run_id(), append=True, state_dir=state_dir_of(args.output, current))
             try:
                 counts = compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                     "previous_version": version.previous,
                     "compaction": counts,
                     "started_at": started.isoformat(),
-                    "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
                 }
                 commit(version, manifest)
             except BaseException:

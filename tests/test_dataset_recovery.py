@@ -245,3 +245,28 @@ def test_the_report_skips_a_truncated_stats_file_with_a_warning(tmp_path, capsys
     warned = " ".join(r.getMessage() for r in caplog.records)
     assert "cut.json" in warned and "bytes.json" in warned and "Traceback" not in capsys.readouterr().err
     assert "good" in (tmp_path / "r.html").read_text()
+
+
+def test_a_state_dir_written_before_state_was_versioned_is_the_starting_state(tmp_path):
+    output, state = tmp_path / "out", tmp_path / "state"
+    old = begin(str(output), "r1", append=False)
+    commit(old, {"run_id": "r1", "options": {"state_dir": str(state)}})
+    manifest = json.loads((output / VERSIONS / "r1" / "_manifest.json").read_text())
+    del manifest["state_dir"]  # as the pipeline wrote it then: the option only
+    (output / VERSIONS / "r1" / "_manifest.json").write_text(json.dumps(manifest))
+    (state / "files").mkdir(parents=True)
+    (state / "files" / "old.txt").write_text("path|digest\n")
+    version = begin(str(output), "r2", append=True, state_dir=str(state))
+    assert read_key_sets(os.path.join(version.state, "files")) == {"path|digest"}
+    assert (state / "files" / "old.txt").exists()  # left as it was
+
+
+def test_dropping_the_state_dir_later_carries_the_state_into_the_version(tmp_path):
+    output, state = tmp_path / "out", str(tmp_path / "state")
+    first = committed(output, "r1", "2024-01-01T00:00:00+00:00", state_dir=state)
+    (tmp_path / "state" / VERSIONS / "r1" / "files").mkdir(parents=True)
+    (tmp_path / "state" / VERSIONS / "r1" / "files" / "a.txt").write_text("key\n")
+    version = begin(str(output), "r2", append=True)  # no --state-dir this time
+    assert version.state == os.path.join(str(output), VERSIONS, "r2", "_state")
+    assert read_key_sets(os.path.join(version.state, "files")) == {"key"}
+    assert os.path.isdir(first.state)  # the committed one's state stays until its version goes
