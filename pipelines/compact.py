@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
-from transforms.write.commit import DatasetError, abandon, begin, commit, current_version, exclusive, is_local
+from transforms.write.commit import DatasetError, abandon, begin, check_pointer, commit, exclusive, is_local, state_dir_of
 from transforms.write.compact import compact_version
 from transforms.write.parquet import new_run_id
 
@@ -38,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         if not is_local(args.output):
             raise DatasetError("compaction works on local datasets only for now")
         with exclusive(args.output):
-            if current_version(args.output) is None:
+            current = check_pointer(args.output)
+            if current is None:
                 raise DatasetError(f"{args.output} holds no committed dataset")
-            started = dt.datetime.now(dt.timezone.utc)
-            version = begin(args.output, new_run_id(), append=True)
+            started = dt.datetime.now(dt.UTC)
+            version = begin(args.output, new_run_id(), append=True, state_dir=state_dir_of(args.output, current))
             try:
                 counts = compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
                 manifest = {
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                     "previous_version": version.previous,
                     "compaction": counts,
                     "started_at": started.isoformat(),
-                    "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
                 }
                 commit(version, manifest)
             except BaseException:
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk midway: the version is abandoned, the dataset as it was
+        print(f"error: compaction of {args.output} failed, nothing committed: {e}", file=sys.stderr)
+        return 1
     for table, (before, after) in sorted(counts.items()):
         print(f"{table:<24}{before:>7} files -> {after}")
     print(f"Compaction {version.run_id} committed in {args.output}")

@@ -10,7 +10,6 @@ import dataclasses
 import typing
 from typing import Optional
 
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.clean import CleanSettings
@@ -20,6 +19,7 @@ from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
+from transforms.write.commit import state_folder
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -43,7 +43,10 @@ class RunSettings:
         nargs="?",
         const=True,
     )
-    state_dir: Optional[str] = option(None, "where feed state is kept (default: OUTPUT/_state)")
+    state_dir: Optional[str] = option(
+        None,
+        "where state is kept, versioned with the dataset: DIR/_versions/<run id> (default: inside the version, OUTPUT/_state)",
+    )
     allow_empty_input: bool = option(
         False, "run even when an --input glob or path matches no file (default: refuse)", parse=flag, nargs="?", const=True
     )
@@ -163,5 +166,6 @@ def input_patterns(run: RunSettings) -> list[str]:
 
 
 def state_dir(run: RunSettings, root: str) -> str:
-    """Where state lives: ``--state-dir``, else inside the run's version of the dataset (``root``)."""
-    return run.state_dir or FileSystems.join(root, "_state")
+    """Where the run's state lives: inside its version of the dataset (``root``), or with ``--state-dir``
+    in that folder's own version of the same run id, committed and dropped with the run."""
+    return state_folder(root, run.state_dir)

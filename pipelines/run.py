@@ -188,7 +188,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResu
     if console.verbose < 2:
         quiet_workers(options)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
-    version = begin(run.output, run_id, append)
+    version = begin(run.output, run_id, append, state_dir=run.state_dir)
     finish_staged(version.root, state_dir(run, version.root))  # bundles a killed stream left half committed
     outcome = RunResult(run_id, run.output)
     log.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import stat
@@ -65,13 +66,53 @@ def write_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
     FileSystems.rename([temporary], [path])
 
 
+STATE_TEXT = (".txt", ".json")  # the state's text files (key sets, feeds.json); the rest is Parquet
+
+
+class StateFileError(ValueError):
+    """A state file that cannot be read: named, with what to do, in one line."""
+
+
+def read_state_text(path: str) -> str:
+    """A state file's text; a ``StateFileError`` naming it when it is not UTF-8 (a damaged file)."""
+    with FileSystems.open(path) as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise StateFileError(
+            f"state file {path} is damaged (not UTF-8 at byte {e.start}): restore it, or rebuild the dataset "
+            "and its state with --write_mode overwrite"
+        ) from None
+
+
+def read_state_json(path: str):
+    """A state file's JSON; a ``StateFileError`` naming it when it is damaged."""
+    try:
+        return json.loads(read_state_text(path))
+    except json.JSONDecodeError as e:
+        raise StateFileError(
+            f"state file {path} is damaged (not JSON: {e.msg} at byte {e.pos}): restore it, or rebuild the "
+            "dataset and its state with --write_mode overwrite"
+        ) from None
+
+
+def check_state_files(folder: str) -> None:
+    """Read every text file of a state folder once, before any work: a damaged one is a ``StateFileError``
+    said by the command, not a traceback from a worker halfway through the run."""
+    if not FileSystems.exists(folder):
+        return
+    for match in FileSystems.match([FileSystems.join(folder, "**")])[0].metadata_list:
+        if match.path.endswith(STATE_TEXT) and not posixpath.basename(match.path).startswith("."):
+            (read_state_json if match.path.endswith(".json") else read_state_text)(match.path)
+
+
 def read_key_sets(folder: str) -> set[str]:
     """Every key in the key files of ``folder`` (one key a line): sets that runs and bundles add to by
     writing new files, never by rewriting one, so parallel writers never race."""
     keys: set[str] = set()
     for match in FileSystems.match([FileSystems.join(folder, "*.txt")])[0].metadata_list:
-        with FileSystems.open(match.path) as handle:
-            keys.update(line for line in handle.read().decode("utf-8").splitlines() if line)
+        keys.update(line for line in read_state_text(match.path).splitlines() if line)
     return keys
 
 

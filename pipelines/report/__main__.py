@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.isdir(os.path.join(args.output, "articles")):
         print(f"error: {args.output} holds no dataset (no articles table)", file=sys.stderr)
         return 2
-    print(write_report(args.output, args.out))
+    try:
+        print(write_report(args.output, args.out))
+    except OSError as e:  # a read-only output: say where to write instead
+        where = args.out or os.path.join(args.output, "report.html")
+        print(f"error: cannot write {where}: {e.strerror or e} (choose another file with --out)", file=sys.stderr)
+        return 1
     return 0
 
 

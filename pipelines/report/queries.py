@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 from typing import Optional
 
@@ -12,6 +13,8 @@ import duckdb
 
 from pipelines.stats import RUNS, reason_of
 from transforms.schema import SCHEMAS
+
+log = logging.getLogger("pipelines.report")
 
 TOP_SOURCES, TOP_LABELS, TOP_ENTITIES, TOP_STORIES, TOP_REASONS = 8, 6, 10, 15, 15
 
@@ -127,12 +130,22 @@ def error_reasons(con) -> list[dict]:
 
 
 def run_history(output: str, limit: Optional[int] = 30) -> list[dict]:
-    """The last runs' stats files, oldest first."""
+    """The last runs' stats files, oldest first. A broken one (cut short, not UTF-8, not an object) is
+    skipped with a warning: one run's record never hides the others."""
     folder = os.path.join(output, RUNS)
     runs = []
     for name in os.listdir(folder) if os.path.isdir(folder) else []:
         if name.endswith(".json"):
-            with open(os.path.join(folder, name)) as handle:
-                runs.append(json.load(handle))
-    runs.sort(key=lambda r: r.get("started_at", ""))
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as handle:
+                    run = json.loads(handle.read().decode("utf-8"))
+            except (OSError, ValueError) as e:
+                log.warning("skipped the run stats file %s: %s", path, e)
+                continue
+            if not isinstance(run, dict):
+                log.warning("skipped the run stats file %s: not a JSON object", path)
+                continue
+            runs.append(run)
+    runs.sort(key=lambda r: str(r.get("started_at", "")))
     return runs[-limit:] if limit else runs

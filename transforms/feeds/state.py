@@ -12,7 +12,7 @@ from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import read_key_sets, write_atomically, write_key_set
+from transforms.files import read_key_sets, read_state_json, write_atomically, write_key_set
 from transforms.schema import FeedStatus
 
 STATE_FILE = "feeds.json"
@@ -33,8 +33,7 @@ class FeedState:
             return cls()
         data = {}
         if FileSystems.exists(path):
-            with FileSystems.open(path) as handle:
-                data = json.loads(handle.read().decode("utf-8"))
+            data = read_state_json(path)
         return cls(data.get("validators", {}), set(data.get("seen", [])) | ingested_keys(state_dir))
 
     def save(self, state_dir: str) -> None:

@@ -5,12 +5,18 @@ visible in one step, only once everything has been written.
     OUTPUT/_current -> _versions/<run>        the one pointer, replaced in one rename
     OUTPUT/articles -> _current/articles      what readers glob (also entities, duplicates, errors, feeds,
     OUTPUT/_state   -> _current/_state        _state and _SUCCESS), made once
+    STATE_DIR/_versions/<run>/                with ``--state-dir``: the version's state, kept outside
 
 On a local filesystem the pointer is a symbolic link: ``rename`` replaces it atomically, so a reader that
 globs ``OUTPUT/articles/**/*.parquet`` sees the previous run's files or this run's, never a mix and never
 nothing. An append version starts as hard links to the previous version's files (no data copied), an
 overwrite version empty. A run that fails or is killed leaves the pointer where it was; the next run
-removes the version it left. On object stores (no links, no atomic rename of folders) the pointer is the
+removes the version it left; a pointer that is missing (while a committed version exists), dangling or
+not a link is refused, never answered by removing versions (``python -m pipelines.repair`` re-points it).
+State kept outside OUTPUT (``--state-dir``) is versioned the same way, by run id, and committed by the
+same pointer: the committed state is the one of the committed version.
+
+On object stores (no links, no atomic rename of folders) the pointer is the
 object ``OUTPUT/_CURRENT`` naming the version, and readers read ``OUTPUT/_versions/<that>/`` (see
 docs/dataset.md).
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import fcntl
 import json
 import os
@@ -31,7 +38,7 @@ from typing import Optional
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import ensure_folder, write_atomically
+from transforms.files import StateFileError, check_state_files, ensure_folder, write_atomically
 from transforms.write.parquet import TABLES, table_files, write_empty_table
 
 VERSIONS = "_versions"  # every version, one folder each, named by run id
@@ -54,29 +61,133 @@ def _local(path: str) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
 
 
+REPAIR = "python -m pipelines.repair {output}"  # what a refusal of a broken pointer tells the operator to run
+
+
 @dataclasses.dataclass(frozen=True)
 class Version:
-    """Where a run writes (``root``), and what it replaces when it commits."""
+    """Where a run writes (``root``, ``state``), and what it replaces when it commits."""
 
     output: str
     run_id: str
     previous: Optional[str]  # the committed version this one starts from or replaces, if any
+    state_dir: Optional[str] = None  # ``--state-dir``: state kept outside OUTPUT, one folder per version
 
     @property
     def root(self) -> str:
         return FileSystems.join(self.output, VERSIONS, self.run_id)
 
+    @property
+    def state(self) -> str:
+        return state_folder(self.root, self.state_dir)
+
+
+def state_folder(root: str, state_dir: Optional[str]) -> str:
+    """A version's state: inside it, or, with ``--state-dir``, in that folder under the same run id, so
+    that it is committed, dropped and removed with the version (a shared, unversioned state folder made
+    reruns skip files no committed version holds)."""
+    if not state_dir:
+        return FileSystems.join(root, STATE)
+    return FileSystems.join(state_dir, VERSIONS, posixpath.basename(root.rstrip("/")))
+
 
 def current_version(output: str) -> Optional[str]:
-    """The committed version's run id, or None when nothing was committed yet."""
+    """The committed version's run id, or None when nothing was committed yet. A pointer that exists but
+    names no version (dangling, not a link, pointing elsewhere) is a ``DatasetError``: read as "nothing
+    committed", it would make the next run remove every version."""
     if is_local(output):
         pointer = os.path.join(_local(output), CURRENT)
-        return os.path.basename(os.readlink(pointer)) if os.path.islink(pointer) else None
+        if not os.path.lexists(pointer):
+            return None
+        if not os.path.islink(pointer):
+            raise _broken(output, f"{pointer} is a real {'folder' if os.path.isdir(pointer) else 'file'}, not a link")
+        target = os.readlink(pointer)
+        run_id = os.path.basename(target)
+        if os.path.normpath(target) != os.path.join(VERSIONS, run_id) or not run_id:
+            raise _broken(output, f"{pointer} points at {target}, not at a version in {VERSIONS}/")
+        if not os.path.isdir(os.path.join(_local(output), VERSIONS, run_id)):
+            raise _broken(output, f"{pointer} points at {target}, which does not exist")
+        return run_id
     pointer = FileSystems.join(output, POINTER_OBJECT)
     if not FileSystems.exists(pointer):
         return None
     with FileSystems.open(pointer) as handle:
-        return handle.read().decode("utf-8").strip() or None
+        run_id = handle.read().decode("utf-8", errors="replace").strip()
+    version = FileSystems.join(output, VERSIONS, run_id)
+    if not run_id or not FileSystems.match([FileSystems.join(version, "*")], limits=[1])[0].metadata_list:
+        raise _broken(output, f"{pointer} names {run_id!r}, which is no version in {VERSIONS}/")
+    return run_id
+
+
+def _broken(output: str, what: str) -> DatasetError:
+    return DatasetError(
+        f"{what}: refusing to run, since every other version would be removed as uncommitted; "
+        f"re-point it at the newest committed version with: {REPAIR.format(output=output)}"
+    )
+
+
+def committed_versions(output: str) -> list[str]:
+    """The versions that hold ``_SUCCESS`` (a finished run), the newest last (by the manifest's
+    ``finished_at``, else the time ``_SUCCESS`` was written)."""
+    folder = FileSystems.join(output, VERSIONS)
+    if not FileSystems.exists(folder):
+        return []
+    found = []
+    for run_id in _children(folder):
+        root = FileSystems.join(folder, run_id)
+        if FileSystems.exists(FileSystems.join(root, SUCCESS)):
+            found.append((_finished_at(root), run_id))
+    return [run_id for _, run_id in sorted(found)]
+
+
+def _finished_at(root: str) -> str:
+    finished = _manifest(root).get("finished_at")
+    if finished:
+        return str(finished)
+    if is_local(root):
+        return dt.datetime.fromtimestamp(os.path.getmtime(os.path.join(_local(root), SUCCESS)), dt.UTC).isoformat()
+    return ""
+
+
+def check_pointer(output: str) -> Optional[str]:
+    """The committed version, or a ``DatasetError`` when the pointer is broken: dangling, not a link, or
+    missing while a committed version exists. A new output, or one whose only versions were left by killed
+    runs, has no pointer and is fine."""
+    current = current_version(output)
+    if current is None and committed_versions(output):
+        name = CURRENT if is_local(output) else POINTER_OBJECT
+        raise _broken(output, f"{FileSystems.join(output, name)} is missing but {VERSIONS}/ holds committed versions")
+    return current
+
+
+def _manifest(root: str) -> dict:
+    try:
+        with FileSystems.open(FileSystems.join(root, MANIFEST)) as handle:
+            manifest = json.loads(handle.read().decode("utf-8"))
+        return manifest if isinstance(manifest, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def state_dir_of(output: str, run_id: Optional[str]) -> Optional[str]:
+    """The ``--state-dir`` a committed version's state lives in, from its manifest (None: inside it)."""
+    if not run_id:
+        return None
+    manifest = _manifest(FileSystems.join(output, VERSIONS, run_id))
+    if "state_dir" in manifest:
+        return manifest["state_dir"]
+    return (manifest.get("options") or {}).get("state_dir")  # written before state was versioned
+
+
+def _state_of(output: str, run_id: str) -> tuple[str, bool]:
+    """Where a committed version's state is, and whether that is a ``--state-dir`` of the time before state
+    was versioned (its content, apart from ``_versions``, is the state)."""
+    root = FileSystems.join(output, VERSIONS, run_id)
+    manifest = _manifest(root)
+    state_dir = state_dir_of(output, run_id)
+    if state_dir and "state_dir" not in manifest:
+        return state_dir, True
+    return state_folder(root, state_dir), False
 
 
 def check_output(output: str) -> None:
@@ -103,7 +214,11 @@ def exclusive(output: str) -> Iterator[None]:
         yield
         return
     path = os.path.join(_local(output), LOCK)
-    with open(path, "a+b") as handle:
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 (closed by the with below; the open alone is guarded)
+    except OSError as e:
+        raise DatasetError(f"{output} is not writable (cannot take its lock {path}: {e.strerror or e})") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -114,23 +229,32 @@ def exclusive(output: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def begin(output: str, run_id: str, append: bool) -> Version:
+def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = None) -> Version:
     """Clear what dead runs left, then lay out this run's version: empty, or (append) the committed one's
-    files linked in. Nothing a reader sees changes."""
+    files and state linked in. Nothing a reader sees changes. A broken pointer is refused first."""
     adopt_legacy(output)
-    remove_uncommitted(output)
-    previous = current_version(output)
-    version = Version(output, run_id, previous)
+    previous = check_pointer(output)
+    remove_stray_pointers(output)
+    remove_uncommitted(output, state_dir)
+    version = Version(output, run_id, previous, state_dir)
     if append and previous:
-        stale = stale_tables(FileSystems.join(output, VERSIONS, previous))
+        root = FileSystems.join(output, VERSIONS, previous)
+        stale = stale_tables(root)
         if stale:
             raise DatasetError(
                 f"{output} holds {', '.join(stale)} written with another schema (an earlier version of this "
                 "pipeline): appending would mix the two; run once with --write_mode overwrite"
             )
-        _link_tree(FileSystems.join(output, VERSIONS, previous), version.root, skip=(SUCCESS, MANIFEST))
+        previous_state, flat = _state_of(output, previous)
+        try:
+            check_state_files(previous_state)
+        except StateFileError as e:
+            raise DatasetError(str(e)) from None
+        _link_tree(root, version.root, skip=(SUCCESS, MANIFEST, STATE))
+        _link_tree(previous_state, version.state, skip=(VERSIONS,) if flat else ())
     elif not FileSystems.exists(version.root):
         FileSystems.mkdirs(version.root)
+    ensure_folder(version.state)
     return version
 
 
@@ -155,8 +279,10 @@ def ensure_tables(root: str, run_id: str) -> None:
 
 
 def seal(version: Version, manifest: dict) -> None:
-    """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished."""
+    """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished. The manifest
+    says where the version's state is (``state_dir``), so the next run, or compaction, finds it."""
     ensure_tables(version.root, version.run_id)
+    manifest = {**manifest, "state_dir": version.state_dir}
     data = json.dumps(manifest, indent=1, sort_keys=True, default=str).encode("utf-8")
     write_atomically(FileSystems.join(version.root, MANIFEST), lambda sink: sink.write(data))
     write_atomically(FileSystems.join(version.root, SUCCESS), lambda sink: sink.write(b""))
@@ -183,8 +309,10 @@ def commit(version: Version, manifest: dict) -> None:
 
 
 def abandon(version: Version) -> None:
-    """A failed run: remove its version; the committed one is untouched."""
+    """A failed run: remove its version and its state; the committed ones are untouched."""
     remove_version(version.output, version.run_id)
+    if version.state_dir:
+        remove_version(version.state_dir, version.run_id)
 
 
 def remove_version(output: str, run_id: str) -> None:
@@ -200,28 +328,47 @@ def adopt_legacy(output: str) -> None:
     version ``legacy``: moved, not copied, and finished by the next run if this one is killed midway."""
     if not is_local(output) or current_version(output):
         return
-    output = _local(output)
-    legacy = os.path.join(output, VERSIONS, LEGACY)
-    real = [
-        name for name in VISIBLE if os.path.exists(os.path.join(output, name)) and not os.path.islink(os.path.join(output, name))
-    ]
+    local = _local(output)
+    legacy = os.path.join(local, VERSIONS, LEGACY)
+    real = [n for n in VISIBLE if os.path.exists(os.path.join(local, n)) and not os.path.islink(os.path.join(local, n))]
     if not real and not os.path.isdir(legacy):
         return
+    if set(committed_versions(output)) - {LEGACY}:  # not an adoption cut short: a lost pointer (check_pointer)
+        return
+    output = local
     os.makedirs(legacy, exist_ok=True)
     for name in real:
         os.replace(os.path.join(output, name), os.path.join(legacy, name))
     publish(Version(output, LEGACY, None))
 
 
-def remove_uncommitted(output: str) -> None:
-    """Versions that are not the committed one were left by runs that died (or were replaced)."""
+def remove_uncommitted(output: str, state_dir: Optional[str] = None) -> None:
+    """Versions that are not the committed one were left by runs that died (or were replaced): removed
+    with their state (where the manifest says, else in ``state_dir``, this run's). Only this dataset's
+    run ids are removed from a state folder, so one shared by two outputs loses nothing. Call only once
+    ``check_pointer`` has passed."""
     folder = FileSystems.join(output, VERSIONS)
     if not FileSystems.exists(folder):
         return
     current = current_version(output)
     for run_id in _children(folder):
         if run_id != current:
+            external = state_dir_of(output, run_id) or state_dir
+            if external:
+                remove_version(external, run_id)
             remove_version(output, run_id)
+
+
+def remove_stray_pointers(output: str) -> None:
+    """``._current.<hex>`` links that a run killed inside ``publish`` left (under the lock: no run is
+    publishing)."""
+    if not is_local(output):
+        return
+    folder = _local(output)
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        path = os.path.join(folder, name)
+        if name.startswith(f".{CURRENT}.") and os.path.islink(path):
+            os.remove(path)
 
 
 def _children(folder: str) -> list[str]:

@@ -62,10 +62,10 @@ def compact_folder(schema: pa.Schema, folder: str, run_id: str, target_bytes: in
     return len(old), len(written)
 
 
-def compact_key_sets(root: str) -> None:
+def compact_key_sets(state: str) -> None:
     """The state's key sets, each as one file."""
     for name in KEY_SET_FOLDERS:
-        folder = os.path.join(root, STATE, name)
+        folder = os.path.join(state, name)
         if not os.path.isdir(folder) or len(os.listdir(folder)) <= 1:
             continue
         old = [os.path.join(folder, n) for n in os.listdir(folder)]
@@ -78,13 +78,13 @@ def compact_version(
     version: Version, target_bytes: int, state_tables: Optional[Mapping[str, pa.Schema]] = None
 ) -> dict[str, list[int]]:
     """Compact every partition of a version (a hard-linked copy of the committed one), and of the tables
-    ``state_tables`` names under its ``_state`` (folder relative to it: schema): per table, the number of
-    files before and after. Removing a link in the copy leaves the committed version whole."""
-    tables = {**TABLES, **{os.path.join(STATE, name): schema for name, schema in (state_tables or {}).items()}}
+    ``state_tables`` names in its state (folder relative to it: schema): per table, the number of files
+    before and after. Removing a link in the copy leaves the committed version whole."""
     counts: dict[str, list[int]] = {}
-    for table, folder in partition_folders(version.root, tables):
-        before, after = compact_folder(tables[table], folder, version.run_id, target_bytes)
-        totals = counts.setdefault(table, [0, 0])
-        totals[0], totals[1] = totals[0] + before, totals[1] + after
-    compact_key_sets(version.root)
+    for root, tables, prefix in ((version.root, TABLES, ""), (version.state, state_tables or {}, STATE)):
+        for table, folder in partition_folders(root, tables):
+            before, after = compact_folder(tables[table], folder, version.run_id, target_bytes)
+            totals = counts.setdefault(os.path.join(prefix, table), [0, 0])
+            totals[0], totals[1] = totals[0] + before, totals[1] + after
+    compact_key_sets(version.state)
     return counts
