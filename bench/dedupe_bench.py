@@ -101,7 +101,7 @@ def two_runs(articles: list, settings) -> dict[str, str]:
     """Even-numbered files, then odd ones with the first run's index: the clusters both runs wrote."""
     from transforms.dedupe import IndexPlace, index_folder
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     even = [a for a in articles if int(Path(a.source_path).stem[-1]) % 2 == 0]
     odd = [a for a in articles if int(Path(a.source_path).stem[-1]) % 2 == 1]
     with tempfile.TemporaryDirectory() as state:
@@ -178,7 +178,7 @@ def synthetic_articles(n: int, seed: int, earlier: list | None = None, copies: f
     from transforms.schema import Article
 
     rng = random.Random(seed)
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     made, originals = [], []
     for i in range(n):
         if originals and rng.random() < copies:
@@ -221,7 +221,7 @@ def build_index(size: int, folder: str, settings) -> list:
     from transforms.dedupe.index import index_rows, indexed, write_index_file
 
     rng = random.Random(1)
-    start, stories, files = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), [], {}
+    start, stories, files = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), [], {}
     for i in range(size):
         _, paragraphs = story(rng)
         published = start + dt.timedelta(minutes=rng.randint(0, 6 * 24 * 60))
@@ -249,7 +249,7 @@ def child(articles_folder: str, folder: str, bands: str, rows: str) -> None:
     """In the child: the dedupe stage over the pickled articles with the index at ``folder``."""
     from transforms.dedupe import IndexPlace
 
-    place = IndexPlace(folder, "bench", dt.datetime.now(dt.timezone.utc), look_up=True)
+    place = IndexPlace(folder, "bench", dt.datetime.now(dt.UTC), look_up=True)
     started = time.perf_counter()
     labels = run_dedupe_files(
         sorted(str(p) for p in Path(articles_folder).glob("*.pickle")), banded(int(bands), int(rows)), place

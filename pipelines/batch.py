@@ -48,7 +48,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     folder, dedupe = index_folder(state_dir(run, root)), settings(options, DedupeSettings)
     check_banding(folder, dedupe)
-    index = IndexPlace(folder, run_id, dt.datetime.now(dt.timezone.utc), look_up=has_entries(folder))
+    index = IndexPlace(folder, run_id, dt.datetime.now(dt.UTC), look_up=has_entries(folder))
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()

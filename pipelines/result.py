@@ -52,7 +52,7 @@ class RunResult:
             "committed": self.committed,
             **({"failure": self.failure} if self.failure else {}),
             "started_at": started_at.isoformat(),
-            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             "seconds": round(self.seconds, 3),
             "options": options.get_all_options(drop_default=True),
             "inputs": {

@@ -157,7 +157,7 @@ def test_connected_components_merge_partial_forests():
 
 
 def test_canonical_is_earliest_then_longest_then_smallest_id():
-    early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
+    early = dt.datetime(2021, 8, 16, tzinfo=dt.UTC)
     late = early + dt.timedelta(days=1)
     members = [
         Fingerprint("z", "h", late, 500, Sketch(packed(1), 10)),
@@ -175,7 +175,7 @@ def test_canonical_is_earliest_then_longest_then_smallest_id():
 
 
 def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipeline):
-    early = dt.datetime(2021, 8, 16, tzinfo=dt.timezone.utc)
+    early = dt.datetime(2021, 8, 16, tzinfo=dt.UTC)
     words = STORY.split()
     near = " ".join(words[:-6] + ["officials", "said", "late", "on", "Thursday", "evening."])
     nearer = " ".join(["BERLIN", "(Wire)", "-"] + near.split())

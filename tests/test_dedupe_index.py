@@ -34,7 +34,7 @@ from transforms.schema import Article, Duplicate, IndexedSketch
 
 SETTINGS = DedupeSettings()
 DAY = dt.timedelta(days=1)
-T0 = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 STORY = (
     "The port authority said on Tuesday that the new container terminal would open in the spring, two years "
     "later than planned, after a dispute with the builder over the cost of dredging the harbour entrance. "

@@ -7,7 +7,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from transforms.schema import Article, Entity, ErrorRecord
 from transforms.shuffle import CoGroupByKeyPacked, GroupByKeyPacked, pack, unpack
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def an_article(i: int) -> Article:

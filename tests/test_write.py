@@ -8,7 +8,7 @@ from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate
 from transforms.write import WriteDataset, write_parquet
 from transforms.write.commit import ensure_tables
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_write_parquet_lands_the_file_in_new_folders(tmp_path):

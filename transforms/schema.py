@@ -102,7 +102,7 @@ class Article:
         """The Hive partition value: the UTC publication day (``YYYY-MM-DD``), or ``undated``."""
         if self.published_at is None:
             return UNDATED
-        return self.published_at.astimezone(dt.timezone.utc).date().isoformat()
+        return self.published_at.astimezone(dt.UTC).date().isoformat()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -189,7 +189,7 @@ def build_report(output: str) -> str:
         else _empty("No run stats (OUTPUT/_runs) found.")
     )
 
-    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = "".join(
         [
             f"<h1>news-ingest report</h1><p class=meta>{_e(os.path.abspath(output))} · {_e(span)} · generated {generated}</p>",

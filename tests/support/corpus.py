@@ -192,7 +192,7 @@ def generate(n: int, out_dir: Path, seed: int = 7, copies: float = 0.3, jsonl_pe
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     outlets = ["Daily Ledger", "Evening Post", "Harbour Times", "Metro Wire", "The Courier", "Valley News"]
-    start = dt.datetime(2021, 1, 1, 8, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2021, 1, 1, 8, tzinfo=dt.UTC)
     stories: list[tuple[str, str, list[str], dt.datetime]] = []
     truth: dict[str, str] = {}
     jsonl_lines: list[str] = []

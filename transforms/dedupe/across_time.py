@@ -161,7 +161,7 @@ class _Verdict(beam.DoFn):
         article, remembered = next(value for kind, value, _ in gathered if kind == "article")
         verdict = judge(article, (value for kind, value, _ in gathered if kind == "match"))
         yield verdict
-        at = dt.datetime.fromtimestamp(remembered.at, dt.timezone.utc)
+        at = dt.datetime.fromtimestamp(remembered.at, dt.UTC)
         yield indexed(article.article_id, verdict.cluster_id, at, remembered.sketch)
 
 

@@ -114,7 +114,7 @@ def refuse_entity_declarations(content: bytes) -> None:
 def _iso(struct) -> Optional[str]:
     if not struct:
         return None
-    return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(calendar.timegm(struct), dt.UTC).isoformat()
 
 
 def parse_feed(content: bytes, content_type: Optional[str] = None) -> ParsedFeed:
@@ -273,7 +273,7 @@ def feed_records(
     feed_url: str, content: bytes, seen: frozenset[str] = frozenset(), content_type: Optional[str] = None
 ) -> tuple[list, FeedStatus]:
     """A feed's entries as raw documents (those not ``seen`` before), or one error; and its status row."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     try:
         feed = parse_feed(content, content_type)
     except Exception as e:  # one feed's failure, foreseen (ValueError) or not, is that feed's error row
