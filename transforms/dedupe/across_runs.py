@@ -12,7 +12,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.clusters import Decision, apply_decision
+from transforms.dedupe.clusters import Decision, apply_decision, fewest_candidates, swapped
 from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, band_keys
 from transforms.dedupe.index import (
     Earlier,
@@ -68,6 +68,9 @@ class LookUpEarlier(beam.PTransform):
             | "BandKeys" >> beam.FlatMap(_band_items, self.settings)
             | "ByBandPartition" >> beam.GroupByKey()
             | "ReadBands" >> beam.FlatMapTuple(lambda partition, keys: earlier_candidates(folder, partition, keys, run_id))
+            | "ByNew" >> beam.Map(swapped).with_output_types(tuple[str, str])
+            | "PerNew" >> beam.GroupByKey()
+            | "Fewest" >> beam.FlatMapTuple(fewest_candidates)  # a flood's copies: a few earlier articles each
         )
         sketches = (
             candidates
@@ -79,7 +82,7 @@ class LookUpEarlier(beam.PTransform):
         earlier_of_new = (
             {"new": candidates, "sketch": sketches}
             | "JoinSketches" >> beam.CoGroupByKey()
-            | "ByNew" >> beam.FlatMapTuple(lambda _, g: ((new_id, s) for s in g["sketch"] for new_id in g["new"]))
+            | "SketchToNew" >> beam.FlatMapTuple(lambda _, g: ((new_id, s) for s in g["sketch"] for new_id in g["new"]))
         )
         return (
             {"fingerprint": fingerprints | "KeyNew" >> beam.Map(lambda f: (f.article_id, f)), "earlier": earlier_of_new}
