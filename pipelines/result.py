@@ -9,7 +9,8 @@ from typing import Optional
 from pipelines.options import feed_sources, input_patterns
 from pipelines.stats import stage_stats
 from pipelines.summary import Totals, documents_read
-from transforms.schema import WRITE
+from transforms.schema import READ, WRITE
+from transforms.stage import ALREADY_INGESTED
 
 
 @dataclasses.dataclass
@@ -36,6 +37,7 @@ class RunResult:
         self.rows = dict(written)
         self.counts = {
             "documents_read": documents_read(totals),
+            "already_ingested": totals.get((READ, ALREADY_INGESTED), 0),
             **{table: totals.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors", "entities")},
         }
         self.stages = stage_stats(totals, reasons, seconds)
@@ -49,7 +51,7 @@ class RunResult:
             "status": self.status,
             "committed": self.committed,
             "started_at": started_at.isoformat(),
-            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             "seconds": round(self.seconds, 3),
             "options": options.get_all_options(drop_default=True),
             "inputs": {

@@ -10,11 +10,17 @@ as a stream of lines, each line capped, so a gzip bomb stops at the cap; a UTF-1
 on the way, a chunk at a time. Every document records the encoding its bytes were decoded with. Each file's content digest is
 kept with the dataset (``STATE/files/``): in append mode a file already ingested, same path and content,
 is skipped and counted, so a rerun adds no row.
+
+A document's id is its content within its source (``content_id``): the path and a digest of the file's
+bytes (a JSONL line's, with how many times that line came before it in the file), never a line number. So a
+JSONL file that grows, or is corrected, gives its unchanged lines their old ids, which the dedupe index
+knows (``dedupe.across_runs.SkipIngested``: "already ingested"), and a changed document a new id.
 """
 
 from __future__ import annotations
 
 import codecs
+import collections
 import dataclasses
 import hashlib
 import io
@@ -66,6 +72,16 @@ class SkippedFile:
     path: str
 
 
+def content_digest(content: bytes) -> bytes:
+    return hashlib.blake2b(content, digest_size=16).digest()
+
+
+def content_id(path: str, digest: bytes, occurrence: int = 1) -> str:
+    """A document's id: its source path and the digest of its bytes (the ``occurrence``-th copy of them in
+    the file, so two equal lines of one file are two documents, the second an exact duplicate)."""
+    return document_id(path, digest.hex() if occurrence == 1 else f"{digest.hex()}#{occurrence}")
+
+
 def read_documents(path: str, data: bytes) -> Iterator[Record]:
     """All the documents in one file's bytes, or the errors that stopped them."""
     name = inner_name(path)
@@ -82,10 +98,10 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
             yield from feed_records(path, data)[0]
         elif name.endswith(HTML_SUFFIXES):
             page = decode_html(data)
-            yield RawDocument(document_id(path), path, "html", page.text, encoding=page.encoding)
+            yield RawDocument(content_id(path, content_digest(data)), path, "html", page.text, encoding=page.encoding)
         elif name.endswith(TEXT_SUFFIXES):
             text = decode_text(data)
-            yield RawDocument(document_id(path), path, "text", text.text, encoding=text.encoding)
+            yield RawDocument(content_id(path, content_digest(data)), path, "text", text.text, encoding=text.encoding)
         else:
             raise ValueError(
                 f"unsupported file type {name.rsplit('/', 1)[-1]!r}: expected "
@@ -98,13 +114,15 @@ def read_documents(path: str, data: bytes) -> Iterator[Record]:
 def read_jsonl(path: str, stream: BinaryIO) -> Iterator[Record]:
     """One document (or error) per line of a JSONL stream, read as it comes: a line over
     ``MAX_DOCUMENT_BYTES`` is an error and ends the file, whatever the file's size."""
-    number, wide = 0, []
+    number, wide, seen = 0, [], collections.Counter()
     try:
         for number, line in enumerate(stream_lines(path, stream, wide=wide), start=1):
             if not line.strip():
                 continue
+            digest = content_digest(line)
+            seen[digest] += 1  # 16 bytes a line, not the line
             try:
-                yield jsonl_document(path, number, line, wide[0] if wide else None)
+                yield jsonl_document(path, number, line, wide[0] if wide else None, content_id(path, digest, seen[digest]))
             except ValueError as e:
                 yield ErrorRecord.of(f"{path}:{number}", READ, str(e), line)
     except ValueError as e:
@@ -176,8 +194,11 @@ def decompressed(path: str, stream: BinaryIO, chunk: int) -> Iterator[bytes]:
         raise ValueError("corrupt or truncated gzip data: the stream ends early")
 
 
-def jsonl_document(path: str, number: int, line: bytes, encoding: Optional[str] = None) -> RawDocument:
-    """One JSONL line; ``encoding``: the file's, when the stream was decoded already (UTF-16/32)."""
+def jsonl_document(
+    path: str, number: int, line: bytes, encoding: Optional[str] = None, doc_id: Optional[str] = None
+) -> RawDocument:
+    """One JSONL line; ``encoding``: the file's, when the stream was decoded already (UTF-16/32); ``doc_id``:
+    its id, when the line is not the first of its content in the file (``read_jsonl`` counts them)."""
     decoded = decode_text(line)
     try:
         record = json.loads(decoded.text)
@@ -194,7 +215,7 @@ def jsonl_document(path: str, number: int, line: bytes, encoding: Optional[str] 
     if not (html or text or "").strip():
         raise ValueError("JSON line has neither 'text' nor 'html'")
     return RawDocument(
-        doc_id=document_id(path, number),
+        doc_id=doc_id or content_id(path, content_digest(line)),
         source_path=f"{path}:{number}",
         format="html" if html else "text",
         body=html or text,

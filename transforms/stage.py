@@ -24,6 +24,7 @@ from transforms.schema import ErrorRecord
 IN = "in"
 DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "duplicates", "errors", "feeds"
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
+ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
 
 
 class _StageCounter:
