@@ -42,12 +42,14 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CHUNK = 1000  # articles per input file of the pipeline
 
 
-def cleaned_dev_corpus(corpus: Path) -> tuple[list, dict[str, str]]:
+def cleaned_dev_corpus(corpus: Path | None = None) -> tuple[list, dict[str, str]]:
+    """The corpus's files parsed and cleaned, and its truth (default: ../shared/eval/syndication-dev)."""
+    from tests.support.syndication import CORPUS
     from transforms.clean import clean_article
     from transforms.parse import parse_document
     from transforms.read import read_documents
 
-    articles = []
+    corpus, articles = corpus or CORPUS, []
     for path in sorted((corpus / "docs").glob("*.txt")):
         [raw] = read_documents(str(path), path.read_bytes())  # one text document per file
         try:
