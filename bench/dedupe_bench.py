@@ -2,7 +2,8 @@
 an index of earlier articles.
 
     python -m bench.dedupe_bench [--quality] [--sizes 10000 100000] [--index-size 100000] [--bands 40 3]
-                                 [--work /tmp/dedupe-bench]
+                                 [--work /tmp/dedupe-bench] [--corpus ../shared/eval/syndication-dev-2]
+    python -m bench.dedupe_bench --flood 5000
 
 Quality (needs ../shared/eval/syndication-dev, or NEWS_SHARED): every file parsed and cleaned by the
 project's functions (a file that fails is a cluster of its own, as in a run), then
@@ -41,20 +42,21 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CHUNK = 1000  # articles per input file of the pipeline
 
 
-def cleaned_dev_corpus() -> tuple[list, dict[str, str]]:
-    from tests.support.syndication import CORPUS, truth
+def cleaned_dev_corpus(corpus: Path | None = None) -> tuple[list, dict[str, str]]:
+    """The corpus's files parsed and cleaned, and its truth (default: ../shared/eval/syndication-dev)."""
+    from tests.support.syndication import CORPUS
     from transforms.clean import clean_article
     from transforms.parse import parse_document
     from transforms.read import read_documents
 
-    articles = []
-    for path in sorted((CORPUS / "docs").glob("*.txt")):
+    corpus, articles = corpus or CORPUS, []
+    for path in sorted((corpus / "docs").glob("*.txt")):
         [raw] = read_documents(str(path), path.read_bytes())  # one text document per file
         try:
             articles.append(clean_article(parse_document(raw)))
         except ValueError:  # an error row in a run: a cluster of its own
             continue
-    return articles, truth()
+    return articles, json.loads((corpus / "truth.json").read_text())
 
 
 def write_chunks(articles: list, folder: Path) -> list[str]:
@@ -132,11 +134,11 @@ def datasketch_clusters(articles: list, threshold: float, words: int, num_perm: 
     return {i: roots.get(i, i) for i in hashes}
 
 
-def quality() -> dict:
+def quality(corpus: Path, baselines: bool = True) -> dict:
     from tests.support.syndication import pair_scores
     from transforms.dedupe import DedupeSettings
 
-    articles, gold = cleaned_dev_corpus()
+    articles, gold = cleaned_dev_corpus(corpus)
     settings = dataclasses.replace(DedupeSettings(), horizon=36500 * 86400.0)
     report = {"files": len(gold), "cleaned": len(articles)}
     started = time.perf_counter()
@@ -146,7 +148,7 @@ def quality() -> dict:
     report["this project, one run, cleaned files only"] = pair_scores(one_run, cleaned_gold)
     two = by_file(articles, two_runs(articles, settings))
     report["this project, two append runs (even, then odd files)"] = pair_scores(two, gold)
-    for words in (3, 5):
+    for words in (3, 5) if baselines else ():
         sweep = {t: pair_scores(by_file(articles, datasketch_clusters(articles, t, words)), gold) for t in THRESHOLDS}
         best = max(sweep, key=lambda t: (sweep[t]["f1"], -t))
         report[f"datasketch MinHashLSH default (0.9), {words}-word shingles"] = sweep[0.9]
@@ -302,6 +304,74 @@ def cost(sizes: list[int], index_size: int, work: Path, settings) -> dict:
     return report
 
 
+# ------------------------------------------------------------------------------------------------ flood
+
+
+def short_article(i: int, text: str, published: dt.datetime):
+    from transforms.schema import Article
+
+    return Article(f"f-{i:07d}", f"f-{i}.txt", None, None, None, (), published, "en", text, "text", word_count=len(text.split()))
+
+
+def flood_articles(n: int, near_identical: bool) -> list:
+    """``n`` short articles: templated teasers (tests/support/corpus.py), near-identical, or as many words of
+    Zipf-distributed vocabulary each (distinct)."""
+    from tests.support.corpus import TEASER, teaser
+
+    rng, start = random.Random(n), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    words = len(TEASER.split())
+    made = []
+    for i in range(n):
+        if near_identical:
+            text = teaser(i, rng)
+        else:
+            text = " ".join(rng.choices(VOCABULARY, cum_weights=CUMULATIVE, k=words)).capitalize() + "."
+        made.append(short_article(i, text, start + dt.timedelta(minutes=i)))
+    return made
+
+
+def flood_child(articles_folder: str) -> None:
+    """In the child: the dedupe stage over the pickled articles into an empty index, as a first run."""
+    from transforms.dedupe import DedupeSettings, IndexPlace, index_folder
+
+    with tempfile.TemporaryDirectory() as state:
+        place = IndexPlace(index_folder(state), "bench", dt.datetime.now(dt.UTC), look_up=False)
+        started = time.perf_counter()
+        labels = run_dedupe_files(sorted(str(p) for p in Path(articles_folder).glob("*.pickle")), DedupeSettings(), place)
+        seconds = time.perf_counter() - started
+    clusters = len(set(labels.values()))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime  # on a shared machine, wall seconds measure the neighbours too
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "verdicts": len(labels), "clusters": clusters, "peak_rss": peak_rss()}))
+
+
+def flood(n: int, work: Path) -> dict:
+    """Near-identical and distinct short documents, each kind in its own child process."""
+    report = {}
+    for kind, near in (("distinct", False), ("near-identical", True)):
+        folder = work / f"flood-{kind}-{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        write_chunks(flood_articles(n, near), folder)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.dedupe_bench", "--flood-child", str(folder)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        report[f"{n} {kind} short documents"] = {
+            "seconds": round(result["seconds"], 1),
+            "CPU seconds of the process": round(result["cpu"], 1),
+            "peak RSS MiB": round(result["peak_rss"] / 2**20),
+            "verdicts": result["verdicts"],
+            "clusters": result["clusters"],
+        }
+    distinct, near = (report[f"{n} {kind} short documents"]["peak RSS MiB"] for kind in ("distinct", "near-identical"))
+    report["peak ratio, near-identical / distinct"] = round(near / distinct, 2)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quality", action="store_true", help="only the quality figures")
@@ -311,16 +381,28 @@ def main() -> None:
     parser.add_argument(
         "--bands", type=int, nargs=2, metavar=("BANDS", "ROWS"), help="cost with this LSH banding (default: the project's)"
     )
+    parser.add_argument("--corpus", type=Path, help="the quality corpus (default: ../shared/eval/syndication-dev)")
+    parser.add_argument("--no-baselines", action="store_true", help="quality of this project only, without datasketch")
+    parser.add_argument("--flood", type=int, metavar="N", help="only the flood figures: N near-identical vs N distinct")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--flood-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.flood_child:
+        flood_child(args.flood_child)
+        return
+    if args.flood:
+        args.work.mkdir(parents=True, exist_ok=True)
+        print(json.dumps({"flood": flood(args.flood, args.work)}, indent=1))
+        return
     from tests.support.syndication import CORPUS
 
+    corpus = args.corpus or CORPUS
     report = {}
-    if CORPUS.exists():
-        report["quality"] = quality()
+    if corpus.exists():
+        report["quality"] = quality(corpus, baselines=not args.no_baselines)
     if not args.quality and args.sizes:
         print(json.dumps(report, indent=1), flush=True)  # the quality figures while the cost runs
         args.work.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,16 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.options import RunSettings, feed_sources, input_patterns, settings, state_dir
 from transforms.clean import CleanArticles, CleanSettings
-from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, check_banding, has_entries, index_folder
+from transforms.dedupe import (
+    DedupeSettings,
+    DeduplicateArticles,
+    IndexPlace,
+    SkipIngested,
+    check_banding,
+    check_complete,
+    has_entries,
+    index_folder,
+)
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
@@ -43,12 +52,15 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         source_errors.append(read_feeds.errors)
         tables["feeds"] = read_feeds.feeds
 
-    documents = sources | "AllSources" >> beam.Flatten()
-    parsed = documents | "Parse" >> ParseDocuments()
-    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     folder, dedupe = index_folder(state_dir(run, root)), settings(options, DedupeSettings)
     check_banding(folder, dedupe)
+    check_complete(folder, root, run.output)
     index = IndexPlace(folder, run_id, dt.datetime.now(dt.UTC), look_up=has_entries(folder))
+    documents = sources | "AllSources" >> beam.Flatten()
+    if index.look_up:
+        documents = documents | "AlreadyIngested" >> SkipIngested(index)
+    parsed = documents | "Parse" >> ParseDocuments()
+    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()

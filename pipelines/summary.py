@@ -11,7 +11,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from transforms.entities import NOT_TAGGED, UNKNOWN
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, STAGES, TAG, WRITE
-from transforms.stage import ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED, SPECIAL
+from transforms.stage import ALREADY_INGESTED, ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED, SPECIAL
 
 Totals = dict  # (namespace, counter name) -> value
 NAMESPACES = (*STAGES, FEEDS_NAMESPACE)
@@ -38,8 +38,10 @@ def written_totals(rows_per_table: dict[str, int]) -> Totals:
 
 
 def documents_read(t: Totals) -> int:
+    """Documents of this run: what the read stage found, less those an earlier run wrote already (counted
+    apart, as files skipped are)."""
     if (READ, DOCUMENTS) in t or (READ, ERRORS) in t:
-        return t.get((READ, DOCUMENTS), 0) + t.get((READ, ERRORS), 0)
+        return t.get((READ, DOCUMENTS), 0) + t.get((READ, ERRORS), 0) - t.get((READ, ALREADY_INGESTED), 0)
     return sum(t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
 
 
@@ -54,7 +56,13 @@ def mismatches(t: Totals) -> list[str]:
     stage_errors = sum(get(stage, ERRORS) for stage in ERROR_STAGES)
     checks = [
         (FETCH, "in", get(FETCH, IN), "documents + errors", get(FETCH, DOCUMENTS) + get(FETCH, ERRORS)),
-        (PARSE, "in", get(PARSE, IN), "documents read - fetch errors", get(READ, DOCUMENTS) - get(FETCH, ERRORS)),
+        (
+            PARSE,
+            "in",
+            get(PARSE, IN),
+            "documents read - fetch errors - already ingested",
+            get(READ, DOCUMENTS) - get(FETCH, ERRORS) - get(READ, ALREADY_INGESTED),
+        ),
         (PARSE, "in", get(PARSE, IN), "articles + errors", get(PARSE, ARTICLES) + get(PARSE, ERRORS)),
         (CLEAN, "in", get(CLEAN, IN), "parsed articles", get(PARSE, ARTICLES)),
         (CLEAN, "in", get(CLEAN, IN), "articles + errors", get(CLEAN, ARTICLES) + get(CLEAN, ERRORS)),
@@ -75,12 +83,14 @@ def counted(t: Totals, stage: str) -> bool:
 
 def stage_counts(t: Totals, stage: str) -> dict[str, int]:
     """What a stage (not write) received and passed on, and what it set aside: errors, or for dedupe
-    duplicates. The read stage receives what it found: documents and errors; and it counts the files it
-    skipped: ingested by an earlier run, or special (FIFOs, devices, sockets)."""
-    received = t.get((stage, DOCUMENTS), 0) + t.get((stage, ERRORS), 0) if stage == READ else t.get((stage, IN), 0)
+    duplicates. The read stage receives what it found (documents and errors) less what an earlier run wrote,
+    and counts the files it skipped: ingested by an earlier run, or special (FIFOs, devices, sockets)."""
+    if stage == READ:
+        new = t.get((READ, DOCUMENTS), 0) - t.get((READ, ALREADY_INGESTED), 0)
+        skips = {"files_seen": t.get((READ, SKIPPED), 0), "special_files": t.get((READ, SPECIAL), 0)}
+        return {"in": new + t.get((READ, ERRORS), 0), "out": new, "errors": t.get((READ, ERRORS), 0), **skips}
     aside = {"duplicates": t.get((stage, DUPLICATES), 0)} if stage == DEDUPE else {"errors": t.get((stage, ERRORS), 0)}
-    skips = {"files_seen": t.get((stage, SKIPPED), 0), "special_files": t.get((stage, SPECIAL), 0)} if stage == READ else {}
-    return {"in": received, "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside, **skips}
+    return {"in": t.get((stage, IN), 0), "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside}
 
 
 def stage_table(t: Totals) -> list[str]:
@@ -121,6 +131,7 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         ("entity rows", t.get((WRITE, "entities"), 0)),
         *([("files skipped (seen)", t[(READ, SKIPPED)])] if t.get((READ, SKIPPED)) else []),
         *([("special files skipped", t[(READ, SPECIAL)])] if t.get((READ, SPECIAL)) else []),
+        *([("already ingested", t[(READ, ALREADY_INGESTED)])] if t.get((READ, ALREADY_INGESTED)) else []),
         *not_tagged(t),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]

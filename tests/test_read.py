@@ -4,7 +4,7 @@ import json
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.read import ReadDocuments, ReadSettings, read_documents
+from transforms.read import ReadDocuments, ReadSettings, content_digest, content_id, read_documents
 from transforms.schema import ErrorRecord, RawDocument, document_id
 
 
@@ -13,8 +13,9 @@ def read(path, data):
 
 
 def test_text_file_is_one_document():
-    [doc] = read("/in/a.txt", b"Title\n\nSome body text here.")
-    assert doc == RawDocument(document_id("/in/a.txt"), "/in/a.txt", "text", "Title\n\nSome body text here.", encoding="utf-8")
+    data = b"Title\n\nSome body text here."
+    [doc] = read("/in/a.txt", data)
+    assert doc == RawDocument(content_id("/in/a.txt", content_digest(data)), "/in/a.txt", "text", "Title\n\nSome body text here.", encoding="utf-8")
 
 
 def test_utf8_bom_is_dropped():

@@ -16,11 +16,17 @@ hold it); a FIFO, device or socket is counted as skipped and never opened (openi
 ``/dev/zero`` never ends). Every document records the encoding its bytes were decoded with. Each file's
 content digest is kept with the dataset (``STATE/files/``): in append mode a file already ingested, same
 path and content, is skipped and counted, so a rerun adds no row.
+
+A document's id is its content within its source (``content_id``): the path and a digest of the file's
+bytes (a JSONL line's, with how many times that line came before it in the file), never a line number. So a
+JSONL file that grows, or is corrected, gives its unchanged lines their old ids, which the dedupe index
+knows (``dedupe.across_runs.SkipIngested``: "already ingested"), and a changed document a new id.
 """
 
 from __future__ import annotations
 
 import codecs
+import collections
 import dataclasses
 import hashlib
 import io
@@ -124,6 +130,18 @@ class FileCut(ValueError):
     """A file is read no further: a cap of ``ReadSettings`` was reached."""
 
 
+
+
+def content_digest(content: bytes) -> bytes:
+    return hashlib.blake2b(content, digest_size=16).digest()
+
+
+def content_id(path: str, digest: bytes, occurrence: int = 1) -> str:
+    """A document's id: its source path and the digest of its bytes (the ``occurrence``-th copy of them in
+    the file, so two equal lines of one file are two documents, the second an exact duplicate)."""
+    return document_id(path, digest.hex() if occurrence == 1 else f"{digest.hex()}#{occurrence}")
+
+
 def read_documents(path: str, data: bytes, limits: ReadSettings = DEFAULT_LIMITS) -> Iterator[Record]:
     """All the documents in one file's bytes, or the errors that stopped them."""
     name = inner_name(path)
@@ -140,10 +158,10 @@ def read_documents(path: str, data: bytes, limits: ReadSettings = DEFAULT_LIMITS
             yield from feed_records(path, data)[0]
         elif name.endswith(HTML_SUFFIXES):
             page = decode_html(data)
-            yield RawDocument(document_id(path), path, "html", page.text, encoding=page.encoding)
+            yield RawDocument(content_id(path, content_digest(data)), path, "html", page.text, encoding=page.encoding)
         elif name.endswith(TEXT_SUFFIXES):
             text = decode_text(data)
-            yield RawDocument(document_id(path), path, "text", text.text, encoding=text.encoding)
+            yield RawDocument(content_id(path, content_digest(data)), path, "text", text.text, encoding=text.encoding)
         else:
             raise ValueError(
                 f"unsupported file type {name.rsplit('/', 1)[-1]!r}: expected "
@@ -157,7 +175,7 @@ def read_jsonl(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMIT
     """One document (or error) per line of a JSONL stream, read as it comes. A line over the document cap
     is one error and reading goes on; a cap of the file (lines, decompressed bytes, bad lines) cuts it
     with one error row at the first line not read."""
-    number, wide, bad = 0, [], 0
+    number, wide, bad, seen = 0, [], 0, collections.Counter()
 
     def cut(why: str) -> ErrorRecord:
         return ErrorRecord.of(f"{path}:{number}", READ, f"file cut at {why}: the rest of the file is not read")
@@ -169,13 +187,16 @@ def read_jsonl(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMIT
                 return
             if line is not None and not line.strip():
                 continue
+            if line is not None:
+                digest = content_digest(line)
+                seen[digest] += 1  # 16 bytes a line, not the line
             try:
                 if line is None:
                     raise ValueError(
                         f"a line longer than {limits.max_document_bytes} bytes ({show_size(limits.max_document_bytes)}, "
                         "--max_document_bytes): not one news document"
                     )
-                yield jsonl_document(path, number, line, wide[0] if wide else None)
+                yield jsonl_document(path, number, line, wide[0] if wide else None, content_id(path, digest, seen[digest]))
             except ValueError as e:
                 bad += 1
                 if bad > limits.max_file_errors:
@@ -280,8 +301,11 @@ def decompressed(path: str, stream: BinaryIO, chunk: int, limit: Optional[int] =
         raise ValueError("corrupt or truncated gzip data: the stream ends early")
 
 
-def jsonl_document(path: str, number: int, line: bytes, encoding: Optional[str] = None) -> RawDocument:
-    """One JSONL line; ``encoding``: the file's, when the stream was decoded already (UTF-16/32)."""
+def jsonl_document(
+    path: str, number: int, line: bytes, encoding: Optional[str] = None, doc_id: Optional[str] = None
+) -> RawDocument:
+    """One JSONL line; ``encoding``: the file's, when the stream was decoded already (UTF-16/32); ``doc_id``:
+    its id, when the line is not the first of its content in the file (``read_jsonl`` counts them)."""
     decoded = decode_text(line)
     try:
         record = json.loads(decoded.text)
@@ -305,7 +329,7 @@ def jsonl_document(path: str, number: int, line: bytes, encoding: Optional[str] 
     if not (html or text or "").strip():
         raise ValueError("JSON line has neither 'text' nor 'html'")
     return RawDocument(
-        doc_id=document_id(path, number),
+        doc_id=doc_id or content_id(path, content_digest(line)),
         source_path=f"{path}:{number}",
         format="html" if html else "text",
         body=html or text,

@@ -25,6 +25,7 @@ IN = "in"
 DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "duplicates", "errors", "feeds"
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
+ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
 
 
 class _StageCounter:

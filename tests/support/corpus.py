@@ -137,6 +137,19 @@ def syndicate(rng: random.Random, paragraphs: list[str]) -> list[str]:
     return copy
 
 
+TEASER = (
+    "Live update {number} from {place}: the council has approved the new budget for roads and schools after a "
+    "long debate. Read the full story, watch the video and share your view in the comments. Subscribe to our "
+    "newsletter for the latest local news every morning."
+)
+
+
+def teaser(number: int, rng: random.Random) -> str:
+    """One of a feed's templated teasers: its own number and one of 40 towns, the rest the same. No two share a
+    content hash; any two verify as copies (3-gram Jaccard about 0.8)."""
+    return TEASER.format(number=number, place=f"Town{rng.randrange(40)}")
+
+
 def wire_copy(path: Path) -> str:
     """A later wire copy of a document as a run wrote it: its cleaned text, a dateline added and the last
     paragraph dropped (what an append run should find as a duplicate of the earlier article)."""

@@ -1,7 +1,8 @@
-"""Dedupe across runs, in a batch: this run's articles looked up in the index that earlier runs wrote
-(``index``), a cluster with a copy of an earlier article joined to that article's cluster, and this run's
-articles added to the index. Every step is keyed: band partitions, then sketch partitions, then article
-ids, then this run's clusters."""
+"""Dedupe across runs, in a batch: this run's documents that earlier runs wrote already set aside
+(``SkipIngested``), this run's articles looked up in the index that earlier runs wrote (``index``), a
+cluster with a copy of an earlier article joined to that article's cluster, and this run's articles added
+to the index. Every step is keyed: band partitions, then sketch partitions, then article ids, then this
+run's clusters."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.clusters import Decision, apply_decision
+from transforms.dedupe.clusters import Decision, apply_decision, fewest_candidates, swapped
 from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, band_keys
 from transforms.dedupe.index import (
     Earlier,
@@ -23,12 +24,14 @@ from transforms.dedupe.index import (
     event_time,
     index_rows,
     indexed,
+    known_ids,
     sketch_partition,
     wanted_sketches,
     write_index_file,
 )
-from transforms.schema import Article, Duplicate, IndexedSketch
+from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
 from transforms.shuffle import CoGroupByKeyPacked
+from transforms.stage import ALREADY_INGESTED, counter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +42,55 @@ class IndexPlace:
     run_id: str
     ingested_at: dt.datetime  # the event time of undated articles
     look_up: bool  # False when the index holds nothing yet: no lookup to pay for
+
+
+class _DropKnown(beam.DoFn):
+    """(id, {"document": ..., "known": ...}) -> the documents whose id no earlier run wrote; the others counted."""
+
+    def __init__(self):
+        self.skipped = counter(READ, ALREADY_INGESTED)
+
+    def process(self, joined) -> Iterator[RawDocument]:
+        _, grouped = joined
+        documents = list(grouped["document"])
+        if list(grouped["known"]):
+            self.skipped.inc(len(documents))
+            return
+        yield from documents
+
+
+def _id_partition(document: RawDocument) -> tuple[str, str]:
+    return sketch_partition(document.doc_id), document.doc_id
+
+
+def _by_id(document: RawDocument) -> tuple[str, RawDocument]:
+    return document.doc_id, document
+
+
+class SkipIngested(beam.PTransform):
+    """Raw documents -> those no earlier run wrote. A document's id is its content within its source
+    (``read.content_id``, a feed entry's ``entry_document``), and the index holds the id of every article and
+    duplicate written, so a path read again (a JSONL file that grew, a corrected file, file state lost)
+    yields only its new documents; the rest are counted ``read/already_ingested``, not read again."""
+
+    def __init__(self, place: IndexPlace):
+        super().__init__()
+        self.place = place
+
+    def expand(self, documents):
+        folder, run_id = self.place.folder, self.place.run_id
+        known = (
+            documents
+            | "IdsByPartition" >> beam.Map(_id_partition)
+            | "GroupIds" >> beam.GroupByKey()
+            | "ReadIds" >> beam.FlatMapTuple(lambda partition, ids: known_ids(folder, partition, ids, run_id))
+            | "Known" >> beam.Map(lambda article_id: (article_id, True)).with_output_types(tuple[str, bool])
+        )
+        return (
+            {"document": documents | "ById" >> beam.Map(_by_id), "known": known}
+            | "Join" >> CoGroupByKeyPacked()
+            | "DropKnown" >> beam.ParDo(_DropKnown())
+        )
 
 
 def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
@@ -68,6 +120,9 @@ class LookUpEarlier(beam.PTransform):
             | "BandKeys" >> beam.FlatMap(_band_items, self.settings)
             | "ByBandPartition" >> beam.GroupByKey()
             | "ReadBands" >> beam.FlatMapTuple(lambda partition, keys: earlier_candidates(folder, partition, keys, run_id))
+            | "ByNew" >> beam.Map(swapped).with_output_types(tuple[str, str])
+            | "PerNew" >> beam.GroupByKey()
+            | "Fewest" >> beam.FlatMapTuple(fewest_candidates)  # a flood's copies: a few earlier articles each
         )
         sketches = (
             candidates
@@ -79,7 +134,7 @@ class LookUpEarlier(beam.PTransform):
         earlier_of_new = (
             {"new": candidates, "sketch": sketches}
             | "JoinSketches" >> beam.CoGroupByKey()
-            | "ByNew" >> beam.FlatMapTuple(lambda _, g: ((new_id, s) for s in g["sketch"] for new_id in g["new"]))
+            | "SketchToNew" >> beam.FlatMapTuple(lambda _, g: ((new_id, s) for s in g["sketch"] for new_id in g["new"]))
         )
         return (
             {"fingerprint": fingerprints | "KeyNew" >> beam.Map(lambda f: (f.article_id, f)), "earlier": earlier_of_new}

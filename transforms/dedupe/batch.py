@@ -23,6 +23,8 @@ from transforms.dedupe.clusters import (
     bucket_pairs,
     cluster_decisions,
     exact_duplicate_edges,
+    fewest_candidates,
+    swapped,
     verified_edges,
 )
 from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, with_content_hash
@@ -54,7 +56,9 @@ def _band_items(fp, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, 
 
 
 class CandidatePairs(beam.PTransform):
-    """Fingerprints -> distinct (smaller id, larger id) pairs that share at least one LSH band key."""
+    """Fingerprints -> distinct (smaller id, larger id) pairs that share at least one LSH band key: a star
+    around each band key's first members, then each article's first ``MAX_ANCHORS`` partners
+    (``clusters.fewest_candidates``), so a flood of near-identical documents costs a few candidates each."""
 
     def __init__(self, settings: DedupeSettings):
         super().__init__()
@@ -66,7 +70,9 @@ class CandidatePairs(beam.PTransform):
             | "BandKeys" >> beam.FlatMap(_band_items, self.settings)
             | "ByBucket" >> beam.GroupByKey()
             | "Pairs" >> beam.FlatMap(lambda group: bucket_pairs(group[1]))
-            | "Distinct" >> beam.Distinct()
+            | "BySecond" >> beam.Map(swapped).with_output_types(tuple[str, str])
+            | "PerArticle" >> beam.GroupByKey()
+            | "Fewest" >> beam.FlatMapTuple(fewest_candidates)
         )
 
 

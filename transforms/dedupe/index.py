@@ -19,7 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Optional
 
 import pyarrow as pa
@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedupe.clusters import MAX_ANCHORS
-from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, verify
+from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, sketch, verify
 from transforms.schema import IndexedBand, IndexedSketch, arrow_schema
-from transforms.write.parquet import write_table
+from transforms.write.parquet import table_files, write_table
 
 INDEX, BANDS, SKETCHES = "dedupe", "bands", "sketches"
 INDEX_TABLES = {BANDS: arrow_schema(IndexedBand), SKETCHES: arrow_schema(IndexedSketch)}
@@ -60,12 +60,14 @@ def has_entries(folder: str) -> bool:
 
 
 def first_signature(folder: str) -> Optional[bytes]:
-    """One indexed signature, reading one row (a compacted partition file can be large)."""
+    """One indexed signature, reading a few rows (a compacted partition file can be large); a rebuilt
+    index's duplicates have none."""
     for path in sketch_files(folder):
         with FileSystems.open(path) as handle:
-            for batch in pq.ParquetFile(handle).iter_batches(batch_size=1, columns=["signature"]):
-                if batch.num_rows:
-                    return batch.column(0)[0].as_py()
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=64, columns=["signature"]):
+                found = next((value for value in batch.column(0).to_pylist() if value), None)
+                if found:
+                    return found
     return None
 
 
@@ -93,6 +95,28 @@ def check_banding(folder: str, settings: DedupeSettings) -> None:
     )
 
 
+def file_rows(paths: Iterable[str]) -> int:
+    """Rows of Parquet files, from their footers."""
+    total = 0
+    for path in paths:
+        with FileSystems.open(path) as handle:
+            total += pq.ParquetFile(handle).metadata.num_rows
+    return total
+
+
+def check_complete(folder: str, root: str, output: str) -> None:
+    """Refuse (ValueError) a run whose index knows fewer documents than the dataset at ``root`` holds as
+    articles and duplicates: every row written has a sketch row, so fewer means the index was removed or
+    damaged, and the run would take every earlier copy, and every document read again, for a new article."""
+    written = file_rows(path for table in ("articles", "duplicates") for path in table_files(root, table))
+    known = file_rows(sketch_files(folder)) if written else 0
+    if known < written:
+        raise ValueError(
+            f"the dedupe index of {output} knows {known} of the {written} articles and duplicates it holds "
+            f"(was _state/{INDEX} removed?): rebuild it with `python -m pipelines.reindex {output}`"
+        )
+
+
 def band_partition(band_key: str) -> str:
     return band_key.split(":", 1)[1][:PARTITION_HEX]
 
@@ -111,7 +135,7 @@ def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str
     table's columns in order: a run shuffles bands + 1 of them per article, and a dict per row cost more
     than the rest of the index's writing."""
     sketch_row = tuple(getattr(entry, name) for name in INDEX_TABLES[SKETCHES].names)
-    keys = band_keys(entry.signature, settings)
+    keys = band_keys(entry.signature, settings) if entry.signature else []  # a rebuilt duplicate: its id only
     bands = [(BANDS, band_partition(key), (key, entry.article_id)) for key in keys]  # IndexedBand's column order
     return [(SKETCHES, sketch_partition(entry.article_id), sketch_row), *bands]
 
@@ -162,6 +186,16 @@ def earlier_candidates(
         (old_id, new_id) for key, old_ids in earlier.items() for old_id in sorted(old_ids)[:MAX_ANCHORS] for new_id in by_key[key]
     }
     yield from sorted(pairs)
+
+
+def known_ids(folder: str, partition: str, article_ids: Iterable[str], skip_run: str) -> Iterator[str]:
+    """Which of the given ids earlier runs wrote (as an article or a duplicate), from one sketch partition:
+    a document's id is its content within its source, so a known id is a document already ingested."""
+    wanted = sorted(set(article_ids))
+    for path in partition_files(folder, SKETCHES, partition, skip_run):
+        with FileSystems.open(path) as handle:
+            found = pq.read_table(handle, columns=["article_id"], filters=[("article_id", "in", wanted)])
+        yield from found.column(0).to_pylist()
 
 
 def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], skip_run: str) -> Iterator[IndexedSketch]:
@@ -218,3 +252,38 @@ def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tupl
     for article_id, entry in sorted(found.items()):
         for key in keys_of[article_id]:
             yield key, entry
+
+
+def rebuilt_entries(
+    root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]
+) -> Iterator[IndexedSketch]:
+    """The index rows of a dataset's tables, for an index that was lost: each article's sketch made again from
+    its text (what the run sketched), each duplicate's id alone (its text is not kept: a copy of it is
+    still found through its canonical article). ``ingested_at(path)``: the event time of an undated row
+    of that file."""
+    for path in table_files(root, "articles"):
+        with FileSystems.open(path) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(columns=["article_id", "cluster_id", "published_at", "text"]):
+                for row in batch.to_pylist():
+                    at = event_time(row["published_at"], ingested_at(path))
+                    yield indexed(row["article_id"], row["cluster_id"], at, sketch(row["text"], settings))
+    for path in table_files(root, "duplicates"):
+        with FileSystems.open(path) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(columns=["article_id", "cluster_id", "published_at"]):
+                for row in batch.to_pylist():
+                    at = event_time(row["published_at"], ingested_at(path))
+                    yield IndexedSketch(row["article_id"], row["cluster_id"], at, b"", 0, b"")
+
+
+def rebuild(root: str, folder: str, run_id: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]) -> int:
+    """Write the index of the dataset at ``root`` into ``folder`` (empty), as one run's files; returns the
+    documents indexed."""
+    files: dict[tuple[str, str], list[tuple]] = {}
+    count = 0
+    for entry in rebuilt_entries(root, settings, ingested_at):
+        count += 1
+        for table, partition, row in index_rows(entry, settings):
+            files.setdefault((table, partition), []).append(row)
+    for (table, partition), rows in sorted(files.items()):
+        write_index_file(folder, table, partition, run_id, rows)
+    return count
