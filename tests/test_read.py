@@ -5,7 +5,7 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.read import ReadDocuments, ReadSettings, content_digest, content_id, read_documents
-from transforms.schema import ErrorRecord, RawDocument, document_id
+from transforms.schema import ErrorRecord, RawDocument
 
 
 def read(path, data):
