@@ -321,7 +321,7 @@ def test_bad_names_special_files_and_bad_items_in_one_run_are_accounted_for(tmp_
 
     output = tmp_path / "out"
     result = finishes(
-        lambda: run_pipeline(input=[str(inputs / "*")], output=str(output), quiet=True, max_document_bytes="1KiB"), 240
+        lambda: run_pipeline(input=[str(inputs / "*")], output=str(output), quiet=True, max_document_bytes="4KiB", max_error_rate=1), 240
     )
     assert result.committed, result.summary
     counts = result.counts
@@ -330,7 +330,7 @@ def test_bad_names_special_files_and_bad_items_in_one_run_are_accounted_for(tmp_
     errors = {e["source_path"].rsplit("/", 1)[1]: e["error"] for e in table(output, "errors")}
     assert "not valid UTF-8" in errors["bad\\xffname.txt"]
     assert "'title'" in errors["items.feed#item-2"] and "'url'" in errors["items.feed#item-3"]
-    assert "longer than 1024 bytes" in errors["docs.jsonl:1"] and "longer than" in errors["docs.jsonl:3"]
+    assert "longer than 4096 bytes" in errors["docs.jsonl:1"] and "longer than" in errors["docs.jsonl:3"]
     assert result.stages["read"]["special_files"] == 2
     assert "special files skipped" in result.summary
     with open(result.stats_path) as handle:
