@@ -26,9 +26,12 @@ $(BIN)/.installed: $(LOCK) pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/python -m pipelines.run --runner=DirectRunner
 
+# The complete suite: pytest, then the extraction gate (the dev sets in ../shared or NEWS_SHARED; passes with
+# a note without them). `test-fast` leaves out the tests that launch a process (marked slow by tests/conftest.py).
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m bench.extraction_gate
 
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -q -m "not slow"

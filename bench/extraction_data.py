@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections import Counter
 from pathlib import Path
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+# ../shared beside the checkout, or NEWS_SHARED (as for the tests: a worktree elsewhere can point at it).
+EVAL = Path(os.environ.get("NEWS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "eval"
 
 
 _BLOCK = frozenset(

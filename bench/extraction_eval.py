@@ -63,20 +63,22 @@ def justext_html(html: str) -> str:
         return ""
 
 
+def ours_html(page: dict, consensus: bool = True) -> str:
+    """Our text of one extraction-dev page, parsed as HTML and cleaned ("" when we make no article of it)."""
+    try:
+        raw = RawDocument(page["id"], page["id"], "html", page["html"], url=page["url"])
+        return clean_article(parse_document(raw, HtmlOptions(consensus=consensus))).text
+    except ValueError:
+        return ""
+
+
 def html_systems(page: dict) -> dict[str, tuple[str, float, dict]]:
     """Every HTML system's text for one page (with seconds), and the page's two text renderings."""
     import trafilatura
 
-    def ours(consensus: bool) -> str:
-        try:
-            raw = RawDocument(page["id"], page["id"], "html", page["html"], url=page["url"])
-            return clean_article(parse_document(raw, HtmlOptions(consensus=consensus))).text
-        except ValueError:
-            return ""
-
     systems = {
-        "ours: html (consensus body)": lambda: ours(True),
-        "trafilatura alone (precision, before)": lambda: ours(False),
+        "ours: html (consensus body)": lambda: ours_html(page, True),
+        "trafilatura alone (precision, before)": lambda: ours_html(page, False),
         "trafilatura defaults": lambda: trafilatura.extract(page["html"], url=page["url"]) or "",
         "jusText on html": lambda: justext_html(page["html"]),
     }

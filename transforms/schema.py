@@ -51,25 +51,37 @@ class RawDocument:
 
 
 @dataclasses.dataclass(frozen=True)
-class Entity:
-    """A named-entity mention; ``start``/``end`` are character offsets into the article's cleaned text.
+class Geocoding:
+    """Where a place (GPE, LOC, FAC) resolved in the offline gazetteer is: its ``country_code`` (ISO 3166-1
+    alpha-2), coordinates, GeoNames id and ``place_type`` (country, us_state, city, continent); null for
+    anything else. The last fields of ``Entity`` and ``EntityRow``, defined here once."""
 
-    Places (GPE, LOC, FAC) resolved in the offline gazetteer carry its ``country_code`` (ISO 3166-1
-    alpha-2), coordinates, GeoNames id and ``place_type`` (country, us_state, city, continent); the rest
-    leave them null. The field is ``mention``, not ``text``, so that unnesting the struct beside the
-    article's ``text`` column gives no clash.
-    """
-
-    mention: str
-    label: str
-    start: int
-    end: int
-    canonical: str
     country_code: Optional[str] = None
     latitude: Optional[float] = None
     longitude: Optional[float] = None
     geonames_id: Optional[int] = None
     place_type: Optional[str] = None
+
+
+PLACE_FIELDS = tuple(f.name for f in dataclasses.fields(Geocoding))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Mention:
+    mention: str
+    label: str
+    start: int
+    end: int
+    canonical: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Entity(Geocoding, _Mention):
+    """A named-entity mention; ``start``/``end`` are character offsets into the article's cleaned text, and
+    a place carries its ``Geocoding``. The field is ``mention``, not ``text``, so that unnesting the struct
+    beside the article's ``text`` column gives no clash. (Fields: ``_Mention``'s, then ``Geocoding``'s: a
+    dataclass takes its bases' fields in reverse order of its bases.)
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,19 +118,17 @@ class Article:
 
 
 @dataclasses.dataclass(frozen=True)
-class EntityRow:
-    """One canonical entity of an article with its mention count: a row of the ``entities`` table. A place
-    carries its canonical name's geocoding, so the table maps without unnesting ``articles.entities``."""
-
+class _EntityCount:
     article_id: str
     entity: str
     label: str
     mentions: int
-    country_code: Optional[str] = None
-    latitude: Optional[float] = None
-    longitude: Optional[float] = None
-    geonames_id: Optional[int] = None
-    place_type: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EntityRow(Geocoding, _EntityCount):
+    """One canonical entity of an article with its mention count: a row of the ``entities`` table. A place
+    carries its canonical name's geocoding, so the table maps without unnesting ``articles.entities``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,9 +250,6 @@ def _plain(value):
     if isinstance(value, dict):
         return {name: _plain(item) for name, item in value.items()}
     return value
-
-
-PLACE_FIELDS = ("country_code", "latitude", "longitude", "geonames_id", "place_type")
 
 
 def entity_rows(article: Article) -> list[dict]:

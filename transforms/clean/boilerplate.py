@@ -19,13 +19,12 @@ from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stop
 from transforms.clean.tables import (
     COMMENT_HEADER,
     CREDIT_LINE,
-    DENSE_SCRIPTS,
     FOOTER_LINE,
     REPLY_LINE,
     STANDALONE_NUMBER,
     LineSettings,
 )
-from transforms.text import line_key
+from transforms.text import HEADLINE_ANCHOR_WORDS, UNSPACED_SCRIPTS, line_key
 
 
 @dataclasses.dataclass
@@ -64,7 +63,7 @@ def classify(raw: list[str], language: Optional[str], settings: LineSettings, ti
     prose = sorted(line.stops for line in lines if line.sentence and line.units >= s.good_units)
     typical = prose[len(prose) // 2] if prose else 0.0
     for i, line in enumerate(lines):
-        dense = line.script in DENSE_SCRIPTS
+        dense = line.script in UNSPACED_SCRIPTS
         scale = s.dense_stopwords / s.good_stopwords if dense else 1.0
         good_min = min(s.good_stopwords * scale, s.relative_good * typical)
         near_min = min(s.neargood_stopwords * scale, s.relative_neargood * typical)
@@ -173,11 +172,12 @@ def headline_positions(raw: list[str], title: Optional[str]) -> list[int]:
     key = line_key(title) if title else None
     if not key:
         counts = Counter(keys)
+        low, high = HEADLINE_ANCHOR_WORDS
         key = next(
             (
                 k
                 for k, t in zip(keys, raw)
-                if counts[k] > 1 and 4 <= len(k.split()) <= 30 and not ends_sentence(t) and not is_nav(t) and not is_promo(t)
+                if counts[k] > 1 and low <= len(k.split()) <= high and not ends_sentence(t) and not is_nav(t) and not is_promo(t)
             ),
             None,
         )
@@ -253,7 +253,7 @@ def _with_headings(lines: list[Line], kinds: list[str], keep: list[int], setting
     if lead >= 0 and lines[lead].sentence and not lines[lead].fixed and lines[lead].units >= settings.neargood_units:
         chosen.add(lead)
     for i in range(min(chosen), keep[-1] + 1):
-        if i in chosen or lines[i].fixed or lines[i].units > settings.max_link_units * 2:
+        if i in chosen or lines[i].fixed or lines[i].units > settings.max_heading_units:
             continue
         ahead = range(i + 1, min(i + 1 + settings.max_heading_distance, len(lines)))
         if any(j in chosen and lines[j].kind in ("good", "neargood") for j in ahead) and not lines[i].sentence:

@@ -8,6 +8,7 @@ import dataclasses
 
 from transforms.clean.scripts import ends_sentence, is_prose, script_of, units
 from transforms.clean.tables import (
+    NAV_MAX_WORDS,
     NAV_WORDS,
     PROMO_MAX_CHARS,
     PROMO_PATTERNS,
@@ -20,7 +21,7 @@ from transforms.text import line_key, words
 def is_nav(line: str) -> bool:
     """A short line made only of navigation words ("Home", "Sign in", "Read more", "더보기")."""
     tokens = words(line)
-    return bool(tokens) and len(tokens) <= 5 and all(w in NAV_WORDS for w in tokens)
+    return bool(tokens) and len(tokens) <= NAV_MAX_WORDS and all(w in NAV_WORDS for w in tokens)
 
 
 def is_promo(line: str) -> bool:
@@ -52,7 +53,7 @@ class DumpEvidence:
 
 
 def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvidence:
-    """Score = nav lines and promos (weighted) + runs of menu lines + lines repeated (3 words or more).
+    """Score = nav lines, promos, runs of menu lines and repeated lines, each weighted (``DumpSettings``).
 
     Evidence found inside the prose (between its first and last long sentence line) is scaled down by the
     number of prose lines: a dump's chrome is a large share of it, while a long article's few list-like
@@ -79,21 +80,21 @@ def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvi
         if is_promo(line):
             promos += 1
             add(i, settings.promo_weight)
-    keys = [line_key(t) if len(words(t)) >= 3 else "" for t in lines]
+    keys = [line_key(t) if len(words(t)) >= settings.repeat_words else "" for t in lines]
     where: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         if key:
             where.setdefault(key, []).append(i)
     repeated = [at for at in where.values() if len(at) > 1]
     for at in repeated:  # inside when printed inside the prose (a question asked of every guest) ...
-        add(max(at, key=lambda i: first <= i <= last), 1.0)  # ... outside when only around it (a headline)
+        add(max(at, key=lambda i: first <= i <= last), settings.repeat_weight)  # ... outside when only around it (a headline)
     for i, line in enumerate([*lines, None]):
         if line is not None and is_menu_line(line, settings):
             run += 1
             continue
         if run >= settings.menu_run:
             runs += 1
-            add(i - run, 1.0)
+            add(i - run, settings.menu_run_weight)
         run = 0
     evidence = DumpEvidence(nav, runs, len(repeated), promos, outside, inside, len(prose), 0.0, False)
     score = evidence.score_with(settings.body_lines)

@@ -14,15 +14,8 @@ from collections import Counter
 from typing import Optional
 
 from transforms.clean.language import stop_words
-from transforms.clean.tables import (
-    DENSE_SCRIPTS,
-    DENSE_WEIGHT,
-    KOREAN_JOSA,
-    NO_SENTENCE_MARK,
-    PROSE_UNITS,
-    SCRIPT_RANGES,
-    SENTENCE_END,
-)
+from transforms.clean.tables import DENSE_WEIGHT, KOREAN_JOSA, NO_SENTENCE_MARK, PROSE_UNITS
+from transforms.text import SCRIPT_RANGES, SENTENCE_END, UNSPACED_SCRIPTS
 from transforms.text import words as text_words
 
 _SCRIPT_CHAR = {name: re.compile(f"[{ranges}]") for name, ranges in SCRIPT_RANGES.items()}
@@ -49,7 +42,7 @@ def units(text: str, script: Optional[str] = None) -> float:
     """Length in Latin-equivalent characters: dense-script characters weigh DENSE_WEIGHT."""
     script = script or script_of(text)
     n = len(text.strip())
-    if script in DENSE_SCRIPTS:
+    if script in UNSPACED_SCRIPTS:
         dense = sum(1 for ch in text if _ANY_SCRIPT.match(ch) and not _SCRIPT_CHAR["hangul"].match(ch))
         return n + (DENSE_WEIGHT - 1.0) * dense
     return float(n)
@@ -77,7 +70,7 @@ def stopword_share(line: str, language: Optional[str], script: Optional[str] = N
     particles and inflections are kana), else 0.
     """
     script = script or script_of(line)
-    if script in DENSE_SCRIPTS:
+    if script in UNSPACED_SCRIPTS:
         body = "".join(ch for ch in line if _ANY_SCRIPT.match(ch))
         if not body:
             return 0.0

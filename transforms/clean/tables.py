@@ -1,4 +1,4 @@
-"""The clean stage's data: scripts, sentence marks, navigation words, promo patterns and thresholds, kept
+"""The clean stage's data: script weights, navigation words, promo patterns and thresholds, kept
 apart from the logic (``scripts``, ``dump``, ``boilerplate``). Fitted values are marked "fitted";
 ``python -m bench.extraction_eval`` picks them by 5-fold cross-validation (docs/extraction.md).
 """
@@ -19,28 +19,11 @@ PROSE_UNITS = 80.0  # a line this long that ends like a sentence is a candidate 
 
 # ------------------------------------------------------------------------------------ scripts
 
-# Unicode ranges per script family. "Dense" scripts write words without spaces: length is counted in
-# characters weighted by DENSE_WEIGHT so that one line of Chinese weighs what the same line in English does.
-SCRIPT_RANGES = {
-    "han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
-    "kana": "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f",
-    "hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
-    "thai": "\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f",  # Thai, Lao, Khmer, Myanmar
-    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
-    "hebrew": "\u0590-\u05ff",
-    "devanagari": "\u0900-\u0dff",  # Devanagari and the other Brahmic scripts of India and Sri Lanka
-    "cyrillic": "\u0400-\u04ff\u0500-\u052f",
-    "greek": "\u0370-\u03ff",
-}
-DENSE_SCRIPTS = frozenset({"han", "kana", "thai"})
+# Scripts and sentence ends are every stage's facts: ``transforms.text`` (SCRIPT_RANGES, UNSPACED_SCRIPTS,
+# SENTENCE_END). Unspaced ("dense") scripts' length is counted in characters weighted by DENSE_WEIGHT, so that
+# one line of Chinese weighs what the same line in English does.
 DENSE_WEIGHT = 3.0  # one Han/kana/Thai character ~ three Latin characters of text (CJK-English parallel text)
 
-# A line ends like a sentence: Latin/Cyrillic . ! ? …, CJK 。！？, Arabic ؟ and ۔, Devanagari । ॥,
-# Armenian ։, Ethiopic ።, Myanmar ။, followed by closing quotes or brackets.
-SENTENCE_END = re.compile(
-    "[.!?\u2026\u3002\uff01\uff1f\uff0e\uff61\u061f\u06d4\u0964\u0965\u0589\u1362\u104b]"
-    "[\\s\"'\u201d\u2019\u00bb\u300d\u300f\u3011\uff09)\\]]*$"
-)
 # Scripts that mark no sentence end: a long enough line counts as a sentence.
 NO_SENTENCE_MARK = frozenset({"thai"})
 
@@ -50,6 +33,7 @@ KOREAN_JOSA = re.compile(r"(?:은|는|이|가|을|를|에|의|도|로|으로|와
 # ------------------------------------------------------------------------------- page-dump evidence
 
 # Navigation and chrome words: a short line made only of these is a menu item in any page.
+NAV_MAX_WORDS = 5  # ... short: this many words at most
 NAV_WORDS = frozenset(
     """
     home menu search login log sign in out up register subscribe subscription newsletter newsletters share
@@ -121,6 +105,9 @@ class DumpSettings:
     menu_run: int = 4  # this many short, sentence-less lines in a row make a menu
     nav_weight: float = 2.0  # navigation lines and promos are strong evidence (tables and wire copy have none)
     promo_weight: float = 2.0
+    menu_run_weight: float = 1.0  # a run of menu lines
+    repeat_weight: float = 1.0  # a line printed more than once (a headline above the body and in a list) ...
+    repeat_words: int = 3  # ... of this many words or more
     threshold: float = 6.0  # fitted: score at which a text counts as a page dump
     body_lines: float = 20.0  # fitted: evidence inside the prose counts 1 / (1 + prose lines / this)
 
@@ -138,8 +125,8 @@ class LineSettings:
     relative_good: float = 0.7  # ... or this share of the document's typical prose line, if lower
     relative_neargood: float = 0.45
     dense_stopwords: float = 0.10  # the stop-word share for dense scripts (characters covered)
-    max_link_units: float = 60.0  # a short line without a sentence end is chrome unless context saves it
-    max_heading_distance: int = 2  # a short line may head the body when a good line follows within this
+    max_heading_units: float = 120.0  # a short line without a sentence end inside the body may be a subheading, ...
+    max_heading_distance: int = 2  # ... when a good line follows within this many lines
     max_gap_lines: int = 10  # fitted: a bad stretch this short between two good runs is a promo, not the end
     gap_units: float = 400.0  # ... and holds at most this many units of text
     min_run_units: float = 30.0  # fitted: a separate good run joins the body when it holds this many units

@@ -16,7 +16,7 @@ from typing import Optional
 from transforms.entities.aliases import mention_name
 from transforms.entities.gazetteer import Gazetteer, Place
 from transforms.entities.tables import MAJOR_CITY, PLACE_LABELS, PLACE_TYPE_RANK, POPULATION_MARGIN
-from transforms.schema import Entity
+from transforms.schema import PLACE_FIELDS, Entity
 
 
 def geocode_mentions(gazetteer: Gazetteer, mentions: Sequence[tuple[str, str]]) -> list[Optional[Place]]:
@@ -35,16 +35,7 @@ def with_places(gazetteer: Gazetteer, entities: Sequence[Entity]) -> tuple[Entit
     is New York, and every mention of one entity has one place)."""
     places = geocode_mentions(gazetteer, [(e.canonical, e.label) for e in entities])
     return tuple(
-        e
-        if p is None
-        else dataclasses.replace(
-            e,
-            country_code=p.country_code,
-            latitude=p.latitude,
-            longitude=p.longitude,
-            geonames_id=p.geonames_id,
-            place_type=p.place_type,
-        )
+        e if p is None else dataclasses.replace(e, **{name: getattr(p, name) for name in PLACE_FIELDS})
         for e, p in zip(entities, places)
     )
 

@@ -40,7 +40,7 @@ BYLINE = re.compile(
 BYLINE_NAME_SEPARATOR = re.compile(r"\s*(?:,|\band\b|&)\s*", re.I)
 MAX_BYLINE_WORDS = 10
 
-# ------------------------------------------------------------------------------------ titles, mastheads
+# ------------------------------------------------------------------------------------------- mastheads
+# (a headline's length is every stage's: transforms.text.HEADLINE_WORDS)
 
-HEADLINE_WORDS = (3, 30)  # a headline has this many words and no final full stop
 MASTHEAD_WORDS = (1, 5)  # a site name above the title: this many capitalised words

@@ -13,16 +13,16 @@ from transforms.parse.patterns import (
     BYLINE_NAME_SEPARATOR,
     DATE_PATTERN,
     HEADER_LINES,
-    HEADLINE_WORDS,
     MASTHEAD_WORDS,
     MAX_BYLINE_WORDS,
 )
 from transforms.schema import Article, RawDocument
-from transforms.text import LIST_ITEM, SENTENCE_END, line_key
+from transforms.text import HEADLINE_WORDS, LIST_ITEM, SENTENCE_END, line_key
 from transforms.urls import canonical_url
 
 
 def is_headline(line: str) -> bool:
+    """A title's shape: HEADLINE_WORDS words, no final full stop, not a bare date."""
     low, high = HEADLINE_WORDS
     return low <= len(line.split()) <= high and not line.endswith(".") and not DATE_PATTERN.fullmatch(line)
 

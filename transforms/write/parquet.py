@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
-from transforms.schema import SCHEMAS, UNDATED, Article, entity_rows, record_row
+from transforms.schema import SCHEMAS, TABLE_RECORDS, UNDATED, Article, EntityRow, entity_rows, record_row
 
 PARTITION_COLUMN = "published_date"
 PARTITIONED_TABLES = ("articles", "entities")
@@ -75,14 +75,17 @@ def write_empty_table(output: str, table: str, run_id: str) -> str:
     return path
 
 
-def article_rows(article: Article) -> tuple[str, list[dict]]:
-    return article.published_date, [record_row(article)]
+# The table of each record the pipeline ends with: schema.TABLE_RECORDS read backwards.
+RECORD_TABLES = {record: table for table, record in TABLE_RECORDS.items()}
 
 
-def flat_rows(record) -> tuple[None, list[dict]]:
-    return None, [record_row(record)]
-
-
-def article_entity_rows(article: Article) -> list[tuple[str, list[dict]]]:
-    rows = entity_rows(article)
-    return [(article.published_date, rows)] if rows else []
+def table_batches(record) -> list[tuple[str, Optional[str], list[dict]]]:
+    """(table, partition, rows) for any record the pipeline ends with: its row in its own table and, for an
+    article, its entity rows (in the article's partition). The one routing of records to tables, for
+    batch and stream writing alike."""
+    table = RECORD_TABLES[type(record)]
+    partition = record.published_date if table in PARTITIONED_TABLES else None
+    batches = [(table, partition, [record_row(record)])]
+    if isinstance(record, Article) and (rows := entity_rows(record)):
+        batches.append((RECORD_TABLES[EntityRow], partition, rows))
+    return batches

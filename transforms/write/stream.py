@@ -16,19 +16,15 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.state import record_ingested_keys
-from transforms.schema import WRITE, Article, Duplicate, ErrorRecord, FeedStatus
+from transforms.schema import WRITE, Article, Duplicate
 from transforms.stage import counter
 from transforms.write.bundles import bundle_name, mark_committed, publish_staged, staged_path
-from transforms.write.parquet import TABLES, article_entity_rows, article_rows, flat_rows, table_folder, write_parquet
+from transforms.write.parquet import TABLES, table_batches, table_folder, write_parquet
 
 
 def table_rows(record) -> list[tuple[str, Optional[str], dict]]:
     """(table, partition, row) for any record the pipeline ends with."""
-    if isinstance(record, Article):
-        batches = [("articles", article_rows(record))] + [("entities", rows) for rows in article_entity_rows(record)]
-    else:
-        batches = [({Duplicate: "duplicates", ErrorRecord: "errors", FeedStatus: "feeds"}[type(record)], flat_rows(record))]
-    return [(table, partition, row) for table, (partition, rows) in batches for row in rows]
+    return [(table, partition, row) for table, partition, rows in table_batches(record) for row in rows]
 
 
 def window_file_name(run_id: str, window, unique: Optional[str] = None) -> str:
