@@ -5,13 +5,12 @@ dataset (rows unchanged)."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
+from pipelines.maintenance import change_version
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
-from transforms.write.commit import DatasetError, abandon, begin, check_pointer, commit, exclusive, is_local, state_dir_of
+from transforms.write.commit import DatasetError
 from transforms.write.compact import compact_version
-from transforms.write.parquet import new_run_id
 
 _UNITS = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
 
@@ -35,27 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-size", type=size, default=128 * 2**20, help="bytes per file (default 128MB)")
     args = parser.parse_args(argv)
     try:
-        if not is_local(args.output):
-            raise DatasetError("compaction works on local datasets only for now")
-        with exclusive(args.output):
-            current = check_pointer(args.output)
-            if current is None:
-                raise DatasetError(f"{args.output} holds no committed dataset")
-            started = dt.datetime.now(dt.UTC)
-            version = begin(args.output, new_run_id(), append=True, state_dir=state_dir_of(args.output, current))
-            try:
-                counts = compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
-                manifest = {
-                    "run_id": version.run_id,
-                    "previous_version": version.previous,
-                    "compaction": counts,
-                    "started_at": started.isoformat(),
-                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-                }
-                commit(version, manifest)
-            except BaseException:
-                abandon(version)
-                raise
+        version, counts = change_version(
+            args.output, "compaction", lambda version: compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
+        )
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

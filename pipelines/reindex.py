@@ -13,13 +13,11 @@ import os
 import shutil
 import sys
 
-from apache_beam.io.filesystems import FileSystems
-
+from pipelines.maintenance import change_version
 from pipelines.stats import RUNS
 from transforms.dedupe import DedupeSettings, index_folder
 from transforms.dedupe.index import rebuild
-from transforms.write.commit import STATE, DatasetError, abandon, begin, commit, current_version, exclusive, is_local
-from transforms.write.parquet import new_run_id
+from transforms.write.commit import DatasetError
 
 
 def run_started(output: str, default: dt.datetime):
@@ -49,33 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shingle_size", type=int, default=defaults.shingle_size, help="as the runs use")
     args = parser.parse_args(argv)
     settings = dataclasses.replace(defaults, bands=args.lsh_bands, rows=args.lsh_rows, shingle_size=args.shingle_size)
+    started = dt.datetime.now(dt.UTC)
+
+    def reindex(version) -> dict:
+        folder = index_folder(version.state)
+        shutil.rmtree(folder, ignore_errors=True)  # this version's links only: the committed files stay
+        indexed = rebuild(version.root, folder, version.run_id, settings, run_started(args.output, started))
+        return {"documents": indexed, "bands": settings.bands, "rows": settings.rows}
+
     try:
-        if not is_local(args.output):
-            raise DatasetError("reindexing works on local datasets only for now")
-        with exclusive(args.output):
-            if current_version(args.output) is None:
-                raise DatasetError(f"{args.output} holds no committed dataset")
-            started = dt.datetime.now(dt.UTC)
-            version = begin(args.output, new_run_id(), append=True)
-            try:
-                folder = index_folder(FileSystems.join(version.root, STATE))
-                shutil.rmtree(folder, ignore_errors=True)  # this version's links only: the committed files stay
-                indexed = rebuild(version.root, folder, version.run_id, settings, run_started(args.output, started))
-                manifest = {
-                    "run_id": version.run_id,
-                    "previous_version": version.previous,
-                    "reindex": {"documents": indexed, "bands": settings.bands, "rows": settings.rows},
-                    "started_at": started.isoformat(),
-                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-                }
-                commit(version, manifest)
-            except BaseException:
-                abandon(version)
-                raise
+        version, done = change_version(args.output, "reindex", reindex)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"Dedupe index of {indexed} articles and duplicates rebuilt; version {version.run_id} committed in {args.output}")
+    print(
+        f"Dedupe index of {done['documents']} articles and duplicates rebuilt; version {version.run_id} committed in "
+        f"{args.output}"
+    )
     return 0
 
 
