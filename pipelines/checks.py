@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import difflib
 import importlib
+import importlib.metadata
 import os
 
 from apache_beam.io.filesystem import BeamIOError
@@ -100,7 +101,14 @@ RUNNER_EXTRAS = {
 
 
 def _install(extra: str) -> str:
-    return f"pip install '{PACKAGE}[{extra}]'"
+    """How to install what the project's ``extra`` adds, as pyproject.toml declares it (the project is
+    published on no index, so its own name cannot be installed)."""
+    try:
+        declared = importlib.metadata.requires(PACKAGE) or []
+    except importlib.metadata.PackageNotFoundError:
+        declared = []
+    specs = [r.split(";")[0].strip() for r in declared if r.replace(" ", "").endswith(f'extra=="{extra}"')]
+    return f"pip install {' '.join(repr(s) for s in specs or [f'apache-beam[{extra}]'])} (the {extra} extra of {PACKAGE})"
 
 
 def _scheme_installed(module: str, flag: str) -> bool:

@@ -206,7 +206,7 @@ def test_a_scheme_without_its_extra_names_the_extra(args, extra, installed, tmp_
     output = [] if "--output" in args else ["--output", str(tmp_path / "out")]
     assert main([*args, *output]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("error: ") and f"pip install 'news-ingest[{extra}]'" in line
+    assert line.startswith("error: ") and f"pip install 'apache-beam[{extra}]" in line and f"(the {extra} extra of news-ingest)" in line
     assert not (tmp_path / "out").exists()
 
 
@@ -217,7 +217,7 @@ def test_a_runner_without_its_extra_names_the_extra(tmp_path, capsys, monkeypatc
     code = main(["--runner=apache_beam.runners.dask.dask_runner.DaskRunner", "--output", str(tmp_path / "out")])
     assert code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "pip install 'news-ingest[dask]'" in line and not (tmp_path / "out").exists()
+    assert "pip install 'apache-beam[dask]" in line and "(the dask extra of news-ingest)" in line and not (tmp_path / "out").exists()
 
 
 def test_a_closed_stdout_ends_the_summary_not_the_run(tmp_path):
