@@ -42,6 +42,14 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CHUNK = 1000  # articles per input file of the pipeline
 
 
+def child_result(*args: str) -> dict:
+    """Run this bench in a child process (its own peak RSS) and return the JSON its last line prints."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.dedupe_bench", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def cleaned_dev_corpus(corpus: Path | None = None) -> tuple[list, dict[str, str]]:
     """The corpus's files parsed and cleaned, and its truth (default: ../shared/eval/syndication-dev)."""
     from tests.support.syndication import CORPUS
@@ -277,23 +285,7 @@ def cost(sizes: list[int], index_size: int, work: Path, settings) -> dict:
         articles_folder = work / f"articles-{n}"
         shutil.rmtree(articles_folder, ignore_errors=True)
         write_chunks(synthetic_articles(n, seed=n, earlier=earlier), articles_folder)
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.dedupe_bench",
-                "--child",
-                str(articles_folder),
-                folder,
-                str(settings.bands),
-                str(settings.rows),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        result = json.loads(out.strip().splitlines()[-1])
+        result = child_result("--child", str(articles_folder), folder, str(settings.bands), str(settings.rows))
         report[f"{n} documents, index of {index_size}, {settings.bands} x {settings.rows} bands"] = {
             "docs/s": round(n / result["seconds"]),
             "seconds": round(result["seconds"], 1),
@@ -352,14 +344,7 @@ def flood(n: int, work: Path) -> dict:
         folder = work / f"flood-{kind}-{n}"
         shutil.rmtree(folder, ignore_errors=True)
         write_chunks(flood_articles(n, near), folder)
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.dedupe_bench", "--flood-child", str(folder)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        result = json.loads(out.strip().splitlines()[-1])
+        result = child_result("--flood-child", str(folder))
         report[f"{n} {kind} short documents"] = {
             "seconds": round(result["seconds"], 1),
             "CPU seconds of the process": round(result["cpu"], 1),

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.compact import main as compact
-from tests.support.cli import ROOT, SEEDS, run_cli, summary_numbers
+from tests.support.cli import ROOT, SEEDS, dataset_rows, run_cli, summary_numbers
 from tests.support.cli import table as table_rows
 from tests.support.corpus import generate, wire_copy
 from tests.support.feed_server import FeedServer
@@ -30,18 +30,8 @@ from transforms.feeds.formats import feed_records
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
 from transforms.read import read_jsonl
 from transforms.schema import ARTICLES_SCHEMA, ErrorRecord
+from transforms.write import TABLES
 from transforms.write.commit import VERSIONS, begin, commit, current_version
-
-TABLES = ("articles", "entities", "duplicates", "errors", "feeds")
-
-
-def rows(output) -> dict[str, list]:
-    """Every table's rows, sorted, as a reader that globs the files sees them."""
-    result = {}
-    for table in TABLES:
-        query = f"select * from read_parquet('{output}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
-        result[table] = sorted(map(repr, duckdb.sql(query).fetchall()))
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +55,12 @@ def seeds_dataset(tmp_path_factory):
     ],
 )
 def test_refusals_come_first_with_one_line_and_touch_nothing(seeds_dataset, args, message):
-    before = rows(seeds_dataset)
+    before = dataset_rows(seeds_dataset)
     listing = sorted(os.listdir(seeds_dataset / VERSIONS))
     result = run_cli(*args, "--output", str(seeds_dataset), timeout=120)
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]
-    assert rows(seeds_dataset) == before and sorted(os.listdir(seeds_dataset / VERSIONS)) == listing
+    assert dataset_rows(seeds_dataset) == before and sorted(os.listdir(seeds_dataset / VERSIONS)) == listing
 
 
 def test_an_output_that_cannot_take_the_run_is_refused(tmp_path):
@@ -93,7 +83,7 @@ def test_a_second_run_on_the_same_output_is_refused(seeds_dataset):
 def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(tmp_path, seeds_dataset):
     output = tmp_path / "out"
     assert run_cli("--output", str(output)).returncode == 0
-    before = rows(output)
+    before = dataset_rows(output)
     corpus = tmp_path / "corpus"
     generate(300, corpus, seed=3)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -107,7 +97,7 @@ def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(tmp_path, seeds_datas
     time.sleep(4)  # well into the run
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
-    assert rows(output) == before  # every reader still sees exactly the earlier run
+    assert dataset_rows(output) == before  # every reader still sees exactly the earlier run
     again = run_cli("--input", str(SEEDS / "002*"), "--output", str(output))
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(os.listdir(output / VERSIONS)) == 2  # the dead run's version is gone; the earlier one kept for readers
@@ -117,10 +107,10 @@ def test_an_append_rerun_adds_no_row(tmp_path):
     output = tmp_path / "out"
     first = run_cli("--output", str(output), "--write_mode", "append")
     assert first.returncode == 0, first.stderr[-3000:]
-    before = rows(output)
+    before = dataset_rows(output)
     second = run_cli("--output", str(output), "--write_mode", "append")
     assert second.returncode == 0, second.stderr[-3000:]
-    assert rows(output) == before
+    assert dataset_rows(output) == before
     counts = summary_numbers(second.stdout)
     assert counts["documents read"] == 0 and counts["files skipped (seen)"] == 5
     changed = tmp_path / "in"
@@ -251,7 +241,7 @@ def compacted(tmp_path_factory):
     output = tmp_path_factory.mktemp("compact") / "out"
     for seed in sorted(SEEDS.glob("*.txt")):
         assert run_cli("--input", str(seed), "--output", str(output), "--write_mode", "append", *HORIZON).returncode == 0
-    before = rows(output), index_content(output)
+    before = dataset_rows(output), index_content(output)
     files = {name: len(list((output / name).rglob("*.parquet"))) for name in ("articles", INDEX[0])}
     assert compact([str(output), "--target-size", "1MB"]) == 0
     return output, before, files
@@ -259,7 +249,7 @@ def compacted(tmp_path_factory):
 
 def test_compaction_keeps_every_row(compacted):
     output, (before, index_before), files_before = compacted
-    assert rows(output) == before
+    assert dataset_rows(output) == before
     assert index_content(output) == index_before
     assert len(list((output / "articles").rglob("*.parquet"))) < files_before["articles"]
     assert len(list((output / INDEX[0]).rglob("*.parquet"))) < files_before[INDEX[0]]  # each seed's run added its own

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 
-import duckdb
 import pytest
 
 from pipelines.checks import UsageError
@@ -17,22 +16,11 @@ from pipelines.options import NewsPipelineOptions, RunSettings, settings
 from pipelines.run import execute, main
 from pipelines.stats import ErrorReasons, reason_of, top_reasons
 from pipelines.verdict import too_many_errors
-from tests.support.cli import ROOT, SEEDS
+from tests.support.cli import ROOT, SEEDS, dataset_rows
 from transforms.feeds import FEEDS_NAMESPACE
 from transforms.schema import READ, WRITE
 from transforms.stage import DOCUMENTS, ERRORS, SKIPPED
 from transforms.write.commit import VERSIONS, current_version
-
-TABLES = ("articles", "entities", "duplicates", "errors", "feeds")
-
-
-def dataset_rows(output) -> dict[str, list]:
-    """Every table's rows, sorted, as a reader that globs the files sees them."""
-    result = {}
-    for table in TABLES:
-        query = f"select * from read_parquet('{output}/{table}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
-        result[table] = sorted(map(repr, duckdb.sql(query).fetchall()))
-    return result
 
 
 def state(output) -> tuple:
@@ -138,7 +126,9 @@ def test_an_overwrite_that_reads_nothing_is_not_committed(dataset, tmp_path):
     """Inputs that match only folders: nothing read, no error; committing would empty the dataset."""
     before = state(dataset)
     (tmp_path / "empty-folder").mkdir()
-    options = NewsPipelineOptions(["--input", str(tmp_path / "empty-*"), "--output", str(dataset), "--write_mode", "overwrite", "-q"])
+    options = NewsPipelineOptions(
+        ["--input", str(tmp_path / "empty-*"), "--output", str(dataset), "--write_mode", "overwrite", "-q"]
+    )
     outcome = execute(options, settings(options, RunSettings))
     assert not outcome.committed and "no document read" in outcome.failure
     assert state(dataset) == before
@@ -206,7 +196,11 @@ def test_a_scheme_without_its_extra_names_the_extra(args, extra, installed, tmp_
     output = [] if "--output" in args else ["--output", str(tmp_path / "out")]
     assert main([*args, *output]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("error: ") and f"pip install 'apache-beam[{extra}]" in line and f"(the {extra} extra of news-ingest)" in line
+    assert (
+        line.startswith("error: ")
+        and f"pip install 'apache-beam[{extra}]" in line
+        and f"(the {extra} extra of news-ingest)" in line
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -217,7 +211,9 @@ def test_a_runner_without_its_extra_names_the_extra(tmp_path, capsys, monkeypatc
     code = main(["--runner=apache_beam.runners.dask.dask_runner.DaskRunner", "--output", str(tmp_path / "out")])
     assert code == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "pip install 'apache-beam[dask]" in line and "(the dask extra of news-ingest)" in line and not (tmp_path / "out").exists()
+    assert (
+        "pip install 'apache-beam[dask]" in line and "(the dask extra of news-ingest)" in line and not (tmp_path / "out").exists()
+    )
 
 
 def test_a_closed_stdout_ends_the_summary_not_the_run(tmp_path):

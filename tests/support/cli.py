@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pyarrow.dataset as ds
+
+from transforms.write import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -36,3 +39,12 @@ def summary_numbers(stdout: str) -> dict[str, int]:
 
 def table(output: Path, name: str) -> list[dict]:
     return ds.dataset(output / name, partitioning="hive").to_table().to_pylist()
+
+
+def dataset_rows(output) -> dict[str, list]:
+    """Every table's rows, sorted, as a reader that globs the files sees them."""
+    result = {}
+    for name in TABLES:
+        query = f"select * from read_parquet('{output}/{name}/**/*.parquet', hive_partitioning = true, union_by_name = true)"
+        result[name] = sorted(map(repr, duckdb.sql(query).fetchall()))
+    return result
