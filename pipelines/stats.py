@@ -126,7 +126,7 @@ def stage_stats(t: Totals, reasons: ErrorReasons, seconds: dict[str, float]) -> 
 
 def top_reasons(reasons: ErrorReasons, top: int = 5) -> list[str]:
     """The summary's lines on errors: per stage, its ``top`` reasons, how many rows each, and one real
-    example of each (uncut; left out where it is the reason itself, nothing masked)."""
+    example of each (uncut; where nothing was masked, only the example's source)."""
     if not reasons.counts:
         return []
     lines = ["", "errors by stage and reason"]
@@ -137,7 +137,9 @@ def top_reasons(reasons: ErrorReasons, top: int = 5) -> list[str]:
         lines.append(f"  {stage} ({sum(n for n, _ in mine)})")
         for n, reason in mine[:top]:
             example = reasons.examples.get((stage, reason), reason)
-            lines.append(f"  {n:>8}  {reason}" + ("" if example == reason else f"   e.g. {example}"))
+            # Nothing masked: the example only adds its source ("empty file   (a.txt)", not the reason twice).
+            shown = example[len(reason) :].strip() if example.startswith(reason) else f"e.g. {example}"
+            lines.append(f"  {n:>8}  {reason}" + (f"   {shown}" if shown else ""))
         if len(mine) > top:
             lines.append(f"  {sum(n for n, _ in mine[top:]):>8}  ({len(mine) - top} other reasons)")
     return lines
