@@ -87,12 +87,12 @@ def run_dedupe_files(chunks: list[str], settings, place=None) -> dict[str, str]:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.runner import offline_runner
+    from pipelines.adapter import adapted_runner
     from transforms.dedupe import DeduplicateArticles
 
     with tempfile.TemporaryDirectory() as folder:
         options = PipelineOptions([])
-        with beam.Pipeline(runner=offline_runner(options), options=options) as p:
+        with beam.Pipeline(runner=adapted_runner(options), options=options) as p:
             # Read from files as a run's read stage would: ``beam.Create`` of every article would pickle them
             # all into the pipeline's definition (bz2-compressed), a cost of the benchmark, not of dedupe.
             loaded = p | beam.Create(chunks) | beam.FlatMap(lambda path: pickle.loads(Path(path).read_bytes()))

@@ -114,15 +114,15 @@ def child(folder: str, output: str, workers: int) -> None:
     import apache_beam as beam
 
     from pipelines import batch
+    from pipelines.adapter import adapted_runner
     from pipelines.options import NewsPipelineOptions
-    from pipelines.runner import offline_runner
     from transforms.schema import WRITE
 
     args = ["--input", f"{folder}/*", "--output", output]
     if workers > 1:
         args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     options = NewsPipelineOptions(args)
-    pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
+    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
     batch.build(pipeline, options, "bench", output)
     result = pipeline.run()
     result.wait_until_finish()

@@ -19,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import StandardOptions
 
 from pipelines import batch, streaming
+from pipelines.adapter import adapted_runner, quiet_workers
 from pipelines.checks import (
     UsageError,
     refuse_empty_inputs,
@@ -42,7 +43,6 @@ from pipelines.options import (
 )
 from pipelines.progress import InputSize, Progress, input_size
 from pipelines.result import RunResult
-from pipelines.runner import offline_runner, quiet_workers
 from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
 from pipelines.summary import counters, summary, written_totals
 from pipelines.verdict import refusal
@@ -187,7 +187,7 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResu
     size = InputSize() if is_streaming else input_size(input_patterns(run))
     if console.verbose < 2:
         quiet_workers(options)
-    pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
+    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
     version = begin(run.output, run_id, append, state_dir=run.state_dir)
     finish_staged(version.root, state_dir(run, version.root))  # bundles a killed stream left half committed
     outcome = RunResult(run_id, run.output)

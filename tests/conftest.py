@@ -8,7 +8,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipelines.runner import offline_runner
+from pipelines.adapter import adapted_runner
 from tests.support.cli import SEEDS
 
 
@@ -16,7 +16,7 @@ from tests.support.cli import SEEDS
 def test_pipeline():
     """A TestPipeline on the in-process runner (no Prism download attempt)."""
     options = PipelineOptions([])
-    return TestPipeline(runner=offline_runner(options), options=options)
+    return TestPipeline(runner=adapted_runner(options), options=options)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Minimal reproductions of the Beam 2.77 FnApiRunner (the local DirectRunner) defects the streaming
-graph and ``pipelines.runner`` are built around.
+"""Minimal reproductions of the Beam 2.78 FnApiRunner (the local DirectRunner) defects the streaming
+graph and ``pipelines.adapter`` are built around.
 
 Each test asserts the defect as it stands. If one fails, Beam has fixed that defect and the workaround
 named in its docstring can go.
@@ -21,7 +21,7 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.utils.timestamp import Timestamp
 
-from pipelines.runner import offline_runner
+from pipelines.adapter import adapted_runner
 
 
 def run_streaming(build) -> None:
@@ -120,13 +120,13 @@ def many_bundles(pipeline):
 def test_metrics_of_many_bundles_overflow_the_stack_when_read():
     """Each bundle's metrics are merged into a lazy chain of generators, one level per bundle, evaluated when
     the finished job's metrics are read: after 1,500 bundles (a streaming job's ticks after some minutes)
-    reading them raises RecursionError. Workaround: ``pipelines.runner.offline_runner`` merges at every bundle."""
+    reading them raises RecursionError. Workaround: ``pipelines.adapter.adapted_runner`` merges at every bundle."""
     pipeline = beam.Pipeline(runner=fn_runner.FnApiRunner())
     many_bundles(pipeline)
     result = pipeline.run()
     with pytest.raises(RecursionError):
         result.metrics().query()
     options = PipelineOptions([])
-    pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
+    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
     assert_that(many_bundles(pipeline), equal_to([1500]))
     assert pipeline.run().metrics().query()["counters"] is not None

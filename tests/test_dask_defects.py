@@ -1,4 +1,4 @@
-"""Minimal reproductions of the Beam 2.77 DaskRunner defects the pipeline is built around.
+"""Minimal reproductions of the Beam 2.78 DaskRunner defects the pipeline is built around.
 
 Each test asserts the defect as it stands. If one fails, Beam has fixed that defect and the workaround
 named in its docstring can go.

@@ -1,15 +1,20 @@
-"""Which runner executes a job: the one asked for, except that a DirectRunner job never waits
-on the network.
+"""The runner adapter: every workaround a runner needs, chosen here for that runner only, so that the stages
+read as if every runner were healthy.
 
-Beam 2.77's DirectRunner first tries the Prism runner, whose binary it downloads from the internet,
-and only falls back to the in-process FnApiRunner when that fails. Jobs here, batch and streaming, go
-straight to the FnApiRunner (with the same ``--direct_num_workers`` and ``--direct_running_mode``), so a run is
-offline and starts at once. Any other runner is passed through untouched.
+``adapted_runner(options)`` is the runner instance a job runs on (None: let Beam pick the requested one).
+Each workaround names its canary, a minimal reproduction of the defect that passes while the defect
+stands; when a canary fails, Beam has fixed the defect, and the workaround (and its entry here) goes.
 
-That FnApiRunner also merges each bundle's metrics into a lazy chain of generators, one level per bundle,
-evaluated when the finished job's metrics are read: after a streaming job of a few minutes (a bundle per
-poll tick, more downstream) the run summary failed with RecursionError (tests/test_beam_defects.py).
-``_FnApiRunner`` merges them at every bundle instead.
+DirectRunner (the in-process FnApiRunner, one process or several):
+- offline: Beam's DirectRunner first tries the Prism runner, whose binary it downloads from the internet,
+  and only falls back to the FnApiRunner when that fails; jobs here go straight to the FnApiRunner (with
+  the same ``--direct_num_workers`` and ``--direct_running_mode``), so a run is offline and starts at once.
+- metrics merged at every bundle: the FnApiRunner merges each bundle's metrics into a lazy chain of
+  generators, one level per bundle, evaluated when the finished job's metrics are read: after a streaming
+  job of a few minutes the run summary failed with RecursionError. Canary:
+  ``tests/test_beam_defects.py::test_metrics_of_many_bundles_overflow_the_stack_when_read``.
+
+Any other runner is passed through untouched.
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ from apache_beam.runners.portability.fn_api_runner import fn_runner
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
 
 
-def offline_runner(options: PipelineOptions):
-    """A runner instance for DirectRunner jobs, or None to let Beam pick the requested runner."""
+def adapted_runner(options: PipelineOptions):
+    """The runner instance for a job under ``options``, with the workarounds its runner needs; None to let
+    Beam pick the requested runner as it is."""
     standard = options.view_as(StandardOptions)
-    if standard.runner not in DIRECT_NAMES:
-        return None
+    if standard.runner in DIRECT_NAMES:
+        return _direct_runner(options)
+    return None
+
+
+# ------------------------------------------------------------------------------------------ DirectRunner
+
+
+def _direct_runner(options: PipelineOptions) -> fn_runner.FnApiRunner:
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
@@ -39,10 +52,11 @@ def _consolidate_now(metrics):
 
 
 class _FnApiRunner(fn_runner.FnApiRunner):
-    """The FnApiRunner, merging metrics at every bundle. ``run_stages`` builds the chain through the module's
-    ``consolidate_monitoring_infos``, so that name is swapped for the run (the merge itself is unchanged)."""
+    """The FnApiRunner with the DirectRunner's workarounds."""
 
     def run_stages(self, stage_context, stages):
+        """Metrics merged at every bundle: ``run_stages`` builds the lazy chain through the module's
+        ``consolidate_monitoring_infos``, so that name is swapped for the run (the merge itself is unchanged)."""
         lazy = fn_runner.consolidate_monitoring_infos
         fn_runner.consolidate_monitoring_infos = _consolidate_now
         try:
@@ -50,6 +64,8 @@ class _FnApiRunner(fn_runner.FnApiRunner):
         finally:
             fn_runner.consolidate_monitoring_infos = lazy
 
+
+# ------------------------------------------------------------------------------------ not workarounds
 
 # Worker-side loggers whose set-up chatter (options the worker's Beam does not know, no persistent
 # directory) says nothing about the job.
