@@ -13,15 +13,28 @@ DirectRunner (the in-process FnApiRunner, one process or several):
   generators, one level per bundle, evaluated when the finished job's metrics are read: after a streaming
   job of a few minutes the run summary failed with RecursionError. Canary:
   ``tests/test_beam_defects.py::test_metrics_of_many_bundles_overflow_the_stack_when_read``.
+- grouped values packed: the FnApiRunner's grouping buffer decodes every value it groups and holds it as a
+  Python object until the group is read (a tagged article: ~19 KB), all in the runner's one process; each
+  value of a ``GroupByKey`` (and so of a ``CoGroupByKey``) crosses it as one zstd-compressed pickle (~2 KB),
+  unpacked as the group is iterated. Canary:
+  ``tests/test_beam_defects.py::test_the_grouping_buffer_holds_values_decoded``.
 
 Any other runner is passed through untouched.
 """
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
 from apache_beam.metrics import monitoring_infos
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, WorkerOptions
+from apache_beam.pipeline import PTransformOverride
 from apache_beam.runners.portability.fn_api_runner import fn_runner
+from apache_beam.transforms.util import ReshufflePerKey
 
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
 
@@ -54,6 +67,10 @@ def _consolidate_now(metrics):
 class _FnApiRunner(fn_runner.FnApiRunner):
     """The FnApiRunner with the DirectRunner's workarounds."""
 
+    def run_pipeline(self, pipeline, options):
+        pipeline.replace_all([_PackGroupedValues()])
+        return super().run_pipeline(pipeline, options)
+
     def run_stages(self, stage_context, stages):
         """Metrics merged at every bundle: ``run_stages`` builds the lazy chain through the module's
         ``consolidate_monitoring_infos``, so that name is swapped for the run (the merge itself is unchanged)."""
@@ -63,6 +80,70 @@ class _FnApiRunner(fn_runner.FnApiRunner):
             return super().run_stages(stage_context, stages)
         finally:
             fn_runner.consolidate_monitoring_infos = lazy
+
+
+_CODEC = pa.Codec("zstd", compression_level=1)
+
+
+def pack(record) -> bytes:
+    data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(4, "little") + _CODEC.compress(data, asbytes=True)
+
+
+def unpack(packed: bytes):
+    size = int.from_bytes(packed[:4], "little")
+    return pickle.loads(_CODEC.decompress(packed[4:], decompressed_size=size, asbytes=True))
+
+
+class _Unpacked:
+    """A group's values, unpacked one at a time as they are iterated (a group can be large)."""
+
+    def __init__(self, packed: Iterable[bytes]):
+        self.packed = packed
+
+    def __iter__(self) -> Iterator:
+        return map(unpack, self.packed)
+
+
+def _pack_value(key, value) -> tuple[Any, bytes]:
+    return key, pack(value)
+
+
+def _unpack_values(key, packed: Iterable[bytes]) -> tuple[Any, Iterable]:
+    return key, _Unpacked(packed)
+
+
+class _PackedGroupByKey(beam.PTransform):
+    """``GroupByKey``: the same (key, values) out, each value across the grouping buffer packed."""
+
+    def expand(self, pairs):
+        return (
+            pairs
+            | "Pack" >> beam.MapTuple(_pack_value)
+            | "Group" >> beam.GroupByKey()
+            | "Unpack" >> beam.MapTuple(_unpack_values)
+        )
+
+
+_NOT_PACKED = (_PackedGroupByKey, beam.CombinePerKey, beam.CombineGlobally, beam.Reshuffle, ReshufflePerKey)
+
+
+class _PackGroupedValues(PTransformOverride):
+    """Every ``GroupByKey`` of the job (a ``CoGroupByKey``'s too) packed; not those of a combine, which the
+    FnApiRunner lifts into partial combines before any grouping, nor a reshuffle's (small values, spread)."""
+
+    def matches(self, applied) -> bool:
+        if not isinstance(applied.transform, beam.GroupByKey):
+            return False
+        parent = applied.parent
+        while parent is not None:
+            if isinstance(parent.transform, _NOT_PACKED):
+                return False
+            parent = parent.parent
+        return True
+
+    def get_replacement_transform_for_applied_ptransform(self, applied):
+        return _PackedGroupByKey()
 
 
 # ------------------------------------------------------------------------------------ not workarounds

@@ -30,7 +30,6 @@ from transforms.dedupe.index import (
     write_index_file,
 )
 from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
-from transforms.shuffle import CoGroupByKeyPacked
 from transforms.stage import ALREADY_INGESTED, counter
 
 
@@ -88,7 +87,7 @@ class SkipIngested(beam.PTransform):
         )
         return (
             {"document": documents | "ById" >> beam.Map(_by_id), "known": known}
-            | "Join" >> CoGroupByKeyPacked()
+            | "Join" >> beam.CoGroupByKey()
             | "DropKnown" >> beam.ParDo(_DropKnown())
         )
 
@@ -182,7 +181,7 @@ class JoinEarlierClusters(beam.PTransform):
         )
         return (
             {"record": records | "KeyByCluster" >> beam.Map(lambda r: (r.cluster_id, r)), "earlier": by_cluster}
-            | "JoinClusters" >> CoGroupByKeyPacked()
+            | "JoinClusters" >> beam.CoGroupByKey()
             | "Apply" >> beam.FlatMap(_apply)
         )
 

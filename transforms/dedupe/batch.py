@@ -29,7 +29,6 @@ from transforms.dedupe.clusters import (
 )
 from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, with_content_hash
 from transforms.schema import DEDUPE, Article, Duplicate
-from transforms.shuffle import CoGroupByKeyPacked, GroupByKeyPacked
 from transforms.stage import SplitByType, count_in
 
 
@@ -46,7 +45,7 @@ class ExactEdges(beam.PTransform):
     fingerprint per content hash for the near-duplicate search)."""
 
     def expand(self, fingerprints):
-        groups = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> GroupByKeyPacked()
+        groups = fingerprints | "ByContentHash" >> beam.Map(lambda f: (f.content_hash, f)) | "ExactGroups" >> beam.GroupByKey()
         edges = groups | "Edges" >> beam.FlatMap(lambda group: exact_duplicate_edges(group[1]))
         return edges, groups | "Representatives" >> beam.Map(_first_of_group)
 
@@ -116,9 +115,9 @@ class Decisions(beam.PTransform):
     def expand(self, inputs):
         return (
             {"fingerprint": inputs["fingerprints"] | "ById" >> beam.Map(_keyed), "root": inputs["roots"]}
-            | "JoinRoots" >> CoGroupByKeyPacked()
+            | "JoinRoots" >> beam.CoGroupByKey()
             | "ByCluster" >> beam.FlatMap(lambda kv: ((root, fp) for root in kv[1]["root"] for fp in kv[1]["fingerprint"]))
-            | "Clusters" >> GroupByKeyPacked()
+            | "Clusters" >> beam.GroupByKey()
             | "Canonical" >> beam.FlatMap(lambda cluster: ((d.article_id, d) for d in cluster_decisions(cluster[1])))
         )
 
@@ -164,7 +163,7 @@ class DeduplicateArticles(beam.PTransform):
         decisions = fingerprints | "Cluster" >> NearDuplicateClusters(settings)
         records = (
             {"article": hashed | "KeyById" >> beam.Map(_keyed), "decision": decisions}
-            | "JoinDecisions" >> CoGroupByKeyPacked()
+            | "JoinDecisions" >> beam.CoGroupByKey()
             | "Apply" >> beam.FlatMap(_apply_decisions)
         )
         if index and index.look_up:

@@ -28,7 +28,6 @@ from transforms.entities.model import ENGLISH, EntitySettings, check_installed, 
 from transforms.entities.tables import MIN_LATIN_SHARE, READ_AS_ENGLISH
 from transforms.entities.tone import tone
 from transforms.schema import TAG, Article, ErrorRecord, shard_of
-from transforms.shuffle import GroupByKeyPacked
 from transforms.stage import SplitByType, count_in, counter
 
 NOT_TAGGED = "not_tagged_"  # + the article's language, or UNKNOWN: counters of articles left untagged
@@ -183,7 +182,7 @@ class TagEntities(beam.PTransform):
             tagged = (
                 articles
                 | "ShardKey" >> beam.Map(lambda a: (shard_of(a.article_id, shards), a))
-                | "Batches" >> GroupByKeyPacked()
+                | "Batches" >> beam.GroupByKey()
                 | "Tag" >> beam.ParDo(_TagShard(self.settings))
             )
         return tagged | "ByType" >> SplitByType(TAG, articles=Article, errors=ErrorRecord)

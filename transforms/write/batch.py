@@ -11,7 +11,6 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.schema import WRITE, shard_of
-from transforms.shuffle import GroupByKeyPacked
 from transforms.stage import counter
 from transforms.write.parquet import TABLES, table_batches, table_folder, write_parquet
 
@@ -45,7 +44,7 @@ class WriteParquetTables(beam.PTransform):
         return (
             batches
             | "ShardKey" >> beam.Map(lambda b: ((b[0], b[1], shard_of(repr(b[2]), shards) if shards > 1 else 0), b[2]))
-            | "GroupFiles" >> GroupByKeyPacked()
+            | "GroupFiles" >> beam.GroupByKey()
             | "WriteFiles" >> beam.ParDo(_WritePartFile(output, run_id))
         )
 
