@@ -19,6 +19,11 @@ DirectRunner (the in-process FnApiRunner, one process or several):
   unpacked as the group is iterated. Canary:
   ``tests/test_beam_defects.py::test_the_grouping_buffer_holds_values_decoded``.
 
+DaskRunner (batch only):
+- tagged outputs split apart: the DaskRunner hands every output of a ``ParDo`` (main and tagged) to every
+  consumer of any of them. Such a ``ParDo`` runs as one that emits (tag, value) pairs, and each output is
+  its tag's values. Canary: ``tests/test_dask_defects.py::test_tagged_outputs_are_delivered_into_the_main_output``.
+
 Any other runner is passed through untouched.
 """
 
@@ -36,6 +41,8 @@ from apache_beam.pipeline import PTransformOverride
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.transforms.util import ReshufflePerKey
 
+from pipelines.checks import DASK_RUNNER
+
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
 
 
@@ -45,6 +52,8 @@ def adapted_runner(options: PipelineOptions):
     standard = options.view_as(StandardOptions)
     if standard.runner in DIRECT_NAMES:
         return _direct_runner(options)
+    if str(standard.runner).lower() in {"daskrunner", DASK_RUNNER.lower()}:
+        return _dask_runner()
     return None
 
 
@@ -144,6 +153,71 @@ class _PackGroupedValues(PTransformOverride):
 
     def get_replacement_transform_for_applied_ptransform(self, applied):
         return _PackedGroupByKey()
+
+
+# -------------------------------------------------------------------------------------------- DaskRunner
+
+
+def _dask_runner():
+    from apache_beam.runners.dask.dask_runner import DaskRunner
+
+    class _DaskRunner(DaskRunner):
+        """The DaskRunner with its workarounds."""
+
+        def run_pipeline(self, pipeline, options):
+            pipeline.replace_all([_SplitTaggedOutputs()])
+            return super().run_pipeline(pipeline, options)
+
+    return _DaskRunner()
+
+
+class _AsPairs(beam.DoFn):
+    """A DoFn's outputs as (tag, value) pairs on its main output (None: the main output's tag)."""
+
+    def __init__(self, fn: beam.DoFn):
+        self.fn = fn
+
+    def setup(self):
+        self.fn.setup()
+
+    def start_bundle(self):
+        self.fn.start_bundle()
+
+    def process(self, element, *args, **kwargs):
+        for output in self.fn.process(element, *args, **kwargs) or ():
+            yield (output.tag, output.value) if isinstance(output, beam.pvalue.TaggedOutput) else (None, output)
+
+    def finish_bundle(self):
+        if self.fn.finish_bundle():
+            raise NotImplementedError(f"{type(self.fn).__name__}: outputs from finish_bundle, on the DaskRunner")
+
+    def teardown(self):
+        self.fn.teardown()
+
+
+def _tagged(pair, tag):
+    return [pair[1]] if pair[0] == tag else []
+
+
+class _PairsSplit(beam.PTransform):
+    """A multi-output ``ParDo`` as one emitting (tag, value) pairs and a filter per output."""
+
+    def __init__(self, pardo: beam.ParDo, tags: list):
+        super().__init__()
+        self.pardo, self.tags = pardo, tags
+
+    def expand(self, pcoll):
+        pardo = self.pardo
+        pairs = pcoll | "AsPairs" >> beam.ParDo(_AsPairs(pardo.fn), *pardo.args, **pardo.kwargs)
+        return {tag: pairs | f"Only{tag or 'Main'}" >> beam.FlatMap(_tagged, tag) for tag in self.tags}
+
+
+class _SplitTaggedOutputs(PTransformOverride):
+    def matches(self, applied) -> bool:
+        return isinstance(applied.transform, beam.ParDo) and len(applied.outputs) > 1
+
+    def get_replacement_transform_for_applied_ptransform(self, applied):
+        return _PairsSplit(applied.transform, list(applied.outputs))
 
 
 # ------------------------------------------------------------------------------------ not workarounds

@@ -8,6 +8,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.adapter import _PackedGroupByKey, adapted_runner, pack, unpack
+from pipelines.checks import DASK_RUNNER
+from tests.test_dask_defects import writer
 from transforms.schema import Article, Entity, ErrorRecord
 
 UTC = dt.UTC
@@ -95,3 +97,28 @@ def test_packed_join_gives_what_co_group_by_key_gives():
             ),
         )
     assert packed_groups(test_pipeline) == 1
+
+
+def run_on_adapted_dask(build, address: str) -> None:
+    options = PipelineOptions([f"--runner={DASK_RUNNER}", f"--dask_client_address={address}"])
+    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
+    build(pipeline)
+    result = pipeline.run()
+    result.wait_until_finish()
+    result.client.close()
+
+
+def test_tagged_outputs_are_apart_on_the_adapted_dask_runner(tmp_path, dask_scheduler):
+    """The canary's graph (tests/test_dask_defects.py) on the adapted DaskRunner: each output has its own."""
+
+    def split(n):
+        yield beam.pvalue.TaggedOutput("odd", n) if n % 2 else n
+
+    def build(pipeline):  # one last transform: the DaskRunner runs only its lineage (the other canary)
+        outputs = pipeline | beam.Create([1, 2, 3, 4]) | beam.ParDo(split).with_outputs("odd", main="even")
+        even = outputs.even | "NameEven" >> beam.Map(lambda n: f"even{n}")
+        odd = outputs.odd | "NameOdd" >> beam.Map(lambda n: f"odd{n}")
+        _ = (even, odd) | beam.Flatten() | "Write" >> beam.Map(writer(tmp_path))
+
+    run_on_adapted_dask(build, dask_scheduler)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["even2", "even4", "odd1", "odd3"]

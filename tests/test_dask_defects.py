@@ -31,7 +31,7 @@ def writer(folder):
 
 def test_tagged_outputs_are_delivered_into_the_main_output(tmp_path, dask_scheduler):
     """Side outputs (``with_outputs``) end up in the main output too (``apply_dofn_to_bundle`` keeps one
-    receiver for every tag). Workaround: stages emit one typed stream, split by ``SplitByType``."""
+    receiver for every tag). Workaround: ``pipelines.adapter`` runs such a ParDo as one emitting (tag, value) pairs, on the DaskRunner only."""
 
     def split(n):
         yield beam.pvalue.TaggedOutput("odd", n) if n % 2 else n
