@@ -23,6 +23,10 @@ DaskRunner (batch only):
 - tagged outputs split apart: the DaskRunner hands every output of a ``ParDo`` (main and tagged) to every
   consumer of any of them. Such a ``ParDo`` runs as one that emits (tag, value) pairs, and each output is
   its tag's values. Canary: ``tests/test_dask_defects.py::test_tagged_outputs_are_delivered_into_the_main_output``.
+- every branch computed: the DaskRunner computes only what leads to the last transform applied, so a branch
+  that ends elsewhere (a side effect: files remembered, the dedupe index written) would never run. Every
+  PCollection nothing reads is flattened into one last transform. Canary:
+  ``tests/test_dask_defects.py::test_only_the_lineage_of_the_last_transform_runs``.
 
 Any other runner is passed through untouched.
 """
@@ -166,6 +170,7 @@ def _dask_runner():
 
         def run_pipeline(self, pipeline, options):
             pipeline.replace_all([_SplitTaggedOutputs()])
+            _flatten_leaves(pipeline)
             return super().run_pipeline(pipeline, options)
 
     return _DaskRunner()
@@ -218,6 +223,22 @@ class _SplitTaggedOutputs(PTransformOverride):
 
     def get_replacement_transform_for_applied_ptransform(self, applied):
         return _PairsSplit(applied.transform, list(applied.outputs))
+
+
+def _flatten_leaves(pipeline: beam.Pipeline) -> None:
+    """Every PCollection that no transform reads, flattened into the pipeline's last transform."""
+    produced, read = [], set()
+
+    class Leaves(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node):
+            produced.extend(o for o in node.outputs.values() if isinstance(o, beam.pvalue.PCollection))
+            read.update(node.inputs)
+            read.update(side.pvalue for side in node.side_inputs)
+
+    pipeline.visit(Leaves())
+    leaves = [p for p in produced if p not in read]
+    if len(leaves) > 1:
+        _ = tuple(leaves) | "EveryBranch" >> beam.Flatten()
 
 
 # ------------------------------------------------------------------------------------ not workarounds

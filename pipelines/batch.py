@@ -29,21 +29,18 @@ from transforms.write import WriteDataset
 
 def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     """Add the batch graph to ``pipeline``, writing the tables and state under ``root`` (the run's version
-    of the dataset). Returns its last PCollection, into which every side effect (tables written, files and
-    feed entries remembered, articles added to the dedupe index) flows: Beam 2.77's DaskRunner computes
-    only what leads to the last transform."""
+    of the dataset)."""
     run = settings(options, RunSettings)
     feeds = feed_sources(run)
     patterns = input_patterns(run)
 
     sources, source_errors, tables = [], [], {}
-    side_effects = []
     if patterns:
         files_dir = FileSystems.join(state_dir(run, root), FILES_FOLDER)
         files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir, settings(options, ReadSettings))
         sources.append(files.documents)
         source_errors.append(files.errors)
-        side_effects.append(files.files | "RememberFiles" >> RememberFiles(files_dir))
+        _ = files.files | "RememberFiles" >> RememberFiles(files_dir)
     if feeds:
         read_feeds = pipeline | "ReadFeeds" >> ReadFeeds(
             feeds, settings(options, HttpSettings), state_dir(run, root), run.fetch_articles
@@ -66,7 +63,6 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=tagged.articles, duplicates=deduped.duplicates, errors=errors)
     written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)
-    side_effects.append(deduped.index_files)
 
     if feeds:
         ingested = (
@@ -74,8 +70,6 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
             | "Ingested" >> beam.Flatten()
             | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
         )
-        remembered = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> (
+        _ = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> (
             RememberFeedState(state_dir(run, root))
         )
-        side_effects.append(remembered | "StateSaved" >> beam.Map(str))
-    return (written, *side_effects) | "Done" >> beam.Flatten()
