@@ -222,10 +222,10 @@ def test_articles_go_to_the_model_of_their_language():
     assert kept.entities == () and kept.tone < 0
 
 
-def test_tag_transform_batches_across_shards(test_pipeline):
+def test_tag_transform_tags_every_batch_the_last_short_one_too(test_pipeline):
     articles = [article(TEXT, article_id=str(i)) for i in range(7)]
     with test_pipeline as p:
-        tagged = p | beam.Create(articles) | TagEntities(EntitySettings(batch_size=2, shards=3))
+        tagged = p | beam.Create(articles) | TagEntities(EntitySettings(batch_size=2))
         assert_that(
             tagged.articles | beam.Map(lambda a: (a.article_id, any(e.canonical == "Vladimir Putin" for e in a.entities))),
             equal_to([(str(i), True) for i in range(7)]),
@@ -241,7 +241,7 @@ def test_articles_without_a_model_are_kept_untagged_and_counted(test_pipeline):
         article("Putin, Moskva.", "pt", "pt1"),
     ]
     p = test_pipeline
-    tagged = p | beam.Create(articles) | TagEntities(EntitySettings(batch_size=2, shards=2))
+    tagged = p | beam.Create(articles) | TagEntities(EntitySettings(batch_size=2))
     assert_that(
         tagged.articles | beam.Map(lambda a: (a.article_id, bool(a.entities))),
         equal_to([("en1", True), ("ko1", False), ("pt1", False)]),

@@ -51,7 +51,6 @@ class EntitySettings:
     batch_size: int = option(
         64, "articles per nlp.pipe batch (32-128 is this model's sweet spot)", flag="ner_batch_size", minimum=1, maximum=4096
     )
-    shards: int = option(64, "how many keys tagging is spread over (its parallelism)", flag="ner_shards", minimum=1, maximum=4096)
 
     def models(self) -> dict[str, str]:
         """Language -> pipeline name."""

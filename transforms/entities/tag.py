@@ -7,8 +7,7 @@ with no model keeps no entities and is counted (``tag/not_tagged_<language>``). 
 the clean stage could not tell (short or tabular text, names and numbers) is read as English, the
 project's default language, when its letters are mostly Latin script, and is otherwise counted as
 ``not_tagged_unknown``; Nigerian Pidgin is read as English too (``tables.READ_AS_ENGLISH``). Batches are
-formed by grouping articles on a hashed shard key rather than by ``BatchElements``, whose last batch is
-emitted in ``finish_bundle``, which not every runner honours.
+Beam's ``BatchElements`` of ``--ner_batch_size`` articles (a stream's: cut from each bundle as it comes).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from transforms.entities.mentions import entities_of
 from transforms.entities.model import ENGLISH, EntitySettings, check_installed, load_model
 from transforms.entities.tables import MIN_LATIN_SHARE, READ_AS_ENGLISH
 from transforms.entities.tone import tone
-from transforms.schema import TAG, Article, ErrorRecord, shard_of
+from transforms.schema import TAG, Article, ErrorRecord
 from transforms.stage import SplitByType, count_in, counter
 
 NOT_TAGGED = "not_tagged_"  # + the article's language, or UNKNOWN: counters of articles left untagged
@@ -100,7 +99,7 @@ def _shared_model(name: str):
     return _MODELS.setdefault(name, shared.Shared()).acquire(lambda: load_model(name), tag=name)
 
 
-class _TagShard(beam.DoFn):
+class _TagBatches(beam.DoFn):
     def __init__(self, settings: EntitySettings):
         self.settings = settings
         self.languages = settings.models()
@@ -109,16 +108,8 @@ class _TagShard(beam.DoFn):
     def setup(self):
         self.models = {}
 
-    def process(self, shard) -> Iterable:
-        _, articles = shard
-        batch: list[Article] = []
-        for article in articles:
-            batch.append(article)
-            if len(batch) == self.settings.batch_size:
-                yield from self._tag(batch)
-                batch = []
-        if batch:
-            yield from self._tag(batch)
+    def process(self, batch: list[Article]) -> Iterable:
+        yield from self._tag(batch)
 
     def _model(self, language: str):
         name = self.languages[language]
@@ -142,7 +133,7 @@ class _TagShard(beam.DoFn):
         return out
 
 
-class _TagInBundles(_TagShard):
+class _TagInBundles(_TagBatches):
     """Streaming: batches are cut from each bundle as it comes (a poll's worth of articles), each
     article keeping its timestamp and window; no grouping waits for a window to close."""
 
@@ -165,7 +156,8 @@ class _TagInBundles(_TagShard):
 
 class TagEntities(beam.PTransform):
     """Articles -> articles with ``entities`` and ``tone``; outputs ``.articles`` and ``.errors``. Batches
-    are formed by grouping on a shard key, or, in a stream (``in_bundles``), from each bundle as it arrives.
+    are ``BatchElements``' or, in a stream (``in_bundles``), cut from each bundle as it arrives, each
+    article keeping its timestamp and window.
     Refuses (ValueError) a model that is not installed, before anything runs."""
 
     def __init__(self, settings: EntitySettings = EntitySettings(), in_bundles: bool = False):
@@ -174,15 +166,14 @@ class TagEntities(beam.PTransform):
         self.settings, self.in_bundles = settings, in_bundles
 
     def expand(self, articles):
-        shards = self.settings.shards
+        size = self.settings.batch_size
         articles = articles | "CountIn" >> count_in(TAG)
         if self.in_bundles:
             tagged = articles | "Tag" >> beam.ParDo(_TagInBundles(self.settings))
         else:
             tagged = (
                 articles
-                | "ShardKey" >> beam.Map(lambda a: (shard_of(a.article_id, shards), a))
-                | "Batches" >> beam.GroupByKey()
-                | "Tag" >> beam.ParDo(_TagShard(self.settings))
+                | "Batches" >> beam.BatchElements(min_batch_size=size, max_batch_size=size)
+                | "Tag" >> beam.ParDo(_TagBatches(self.settings))
             )
         return tagged | "ByType" >> SplitByType(TAG, articles=Article, errors=ErrorRecord)
