@@ -7,6 +7,7 @@ accounting does not balance: every document read must be exactly one article, du
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -176,88 +177,138 @@ def run_pipeline(args: list[str] | None = None, **options) -> RunResult:
 
 
 def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResult:
-    """Run the job into a new version of the dataset and commit it only if every document is accounted for
-    and (batch) not too many of them failed (``verdict.refusal``). Every run, whatever its end,
-    leaves ``OUTPUT/_runs/<run_id>.json``."""
-    is_streaming = options.view_as(StandardOptions).streaming
-    console = settings(options, ConsoleSettings)
-    append = (run.write_mode or ("append" if feed_sources(run) else "overwrite")) == "append"
-    started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
-    run_id = new_run_id()
-    size = InputSize() if is_streaming else input_size(input_patterns(run))
-    if console.verbose < 2:
-        quiet_workers(options)
-    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
-    version = begin(run.output, run_id, append, state_dir=run.state_dir)
-    finish_staged(version.root, state_dir(run, version.root))  # bundles a killed stream left half committed
-    outcome = RunResult(run_id, run.output)
-    log.info(
-        "run %s: %d files (%d bytes) into %s (%s)",
-        run_id,
-        size.files,
-        size.bytes,
-        version.root,
-        "append" if append else "overwrite",
-    )
-    try:
+    """Run the job into a new version of the dataset: a batch run (``run_batch``) or a stream (``run_stream``).
+    Every run, whatever its end, leaves ``OUTPUT/_runs/<run_id>.json``."""
+    if options.view_as(StandardOptions).streaming:
+        return run_stream(options, run, echo)
+    return run_batch(options, run, echo)
+
+
+def run_batch(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResult:
+    """A batch run: its version is committed only if every document is accounted for and not too many of
+    them failed (``verdict.refusal``); otherwise, or if anything fails, it is abandoned whole."""
+    job = _Job.begin(options, run, input_size(input_patterns(run)))
+    with job.recorded(abandon_on_failure=True):
+        job.build(batch)
+        text, balanced = job.run_to_the_end(echo)
+        if not balanced:
+            abandon(job.version)
+            echo(f"Run {job.run_id} failed, nothing committed: {run.output} is as it was\n{text}")
+            job.outcome.status = "accounting mismatch"
+            return job.outcome
+        failure = refusal(job.totals, job.reasons, run.max_error_rate, not (job.append or run.allow_empty_input))
+        if failure:
+            abandon(job.version)
+            job.outcome.status = "not committed"
+            job.outcome.failure = f"run {job.run_id} not committed: {failure}; {run.output} is as it was"
+            echo(f"{job.outcome.failure}\n{text}")
+            return job.outcome
+        commit(job.version, job.manifest())
+        job.outcome.status, job.outcome.committed = "committed", True
+    echo(f"Run {job.run_id} committed, output in {run.output}\n{text}")
+    return job.outcome
+
+
+def run_stream(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResult:
+    """A stream: its files appear as they are written, each one whole, from the start (every table, even
+    empty, at once); it polls until ``--run-for`` has passed or a signal (``stop_on_signals``), then writes
+    what is pending, and its version is sealed if every document is accounted for."""
+    job = _Job.begin(options, run, InputSize())
+    with job.recorded(abandon_on_failure=False):
+        job.build(streaming)
+        for table in TABLES:  # a stream may take a while to produce its first row of each table
+            write_empty_table(job.version.root, table, job.run_id)
+        publish(job.version)
+        stop_file = streaming.stop_file(run, job.version.root, job.run_id)
+        stop_on_signals(stop_file)
+        text, balanced = job.run_to_the_end(echo)
+        if FileSystems.exists(stop_file):
+            FileSystems.delete([stop_file])
+        if not balanced:
+            echo(f"Run {job.run_id} ended with its accounting broken; its files are in {run.output}\n{text}")
+            job.outcome.status = "accounting mismatch"
+            return job.outcome
+        seal(job.version, job.manifest())
+        job.outcome.status, job.outcome.committed = "committed", True
+    echo(f"Run {job.run_id} committed, output in {run.output}\n{text}")
+    return job.outcome
+
+
+class _Job:
+    """What a batch run and a stream share: a new version of the dataset, the pipeline, its run to the end
+    with the progress line, the counts read back and the stats file."""
+
+    def __init__(self, options: NewsPipelineOptions, run: RunSettings, size: InputSize):
+        self.options, self.run, self.size = options, run, size
+        self.append = (run.write_mode or ("append" if feed_sources(run) else "overwrite")) == "append"
+        self.started, self.started_at = time.perf_counter(), dt.datetime.now(dt.UTC)
+        self.run_id = new_run_id()
+        self.totals, self.written, self.reasons = None, {}, None
+
+    @classmethod
+    def begin(cls, options: NewsPipelineOptions, run: RunSettings, size: InputSize) -> _Job:
+        job = cls(options, run, size)
+        if settings(options, ConsoleSettings).verbose < 2:
+            quiet_workers(options)
+        job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
+        job.version = begin(run.output, job.run_id, job.append, state_dir=run.state_dir)
+        finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
+        job.outcome = RunResult(job.run_id, run.output)
+        log.info(
+            "run %s: %d files (%d bytes) into %s (%s)",
+            job.run_id,
+            size.files,
+            size.bytes,
+            job.version.root,
+            "append" if job.append else "overwrite",
+        )
+        return job
+
+    @contextlib.contextmanager
+    def recorded(self, abandon_on_failure: bool):
+        """The run's stats file written whatever its end; a failure recorded as its status (and its version
+        abandoned, for a batch run)."""
         try:
-            (streaming if is_streaming else batch).build(pipeline, options, run_id, version.root)
+            yield
+        except BaseException as e:
+            if abandon_on_failure:
+                abandon(self.version)
+            self.outcome.status = f"failed: {type(e).__name__}: {e}"[:500]
+            raise
+        finally:
+            self.outcome.seconds = time.perf_counter() - self.started
+            stats = self.outcome.stats(self.options, self.run, self.started_at, self.size)
+            self.outcome.stats_path = write_run_stats(self.run.output, self.run_id, stats)
+            log.info("run %s: %s; stats in %s", self.run_id, self.outcome.status, self.outcome.stats_path)
+
+    def build(self, graph) -> None:
+        try:
+            graph.build(self.pipeline, self.options, self.run_id, self.version.root)
         except ValueError as e:  # a bad combination of options: said before anything is touched
             raise UsageError(str(e)) from None
-        if is_streaming:
-            for table in TABLES:  # a stream may take a while to produce its first row of each table
-                write_empty_table(version.root, table, run_id)
-            publish(version)  # a stream's files appear as they are written, each one whole
-            stop_file = streaming.stop_file(run, version.root, run_id)
-            stop_on_signals(stop_file)
-        with Progress(size, enabled=not console.quiet) as progress:
-            result = pipeline.run()
+
+    def run_to_the_end(self, echo) -> tuple[str, bool]:
+        """Run the pipeline with the progress line; its counts, rows written and errors by reason recorded.
+        Returns the summary and whether the accounting balances."""
+        console = settings(self.options, ConsoleSettings)
+        with Progress(self.size, enabled=not console.quiet) as progress:
+            result = self.pipeline.run()
             result.wait_until_finish()
             totals = counters(result)
-            written = count_written_rows(version.root, run_id)
+            self.written = count_written_rows(self.version.root, self.run_id)
             if totals is None:
-                totals = written_totals(written)
+                totals = written_totals(self.written)
                 echo("(this runner keeps no metrics: counts are read back from the written files; documents read is their sum)")
             progress.finish(totals)
-        if is_streaming and FileSystems.exists(stop_file):
-            FileSystems.delete([stop_file])
-        reasons = error_reasons(version.root, run_id)
-        outcome.seconds = time.perf_counter() - started
-        text, balanced = summary(totals, outcome.seconds)
-        text = "\n".join([text, *top_reasons(reasons)])
-        outcome.record(totals, written, reasons, stage_seconds(result), text)
-        if not balanced:
-            if is_streaming:
-                echo(f"Run {run_id} ended with its accounting broken; its files are in {run.output}\n{text}")
-            else:
-                abandon(version)
-                echo(f"Run {run_id} failed, nothing committed: {run.output} is as it was\n{text}")
-            outcome.status = "accounting mismatch"
-            return outcome
-        failure = None if is_streaming else refusal(totals, reasons, run.max_error_rate, not (append or run.allow_empty_input))
-        if failure:
-            abandon(version)
-            outcome.status = "not committed"
-            outcome.failure = f"run {run_id} not committed: {failure}; {run.output} is as it was"
-            echo(f"{outcome.failure}\n{text}")
-            return outcome
-        manifest = run_manifest(options, run, version, started_at, written)
-        if is_streaming:
-            seal(version, manifest)
-        else:
-            commit(version, manifest)
-        outcome.status, outcome.committed = "committed", True
-    except BaseException as e:
-        if not is_streaming:
-            abandon(version)
-        outcome.status = f"failed: {type(e).__name__}: {e}"[:500]
-        raise
-    finally:
-        outcome.seconds = time.perf_counter() - started
-        outcome.stats_path = write_run_stats(run.output, run_id, outcome.stats(options, run, started_at, size))
-        log.info("run %s: %s; stats in %s", run_id, outcome.status, outcome.stats_path)
-    echo(f"Run {run_id} committed, output in {run.output}\n{text}")
-    return outcome
+        self.totals, self.reasons = totals, error_reasons(self.version.root, self.run_id)
+        self.outcome.seconds = time.perf_counter() - self.started
+        text, balanced = summary(totals, self.outcome.seconds)
+        text = "\n".join([text, *top_reasons(self.reasons)])
+        self.outcome.record(totals, self.written, self.reasons, stage_seconds(result), text)
+        return text, balanced
+
+    def manifest(self) -> dict:
+        return run_manifest(self.options, self.run, self.version, self.started_at, self.written)
 
 
 def run_manifest(options, run: RunSettings, version, started_at: dt.datetime, written: dict[str, int]) -> dict:
