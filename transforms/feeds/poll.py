@@ -4,7 +4,10 @@ each new entry becomes a ``RawDocument`` timestamped by its published time.
 Ticks come from a splittable DoFn (``PeriodicImpulse``'s design, plus a stop): tick ``i`` fires at
 ``start + i * interval`` in wall-clock time, until ``--run-for`` has passed or a stop file appears (what
 Ctrl-C and SIGTERM create), and then the restriction ends, the watermark goes to the end of time and
-the runner drains. The watermark trails the latest tick by the allowed lateness: an entry published up
+the runner drains. Beam's ``PeriodicImpulse`` cannot be the source: it ends only at its stop time (a
+stream here must end when asked, and draining is not something every runner, the local one included,
+offers), and it keeps the watermark at the latest tick, where this one holds it the allowed lateness behind.
+The watermark trails the latest tick by the allowed lateness: an entry published up
 to that long before its poll keeps its published time as element timestamp; an older one (a feed
 that lists last week's stories) is stamped at the watermark, so no runner ever drops it as late, and its
 ``published_at`` column keeps the real time.
