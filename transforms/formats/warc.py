@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from typing import BinaryIO, Optional
@@ -51,18 +52,27 @@ class _Quiet(ArchiveIterator):
 
 
 class _Stream:
-    """Decompressed pieces as the file object warcio reads, knowing how many bytes it has handed out."""
+    """Decompressed pieces as the file object warcio reads, knowing how many bytes it has handed out. Where
+    a damaged gzip member was skipped (``damage`` grew), it ends: the record cut there is read as truncated,
+    and ``resume`` holds the bytes that follow, for a new iterator."""
 
-    def __init__(self, pieces: Iterator[bytes], position: int = 0):
-        self.pieces, self.rest, self.position = pieces, b"", position
+    def __init__(self, pieces: Iterator[bytes], damage: list, position: int = 0):
+        self.pieces, self.damage, self.rest, self.position = pieces, damage, b"", position
+        self.resume: Optional[bytes] = None
 
     def tell(self) -> int:
         return self.position
 
     def read(self, size: int = -1) -> bytes:
         while not self.rest:
+            if self.resume is not None:
+                return b""
+            before = len(self.damage)
             piece = next(self.pieces, None)
             if piece is None:
+                return b""
+            if len(self.damage) > before:
+                self.resume = piece
                 return b""
             self.rest = piece
         size = len(self.rest) if size is None or size < 0 else size
@@ -70,12 +80,18 @@ class _Stream:
         self.position += len(out)
         return out
 
+    def after_damage(self) -> Optional[_Stream]:
+        """The stream from the bytes after a skipped member on, or None when it ended otherwise."""
+        if self.resume is None:
+            return None
+        return _Stream(itertools.chain([self.resume], self.pieces), self.damage, self.position)
+
 
 def read_warc(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMITS) -> Iterator[Record]:
     """Every record of a WARC or ARC stream as a document, a counted skip or an error row, in order."""
     damage: list[ErrorRecord] = []
     pieces = decompressed(path, stream, CHUNK, on_damage=lambda at, why: damage.append(_error(path, at, why)))
-    source, seen, errors = _Stream(pieces), collections.Counter(), 0
+    source, seen, errors = _Stream(pieces, damage), collections.Counter(), 0
     while source is not None:
         iterator = _Quiet(source)
         try:
@@ -87,7 +103,7 @@ def read_warc(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMITS
                     yield _error(path, source.tell(), f"file cut at {limits.max_file_errors} bad records (--max_file_errors)")
                     return
                 yield outcome
-            source = None
+            source = source.after_damage()
         except Exception as e:  # warcio found no record where one should start: go on at the next one
             at = source.tell() - (iterator.reader.rem_length() if iterator.reader else 0)
             yield from damage
@@ -95,8 +111,9 @@ def read_warc(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMITS
             yield _error(path, iterator.offset, f"unreadable record: {_reason(e)}; reading goes on at the next record")
             errors += 1
             leftover = iterator.reader.buff.read() if iterator.reader and iterator.reader.buff else b""
-            source = _next_record(leftover, source, at)
-    yield from damage
+            source = source.after_damage() or _next_record(leftover, source, at)
+        yield from damage
+        damage.clear()
 
 
 def _records(path: str, iterator: ArchiveIterator, limits: ReadSettings, seen: collections.Counter) -> Iterator[Record]:
@@ -208,7 +225,7 @@ def _next_record(leftover: bytes, source: _Stream, at: int) -> Optional[_Stream]
         found = RECORD_START.search(data)
         if found:
             rest = data[found.start() :]
-            return _Stream(_chain(rest, source), at + found.start())
+            return _Stream(_chain(rest, source), source.damage, at + found.start())
         more = source.read(CHUNK)
         if not more:
             return None
