@@ -138,7 +138,6 @@ def one_record(url: str, body: bytes, gzipped: bool = False, **response) -> byte
 
 def truncated(archive: Archive) -> Archive:
     """The file cut in the middle of its last record (which was a document): that record is one error."""
-    b = Builder(False)
     data = archive.data + one_record("https://cut.example.com/a", seed_pages()[1][1])
     cut = data[: len(archive.data) + 900]
     return Archive(cut, archive.documents, archive.errors + 1, archive.skips)
@@ -164,7 +163,7 @@ def with_bad_chunking(archive: Archive) -> Archive:
     return Archive(record + archive.data, archive.documents + 1, archive.errors, archive.skips)
 
 
-def with_corrupt_member(archive: Archive, builder_records: int = 3) -> Archive:
+def with_corrupt_member(archive: Archive) -> Archive:
     """A gzipped archive with one page's member damaged in the middle: that member is one error row, and
     every record after it is read."""
     good = Builder(True).response("https://ok.example.com/a", seed_pages()[4][1]).build().data
