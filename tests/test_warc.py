@@ -163,3 +163,30 @@ def test_every_body_has_its_parser_and_extraction_mode():
 
 def test_the_shipped_fixture_builder_needs_no_shared_folder():
     assert Path(warcs.SEEDS).is_dir() and len(warcs.seed_pages()) == 5
+
+
+def test_a_run_over_a_crawl_balances_with_its_skips_and_filters(tmp_path):
+    """records = articles + duplicates + errors + counted skips, with --hosts, --languages and
+    --published-after each setting some aside, in the stage that knows the fact."""
+    from pipelines import run_pipeline
+
+    archive = warcs.with_bad_length(warcs.crawl(gzipped=False))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.warc").write_bytes(archive.data)
+    result = run_pipeline(
+        input=[str(tmp_path / "in" / "*.warc")],
+        output=str(tmp_path / "out"),
+        quiet=True,
+        hosts="example.com,-news4.example.com",
+        languages="en",
+        published_after="2000-01-01",
+    )
+    assert result.committed and result.exit_code == 0, result.summary
+    counts, read = result.counts, result.stages["read"]
+    assert counts["documents_read"] + read.get("skipped_warc_request", 0) > 0
+    read_skips = sum(v for k, v in read.items() if k.startswith("skipped_"))
+    assert counts["documents_read"] + read_skips == archive.records
+    assert counts["articles"] + counts["duplicates"] + counts["errors"] + counts["skipped"] == archive.records
+    assert read["skipped_host"] == 1  # news4: denied
+    assert result.stages["clean"].get("skipped_language", 0) == 1  # the Russian page
+    assert "skipped at read: warc_request" in result.summary and "ACCOUNTING MISMATCH" not in result.summary

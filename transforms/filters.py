@@ -42,7 +42,7 @@ def languages(value: str) -> str:
     items = _items(value)
     bad = [item for item in items if not _LANGUAGE.match(item)]
     if bad or not items:
-        raise ValueError(f"not a language code: {(bad or [value])[0]!r} (use ISO 639-1, e.g. en or en,fr)")
+        raise ValueError(f"not a language code: {(bad or [value])[0]!r} (use ISO 639-1 codes, e.g. en or en,fr)")
     return ",".join(items)
 
 
