@@ -22,6 +22,7 @@ from transforms.dedupe import (
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
+from transforms.filters import FilterSettings
 from transforms.parse import ParseDocuments
 from transforms.read import FILES_FOLDER, ReadDocuments, ReadSettings, RememberFiles
 from transforms.write import WriteDataset
@@ -33,11 +34,12 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     run = settings(options, RunSettings)
     feeds = feed_sources(run)
     patterns = input_patterns(run)
+    filters = settings(options, FilterSettings)
 
     sources, source_errors, tables = [], [], {}
     if patterns:
         files_dir = FileSystems.join(state_dir(run, root), FILES_FOLDER)
-        files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir, settings(options, ReadSettings))
+        files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir, settings(options, ReadSettings), filters)
         sources.append(files.documents)
         source_errors.append(files.errors)
         _ = files.files | "RememberFiles" >> RememberFiles(files_dir)
@@ -56,8 +58,8 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     documents = sources | "AllSources" >> beam.Flatten()
     if index.look_up:
         documents = documents | "AlreadyIngested" >> SkipIngested(index)
-    parsed = documents | "Parse" >> ParseDocuments()
-    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
+    parsed = documents | "Parse" >> ParseDocuments(filters=filters)
+    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings), filters)
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()

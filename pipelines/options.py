@@ -17,6 +17,8 @@ from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
+from transforms.filters import FilterSettings
+from transforms.formats import described
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
 from transforms.write.commit import state_folder
@@ -28,8 +30,8 @@ DEFAULT_INPUT = "seeds/*"
 class RunSettings:
     input: Optional[list] = option(
         None,
-        f"file glob of .txt, .html, .htm, .jsonl, .rss/.atom/.xml/.rdf feeds or their .gz; repeatable "
-        f"(default: {DEFAULT_INPUT} when no feed is given)",
+        f"file glob or path on any Beam filesystem (local, gs://, s3://), repeatable (default: {DEFAULT_INPUT} "
+        f"when no feed is given); read: {described()}",
         action="append",
     )
     feed: Optional[list] = option(
@@ -106,6 +108,7 @@ class ConsoleSettings:
 SETTINGS = (
     RunSettings,
     ReadSettings,
+    FilterSettings,
     HttpSettings,
     CleanSettings,
     DedupeSettings,

@@ -8,8 +8,8 @@ from typing import Optional
 
 from pipelines.options import feed_sources, input_patterns
 from pipelines.stats import ErrorReasons, stage_stats
-from pipelines.summary import Totals, documents_read
-from transforms.schema import READ, WRITE
+from pipelines.summary import Totals, documents_read, skips
+from transforms.schema import READ, STAGES, WRITE
 from transforms.stage import ALREADY_INGESTED
 
 
@@ -22,7 +22,7 @@ class RunResult:
     status: str = "running"
     committed: bool = False
     seconds: float = 0.0
-    counts: dict = dataclasses.field(default_factory=dict)  # documents_read, articles, duplicates, errors, entities
+    counts: dict = dataclasses.field(default_factory=dict)  # documents_read, skipped, articles, duplicates, errors, entities
     rows: dict = dataclasses.field(default_factory=dict)  # rows this run wrote, per table
     stages: dict = dataclasses.field(default_factory=dict)  # per stage: in, out, errors, errors_by_reason, seconds
     errors_by_reason: dict = dataclasses.field(default_factory=dict)  # "stage: reason" -> rows
@@ -39,6 +39,7 @@ class RunResult:
         self.counts = {
             "documents_read": documents_read(totals),
             "already_ingested": totals.get((READ, ALREADY_INGESTED), 0),
+            "skipped": sum(skips(totals, stage) for stage in STAGES),  # records set aside by rule, every stage
             **{table: totals.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors", "entities")},
         }
         self.stages = stage_stats(totals, reasons, seconds)

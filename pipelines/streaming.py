@@ -22,6 +22,7 @@ from transforms.dedupe import AddToIndexAsWritten, DedupeSettings, DeduplicateAc
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds.poll import PollFeeds, PollSchedule
 from transforms.fetch import HttpSettings
+from transforms.filters import FilterSettings
 from transforms.parse import ParseDocuments
 from transforms.write import WriteWindowedDataset
 
@@ -56,8 +57,9 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         state_dir(run, root),
         forget_after=dedupe.horizon,
     )
-    parsed = polled.documents | "Parse" >> ParseDocuments()
-    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
+    filters = settings(options, FilterSettings)
+    parsed = polled.documents | "Parse" >> ParseDocuments(filters=filters)
+    cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings), filters)
     folder = index_folder(state_dir(run, root))
     check_banding(folder, dedupe)
     deduped = cleaned.articles | "Dedupe" >> DeduplicateAcrossTime(dedupe, (folder, run_id))

@@ -11,7 +11,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from transforms.entities import NOT_TAGGED, UNKNOWN
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, STAGES, TAG, WRITE
-from transforms.stage import ALREADY_INGESTED, ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED, SPECIAL
+from transforms.stage import ALREADY_INGESTED, ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED, SKIPPED_PREFIX, SPECIAL
 
 Totals = dict  # (namespace, counter name) -> value
 NAMESPACES = (*STAGES, FEEDS_NAMESPACE)
@@ -45,6 +45,20 @@ def documents_read(t: Totals) -> int:
     return sum(t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
 
 
+def skips(t: Totals, stage: str) -> int:
+    """What a stage set aside by rule (``<stage>/skipped_<kind>``: filters, records that are no document)."""
+    return sum(value for (namespace, name), value in t.items() if namespace == stage and name.startswith(SKIPPED_PREFIX))
+
+
+def skip_rows(t: Totals) -> list[tuple[str, int]]:
+    """One summary row per stage and kind of skip: ``skipped at read: warc_request``."""
+    return [
+        (f"skipped at {namespace}: {name[len(SKIPPED_PREFIX) :]}", value)
+        for (namespace, name), value in sorted(t.items())
+        if name.startswith(SKIPPED_PREFIX) and value
+    ]
+
+
 def mismatches(t: Totals) -> list[str]:
     """Each place where what a stage received differs from what it passed on, named by stage."""
     if not any(namespace == READ for namespace, _ in t):
@@ -63,9 +77,9 @@ def mismatches(t: Totals) -> list[str]:
             "documents read - fetch errors - already ingested",
             get(READ, DOCUMENTS) - get(FETCH, ERRORS) - get(READ, ALREADY_INGESTED),
         ),
-        (PARSE, "in", get(PARSE, IN), "articles + errors", get(PARSE, ARTICLES) + get(PARSE, ERRORS)),
+        (PARSE, "in", get(PARSE, IN), "articles + errors + skips", get(PARSE, ARTICLES) + get(PARSE, ERRORS) + skips(t, PARSE)),
         (CLEAN, "in", get(CLEAN, IN), "parsed articles", get(PARSE, ARTICLES)),
-        (CLEAN, "in", get(CLEAN, IN), "articles + errors", get(CLEAN, ARTICLES) + get(CLEAN, ERRORS)),
+        (CLEAN, "in", get(CLEAN, IN), "articles + errors + skips", get(CLEAN, ARTICLES) + get(CLEAN, ERRORS) + skips(t, CLEAN)),
         (DEDUPE, "in", get(DEDUPE, IN), "cleaned articles", get(CLEAN, ARTICLES)),
         (DEDUPE, "in", get(DEDUPE, IN), "articles + duplicates", get(DEDUPE, ARTICLES) + get(DEDUPE, DUPLICATES)),
         (TAG, "in", get(TAG, IN), "deduplicated articles", get(DEDUPE, ARTICLES)),
@@ -84,13 +98,15 @@ def counted(t: Totals, stage: str) -> bool:
 def stage_counts(t: Totals, stage: str) -> dict[str, int]:
     """What a stage (not write) received and passed on, and what it set aside: errors, or for dedupe
     duplicates. The read stage receives what it found (documents and errors) less what an earlier run wrote,
-    and counts the files it skipped: ingested by an earlier run, or special (FIFOs, devices, sockets)."""
+    and counts the files it skipped: ingested by an earlier run, or special (FIFOs, devices, sockets). Any
+    stage's skips by rule come as ``skipped_<kind>``."""
+    by_kind = {name: value for (namespace, name), value in t.items() if namespace == stage and name.startswith(SKIPPED_PREFIX)}
     if stage == READ:
         new = t.get((READ, DOCUMENTS), 0) - t.get((READ, ALREADY_INGESTED), 0)
-        skips = {"files_seen": t.get((READ, SKIPPED), 0), "special_files": t.get((READ, SPECIAL), 0)}
-        return {"in": new + t.get((READ, ERRORS), 0), "out": new, "errors": t.get((READ, ERRORS), 0), **skips}
+        files = {"files_seen": t.get((READ, SKIPPED), 0), "special_files": t.get((READ, SPECIAL), 0)}
+        return {"in": new + t.get((READ, ERRORS), 0), "out": new, "errors": t.get((READ, ERRORS), 0), **files, **by_kind}
     aside = {"duplicates": t.get((stage, DUPLICATES), 0)} if stage == DEDUPE else {"errors": t.get((stage, ERRORS), 0)}
-    return {"in": t.get((stage, IN), 0), "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside}
+    return {"in": t.get((stage, IN), 0), "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside, **by_kind}
 
 
 def stage_table(t: Totals) -> list[str]:
@@ -121,8 +137,9 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
     read = documents_read(t)
     articles, duplicates, errors = (t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
     problems = mismatches(t)
-    if read != articles + duplicates + errors:
-        problems.append(f"{read} read != {articles} + {duplicates} + {errors}")
+    filtered = skips(t, PARSE) + skips(t, CLEAN)  # documents read, then set aside by a filter
+    if read != articles + duplicates + errors + filtered:
+        problems.append(f"{read} read != {articles} + {duplicates} + {errors}" + (f" + {filtered} skipped" if filtered else ""))
     rows = [
         ("documents read", read),
         ("articles written", articles),
@@ -132,6 +149,7 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         *([("files skipped (seen)", t[(READ, SKIPPED)])] if t.get((READ, SKIPPED)) else []),
         *([("special files skipped", t[(READ, SPECIAL)])] if t.get((READ, SPECIAL)) else []),
         *([("already ingested", t[(READ, ALREADY_INGESTED)])] if t.get((READ, ALREADY_INGESTED)) else []),
+        *skip_rows(t),
         *not_tagged(t),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]

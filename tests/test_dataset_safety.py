@@ -28,7 +28,7 @@ from tests.support.corpus import generate, wire_copy
 from tests.support.feed_server import FeedServer
 from transforms.feeds.formats import feed_records
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
-from transforms.read import read_jsonl
+from transforms.formats.jsonl import read_jsonl
 from transforms.schema import ARTICLES_SCHEMA, ErrorRecord
 from transforms.write import TABLES
 from transforms.write.commit import VERSIONS, begin, commit, current_version

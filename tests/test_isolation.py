@@ -15,7 +15,8 @@ import pytest
 
 from tests.support.cli import SEEDS
 from transforms.feeds.formats import feed_records
-from transforms.read import ReadSettings, read_documents, read_jsonl
+from transforms.formats.jsonl import read_jsonl
+from transforms.read import ReadSettings, read_documents
 from transforms.schema import ErrorRecord, RawDocument
 
 
@@ -275,7 +276,7 @@ def test_an_unforeseen_failure_inside_one_file_is_that_files_error_row(tmp_path,
     from transforms.read import _ReadFiles
 
     (tmp_path / "a.txt").write_text("Some text.")
-    monkeypatch.setattr("transforms.read.decode_text", lambda data: {}["a defect of ours"])
+    monkeypatch.setattr("transforms.formats.text.decode_text", lambda data: {}["a defect of ours"])
     reader = _ReadFiles(None)
     reader.setup()
     [remembered, error] = list(reader.process(str(tmp_path / "a.txt")))

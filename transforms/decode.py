@@ -1,4 +1,5 @@
-"""Bytes -> text for every input kind, recording which encoding was used and why; decompression caps.
+"""Bytes -> text for every input kind, recording which encoding was used and why (decompression is
+``transforms.compression``'s).
 Kept apart from reading and from feeds, which both use it, so that neither imports the other.
 
 Order of evidence, strongest first: a byte-order mark; the NUL pattern of UTF-16/32 without a mark;
@@ -15,7 +16,6 @@ import codecs
 import dataclasses
 import re
 import unicodedata
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Optional
@@ -207,18 +207,3 @@ def looks_binary(data: bytes) -> bool:
         head = head.replace(escape, b"").replace(b"\x1b(B", b"")
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     return controls > len(head) * BINARY_CONTROL_SHARE
-
-
-def decompress(path: str, data: bytes, limit: int | None) -> bytes:
-    """Gunzip ``.gz`` data, refusing more than ``limit`` bytes: a gzip bomb must not eat the worker."""
-    if path.lower().endswith(".gz"):
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            data = inflater.decompress(data, limit + 1 if limit else 0)
-        except zlib.error as e:
-            raise ValueError(f"corrupt or truncated gzip data: {e}") from None
-        if not inflater.eof and not (limit and len(data) > limit):
-            raise ValueError("corrupt or truncated gzip data: the stream ends early")
-    if limit and len(data) > limit:
-        raise ValueError(f"larger than {limit} bytes: not one news document")
-    return data

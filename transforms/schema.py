@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import functools
 import hashlib
 import typing
@@ -31,13 +32,27 @@ UNDATED = "undated"
 EXCERPT_CHARS = 200
 
 
+class Body(enum.StrEnum):
+    """What a document's body is, which decides how the parse stage reads it (``parse.PARSERS``); every
+    input format (``transforms.formats``) yields one of these. A ``str``: it is the ``input_format`` column."""
+
+    TEXT = "text"  # a plain-text page dump: kept whole, its metadata from its first lines
+    HTML = "html"  # a whole page: an extractor (trafilatura) finds its main text
+    FEED = "feed"  # a feed entry's HTML, rendered as it is
+
+    @property
+    def extracted(self) -> bool:
+        """Its text is an extractor's main text already: ``--boilerplate auto`` leaves it whole."""
+        return self is Body.HTML
+
+
 @dataclasses.dataclass(frozen=True)
 class RawDocument:
     """One input document as read, before any interpretation of its content."""
 
     doc_id: str
     source_path: str
-    format: str  # "text" (plain-text page dump), "html" (a whole page) or "feed" (a feed entry's HTML)
+    format: Body
     body: str
     url: Optional[str] = None
     title: Optional[str] = None
@@ -48,6 +63,8 @@ class RawDocument:
     entry_id: Optional[str] = None
     categories: tuple[str, ...] = ()
     encoding: Optional[str] = None  # the codec its bytes were decoded with ("utf-8", "cp1252", "utf-16-le", ...)
+    crawled_at: Optional[dt.datetime] = None  # when its page was fetched: a WARC record's WARC-Date
+    record_id: Optional[str] = None  # provenance within an archive: the WARC-Record-ID
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,8 +114,10 @@ class Article:
     published_at: Optional[dt.datetime]  # timezone-aware, UTC
     language: Optional[str]
     text: str
-    input_format: str  # "text", "html" or "feed": which extraction path produced ``text``
+    input_format: str  # a ``Body``: "text", "html" or "feed": which extraction path produced ``text``
     encoding: Optional[str] = None  # the codec the input's bytes were decoded with (RawDocument.encoding)
+    crawled_at: Optional[dt.datetime] = None  # when the page was fetched (a WARC record's date), else null
+    record_id: Optional[str] = None  # the WARC-Record-ID of the record it came from, else null
     feed_url: Optional[str] = None
     entry_id: Optional[str] = None
     categories: tuple[str, ...] = ()

@@ -11,6 +11,7 @@ check that every stage's input equals its outputs, and names the stage where the
 from __future__ import annotations
 
 import collections
+import dataclasses
 from collections.abc import Callable, Iterable
 
 import apache_beam as beam
@@ -24,6 +25,16 @@ DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "dupli
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
 ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
+SKIPPED_PREFIX = "skipped_"  # <stage>/skipped_<kind>: inputs a stage set aside by rule (a filter, a WARC request)
+
+
+@dataclasses.dataclass(frozen=True)
+class Skip:
+    """An input a stage sets aside by rule, not by failure: counted as ``<stage>/skipped_<kind>`` and passed
+    on no further (a WARC request record: ``warc_request``; an image: ``not_text``; a filtered host: ``host``)."""
+
+    kind: str
+    source_path: str = ""
 
 
 class _StageCounter:
@@ -49,15 +60,32 @@ class ApplyOrRecordError(beam.DoFn):
     def __init__(self, fn: Callable, stage: str, *args):
         self.fn, self.stage, self.args = fn, stage, args
         self.seen = counter(stage, IN)
+        self.skips = SkipCounters(stage)
 
     def process(self, record) -> Iterable:
         self.seen.inc()
         try:
-            yield self.fn(record, *self.args)
+            result = self.fn(record, *self.args)
+            if isinstance(result, Skip):
+                self.skips.count(result.kind)
+            else:
+                yield result
         except Exception as e:
             content = getattr(record, "text", None) or getattr(record, "body", "")
             reason = f"{type(e).__name__}: {e}"
             yield ErrorRecord.of(record.source_path, self.stage, reason, content, getattr(record, "feed_url", None))
+
+
+class SkipCounters:
+    """A stage's ``skipped_<kind>`` counters, made as kinds turn up."""
+
+    def __init__(self, stage: str):
+        self.stage, self.counters = stage, {}
+
+    def count(self, kind: str) -> None:
+        if kind not in self.counters:
+            self.counters[kind] = counter(self.stage, SKIPPED_PREFIX + kind)
+        self.counters[kind].inc()
 
 
 class _CountIn(beam.DoFn):

@@ -17,15 +17,16 @@ from transforms.clean.dump import dump_evidence, is_page_dump
 from transforms.clean.language import detect_language
 from transforms.clean.repair import repair
 from transforms.clean.scripts import prose_lines
-from transforms.schema import CLEAN, Article, ErrorRecord
+from transforms.filters import NO_FILTERS, FilterSettings
+from transforms.schema import CLEAN, Article, Body, ErrorRecord
 from transforms.settings import option
-from transforms.stage import ApplyOrRecordError, SplitByType
+from transforms.stage import ApplyOrRecordError, Skip, SplitByType
 from transforms.text import MIN_ARTICLE_WORDS, word_count
 
 __all__ = ["CleanArticles", "CleanSettings", "clean_article", "detect_language", "dump_evidence", "extract", "repair"]
 
 BOILERPLATE_MODES = ("auto", "on", "off")
-EXTRACTED_FORMATS = ("html",)  # input formats whose text an extractor made: ``auto`` means ``off`` for them
+EXTRACTED_FORMATS = tuple(body for body in Body if body.extracted)  # ``auto`` means ``off`` for their text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,13 +53,18 @@ def clean_text(text: str, title: str | None, mode: str) -> tuple[str, str | None
     return text, detect_language(prose_lines(lines) or lines)
 
 
-def clean_article(article: Article, settings: CleanSettings = CleanSettings()) -> Article:
+def clean_article(
+    article: Article, settings: CleanSettings = CleanSettings(), filters: FilterSettings = NO_FILTERS
+) -> Article | Skip:
+    """The article cleaned, or a ``Skip`` when its language is not one of ``--languages``."""
     title = repair(article.title) if article.title else None
     mode = "off" if settings.boilerplate == "auto" and article.input_format in EXTRACTED_FORMATS else settings.boilerplate
     text, language = clean_text(article.text, title, mode)
     words = word_count(text)
     if words < MIN_ARTICLE_WORDS:
         raise ValueError(f"no article text: {words} words after cleaning (fewer than {MIN_ARTICLE_WORDS})")
+    if skip := filters.language_skip(article.language or language):
+        return skip
     return dataclasses.replace(
         article,
         text=text,
@@ -71,15 +77,16 @@ def clean_article(article: Article, settings: CleanSettings = CleanSettings()) -
 
 
 class CleanArticles(beam.PTransform):
-    """Articles -> articles with repaired text, page chrome removed; outputs ``articles`` and ``errors``."""
+    """Articles -> articles with repaired text, page chrome removed; outputs ``articles`` and ``errors``
+    (articles outside ``--languages`` are counted as ``clean/skipped_language``)."""
 
-    def __init__(self, settings: CleanSettings = CleanSettings()):
+    def __init__(self, settings: CleanSettings = CleanSettings(), filters: FilterSettings = NO_FILTERS):
         super().__init__()
-        self.settings = settings
+        self.settings, self.filters = settings, filters
 
     def expand(self, articles):
         return (
             articles
-            | "Clean" >> beam.ParDo(ApplyOrRecordError(clean_article, CLEAN, self.settings))
+            | "Clean" >> beam.ParDo(ApplyOrRecordError(clean_article, CLEAN, self.settings, self.filters))
             | "ByType" >> SplitByType(CLEAN, articles=Article, errors=ErrorRecord)
         )

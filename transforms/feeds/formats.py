@@ -21,7 +21,7 @@ import time
 from typing import Optional
 
 from transforms.decode import feed_as_utf8
-from transforms.schema import READ, ErrorRecord, FeedStatus, RawDocument, document_id
+from transforms.schema import READ, Body, ErrorRecord, FeedStatus, RawDocument, document_id
 from transforms.urls import canonical_url
 
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
@@ -255,7 +255,7 @@ def entry_document(feed_url: str, feed_title: Optional[str], entry: FeedEntry, e
     return RawDocument(
         doc_id=document_id(feed_url, f"{entry.entry_id or url or ''}#{content}"),
         source_path=url or f"{feed_url}#{entry.entry_id or content}",
-        format="feed",
+        format=Body.FEED,
         body=entry.body_html,
         url=url,
         title=entry.title,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable
 from typing import Optional, Union
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from transforms.decode import decode_html
 from transforms.feeds.sources import read_feed
 from transforms.feeds.state import FeedState, updated_state
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
-from transforms.schema import FETCH, READ, ErrorRecord, FeedStatus, RawDocument
+from transforms.schema import FETCH, READ, Body, ErrorRecord, FeedStatus, RawDocument
 from transforms.stage import SplitByType, count_in, counter
 from transforms.urls import canonical_url
 
@@ -97,7 +98,10 @@ class _FetchPages(beam.DoFn):
             page = decode_html(response.body, response.header("Content-Type"))
         except ValueError as e:
             return ErrorRecord.of(entry.source_path, FETCH, f"article page: {e}", response.body, feed_url=entry.feed_url)
-        return dataclasses.replace(entry, format="html", body=page.text, url=canonical_url(response.url), encoding=page.encoding)
+        fetched = dt.datetime.now(dt.UTC)
+        return dataclasses.replace(
+            entry, format=Body.HTML, body=page.text, url=canonical_url(response.url), encoding=page.encoding, crawled_at=fetched
+        )
 
 
 def _host_key(document: RawDocument) -> str:

@@ -9,7 +9,7 @@ import re
 from transforms.parse.consensus import consensus_body
 from transforms.parse.dates import parse_datetime
 from transforms.parse.patterns import HTML_DATE_EXTRACTION
-from transforms.schema import Article, RawDocument
+from transforms.schema import Article, Body, RawDocument
 from transforms.urls import canonical_url
 
 
@@ -50,7 +50,7 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         published_at=parse_datetime(extracted.date) or parse_datetime(raw.published),
         language=extracted.language,
         text=text,
-        input_format="html",
+        input_format=Body.HTML,
         encoding=raw.encoding,
         feed_url=raw.feed_url,
         entry_id=raw.entry_id,
@@ -74,7 +74,7 @@ def parse_feed_entry(raw: RawDocument) -> Article:
         published_at=parse_datetime(raw.published),
         language=None,
         text=get_text(raw.body),
-        input_format="feed",
+        input_format=Body.FEED,
         encoding=raw.encoding,
         feed_url=raw.feed_url,
         entry_id=raw.entry_id,

@@ -16,7 +16,7 @@ from transforms.parse.patterns import (
     MASTHEAD_WORDS,
     MAX_BYLINE_WORDS,
 )
-from transforms.schema import Article, RawDocument
+from transforms.schema import Article, Body, RawDocument
 from transforms.text import HEADLINE_WORDS, LIST_ITEM, SENTENCE_END, line_key
 from transforms.urls import canonical_url
 
@@ -85,6 +85,6 @@ def parse_text(raw: RawDocument) -> Article:
         published_at=published,
         language=None,
         text=raw.body,
-        input_format="text",
+        input_format=Body.TEXT,
         encoding=raw.encoding,
     )
