@@ -40,7 +40,7 @@ class IndexPlace:
 
     folder: str  # <version>/_state/dedupe
     run_id: str
-    ingested_at: dt.datetime  # the event time of undated articles
+    ingested_at: dt.datetime  # when this run read its documents: the event time of undated ones
     look_up: bool  # False when the index holds nothing yet: no lookup to pay for
 
 
@@ -100,8 +100,7 @@ def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str
 def _best(joined, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple[str, Earlier]]:
     new_id, grouped = joined
     for fp in grouped["fingerprint"]:
-        at = event_time(fp.published_at, place.ingested_at)
-        found = best_earlier(fp.sketch, at, grouped["earlier"], settings)
+        found = best_earlier(fp.sketch, fp.published_at, place.ingested_at, grouped["earlier"], settings)
         if found:
             yield new_id, found
 
@@ -188,7 +187,7 @@ class JoinEarlierClusters(beam.PTransform):
 
 
 def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -> IndexedSketch:
-    return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch)
+    return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch, ingested_at)
 
 
 def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:

@@ -126,8 +126,21 @@ def sketch_partition(article_id: str) -> str:
 
 
 def event_time(published_at: Optional[dt.datetime], ingested_at: dt.datetime) -> dt.datetime:
-    """When an article happened for the horizon: its publication, or its ingestion when undated."""
+    """When an article happened, for the order of copies: its publication, or its ingestion when undated."""
     return published_at if published_at is not None else ingested_at
+
+
+def within_horizon(old: IndexedSketch, published_at: Optional[dt.datetime], ingested_at: dt.datetime, horizon: float) -> bool:
+    """Whether an earlier article is recent enough for a newcomer to be a copy of it: publication dates
+    compared when both are dated, else ingestion times. An undated document's ingestion says nothing of its
+    story's age, so against a dated copy's publication it put a copy read a minute later years away, and the
+    clusters depended on how the input was batched (one run applies no horizon). A row is undated when its
+    ``at`` is its ingestion; a row written before ingestion times were kept counts its ``at`` as both."""
+    limit = dt.timedelta(seconds=horizon)
+    old_dated = old.ingested_at is None or old.at != old.ingested_at
+    if published_at is not None and old_dated:
+        return old.at >= published_at - limit
+    return (old.ingested_at or old.at) >= ingested_at - limit
 
 
 def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str, str, tuple]]:
@@ -205,9 +218,11 @@ def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], ski
         yield IndexedSketch(**row)
 
 
-def indexed(article_id: str, cluster_id: str, at: dt.datetime, sketch: Sketch) -> IndexedSketch:
-    """The index row of an article's sketch (``stored_sketch`` reads it back)."""
-    return IndexedSketch(article_id, cluster_id, at, sketch.signature, sketch.shingles, sketch.outline)
+def indexed(
+    article_id: str, cluster_id: str, at: dt.datetime, sketch: Sketch, ingested_at: Optional[dt.datetime] = None
+) -> IndexedSketch:
+    """The index row of an article's sketch (``stored_sketch`` reads it back); ``at``: its event time."""
+    return IndexedSketch(article_id, cluster_id, at, sketch.signature, sketch.shingles, sketch.outline, ingested_at)
 
 
 def stored_sketch(entry: IndexedSketch) -> Sketch:
@@ -220,12 +235,16 @@ def earliest(found: Iterable[Earlier]) -> Optional[Earlier]:
 
 
 def best_earlier(
-    newcomer: Sketch, at: dt.datetime, candidates: Iterable[IndexedSketch], settings: DedupeSettings
+    newcomer: Sketch,
+    published_at: Optional[dt.datetime],
+    ingested_at: dt.datetime,
+    candidates: Iterable[IndexedSketch],
+    settings: DedupeSettings,
 ) -> Optional[Earlier]:
-    """The earliest earlier article (within the horizon before ``at``) that ``newcomer`` copies."""
+    """The earliest earlier article (``within_horizon`` of the newcomer's times) that ``newcomer`` copies."""
     found = []
     for old in candidates:
-        if old.at < at - dt.timedelta(seconds=settings.horizon):
+        if not within_horizon(old, published_at, ingested_at, settings.horizon):
             continue
         score = verify(stored_sketch(old), newcomer, settings)
         if score is not None:
@@ -254,9 +273,7 @@ def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tupl
             yield key, entry
 
 
-def rebuilt_entries(
-    root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]
-) -> Iterator[IndexedSketch]:
+def rebuilt_entries(root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]) -> Iterator[IndexedSketch]:
     """The index rows of a dataset's tables, for an index that was lost: each article's sketch made again from
     its text (what the run sketched), each duplicate's id alone (its text is not kept: a copy of it is
     still found through its canonical article). ``ingested_at(path)``: the event time of an undated row
@@ -266,13 +283,13 @@ def rebuilt_entries(
             for batch in pq.ParquetFile(handle).iter_batches(columns=["article_id", "cluster_id", "published_at", "text"]):
                 for row in batch.to_pylist():
                     at = event_time(row["published_at"], ingested_at(path))
-                    yield indexed(row["article_id"], row["cluster_id"], at, sketch(row["text"], settings))
+                    yield indexed(row["article_id"], row["cluster_id"], at, sketch(row["text"], settings), ingested_at(path))
     for path in table_files(root, "duplicates"):
         with FileSystems.open(path) as handle:
             for batch in pq.ParquetFile(handle).iter_batches(columns=["article_id", "cluster_id", "published_at"]):
                 for row in batch.to_pylist():
                     at = event_time(row["published_at"], ingested_at(path))
-                    yield IndexedSketch(row["article_id"], row["cluster_id"], at, b"", 0, b"")
+                    yield IndexedSketch(row["article_id"], row["cluster_id"], at, b"", 0, b"", ingested_at(path))
 
 
 def rebuild(root: str, folder: str, run_id: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]) -> int:
