@@ -25,7 +25,9 @@ from transforms.dedupe.index import (
     index_rows,
     indexed,
     known_ids,
+    run_partition,
     sketch_partition,
+    tidy,
     wanted_sketches,
     write_index_file,
 )
@@ -197,9 +199,14 @@ def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:
             yield indexed_sketch(fp, cluster_id, ingested_at)
 
 
+def _placed_rows(entry: IndexedSketch, settings: DedupeSettings, articles: int) -> Iterator[tuple[tuple[str, str], tuple]]:
+    return (((table, run_partition(partition, articles)), row) for table, partition, row in index_rows(entry, settings))
+
+
 class AddToIndex(beam.PTransform):
-    """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written (one per
-    table and partition: a run adds files, never rewrites one)."""
+    """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written: one per
+    table and partition (a small run: one per table, ``index.run_partition``), then the index tidied
+    (``index.tidy``) by one worker once they are all written. A run adds files, never rewrites one."""
 
     def __init__(self, place: IndexPlace, settings: DedupeSettings):
         super().__init__()
@@ -207,15 +214,21 @@ class AddToIndex(beam.PTransform):
 
     def expand(self, inputs):
         place, settings = self.place, self.settings
-        return (
+        entries = (
             {
                 "fingerprint": inputs["fingerprints"] | "KeyFingerprints" >> beam.Map(lambda f: (f.article_id, f)),
                 "cluster": inputs["records"] | "FinalCluster" >> beam.Map(lambda r: (r.article_id, r.cluster_id)),
             }
             | "JoinClusters" >> beam.CoGroupByKey()
             | "Entries" >> beam.FlatMap(_entries, place.ingested_at)
-            | "Rows" >> beam.FlatMap(lambda e: (((t, p), row) for t, p, row in index_rows(e, settings)))
+        )
+        articles = entries | "CountEntries" >> beam.combiners.Count.Globally()
+        return (
+            entries
+            | "Rows" >> beam.FlatMap(_placed_rows, settings, beam.pvalue.AsSingleton(articles))
             | "ByPartition" >> beam.GroupByKey()
             | "WriteFiles"
             >> beam.MapTuple(lambda tp, rows: write_index_file(place.folder, tp[0], tp[1], place.run_id, list(rows)))
+            | "AllWritten" >> beam.combiners.ToList()
+            | "Tidy" >> beam.FlatMap(lambda written: [*written, *tidy(place.folder, place.run_id)])
         )
