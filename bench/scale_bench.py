@@ -7,7 +7,7 @@ For each size N (a corpus from tests/support/corpus.py, 30% syndicated copies, g
   over the same documents in one Python process: docs/s per stage and in all;
 - the pipeline (DirectRunner: in-memory for 1 worker, multi_processing for more), in a child process:
   end-to-end docs/s, docs/s per stage from the runner's per-step execution time, peak RSS of the
-  whole process tree (sampled every 0.2 s);
+  whole process tree (sampled every 0.2 s), dedupe's candidate and verified pairs per document;
 and the ratios: pipeline / plain loop (1 worker), 2 workers / 1 worker, peak RSS between sizes.
 """
 
@@ -116,7 +116,8 @@ def child(folder: str, output: str, workers: int) -> None:
     from pipelines import batch
     from pipelines.adapter import adapted_runner
     from pipelines.options import NewsPipelineOptions
-    from transforms.schema import WRITE
+    from transforms.schema import DEDUPE, WRITE
+    from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS
 
     args = ["--input", f"{folder}/*", "--output", output]
     if workers > 1:
@@ -132,7 +133,10 @@ def child(folder: str, output: str, workers: int) -> None:
         name = counter.key.metric.name
         if name == "metric:pardo_execution_time:process_bundle_msecs:v1" and counter.key.step:
             msecs[counter.key.step.split("/")[0]] += counter.committed or 0
-        elif counter.key.metric.namespace == WRITE:
+        elif counter.key.metric.namespace == WRITE or (counter.key.metric.namespace, name) in (
+            (DEDUPE, CANDIDATE_PAIRS),
+            (DEDUPE, VERIFIED_PAIRS),
+        ):
             counts[name] += counter.committed or 0
     print(json.dumps({"msecs": msecs, "counts": counts}))
 
@@ -149,7 +153,7 @@ def main() -> int:
         child(args.child[0], args.child[1], int(args.child[2]))
         return 0
 
-    peaks = {}
+    peaks, candidates = {}, {}
     for size in args.sizes:
         folder = corpus(size, args.corpora)
         loop = plain_loop(folder, args.plain_limit)
@@ -175,6 +179,11 @@ def main() -> int:
                 f"duplicates {counts.get('duplicates', 0)}, errors {counts.get('errors', 0)}"
             )
             print(f"   per stage (docs per second of stage time, summed over workers): {stages}")
+            print(
+                f"   dedupe: {counts.get('candidate_pairs', 0)} candidate pairs ({counts.get('candidate_pairs', 0) / n:.2f} "
+                f"per document), {counts.get('verified_pairs', 0)} verified ({counts.get('verified_pairs', 0) / n:.2f})"
+            )
+            candidates[size] = counts.get("candidate_pairs", 0) / n
         peaks.update({(size, workers): run["peak_rss"] for workers, run in runs.items()})
         if 1 in runs:
             print(f"ratio pipeline 1w / plain loop: {loop_total * n / runs[1]['seconds']:.2f}")
@@ -184,6 +193,10 @@ def main() -> int:
         sizes = sorted(size for size, w in peaks if w == workers)
         for small, large in zip(sizes, sizes[1:]):
             print(f"peak RSS {workers}w N={large} / N={small}: {peaks[large, workers] / peaks[small, workers]:.2f}")
+    sizes = sorted(candidates)
+    for small, large in zip(sizes, sizes[1:]):
+        if candidates[small]:
+            print(f"candidate pairs per document N={large} / N={small}: {candidates[large] / candidates[small]:.2f}")
     return 0
 
 

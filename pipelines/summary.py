@@ -11,7 +11,19 @@ from apache_beam.metrics.metric import MetricsFilter
 from transforms.entities import NOT_TAGGED, UNKNOWN
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, STAGES, TAG, WRITE
-from transforms.stage import ALREADY_INGESTED, ARTICLES, DOCUMENTS, DUPLICATES, ERRORS, IN, SKIPPED, SKIPPED_PREFIX, SPECIAL
+from transforms.stage import (
+    ALREADY_INGESTED,
+    ARTICLES,
+    CANDIDATE_PAIRS,
+    DOCUMENTS,
+    DUPLICATES,
+    ERRORS,
+    IN,
+    SKIPPED,
+    SKIPPED_PREFIX,
+    SPECIAL,
+    VERIFIED_PAIRS,
+)
 
 Totals = dict  # (namespace, counter name) -> value
 NAMESPACES = (*STAGES, FEEDS_NAMESPACE)
@@ -98,14 +110,17 @@ def counted(t: Totals, stage: str) -> bool:
 def stage_counts(t: Totals, stage: str) -> dict[str, int]:
     """What a stage (not write) received and passed on, and what it set aside: errors, or for dedupe
     duplicates. The read stage receives what it found (documents and errors) less what an earlier run wrote,
-    and counts the files it skipped: ingested by an earlier run, or special (FIFOs, devices, sockets). Any
-    stage's skips by rule come as ``skipped_<kind>``."""
+    and counts the files it skipped: ingested by an earlier run, or special (FIFOs, devices, sockets); the
+    dedupe stage the pairs it compared and those it found copies. Any stage's skips by rule come as
+    ``skipped_<kind>``."""
     by_kind = {name: value for (namespace, name), value in t.items() if namespace == stage and name.startswith(SKIPPED_PREFIX)}
     if stage == READ:
         new = t.get((READ, DOCUMENTS), 0) - t.get((READ, ALREADY_INGESTED), 0)
         files = {"files_seen": t.get((READ, SKIPPED), 0), "special_files": t.get((READ, SPECIAL), 0)}
         return {"in": new + t.get((READ, ERRORS), 0), "out": new, "errors": t.get((READ, ERRORS), 0), **files, **by_kind}
     aside = {"duplicates": t.get((stage, DUPLICATES), 0)} if stage == DEDUPE else {"errors": t.get((stage, ERRORS), 0)}
+    if stage == DEDUPE:
+        aside.update({name: t.get((stage, name), 0) for name in (CANDIDATE_PAIRS, VERIFIED_PAIRS)})
     return {"in": t.get((stage, IN), 0), "out": t.get((stage, ARTICLES), t.get((stage, DOCUMENTS), 0)), **aside, **by_kind}
 
 

@@ -6,6 +6,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipelines.summary import counters, stage_counts
 from tests.support.corpus import teaser
 from transforms.dedupe import DedupeSettings, DeduplicateArticles
 from transforms.dedupe.clusters import (
@@ -34,7 +35,7 @@ from transforms.dedupe.fingerprints import (
     sketch,
     verify,
 )
-from transforms.schema import Article
+from transforms.schema import DEDUPE, Article
 
 SETTINGS = DedupeSettings()
 STORY = (
@@ -240,3 +241,27 @@ def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipelin
             ),
             label="duplicates",
         )
+
+
+def test_the_stage_counts_its_candidate_and_verified_pairs(test_pipeline):
+    # Issue 24, item 3: candidates per document tell whether the search stays linear in N; the run stats
+    # carry both counts. Expected: the representatives' pairs that share a band key, and those verified.
+    words = STORY.split()
+    near = " ".join(words[:-6] + ["officials", "said", "late", "on", "Thursday", "evening."])
+    texts = {"a": STORY, "b": STORY.upper(), "c": near, "d": "BERLIN (Wire) - " + near, "e": OTHER}
+    sketches = {i: sketch(t, SETTINGS) for i, t in texts.items() if i != "b"}  # b is a's exact copy
+    expected_candidates = [
+        (x, y)
+        for x in sketches
+        for y in sketches
+        if x < y and set(band_keys(sketches[x].signature, SETTINGS)) & set(band_keys(sketches[y].signature, SETTINGS))
+    ]
+    expected_verified = [(x, y) for x, y in expected_candidates if verify(sketches[x], sketches[y], SETTINGS) is not None]
+    assert expected_candidates and expected_verified
+    _ = test_pipeline | beam.Create([article(i, t) for i, t in texts.items()]) | DeduplicateArticles(SETTINGS)
+    result = test_pipeline.run()
+    result.wait_until_finish()
+    counts = stage_counts(counters(result), DEDUPE)
+    assert counts["candidate_pairs"] == len(expected_candidates)
+    assert counts["verified_pairs"] == len(expected_verified)
+    assert (counts["in"], counts["out"], counts["duplicates"]) == (5, 2, 3)

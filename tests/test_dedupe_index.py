@@ -2,16 +2,20 @@
 
 import dataclasses
 import datetime as dt
+import random
 
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from tests.support.corpus import story
 from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
 from transforms.dedupe.across_runs import copy_of_earlier, indexed_sketch
 from transforms.dedupe.across_time import remembered_from_index
 from transforms.dedupe.fingerprints import Fingerprint, Sketch, band_keys, bucket, sketch
 from transforms.dedupe.index import (
+    ALL,
+    ALL_MAX_FILES,
     BANDS,
     SKETCHES,
     Earlier,
@@ -21,13 +25,18 @@ from transforms.dedupe.index import (
     earlier_candidates,
     earliest,
     event_time,
+    files_by_partition,
     index_rows,
     indexed,
+    known_ids,
     partition_files,
     read_partition,
     remembered_rows,
+    run_partition,
     sketch_partition,
+    tidy,
     wanted_sketches,
+    within_horizon,
     write_index_file,
 )
 from transforms.schema import Article, Duplicate, IndexedSketch
@@ -98,10 +107,28 @@ def test_lookup_finds_earlier_articles_sharing_a_band_key(tmp_path):
 def test_best_earlier_verifies_and_keeps_to_the_horizon():
     copy = sketch("PORT CITY (Wire) - " + STORY)
     candidates = [entry("late", STORY, T0, "cluster-late"), entry("early", STORY, T0 - 2 * DAY), entry("other", OTHER)]
-    found = best_earlier(copy, T0, candidates, dataclasses.replace(SETTINGS, horizon=7 * 86400))
+    found = best_earlier(copy, T0, T0, candidates, dataclasses.replace(SETTINGS, horizon=7 * 86400))
     assert (found.cluster_id, found.at) == ("early", T0 - 2 * DAY) and found.similarity > 0.8
-    assert best_earlier(copy, T0, candidates, dataclasses.replace(SETTINGS, horizon=86400)).cluster_id == "cluster-late"
-    assert best_earlier(sketch(OTHER + " and more"), T0, candidates[:2], dataclasses.replace(SETTINGS, horizon=86400)) is None
+    assert best_earlier(copy, T0, T0, candidates, dataclasses.replace(SETTINGS, horizon=86400)).cluster_id == "cluster-late"
+    other = sketch(OTHER + " and more")
+    assert best_earlier(other, T0, T0, candidates[:2], dataclasses.replace(SETTINGS, horizon=86400)) is None
+
+
+def test_the_horizon_compares_ingestion_times_when_either_side_is_undated():
+    # Issue 24, item 6: an undated copy read an hour after a story published years ago is a copy of it, as
+    # it would be had both been read in one run (which applies no horizon).
+    now, years_ago = T0 + 1000 * DAY, T0
+    week = dataclasses.replace(SETTINGS, horizon=7 * 86400)
+    dated = indexed("dated", "dated", years_ago, sketch(STORY), ingested_at=now - dt.timedelta(hours=1))
+    undated = indexed("undated", "undated", now - dt.timedelta(hours=1), sketch(STORY), ingested_at=now - dt.timedelta(hours=1))
+    copy = sketch("PORT CITY (Wire) - " + STORY)
+    assert within_horizon(dated, None, now, week.horizon) and best_earlier(copy, None, now, [dated], week).cluster_id == "dated"
+    assert within_horizon(undated, years_ago, now, week.horizon)  # an undated earlier row, a dated newcomer
+    assert not within_horizon(dated, now, now, week.horizon)  # both dated: publications compared
+    assert not within_horizon(undated, None, now + 8 * DAY, week.horizon)  # both undated: ingestions compared
+    assert within_horizon(
+        entry("before-ingestion-times", STORY, years_ago), None, years_ago + DAY, week.horizon
+    )  # older rows: at
 
 
 def test_a_copy_of_an_earlier_article_joins_its_cluster():
@@ -126,7 +153,7 @@ def test_a_restarted_stream_remembers_from_the_index(tmp_path):
     assert all(band_key.startswith(bucket(key)) for band_key, _ in rows)  # not the other bands of the partition
     memory = remembered_from_index(folder, bucket(key), "run2", since=(T0 - DAY).timestamp())
     assert [(m.article_id, m.cluster_id) for m in memory[key]] == [("old", "cluster")]
-    assert remembered_from_index(folder, "hash:ab", "run2", 0) == {} and remembered_from_index(None, bucket(key), "r", 0) == {}
+    assert not remembered_from_index(folder, "hash:ab", "run2", 0) and not remembered_from_index(None, bucket(key), "r", 0)
 
 
 def article(article_id, text, published=T0):
@@ -154,6 +181,9 @@ def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path):
         )
     added = {r["article_id"]: r["cluster_id"] for part in range(256) for r in read_partition(folder, SKETCHES, f"{part:02x}")}
     assert added == {"old": "old-cluster", "copy": "old-cluster", "copy2": "old-cluster", "new": "new"}
+    mine = [p for paths in files_by_partition(folder, BANDS).values() for p in paths if "/part-run2" in p]
+    mine += [p for paths in files_by_partition(folder, SKETCHES).values() for p in paths if "/part-run2" in p]
+    assert len(mine) == 2 and all("/part=all/" in p for p in mine)  # a small run: one file per table (issue 24)
 
 
 def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypatch):
@@ -171,3 +201,64 @@ def test_a_run_with_another_banding_than_the_index_is_refused(tmp_path):
     check_banding(folder, SETTINGS)
     with pytest.raises(ValueError, match=f"built with {SETTINGS.bands} x {SETTINGS.rows} LSH bands, not 40 x 3"):
         check_banding(folder, dataclasses.replace(SETTINGS, bands=40, rows=3))
+
+
+def add_run(folder, run_id, entries):
+    """What ``AddToIndex`` does at the end of a run: its rows where ``run_partition`` puts them, then ``tidy``."""
+    files: dict = {}
+    for e in entries:
+        for table, partition, row in index_rows(e, SETTINGS):
+            files.setdefault((table, run_partition(partition, len(entries))), []).append(row)
+    written = [write_index_file(folder, t, p, run_id, rows) for (t, p), rows in files.items()]
+    tidy(folder, run_id)
+    return written
+
+
+def stories(n, seed=1):
+    rng = random.Random(seed)
+    return ["\n\n".join(story(rng)[1]) for _ in range(n)]
+
+
+def index_file_count(folder, partition=None):
+    return sum(
+        len(paths)
+        for table in (BANDS, SKETCHES)
+        for p, paths in files_by_partition(folder, table).items()
+        if partition in (None, p)
+    )
+
+
+def test_small_runs_add_two_files_and_the_index_stays_small(tmp_path):
+    # Issue 24, item 4: a run of 10 articles added 173 files (one per partition it touched), and nothing
+    # merged them. Now each small run adds one file per table, and tidy merges part=all past 8 files.
+    folder, texts = str(tmp_path / "dedupe"), stories(60)
+    for run in range(30):
+        before = index_file_count(folder)
+        written = add_run(folder, f"run{run:02d}", [entry(f"a{run:02d}-{i}", texts[2 * run + i]) for i in range(2)])
+        assert len(written) == 2 and index_file_count(folder) <= before + 2
+        assert index_file_count(folder) == index_file_count(folder, ALL) <= 2 * (ALL_MAX_FILES + 1)
+    ids = [f"a{run:02d}-{i}" for run in range(30) for i in range(2)]
+    by_partition = {p: [i for i in ids if sketch_partition(i) == p] for p in map(sketch_partition, ids)}
+    assert sorted(r for p, wanted in by_partition.items() for r in known_ids(folder, p, wanted, "next")) == sorted(ids)
+    copy = sketch("PORT CITY (Wire) - " + texts[7])
+    keys = band_keys(copy.signature, SETTINGS)
+    found = {old for k in keys for old, _ in earlier_candidates(folder, band_partition(k), [(k, "new")], "next")}
+    assert "a03-1" in found
+    [old] = wanted_sketches(folder, sketch_partition("a03-1"), ["a03-1"], "next")
+    assert old.article_id == "a03-1"
+
+
+def test_a_large_part_all_is_spread_over_the_partitions_and_they_are_merged(tmp_path, monkeypatch):
+    monkeypatch.setattr("transforms.dedupe.index.ALL_MAX_ARTICLES", 5)
+    monkeypatch.setattr("transforms.dedupe.index.PARTITION_MAX_FILES", 2)
+    folder, texts = str(tmp_path / "dedupe"), stories(24, seed=2)
+    for run in range(12):
+        add_run(folder, f"run{run:02d}", [entry(f"b{run:02d}-{i}", texts[2 * run + i]) for i in range(2)])
+        assert index_file_count(folder, ALL) <= 2 * 3  # spread once it holds more than 5 articles
+        assert all(len(paths) <= 2 for table in (BANDS, SKETCHES) for paths in files_by_partition(folder, table).values())
+    assert index_file_count(folder) > index_file_count(folder, ALL)  # the partitions hold rows now
+    rows = [r for p in range(256) for r in read_partition(folder, SKETCHES, f"{p:02x}")]
+    assert sorted({r["article_id"] for r in rows}) == sorted(f"b{run:02d}-{i}" for run in range(12) for i in range(2))
+    copy = sketch("PORT CITY (Wire) - " + texts[5])
+    keys = band_keys(copy.signature, SETTINGS)
+    assert "b02-1" in {old for k in keys for old, _ in earlier_candidates(folder, band_partition(k), [(k, "new")], "next")}

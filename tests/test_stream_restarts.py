@@ -10,7 +10,7 @@ import pipelines.run
 from pipelines.run import run_pipeline
 from tests.support.cli import run_cli, table
 from tests.support.feed_server import FeedServer
-from transforms.dedupe.across_time import Remembered, match_and_remember
+from transforms.dedupe.across_time import Memory, Remembered, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.state import ingested_keys
@@ -181,5 +181,6 @@ def test_an_original_polled_again_is_no_copy_of_its_own_copy():
     settings = DedupeSettings(horizon=3600)
     text = "the council approved the new railway line on monday after a long debate about its cost and route " * 3
     copy = Remembered("b-copy", 200.0, sketch(text, settings), cluster_id="a-original")  # from the index
-    memory = {"0:k": [copy]}
+    memory = Memory()
+    memory["0:k"] = [copy]
     assert match_and_remember(memory, "0:k", Remembered("a-original", 100.0, sketch(text, settings)), settings) is None

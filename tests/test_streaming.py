@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.cli import ROOT, run_cli, summary_numbers, table
 from tests.support.feed_server import FeedServer
-from transforms.dedupe.across_time import Match, Remembered, judge, match_and_remember
+from transforms.dedupe.across_time import Match, Memory, Remembered, judge, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.poll import event_time
 from transforms.schema import Article
@@ -41,7 +41,7 @@ def remembered(article_id: str, at: float, text: str = TEXT) -> Remembered:
 def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
     settings = DedupeSettings(horizon=3600)
     first, copy = remembered("b-first", 100.0), remembered("a-copy", 200.0)
-    in_order, reversed_order = {}, {}
+    in_order, reversed_order = Memory(), Memory()
     assert match_and_remember(in_order, "0:k", first, settings) is None
     assert match_and_remember(in_order, "0:k", copy, settings).canonical_article_id == "b-first"
     assert match_and_remember(reversed_order, "0:k", copy, settings) is None
@@ -49,7 +49,7 @@ def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
 
 
 def test_memory_forgets_beyond_the_horizon():
-    settings, memory = DedupeSettings(horizon=3600), {}
+    settings, memory = DedupeSettings(horizon=3600), Memory()
     match_and_remember(memory, "0:k", remembered("old", 0.0), settings)
     assert match_and_remember(memory, "0:k", remembered("new", 7200.0), settings) is None
     assert [m.article_id for m in memory["0:k"]] == ["new"]
@@ -212,7 +212,7 @@ def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
 
 
 def test_what_an_earlier_run_wrote_precedes_every_newcomer():
-    settings, memory = DedupeSettings(horizon=3600), {}
+    settings, memory = DedupeSettings(horizon=3600), Memory()
     earlier = Remembered("written-before", 500.0, sketch(TEXT, DedupeSettings()), cluster_id="its-cluster")
     memory["0:k"] = [earlier]
     match = match_and_remember(memory, "0:k", remembered("copy", 100.0), settings)  # published before it

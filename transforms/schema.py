@@ -185,6 +185,7 @@ class IndexedSketch:
     signature: bytes
     shingles: int
     outline: bytes  # null in rows written before outlines were kept
+    ingested_at: Optional[dt.datetime] = None  # when its run read it (null in rows written before); ``at`` if undated
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,6 +26,9 @@ SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
 ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
 SKIPPED_PREFIX = "skipped_"  # <stage>/skipped_<kind>: inputs a stage set aside by rule (a filter, a WARC request)
+# Dedupe's work, not its records: pairs of this run's articles compared, and those found copies (their
+# ratio to the articles says whether the candidate search stays linear in N).
+CANDIDATE_PAIRS, VERIFIED_PAIRS = "candidate_pairs", "verified_pairs"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,9 +91,9 @@ class SkipCounters:
         self.counters[kind].inc()
 
 
-class _CountIn(beam.DoFn):
-    def __init__(self, stage: str):
-        self.seen = counter(stage, IN)
+class _Count(beam.DoFn):
+    def __init__(self, stage: str, name: str):
+        self.seen = counter(stage, name)
 
     def process(self, record) -> Iterable:
         self.seen.inc()
@@ -99,7 +102,12 @@ class _CountIn(beam.DoFn):
 
 def count_in(stage: str) -> beam.ParDo:
     """A pass-through step counting a stage's input, for stages whose first step is not ``ApplyOrRecordError``."""
-    return beam.ParDo(_CountIn(stage))
+    return beam.ParDo(_Count(stage, IN))
+
+
+def count_as(stage: str, name: str) -> beam.ParDo:
+    """A pass-through step counting what flows through it as ``stage/name``."""
+    return beam.ParDo(_Count(stage, name))
 
 
 class _ByType(beam.DoFn):

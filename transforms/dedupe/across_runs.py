@@ -25,7 +25,9 @@ from transforms.dedupe.index import (
     index_rows,
     indexed,
     known_ids,
+    run_partition,
     sketch_partition,
+    tidy,
     wanted_sketches,
     write_index_file,
 )
@@ -39,7 +41,7 @@ class IndexPlace:
 
     folder: str  # <version>/_state/dedupe
     run_id: str
-    ingested_at: dt.datetime  # the event time of undated articles
+    ingested_at: dt.datetime  # when this run read its documents: the event time of undated ones
     look_up: bool  # False when the index holds nothing yet: no lookup to pay for
 
 
@@ -99,8 +101,7 @@ def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str
 def _best(joined, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple[str, Earlier]]:
     new_id, grouped = joined
     for fp in grouped["fingerprint"]:
-        at = event_time(fp.published_at, place.ingested_at)
-        found = best_earlier(fp.sketch, at, grouped["earlier"], settings)
+        found = best_earlier(fp.sketch, fp.published_at, place.ingested_at, grouped["earlier"], settings)
         if found:
             yield new_id, found
 
@@ -187,7 +188,7 @@ class JoinEarlierClusters(beam.PTransform):
 
 
 def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -> IndexedSketch:
-    return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch)
+    return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch, ingested_at)
 
 
 def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:
@@ -197,9 +198,14 @@ def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:
             yield indexed_sketch(fp, cluster_id, ingested_at)
 
 
+def _placed_rows(entry: IndexedSketch, settings: DedupeSettings, articles: int) -> Iterator[tuple[tuple[str, str], tuple]]:
+    return (((table, run_partition(partition, articles)), row) for table, partition, row in index_rows(entry, settings))
+
+
 class AddToIndex(beam.PTransform):
-    """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written (one per
-    table and partition: a run adds files, never rewrites one)."""
+    """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written: one per
+    table and partition (a small run: one per table, ``index.run_partition``), then the index tidied
+    (``index.tidy``) by one worker once they are all written. A run adds files, never rewrites one."""
 
     def __init__(self, place: IndexPlace, settings: DedupeSettings):
         super().__init__()
@@ -207,15 +213,21 @@ class AddToIndex(beam.PTransform):
 
     def expand(self, inputs):
         place, settings = self.place, self.settings
-        return (
+        entries = (
             {
                 "fingerprint": inputs["fingerprints"] | "KeyFingerprints" >> beam.Map(lambda f: (f.article_id, f)),
                 "cluster": inputs["records"] | "FinalCluster" >> beam.Map(lambda r: (r.article_id, r.cluster_id)),
             }
             | "JoinClusters" >> beam.CoGroupByKey()
             | "Entries" >> beam.FlatMap(_entries, place.ingested_at)
-            | "Rows" >> beam.FlatMap(lambda e: (((t, p), row) for t, p, row in index_rows(e, settings)))
+        )
+        articles = entries | "CountEntries" >> beam.combiners.Count.Globally()
+        return (
+            entries
+            | "Rows" >> beam.FlatMap(_placed_rows, settings, beam.pvalue.AsSingleton(articles))
             | "ByPartition" >> beam.GroupByKey()
             | "WriteFiles"
             >> beam.MapTuple(lambda tp, rows: write_index_file(place.folder, tp[0], tp[1], place.run_id, list(rows)))
+            | "AllWritten" >> beam.combiners.ToList()
+            | "Tidy" >> beam.FlatMap(lambda written: [*written, *tidy(place.folder, place.run_id)])
         )

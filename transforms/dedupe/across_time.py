@@ -16,6 +16,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import math
+import pickle
 import time
 import typing
 from collections.abc import Iterable, Iterator
@@ -30,7 +32,15 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedupe.clusters import Decision, apply_decision
 from transforms.dedupe.fingerprints import DedupeSettings, Sketch, bucket, bucketed_band_keys, sketch, verify, with_content_hash
-from transforms.dedupe.index import index_rows, indexed, remembered_rows, stored_sketch, write_index_file
+from transforms.dedupe.index import (
+    index_rows,
+    indexed,
+    remembered_rows,
+    run_partition,
+    stored_sketch,
+    tidy,
+    write_index_file,
+)
 from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import SplitByType, count_in
 
@@ -62,45 +72,83 @@ def memory_keys(content_hash_: str, signature: bytes, settings: DedupeSettings) 
     return [(bucket(exact), exact), *bucketed_band_keys(signature, settings)]
 
 
-def remembered_from_index(folder: Optional[str], state_key: str, run_id: str, since: float) -> dict[str, list[Remembered]]:
+class Memory:
+    """A state key's memory: per band key, the articles remembered, each kept as (event time, its pickle).
+
+    The state key (``band:xx``) holds every band key with those digits, about 1/256 of the articles inside
+    the horizon for each band, and the runner decodes and encodes the whole cell on every visit. So an
+    article is pickled once, when remembered, and unpickled only when a newcomer visits its own band key:
+    the rest of the cell is a list of (float, bytes) pairs, copied, not rebuilt (issue 24: a cell of
+    ``Remembered`` objects cost every visit in proportion to the articles inside the horizon). The latest
+    and oldest event times are kept as they change, for the timer and so that the cell is swept only when
+    its oldest entry is more than an eighth of the horizon past it; until then a visit skips what expired."""
+
+    SWEEP_SLACK = 1 / 8  # of the horizon: how long an expired entry may wait for the next sweep
+
+    def __init__(self):
+        self.entries: dict[str, list[tuple[float, bytes]]] = {}
+        self.latest = self.oldest = None
+
+    def __len__(self) -> int:
+        return sum(len(members) for members in self.entries.values())
+
+    def __getitem__(self, band_key: str) -> list[Remembered]:
+        return self.under(band_key)
+
+    def __setitem__(self, band_key: str, members: Iterable[Remembered]) -> None:
+        self.entries.pop(band_key, None)
+        for member in members:
+            self.add(band_key, member)
+
+    def under(self, band_key: str, since: float = -math.inf) -> list[Remembered]:
+        """The articles remembered under ``band_key`` whose event time is ``since`` or later."""
+        return [pickle.loads(packed) for at, packed in self.entries.get(band_key, ()) if at >= since]
+
+    def add(self, band_key: str, member: Remembered) -> None:
+        self.entries.setdefault(band_key, []).append((member.at, pickle.dumps(member, protocol=pickle.HIGHEST_PROTOCOL)))
+        self.latest = member.at if self.latest is None else max(self.latest, member.at)
+        self.oldest = member.at if self.oldest is None else min(self.oldest, member.at)
+
+    def forget_before(self, before: float, slack: float = 0.0) -> None:
+        """Drop what was seen before ``before`` (event time), once the oldest entry is ``slack`` past it."""
+        if self.oldest is None or self.oldest >= before - slack:
+            return
+        kept = {key: [e for e in members if e[0] >= before] for key, members in self.entries.items()}
+        self.entries = {key: members for key, members in kept.items() if members}
+        times = [at for members in self.entries.values() for at, _ in members]
+        self.latest, self.oldest = (max(times), min(times)) if times else (None, None)
+
+
+def remembered_from_index(folder: Optional[str], state_key: str, run_id: str, since: float) -> Memory:
     """A state key's memory as earlier runs left it in the index (``index.remembered_rows``): what a
     restarted stream starts from. Exact-text keys load nothing: an exact copy shares every band key too."""
+    memory = Memory()
     if not folder or state_key.startswith("hash:"):
-        return {}
-    memory: dict[str, list[Remembered]] = {}
+        return memory
     for band_key, row in remembered_rows(folder, state_key, run_id):
         at = row.at.timestamp()
         if at >= since:
-            remembered = Remembered(row.article_id, at, stored_sketch(row), row.cluster_id)
-            memory.setdefault(band_key, []).append(remembered)
+            memory.add(band_key, Remembered(row.article_id, at, stored_sketch(row), row.cluster_id))
     return memory
 
 
-def match_and_remember(
-    memory: dict[str, list[Remembered]], band_key: str, newcomer: Remembered, settings: DedupeSettings
-) -> Optional[Match]:
+def match_and_remember(memory: Memory, band_key: str, newcomer: Remembered, settings: DedupeSettings) -> Optional[Match]:
     """The earliest remembered predecessor of ``newcomer`` under ``band_key`` that it duplicates; the
     newcomer is remembered, and what is older than the horizon (before it) forgotten."""
-    forget_expired(memory, newcomer.at - settings.horizon)
+    since = newcomer.at - settings.horizon
+    memory.forget_before(since, settings.horizon * Memory.SWEEP_SLACK)
     exact = band_key.startswith("hash:")
     matches = []
-    for seen in memory.get(band_key, []):
+    seen_here = memory.under(band_key, since)
+    for seen in seen_here:
         if newcomer.article_id in (seen.article_id, seen.cluster_id) or not seen.precedes(newcomer):
             continue  # itself, or a copy of itself: an original polled again after a restart stays one
         score = 1.0 if exact else verify(seen.sketch, newcomer.sketch, settings)
         if score is not None:
             matches.append(Match(seen.cluster_id or seen.article_id, seen.at, score))
-    if all(m.article_id != newcomer.article_id for m in memory.get(band_key, [])):
-        memory.setdefault(band_key, []).append(newcomer)
+    if all(m.article_id != newcomer.article_id for m in seen_here):
+        memory.add(band_key, newcomer)
     return min(matches, key=lambda m: (m.at, m.canonical_article_id), default=None)
-
-
-def forget_expired(memory: dict[str, list[Remembered]], before: float) -> None:
-    """Drop, in place, what was seen before ``before`` (event time)."""
-    for key in list(memory):
-        memory[key] = [m for m in memory[key] if m.at >= before]
-        if not memory[key]:
-            del memory[key]
 
 
 def judge(article: Article, matches: Iterable[Optional[Match]]) -> Article | Duplicate:
@@ -128,7 +176,7 @@ class _BucketMemory(beam.DoFn):
             memory = remembered_from_index(folder, state_key, run_id, newcomer.at - self.settings.horizon)
         match = match_and_remember(memory, band_key, newcomer, self.settings)
         memory_state.write(memory)
-        expiry.set(Timestamp(max(m.at for members in memory.values() for m in members) + self.settings.horizon))
+        expiry.set(Timestamp(memory.latest + self.settings.horizon))
         if article is not None:  # the article rides with its exact-text key, to be judged with its matches
             yield newcomer.article_id, ("article", article, keys)
         yield newcomer.article_id, ("match", match, keys)
@@ -140,8 +188,8 @@ class _BucketMemory(beam.DoFn):
         # then the memory is pruned on the key's next visit instead.
         if float(fired) > time.time():
             return
-        memory = memory_state.read() or {}
-        forget_expired(memory, float(fired) - self.settings.horizon)
+        memory = memory_state.read() or Memory()
+        memory.forget_before(float(fired) - self.settings.horizon)
         memory_state.write(memory)  # empty, not cleared: the index is read on a key's first visit only
 
 
@@ -198,23 +246,30 @@ class DeduplicateAcrossTime(beam.PTransform):
 
 
 class _WriteIndexBundle(beam.DoFn):
-    """Each bundle's index entries -> one file per index table and partition, written as the bundle ends."""
+    """Each bundle's index entries -> one file per index table (``part=all``; partitioned for a bundle of
+    more than ``index.SMALL_RUN`` articles), written as the bundle ends, then the index tidied
+    (``index.tidy``), so a stream that writes a bundle a second leaves a bounded number of files."""
 
     def __init__(self, folder: str, run_id: str, settings: DedupeSettings):
         self.folder, self.run_id, self.settings = folder, run_id, settings
 
     def start_bundle(self):
-        self.rows: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
+        self.entries: list[IndexedSketch] = []
         self.latest = MIN_TIMESTAMP
 
     def process(self, entry: IndexedSketch, at=beam.DoFn.TimestampParam):
-        for table, partition, row in index_rows(entry, self.settings):
-            self.rows[(table, partition)].append(row)
+        self.entries.append(entry)
         self.latest = max(self.latest, at)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for (table, partition), rows in sorted(self.rows.items()):
-            path = write_index_file(self.folder, table, partition, self.run_id, rows, unique=True)
+        rows: dict[tuple[str, str], list[tuple]] = collections.defaultdict(list)
+        for entry in self.entries:
+            for table, partition, row in index_rows(entry, self.settings):
+                rows[(table, run_partition(partition, len(self.entries)))].append(row)
+        written = [write_index_file(self.folder, t, p, self.run_id, r, unique=True) for (t, p), r in sorted(rows.items())]
+        if written:
+            written += tidy(self.folder, self.run_id)
+        for path in written:
             yield WindowedValue(path, self.latest, [GlobalWindow()])
 
 

@@ -29,7 +29,7 @@ from transforms.dedupe.clusters import (
 )
 from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, with_content_hash
 from transforms.schema import DEDUPE, Article, Duplicate
-from transforms.stage import SplitByType, count_in
+from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
 
 def _keyed(record) -> tuple[str, object]:
@@ -72,6 +72,7 @@ class CandidatePairs(beam.PTransform):
             | "BySecond" >> beam.Map(swapped).with_output_types(tuple[str, str])
             | "PerArticle" >> beam.GroupByKey()
             | "Fewest" >> beam.FlatMapTuple(fewest_candidates)
+            | "Count" >> count_as(DEDUPE, CANDIDATE_PAIRS)
         )
 
 
@@ -95,6 +96,7 @@ class VerifiedEdges(beam.PTransform):
             {"first": with_first, "sketch": sketches}
             | "SecondSketch" >> beam.CoGroupByKey()
             | "Verify" >> beam.FlatMap(lambda kv, settings: verified_edges(kv[0], kv[1], settings), self.settings)
+            | "Count" >> count_as(DEDUPE, VERIFIED_PAIRS)
         )
 
 

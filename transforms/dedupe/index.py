@@ -1,28 +1,41 @@
 """The dedupe index: what earlier runs wrote, kept beside the dataset so that a later run (or a restarted
 stream) finds copies of it.
 
-    <state>/dedupe/bands/part=<xx>/part-<run>[-<unique>].parquet      IndexedBand: band key, article id
-    <state>/dedupe/sketches/part=<xx>/part-<run>[-<unique>].parquet   IndexedSketch: id, cluster, time, sketch
+    <state>/dedupe/bands/part=<xx>/part-<name>.parquet      IndexedBand: band key, article id
+    <state>/dedupe/sketches/part=<xx>/part-<name>.parquet   IndexedSketch: id, cluster, times, sketch
+    <state>/dedupe/{bands,sketches}/part=all/...             the same rows, every key in one file
 
 ``<state>`` is ``_state`` inside the run's version of the dataset, so the index is committed with the
 tables (append versions start as links of the committed index, overwrite versions empty) and a failed run
 leaves it as it was. Band rows are partitioned by the band key's hash (``xx``: 256 partitions), sketch rows
 by the article id's hash: a lookup reads only the band partitions its documents' keys fall in, then only
 the sketch partitions of the candidates found there, each as one keyed step, so no worker holds the index.
-A run never rewrites earlier files, it adds its own; ``python -m pipelines.compact`` merges each
-partition's files into one, rows unchanged, as a new committed version like the tables'.
+
+Small runs would otherwise add a file to every partition they touch (173 files for 10 articles, issue 24),
+so the index is kept in two tiers: a run (or a stream's bundle) of at most ``SMALL_RUN`` articles writes
+one file per table under ``part=all``, read beside every partition (each file once per process, sorted,
+looked up by bisection); larger runs write partitioned. ``tidy``, at the end of every run that adds to the
+index, merges ``part=all`` into one file when it holds more than ``ALL_MAX_FILES``, spreads it over the
+partitions when it holds more than ``ALL_MAX_ARTICLES`` articles, and merges a partition that holds more
+than ``PARTITION_MAX_FILES`` files: the index holds at most about 2 x (9 + 256 x 5) files, whatever its age.
+Merged files are new files (``part-merged-<run>-<unique>``), rows unchanged; the replaced ones are removed
+from this version only (links of the committed one). ``python -m pipelines.compact`` still merges every
+folder into one file.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Optional
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
@@ -35,6 +48,12 @@ INDEX, BANDS, SKETCHES = "dedupe", "bands", "sketches"
 INDEX_TABLES = {BANDS: arrow_schema(IndexedBand), SKETCHES: arrow_schema(IndexedSketch)}
 STATE_TABLES = {f"{INDEX}/{table}": schema for table, schema in INDEX_TABLES.items()}  # under ``<state>``: what compaction merges
 PARTITION_HEX = BUCKET_HEX  # a stream's state key (band and these digits) then falls in one partition, with the other bands' keys
+KEY_COLUMNS = {BANDS: "band_key", SKETCHES: "article_id"}  # what a table is partitioned, sorted and looked up by
+ALL = "all"  # the partition of small runs' rows, every key
+SMALL_RUN = 2_000  # articles: a run or bundle with no more writes one file per table, in ``part=all``
+ALL_MAX_FILES = 8  # ``part=all``'s files merged into one when it holds more
+ALL_MAX_ARTICLES = 5_000  # ``part=all`` spread over the partitions when it holds more (a lookup reads it whole)
+PARTITION_MAX_FILES = 4  # a partition's files merged into one when it holds more
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,8 +145,21 @@ def sketch_partition(article_id: str) -> str:
 
 
 def event_time(published_at: Optional[dt.datetime], ingested_at: dt.datetime) -> dt.datetime:
-    """When an article happened for the horizon: its publication, or its ingestion when undated."""
+    """When an article happened, for the order of copies: its publication, or its ingestion when undated."""
     return published_at if published_at is not None else ingested_at
+
+
+def within_horizon(old: IndexedSketch, published_at: Optional[dt.datetime], ingested_at: dt.datetime, horizon: float) -> bool:
+    """Whether an earlier article is recent enough for a newcomer to be a copy of it: publication dates
+    compared when both are dated, else ingestion times. An undated document's ingestion says nothing of its
+    story's age, so against a dated copy's publication it put a copy read a minute later years away, and the
+    clusters depended on how the input was batched (one run applies no horizon). A row is undated when its
+    ``at`` is its ingestion; a row written before ingestion times were kept counts its ``at`` as both."""
+    limit = dt.timedelta(seconds=horizon)
+    old_dated = old.ingested_at is None or old.at != old.ingested_at
+    if published_at is not None and old_dated:
+        return old.at >= published_at - limit
+    return (old.ingested_at or old.at) >= ingested_at - limit
 
 
 def index_rows(entry: IndexedSketch, settings: DedupeSettings) -> list[tuple[str, str, tuple]]:
@@ -146,17 +178,70 @@ def partition_folder(folder: str, table: str, partition: str) -> str:
 
 def partition_files(folder: str, table: str, partition: str, skip_run: Optional[str] = None) -> list[str]:
     """The index files of one partition, less those of run ``skip_run`` (a run does not look itself up)."""
+    return [m.path for m in _partition_metadata(folder, table, partition, skip_run)]
+
+
+def _partition_metadata(folder: str, table: str, partition: str, skip_run: Optional[str] = None) -> list:
     pattern = FileSystems.join(partition_folder(folder, table, partition), "part-*.parquet")
-    paths = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-    return sorted(p for p in paths if not (skip_run and p.rsplit("/", 1)[-1].startswith(f"part-{skip_run}")))
+    found = FileSystems.match([pattern])[0].metadata_list
+    mine = f"part-{skip_run}" if skip_run else None
+    return sorted((m for m in found if not (mine and m.path.rsplit("/", 1)[-1].startswith(mine))), key=lambda m: m.path)
 
 
 def read_partition(folder: str, table: str, partition: str, skip_run: Optional[str] = None, filters=None) -> list[dict]:
+    """The rows of one partition and of ``part=all`` (``filters``: pyarrow's, on the partition's files; on
+    ``part=all``'s, the same forms on the key column: ``in``, ``==``, and a ``>=``/``<`` range). A file that
+    a stream's ``tidy`` merged away while it was listed: read again, from a new listing (the merged file is
+    written before the old ones are removed)."""
+    try:
+        return _read_partition(folder, table, partition, skip_run, filters)
+    except FileNotFoundError:
+        return _read_partition(folder, table, partition, skip_run, filters)
+
+
+def _read_partition(folder: str, table: str, partition: str, skip_run: Optional[str], filters) -> list[dict]:
     rows = []
     for path in partition_files(folder, table, partition, skip_run):
         with FileSystems.open(path) as handle:
             rows.extend(pq.read_table(handle, schema=INDEX_TABLES[table], filters=filters).to_pylist())
+    if partition != ALL:
+        names = INDEX_TABLES[table].names
+        for m in _partition_metadata(folder, table, ALL, skip_run):
+            keys, values = _sorted_file(m.path, m.size_in_bytes, table)
+            rows.extend(dict(zip(names, row)) for row in _matching(keys, values, KEY_COLUMNS[table], filters))
     return rows
+
+
+@functools.lru_cache(maxsize=2 * (ALL_MAX_FILES + 1))
+def _sorted_file(path: str, size: int, table: str) -> tuple[list, list[tuple]]:
+    """A ``part=all`` file's rows (tuples) sorted by the table's key, and the keys: read once per process
+    (each lookup group reads beside its partition), looked up by bisection. ``size`` keys the cache with
+    the path, as a batch run's name is fixed."""
+    with FileSystems.open(path) as handle:
+        data = pq.read_table(handle, schema=INDEX_TABLES[table]).sort_by(KEY_COLUMNS[table])
+    rows = list(zip(*(data.column(name).to_pylist() for name in data.schema.names)))
+    return [row[0] for row in rows], rows  # the key is each table's first column
+
+
+def _matching(keys: list, rows: list[tuple], column: str, filters) -> Iterator[tuple]:
+    if not filters:
+        yield from rows
+        return
+    bounds = {op: value for name, op, value in filters if name == column}
+    if len(bounds) != len(filters) or not set(bounds) <= {"in", "==", ">=", "<"}:
+        raise ValueError(f"part=all is looked up by {column} only: {filters}")
+    if "in" in bounds or "==" in bounds:
+        for value in sorted(set(bounds.get("in", [bounds.get("==")]))):
+            start = bisect.bisect_left(keys, value)
+            yield from rows[start : bisect.bisect_right(keys, value, start)]
+        return
+    start = bisect.bisect_left(keys, bounds[">="]) if ">=" in bounds else 0
+    yield from rows[start : bisect.bisect_left(keys, bounds["<"]) if "<" in bounds else len(rows)]
+
+
+def run_partition(partition: str, articles: int) -> str:
+    """Where a run of ``articles`` writes a row of ``partition``: ``part=all`` when the run is small."""
+    return ALL if articles <= SMALL_RUN else partition
 
 
 def write_index_file(folder: str, table: str, partition: str, run_id: str, rows: list[tuple], unique: bool = False) -> str:
@@ -196,6 +281,9 @@ def known_ids(folder: str, partition: str, article_ids: Iterable[str], skip_run:
         with FileSystems.open(path) as handle:
             found = pq.read_table(handle, columns=["article_id"], filters=[("article_id", "in", wanted)])
         yield from found.column(0).to_pylist()
+    for m in _partition_metadata(folder, SKETCHES, ALL, skip_run):
+        keys, rows = _sorted_file(m.path, m.size_in_bytes, SKETCHES)
+        yield from (row[0] for row in _matching(keys, rows, "article_id", [("article_id", "in", wanted)]))
 
 
 def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], skip_run: str) -> Iterator[IndexedSketch]:
@@ -205,9 +293,11 @@ def wanted_sketches(folder: str, partition: str, article_ids: Iterable[str], ski
         yield IndexedSketch(**row)
 
 
-def indexed(article_id: str, cluster_id: str, at: dt.datetime, sketch: Sketch) -> IndexedSketch:
-    """The index row of an article's sketch (``stored_sketch`` reads it back)."""
-    return IndexedSketch(article_id, cluster_id, at, sketch.signature, sketch.shingles, sketch.outline)
+def indexed(
+    article_id: str, cluster_id: str, at: dt.datetime, sketch: Sketch, ingested_at: Optional[dt.datetime] = None
+) -> IndexedSketch:
+    """The index row of an article's sketch (``stored_sketch`` reads it back); ``at``: its event time."""
+    return IndexedSketch(article_id, cluster_id, at, sketch.signature, sketch.shingles, sketch.outline, ingested_at)
 
 
 def stored_sketch(entry: IndexedSketch) -> Sketch:
@@ -220,12 +310,16 @@ def earliest(found: Iterable[Earlier]) -> Optional[Earlier]:
 
 
 def best_earlier(
-    newcomer: Sketch, at: dt.datetime, candidates: Iterable[IndexedSketch], settings: DedupeSettings
+    newcomer: Sketch,
+    published_at: Optional[dt.datetime],
+    ingested_at: dt.datetime,
+    candidates: Iterable[IndexedSketch],
+    settings: DedupeSettings,
 ) -> Optional[Earlier]:
-    """The earliest earlier article (within the horizon before ``at``) that ``newcomer`` copies."""
+    """The earliest earlier article (``within_horizon`` of the newcomer's times) that ``newcomer`` copies."""
     found = []
     for old in candidates:
-        if old.at < at - dt.timedelta(seconds=settings.horizon):
+        if not within_horizon(old, published_at, ingested_at, settings.horizon):
             continue
         score = verify(stored_sketch(old), newcomer, settings)
         if score is not None:
@@ -254,9 +348,7 @@ def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tupl
             yield key, entry
 
 
-def rebuilt_entries(
-    root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]
-) -> Iterator[IndexedSketch]:
+def rebuilt_entries(root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]) -> Iterator[IndexedSketch]:
     """The index rows of a dataset's tables, for an index that was lost: each article's sketch made again from
     its text (what the run sketched), each duplicate's id alone (its text is not kept: a copy of it is
     still found through its canonical article). ``ingested_at(path)``: the event time of an undated row
@@ -266,13 +358,13 @@ def rebuilt_entries(
             for batch in pq.ParquetFile(handle).iter_batches(columns=["article_id", "cluster_id", "published_at", "text"]):
                 for row in batch.to_pylist():
                     at = event_time(row["published_at"], ingested_at(path))
-                    yield indexed(row["article_id"], row["cluster_id"], at, sketch(row["text"], settings))
+                    yield indexed(row["article_id"], row["cluster_id"], at, sketch(row["text"], settings), ingested_at(path))
     for path in table_files(root, "duplicates"):
         with FileSystems.open(path) as handle:
             for batch in pq.ParquetFile(handle).iter_batches(columns=["article_id", "cluster_id", "published_at"]):
                 for row in batch.to_pylist():
                     at = event_time(row["published_at"], ingested_at(path))
-                    yield IndexedSketch(row["article_id"], row["cluster_id"], at, b"", 0, b"")
+                    yield IndexedSketch(row["article_id"], row["cluster_id"], at, b"", 0, b"", ingested_at(path))
 
 
 def rebuild(root: str, folder: str, run_id: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]) -> int:
@@ -287,3 +379,75 @@ def rebuild(root: str, folder: str, run_id: str, settings: DedupeSettings, inges
     for (table, partition), rows in sorted(files.items()):
         write_index_file(folder, table, partition, run_id, rows)
     return count
+
+
+def _key_partition(table: str, key: str) -> str:
+    return band_partition(key) if table == BANDS else sketch_partition(key)
+
+
+def _read_all(table: str, paths: list[str]) -> pa.Table:
+    parts = []
+    for path in paths:
+        with FileSystems.open(path) as handle:
+            parts.append(pq.read_table(handle, schema=INDEX_TABLES[table]))
+    return pa.concat_tables(parts).sort_by(KEY_COLUMNS[table])
+
+
+def _merged_path(folder: str, table: str, partition: str, run_id: str) -> str:
+    return FileSystems.join(partition_folder(folder, table, partition), f"part-merged-{run_id}-{uuid.uuid4().hex[:8]}.parquet")
+
+
+def merge_files(folder: str, table: str, partition: str, paths: list[str], run_id: str) -> str:
+    """One partition's files as one new file, sorted by key; the old ones removed."""
+    path = _merged_path(folder, table, partition, run_id)
+    write_table(path, _read_all(table, paths))
+    _delete(paths)
+    return path
+
+
+def _delete(paths: list[str]) -> None:
+    """Remove merged files; one another tidy removed first is no error (its rows are in both merges)."""
+    for path in paths:
+        if FileSystems.exists(path):
+            try:
+                FileSystems.delete([path])
+            except Exception:  # BeamIOError: removed between the check and the delete
+                if FileSystems.exists(path):
+                    raise
+
+
+def spread(folder: str, table: str, run_id: str) -> list[str]:
+    """``part=all``'s rows of one table written into their partitions, one new file each; the old removed."""
+    paths = partition_files(folder, table, ALL)
+    if not paths:
+        return []
+    data = _read_all(table, paths)
+    partitions = pa.array([_key_partition(table, key) for key in data.column(KEY_COLUMNS[table]).to_pylist()])
+    written = []
+    for partition in sorted(set(partitions.to_pylist())):
+        path = _merged_path(folder, table, partition, run_id)
+        write_table(path, data.filter(pc.equal(partitions, partition)))
+        written.append(path)
+    _delete(paths)
+    return written
+
+
+def files_by_partition(folder: str, table: str) -> dict[str, list[str]]:
+    by_partition: dict[str, list[str]] = {}
+    for m in FileSystems.match([FileSystems.join(folder, table, "part=*", "part-*.parquet")])[0].metadata_list:
+        by_partition.setdefault(m.path.rsplit("/", 2)[-2].split("=", 1)[1], []).append(m.path)
+    return {partition: sorted(paths) for partition, paths in by_partition.items()}
+
+
+def tidy(folder: str, run_id: str) -> list[str]:
+    """Keep the index to a bounded number of files (the module's docstring says how); returns the files
+    written. Run once a run's own files are written, by one worker."""
+    written = []
+    if file_rows(partition_files(folder, SKETCHES, ALL)) > ALL_MAX_ARTICLES:
+        for table in INDEX_TABLES:
+            written += spread(folder, table, run_id)
+    for table in INDEX_TABLES:
+        for partition, paths in sorted(files_by_partition(folder, table).items()):
+            if len(paths) > (ALL_MAX_FILES if partition == ALL else PARTITION_MAX_FILES):
+                written.append(merge_files(folder, table, partition, paths, run_id))
+    return written
