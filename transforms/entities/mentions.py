@@ -10,23 +10,84 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import cache
+from typing import Optional
 
 from transforms.entities.aliases import mention_name, resolve_aliases
-from transforms.entities.tables import KEPT_LABELS, LABEL_NAMES, VOTED_LABELS
+from transforms.entities.tables import (
+    JOIN_ONLY_LABELS,
+    JOINING_PARTICLES,
+    KEPT_LABELS,
+    LABEL_NAMES,
+    LEADING_PARTICLES,
+    LEADING_TITLES,
+    NAMED_AFTER_PLACE,
+    PLACE_LABELS,
+    VOTED_LABELS,
+)
 from transforms.schema import Entity
 
 Mention = tuple[str, str, int, int]  # (text, label, start, end)
 
 
 def mentions_of(doc) -> list[Mention]:
-    """Kept-label entities under our label names, with surrounding whitespace trimmed off their offsets."""
+    """Kept-label entities under our label names, with surrounding whitespace trimmed off their offsets;
+    in languages with edge rules (``tables.LEADING_PARTICLES``...), "NAME de PLACE" joined and leading
+    articles and titles trimmed. The language is the pipeline's (``doc.lang_``)."""
+    language = doc.lang_
     out = []
     for e in doc.ents:
         label = LABEL_NAMES.get(e.label_, e.label_)
         text = e.text.strip()
-        if label in KEPT_LABELS and text:
+        if (label in KEPT_LABELS or label in JOIN_ONLY_LABELS) and text:
             start = e.start_char + e.text.index(text)
             out.append((text, label, start, start + len(text)))
+    trimmed = (trim_edges(m, language) for m in out)
+    joined = join_named_after_place(doc.text, [m for m in trimmed if m], language)
+    return [m for m in joined if m[1] in KEPT_LABELS]
+
+
+@cache
+def _leading(words: tuple[str, ...]) -> re.Pattern:
+    """Any of ``words`` at the start, then a space (none needed after an elided "l'")."""
+    alternatives = sorted(words, key=len, reverse=True)
+    return re.compile("^(?:" + "|".join(re.escape(w) + ("\\s*" if w[-1] in "'\u2019" else "\\s+") for w in alternatives) + ")")
+
+
+def trim_edges(mention: Mention, language: str) -> Optional[Mention]:
+    """The mention without leading articles or particles ("la Chine" -> "Chine") and, for a person, titles
+    ("M. Macron" -> "Macron"); None when nothing of a name is left ("l'")."""
+    text, label, start, end = mention
+    words = LEADING_PARTICLES.get(language, ()) + (LEADING_TITLES.get(language, ()) if label == "PERSON" else ())
+    if not words:
+        return mention
+    while match := _leading(words).match(text):
+        if match.end() == len(text):
+            return None
+        text, start = text[match.end() :], start + match.end()
+    if text.rstrip("'\u2019") in words or not any(ch.isalnum() for ch in text):
+        return None
+    return text, label, start, end
+
+
+def join_named_after_place(text: str, mentions: Sequence[Mention], language: str) -> list[Mention]:
+    """ "Canadiens de Montréal": a NAME (``tables.NAMED_AFTER_PLACE`` labels) joined by a particle to the
+    PLACE that follows it is one ORG; other mentions pass as they are."""
+    particles = JOINING_PARTICLES.get(language)
+    if not particles:
+        return list(mentions)
+    gap = re.compile("\\s+(?:" + "|".join(re.escape(p) for p in sorted(particles, key=len, reverse=True)) + ")\\s*")
+    ordered, out, i = sorted(mentions, key=lambda m: m[2]), [], 0
+    while i < len(ordered):
+        name, label, start, end = ordered[i]
+        if i + 1 < len(ordered) and label in NAMED_AFTER_PLACE and ordered[i + 1][1] in PLACE_LABELS:
+            _, _, place_start, place_end = ordered[i + 1]
+            if place_start > end and gap.fullmatch(text, end, place_start):
+                out.append((text[start:place_end], "ORG", start, place_end))
+                i += 2
+                continue
+        out.append((name, label, start, end))
+        i += 1
     return out
 
 

