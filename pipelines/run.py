@@ -23,6 +23,7 @@ from pipelines.checks import (
     UsageError,
     refuse_empty_inputs,
     refuse_folder_inputs,
+    refuse_legacy_layout,
     refuse_missing_extras,
     refuse_unknown_arguments,
     refuse_unusable_runner,
@@ -188,6 +189,8 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResu
     if console.verbose < 2:
         quiet_workers(options)
     pipeline = beam.Pipeline(runner=offline_runner(options), options=options)
+    if append:
+        refuse_legacy_layout(run.output)
     version = begin(run.output, run_id, append, state_dir=run.state_dir)
     finish_staged(version.root, state_dir(run, version.root))  # bundles a killed stream left half committed
     outcome = RunResult(run_id, run.output)
