@@ -171,10 +171,13 @@ def requested_runner(argv: list[str]) -> str | None:
     return PipelineOptions(argv).view_as(StandardOptions).runner
 
 
+MIGRATE = "python -m pipelines.migrate {output}"  # the way out a refusal of the old layout names
+
+
 def refuse_legacy_layout(output: str) -> None:
     """An append (or compaction) onto tables partitioned by ``published_date=`` folders, the layout before
-    the date became a column (``parquet.legacy_tables``), is refused with the way out: new files beside the
-    old would be two layouts no reader can read together."""
+    the date became a column (``parquet.legacy_tables``), is refused naming the migration: new files
+    beside the old would be two layouts no reader can read together."""
     current = current_version(output)  # a broken pointer: refused here as begin would, naming the repair
     root = FileSystems.join(output, VERSIONS, current) if current else output
     old = legacy_tables(root)
@@ -182,5 +185,5 @@ def refuse_legacy_layout(output: str) -> None:
         raise DatasetError(
             f"{output} holds {' and '.join(old)} in the layout before published_date was a column "
             "(published_date=<day> folders): appending would mix two layouts that no reader reads together; "
-            "rewrite it once in today's layout with --write_mode overwrite (docs/dataset.md: Partitions and readers)"
+            f"rewrite it in today's layout first (rows and state kept) with: {MIGRATE.format(output=output)}"
         )

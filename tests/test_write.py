@@ -158,5 +158,63 @@ def test_appending_to_the_layout_before_the_date_column_is_refused_naming_the_wa
     assert run([*args, "--write_mode", "append"]) == 2
     assert compact([str(output)]) == 2
     for message in capsys.readouterr().err.splitlines():
-        assert "articles in the layout before published_date was a column" in message and "--write_mode overwrite" in message
+        assert "articles in the layout before published_date was a column" in message
+        assert message.endswith(f"python -m pipelines.migrate {output}")
     assert sorted(p.relative_to(output) for p in output.rglob("*") if p.name != "_lock") == before  # nothing touched
+
+
+def legacy_dataset(output) -> None:
+    """A committed dataset as the release before wrote it: ``published_date=<day>|undated`` folders, no date
+    column in the files, the state in the version."""
+    from transforms.schema import SCHEMAS
+    from transforms.write.commit import begin, commit
+
+    version = begin(str(output), "old", append=False)
+    kabul = (Entity("Kabul", "GPE", 0, 5, "Kabul"),)
+    articles = [
+        Article(f"a{i}", f"{i}.txt", None, "E", "T", (), at, "en", "Kabul", "text", cluster_id=f"a{i}", entities=kabul)
+        for i, at in enumerate([dt.datetime(2021, 8, 16, 23, 30, tzinfo=UTC), dt.datetime(2021, 8, 17, tzinfo=UTC), None])
+    ]
+    for article in articles:
+        folder = f"published_date={article.published_date or 'undated'}"
+        for table, rows in (("articles", [record_row(article)]), ("entities", entity_rows(article))):
+            write_parquet(f"{version.root}/{table}/{folder}/part-old-00000.parquet", rows, SCHEMAS[table])
+    duplicate = Duplicate("c", "c.txt", None, None, "a0", "a0", 0.9)
+    write_parquet(f"{version.root}/duplicates/part-old-00000.parquet", [record_row(duplicate)], SCHEMAS["duplicates"])
+    (output / "_versions" / "old" / "_state" / "files").mkdir(parents=True)
+    (output / "_versions" / "old" / "_state" / "files" / "keys").write_text("seen\n")
+    commit(version, {"run_id": "old"})
+
+
+def test_the_migration_rewrites_the_old_layout_and_appends_work_again(tmp_path, capsys):
+    from pipelines.checks import refuse_legacy_layout
+    from pipelines.migrate import main as migrate
+    from transforms.write.commit import DatasetError, abandon, begin, current_version, stale_tables
+
+    output = tmp_path / "out"
+    legacy_dataset(output)
+    before = {t: ds.dataset(output / t, partitioning="hive").to_table().to_pylist() for t in ("articles", "entities")}
+    with pytest.raises(DatasetError, match="python -m pipelines.migrate"):
+        refuse_legacy_layout(str(output))
+
+    assert migrate([str(output)]) == 0
+    assert current_version(str(output)) != "old"
+    assert "3 articles files, 3 entities files rewritten" in capsys.readouterr().out
+    for table, rows in before.items():  # every row, its day now a DATE column, its folder the month
+        after = ds.dataset(output / table, partitioning="hive").to_table().to_pylist()
+        old_days = [None if r["published_date"] == "undated" else dt.date.fromisoformat(r["published_date"]) for r in rows]
+        assert sorted(map(repr, after)) == sorted(
+            repr(r | {"published_date": day, "published_month": day and f"{day:%Y-%m}" or "undated"})
+            for r, day in zip(rows, old_days)
+        )
+    assert sorted(p.name for p in (output / "articles" / "published_month=2021-08").iterdir()) == [
+        "part-old-00000-2021-08-16.parquet",
+        "part-old-00000-2021-08-17.parquet",
+    ]
+    assert (output / "_state" / "files" / "keys").read_text() == "seen\n"
+    assert len(ds.dataset(output / "duplicates").to_table()) == 1
+    refuse_legacy_layout(str(output))  # an append goes on: the layout and every file's schema are today's
+    root = output / "_versions" / current_version(str(output))
+    assert stale_tables(str(root)) == []
+    abandon(begin(str(output), "next", append=True))
+    assert migrate([str(output)]) == 0 and "nothing to migrate" in capsys.readouterr().out

@@ -32,7 +32,7 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
     the dataset becomes a column (an output under ``/data/source=x/`` would replace every article's
     source). A table without a file reads as empty, with its schema."""
     con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")  # days are UTC days, as the published_date partitions are
+    con.execute("set TimeZone = 'UTC'")  # days are UTC days, as published_date is
     for table in ("articles", "entities", "duplicates", "errors"):
         files = table_files(output, table)
         if files:

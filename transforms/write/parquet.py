@@ -123,3 +123,15 @@ def table_batches(record) -> list[tuple[str, Optional[str], list[dict]]]:
     if isinstance(record, Article) and (rows := entity_rows(record)):
         batches.append((RECORD_TABLES[EntityRow], partition_of(day), [row | dated for row in rows]))
     return batches
+
+
+def from_legacy(table: str, folder: str, data: pa.Table) -> tuple[str, pa.Table]:
+    """A file of the layout before the date was a column, read from its ``published_date=<value>`` folder,
+    as today's: (its partition, its rows with ``published_date`` from the folder, the day the writer
+    took from ``published_at``, and today's columns in order; a column it lacks, null)."""
+    value = folder.split("=", 1)[1]
+    day = None if value == UNDATED else dt.date.fromisoformat(value)
+    data = data.append_column(DATE_COLUMN, pa.array([day] * data.num_rows, pa.date32()))
+    schema = TABLES[table]
+    columns = [data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type) for f in schema]
+    return partition_of(day), pa.Table.from_arrays(columns, schema=schema)
