@@ -1,6 +1,7 @@
 """Refusals before any work: a mistyped option, an unknown runner, a runner or storage scheme whose extra is
-not installed, an input that matches nothing or is a folder, or an output that cannot take the run ends the
-command with one clear line and exit status 2, and touches no dataset (nor creates the output folder)."""
+not installed, an input that matches nothing or is a folder, an output that cannot take the run, or an
+append onto tables of an earlier layout ends the command with one clear line and exit status 2, and
+touches no dataset (nor creates the output folder)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser as BeamArgumentParser
+
+from transforms.write.commit import VERSIONS, DatasetError, current_version
+from transforms.write.parquet import legacy_tables
 
 
 class UsageError(Exception):
@@ -165,3 +169,21 @@ def refuse_unusable_runner(name: str | None) -> None:
 
 def requested_runner(argv: list[str]) -> str | None:
     return PipelineOptions(argv).view_as(StandardOptions).runner
+
+
+MIGRATE = "python -m pipelines.migrate {output}"  # the way out a refusal of the old layout names
+
+
+def refuse_legacy_layout(output: str) -> None:
+    """An append (or compaction) onto tables partitioned by ``published_date=`` folders, the layout before
+    the date became a column (``parquet.legacy_tables``), is refused naming the migration: new files
+    beside the old would be two layouts no reader can read together."""
+    current = current_version(output)  # a broken pointer: refused here as begin would, naming the repair
+    root = FileSystems.join(output, VERSIONS, current) if current else output
+    old = legacy_tables(root)
+    if old:
+        raise DatasetError(
+            f"{output} holds {' and '.join(old)} in the layout before published_date was a column "
+            "(published_date=<day> folders): appending would mix two layouts that no reader reads together; "
+            f"rewrite it in today's layout first (rows and state kept) with: {MIGRATE.format(output=output)}"
+        )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipelines.checks import refuse_legacy_layout
 from pipelines.maintenance import change_version
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.write.commit import DatasetError
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-size", type=size, default=128 * 2**20, help="bytes per file (default 128MB)")
     args = parser.parse_args(argv)
     try:
+        refuse_legacy_layout(args.output)  # rewritten with today's schema, its rows would lose their day
         version, counts = change_version(
             args.output, "compaction", lambda version: compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
         )

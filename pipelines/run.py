@@ -25,6 +25,7 @@ from pipelines.checks import (
     UsageError,
     refuse_empty_inputs,
     refuse_folder_inputs,
+    refuse_legacy_layout,
     refuse_missing_extras,
     refuse_unknown_arguments,
     refuse_unusable_runner,
@@ -251,6 +252,8 @@ class _Job:
         if settings(options, ConsoleSettings).verbose < 2:
             quiet_workers(options)
         job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
+        if job.append:
+            refuse_legacy_layout(run.output)
         job.version = begin(run.output, job.run_id, job.append, state_dir=run.state_dir)
         finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
         job.outcome = RunResult(job.run_id, run.output)

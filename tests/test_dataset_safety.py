@@ -207,7 +207,11 @@ def test_readers_just_work_when_every_article_is_undated(tmp_path):
         polars = pl.scan_parquet(f"{folder}/**/*.parquet", hive_partitioning=True).collect()
         assert len(frame) == arrow.num_rows == len(duck.fetchall()) == polars.height
         if table == "articles":
-            assert arrow.num_rows == 1 and arrow.column("published_date").to_pylist() == ["undated"]
+            assert arrow.num_rows == 1 and arrow.column("published_date").to_pylist() == [None]
+            assert arrow.column("published_month").to_pylist() == ["undated"]
+            assert arrow.schema.field("published_date").type == pa.date32()
+            assert dict(zip(duck.columns, duck.types))["published_date"] == "DATE"
+            assert polars.schema["published_date"] == pl.Date
             assert arrow.schema.field("published_at").type == pa.timestamp("us", tz="UTC")
             assert str(frame["published_at"].dtype) == "datetime64[us, UTC]"
             assert dict(zip(duck.columns, duck.types))["word_count"] == "INTEGER"

@@ -43,3 +43,24 @@ def test_readme_query_runs_and_finds_rows(index, make_run_output, monkeypatch):
         exec(compile(code, "README.md", "exec"), namespace)
         frames = [value for value in namespace.values() if hasattr(value, "height")]
         assert frames and all(frame.height > 0 for frame in frames), code
+
+
+def story_queries() -> list[str]:
+    """The README's SQL blocks that count stories (they group copies by ``cluster_id``)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [code for code in re.findall(r"```sql\n(.*?)```", text, re.S) if "cluster_id" in code]
+
+
+def test_readme_story_queries_agree_with_the_tables_across_runs(tmp_path, monkeypatch):
+    """On four append runs whose later copies point at earlier articles: every story's copies, first date
+    and outlet (unknown said as such) and outlets, as the tables hold them (tests/support/stories.py)."""
+    from tests.support.stories import stories, write_runs
+
+    expected = {cluster: s for cluster, s in stories(write_runs(tmp_path / "output")).items() if s["copies"] > 1}
+    monkeypatch.chdir(tmp_path)
+    assert len(story_queries()) == 2
+    for code in story_queries():
+        result = duckdb.sql(code)
+        rows = [dict(zip(result.columns, row)) for row in result.fetchall()]
+        found = {row.get("cluster_id") or row["title"].removeprefix("Story "): row for row in rows}
+        assert {cluster: {key: row[key] for key in expected[cluster]} for cluster, row in found.items()} == expected, code

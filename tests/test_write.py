@@ -1,18 +1,23 @@
 import datetime as dt
 
 import apache_beam as beam
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+import pytest
 
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
-from transforms.write import WriteDataset, write_parquet
+from transforms.write import TABLES, WriteDataset, write_parquet
 from transforms.write.commit import ensure_tables
 
 UTC = dt.UTC
 
 
 def test_write_parquet_lands_the_file_in_new_folders(tmp_path):
-    path = tmp_path / "articles" / "published_date=2021-08-16" / "part-x.parquet"
+    path = tmp_path / "articles" / "published_month=2021-08" / "part-x.parquet"
     write_parquet(str(path), [], ARTICLES_SCHEMA)
     assert path.exists()
     assert [p.name for p in path.parent.iterdir()] == ["part-x.parquet"]  # no temp file left behind
@@ -62,14 +67,154 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
 
     assert not list(tmp_path.rglob(".*tmp"))
     articles = ds.dataset(tmp_path / "articles", partitioning="hive").to_table()
-    assert articles.schema.remove(articles.schema.get_field_index("published_date")) == ARTICLES_SCHEMA
+    assert articles.schema == ARTICLES_SCHEMA.append(pa.field("published_date", pa.date32())).append(
+        pa.field("published_month", pa.string())
+    )
     rows = {r["article_id"]: r for r in articles.to_pylist()}
-    assert rows["d"]["published_date"] == "2021-08-16" and rows["u"]["published_date"] == "undated"
-    assert rows["d"] | {"published_date": None} == record_row(dated) | {"published_date": None}
-    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-run1-00000.parquet").exists()
-    assert ds.dataset(tmp_path / "entities", partitioning="hive").to_table().num_rows == 1
+    assert (rows["d"]["published_date"], rows["d"]["published_month"]) == (dt.date(2021, 8, 16), "2021-08")
+    assert (rows["u"]["published_date"], rows["u"]["published_month"]) == (None, "undated")
+    assert rows["d"] == record_row(dated) | {"published_date": dt.date(2021, 8, 16), "published_month": "2021-08"}
+    assert (tmp_path / "articles" / "published_month=2021-08" / "part-run1-00000.parquet").exists()
+    [entity] = ds.dataset(tmp_path / "entities", partitioning="hive").to_table().to_pylist()
+    assert (entity["entity"], entity["published_date"]) == ("Kabul", dt.date(2021, 8, 16))
     assert ds.dataset(tmp_path / "duplicates").to_table().to_pylist()[0]["canonical_article_id"] == "d"
     assert not (tmp_path / "errors").exists()  # no error rows: sealing the version gives the table its schema file
     ensure_tables(str(tmp_path), "run1")
     errors = ds.dataset(tmp_path / "errors").to_table()
     assert errors.num_rows == 0 and errors.schema == ERRORS_SCHEMA
+
+
+def dataset_of(output, days: list) -> None:
+    """Articles published on ``days`` (None: undated), each with one entity, written as the writer lays them out."""
+    from transforms.write.parquet import table_batches, table_folder
+
+    files: dict = {}
+    for i, day in enumerate(days):
+        at = None if day is None else dt.datetime.combine(day, dt.time(23, 30), UTC)
+        entity = Entity("Kabul", "GPE", 0, 5, "Kabul")
+        article = Article(f"a{i}", f"{i}.txt", None, "E", "T", (), at, "en", "Kabul", "text", entities=(entity,))
+        for table, partition, rows in table_batches(article):
+            files.setdefault((table, partition), []).extend(rows)
+    for (table, partition), rows in files.items():
+        write_parquet(f"{table_folder(str(output), table, partition)}/part-r-00000.parquet", rows, TABLES[table])
+
+
+JUNE = dt.date(2025, 6, 1)
+DATASETS = {
+    "dated": [dt.date(2025, 5, 31), dt.date(2025, 6, 1), dt.date(2025, 7, 2)],
+    "undated": [None, None],
+    "mixed": [dt.date(2025, 5, 31), None, dt.date(2025, 7, 2)],
+}
+
+
+@pytest.mark.parametrize("kind", DATASETS)
+@pytest.mark.parametrize("table", ["articles", "entities"])
+def test_published_date_is_a_date_in_every_reader_and_the_documented_filters_work(tmp_path, kind, table):
+    """docs/dataset.md's filters, on data all dated, all undated or mixed: the same type and rows everywhere."""
+    dataset_of(tmp_path, DATASETS[kind])
+    folder = tmp_path / table
+    expected = sum(day is not None and day >= JUNE for day in DATASETS[kind])
+
+    duck = duckdb.sql(f"select * from '{folder}/**/*.parquet'")
+    assert dict(zip(duck.columns, map(str, duck.types)))["published_date"] == "DATE"
+    assert duckdb.sql(f"select count(*) from '{folder}/**/*.parquet' where published_date >= '2025-06-01'").fetchall() == [
+        (expected,)
+    ]
+
+    lazy = pl.scan_parquet(f"{folder}/**/*.parquet", hive_partitioning=True)
+    assert lazy.collect_schema()["published_date"] == pl.Date
+    assert lazy.filter(pl.col("published_date") >= JUNE).collect().height == expected
+    assert pl.SQLContext(t=lazy).execute("select * from t where published_date >= '2025-06-01'").collect().height == expected
+
+    frame = pd.read_parquet(folder)
+    assert all(day is None or isinstance(day, dt.date) for day in frame["published_date"])  # pandas' dates: objects
+    assert len(frame[frame["published_date"] >= JUNE]) == expected
+    assert len(pd.read_parquet(folder, filters=[("published_date", ">=", JUNE)])) == expected
+
+    arrow = ds.dataset(folder, partitioning="hive")
+    assert arrow.schema.field("published_date").type == pa.date32()
+    assert arrow.to_table(filter=ds.field("published_date") >= JUNE).num_rows == expected
+    # the folder key is text in every reader, whatever the data (a category in pandas, as every Hive key)
+    assert arrow.schema.field("published_month").type == pa.string() and lazy.collect_schema()["published_month"] == pl.String
+    assert str(duck.types[duck.columns.index("published_month")]) == "VARCHAR"
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_appending_to_the_layout_before_the_date_column_is_refused_naming_the_way_out(tmp_path, capsys, versioned):
+    from pipelines.compact import main as compact
+    from pipelines.run import main as run
+    from tests.support.cli import SEEDS
+    from transforms.write.commit import VERSIONS
+
+    output = tmp_path / "out"
+    old = output / (f"{VERSIONS}/old" if versioned else "") / "articles" / "published_date=2021-08-16"
+    old.mkdir(parents=True)
+    pq.write_table(ARTICLES_SCHEMA.empty_table(), old / "part-old-00000.parquet")
+    if versioned:
+        (output / VERSIONS / "old" / "_SUCCESS").touch()
+        (output / "_current").symlink_to(f"{VERSIONS}/old")
+    before = sorted(p.relative_to(output) for p in output.rglob("*"))
+    args = ["--runner=DirectRunner", "--input", str(SEEDS / "002*"), "--output", str(output), "-q"]
+    assert run([*args, "--write_mode", "append"]) == 2
+    assert compact([str(output)]) == 2
+    for message in capsys.readouterr().err.splitlines():
+        assert "articles in the layout before published_date was a column" in message
+        assert message.endswith(f"python -m pipelines.migrate {output}")
+    assert sorted(p.relative_to(output) for p in output.rglob("*") if p.name != "_lock") == before  # nothing touched
+
+
+def legacy_dataset(output) -> None:
+    """A committed dataset as the release before wrote it: ``published_date=<day>|undated`` folders, no date
+    column in the files, the state in the version."""
+    from transforms.schema import SCHEMAS
+    from transforms.write.commit import begin, commit
+
+    version = begin(str(output), "old", append=False)
+    kabul = (Entity("Kabul", "GPE", 0, 5, "Kabul"),)
+    articles = [
+        Article(f"a{i}", f"{i}.txt", None, "E", "T", (), at, "en", "Kabul", "text", cluster_id=f"a{i}", entities=kabul)
+        for i, at in enumerate([dt.datetime(2021, 8, 16, 23, 30, tzinfo=UTC), dt.datetime(2021, 8, 17, tzinfo=UTC), None])
+    ]
+    for article in articles:
+        folder = f"published_date={article.published_date or 'undated'}"
+        for table, rows in (("articles", [record_row(article)]), ("entities", entity_rows(article))):
+            write_parquet(f"{version.root}/{table}/{folder}/part-old-00000.parquet", rows, SCHEMAS[table])
+    duplicate = Duplicate("c", "c.txt", None, None, "a0", "a0", 0.9)
+    write_parquet(f"{version.root}/duplicates/part-old-00000.parquet", [record_row(duplicate)], SCHEMAS["duplicates"])
+    (output / "_versions" / "old" / "_state" / "files").mkdir(parents=True)
+    (output / "_versions" / "old" / "_state" / "files" / "keys").write_text("seen\n")
+    commit(version, {"run_id": "old"})
+
+
+def test_the_migration_rewrites_the_old_layout_and_appends_work_again(tmp_path, capsys):
+    from pipelines.checks import refuse_legacy_layout
+    from pipelines.migrate import main as migrate
+    from transforms.write.commit import DatasetError, abandon, begin, current_version, stale_tables
+
+    output = tmp_path / "out"
+    legacy_dataset(output)
+    before = {t: ds.dataset(output / t, partitioning="hive").to_table().to_pylist() for t in ("articles", "entities")}
+    with pytest.raises(DatasetError, match="python -m pipelines.migrate"):
+        refuse_legacy_layout(str(output))
+
+    assert migrate([str(output)]) == 0
+    assert current_version(str(output)) != "old"
+    assert "3 articles files, 3 entities files rewritten" in capsys.readouterr().out
+    for table, rows in before.items():  # every row, its day now a DATE column, its folder the month
+        after = ds.dataset(output / table, partitioning="hive").to_table().to_pylist()
+        old_days = [None if r["published_date"] == "undated" else dt.date.fromisoformat(r["published_date"]) for r in rows]
+        assert sorted(map(repr, after)) == sorted(
+            repr(r | {"published_date": day, "published_month": day and f"{day:%Y-%m}" or "undated"})
+            for r, day in zip(rows, old_days)
+        )
+    assert sorted(p.name for p in (output / "articles" / "published_month=2021-08").iterdir()) == [
+        "part-old-00000-2021-08-16.parquet",
+        "part-old-00000-2021-08-17.parquet",
+    ]
+    assert (output / "_state" / "files" / "keys").read_text() == "seen\n"
+    assert len(ds.dataset(output / "duplicates").to_table()) == 1
+    refuse_legacy_layout(str(output))  # an append goes on: the layout and every file's schema are today's
+    root = output / "_versions" / current_version(str(output))
+    assert stale_tables(str(root)) == []
+    abandon(begin(str(output), "next", append=True))
+    assert migrate([str(output)]) == 0 and "nothing to migrate" in capsys.readouterr().out

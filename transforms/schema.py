@@ -26,9 +26,6 @@ READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "fetch", "parse", "clean
 STAGES = (READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE)  # in the order a document passes them
 ERROR_STAGES = (READ, FETCH, PARSE, CLEAN, TAG)  # the stages that write error rows
 
-# The partition of articles with no publication date. Not Hive's null partition (__HIVE_DEFAULT_PARTITION__):
-# pandas cannot read a dataset that has it, and pyarrow none that has only it (tests/test_dataset_safety.py).
-UNDATED = "undated"
 EXCERPT_CHARS = 200
 
 
@@ -129,11 +126,11 @@ class Article:
     tone: Optional[float] = None  # mean VADER compound over sentences, in [-1, 1]; null without a lexicon
 
     @property
-    def published_date(self) -> str:
-        """The Hive partition value: the UTC publication day (``YYYY-MM-DD``), or ``undated``."""
+    def published_date(self) -> Optional[dt.date]:
+        """The UTC publication day (the ``published_date`` column of ``articles`` and ``entities``), or None."""
         if self.published_at is None:
-            return UNDATED
-        return self.published_at.astimezone(dt.UTC).date().isoformat()
+            return None
+        return self.published_at.astimezone(dt.UTC).date()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Optional
 import duckdb
 
 from pipelines.stats import RUNS, reason_of
-from transforms.schema import SCHEMAS
+from transforms.write.parquet import TABLES
 
 log = logging.getLogger("pipelines.report")
 
@@ -32,16 +32,26 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
     the dataset becomes a column (an output under ``/data/source=x/`` would replace every article's
     source). A table without a file reads as empty, with its schema."""
     con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")  # days are UTC days, as the published_date partitions are
+    con.execute("set TimeZone = 'UTC'")  # days are UTC days, as published_date is
     for table in ("articles", "entities", "duplicates", "errors"):
         files = table_files(output, table)
         if files:
             relation = con.read_parquet([glob.escape(f) for f in files], hive_partitioning=False, union_by_name=True)
         else:
-            relation = con.from_arrow(SCHEMAS[table].empty_table())
+            relation = con.from_arrow(TABLES[table].empty_table())
         relation.create_view(table)
+    con.execute(COPIES)
     con.create_function("reason_of", reason_of, ["VARCHAR"], "VARCHAR")
     return con
+
+
+# Every copy of every story, across runs: the article kept and its duplicates share the canonical article's
+# cluster_id. An earlier run's article is never rewritten, so its duplicate_count misses later runs' copies:
+# stories are counted here, never from duplicate_count.
+COPIES = """create view copies as
+    select cluster_id, article_id, source, url, published_at, true as kept from articles
+    union all
+    select cluster_id, article_id, source, url, published_at, false from duplicates"""
 
 
 def rows(con, sql: str, *params) -> list[dict]:
@@ -93,23 +103,34 @@ def top_entities(con) -> dict[str, list[dict]]:
 
 
 def cluster_sizes(con) -> list[dict]:
-    """How many stories were published by how many outlets: cluster size (canonical + copies) -> clusters."""
-    return rows(con, "select duplicate_count + 1 as size, count(*) as clusters from articles group by size order by size")
+    """How many stories ran how many times, across runs: copies (the article kept and its duplicates) -> stories."""
+    return rows(
+        con,
+        """select size, count(*) as clusters from (select count(*) as size from copies group by cluster_id)
+           group by size order by size""",
+    )
+
+
+UNKNOWN_OUTLET = "(unknown)"
 
 
 def syndicated_stories(con) -> list[dict]:
-    """The stories with the most copies: title, first publisher (the canonical article: the earliest
-    published), and every outlet that ran it."""
+    """The stories with the most copies, across runs: title (the article kept), copies, the earliest
+    publication of any copy and the outlet of that copy (``UNKNOWN_OUTLET`` when it names none; both null
+    when no copy is dated: who was first is unknown), how many copies are undated (one of them may have
+    been first), and every outlet that ran it."""
     return rows(
         con,
-        f"""with top as (select article_id, title, source, published_at, duplicate_count from articles
-                         where duplicate_count > 0 order by duplicate_count desc, published_at, article_id limit {TOP_STORIES})
-            select top.title, top.source as first_publisher, top.published_at, top.duplicate_count + 1 as copies,
-                   list_sort(list_distinct(list(coalesce(d.source, '(unknown)')) filter (where d.article_id is not null)
-                                           || [any_value(coalesce(top.source, '(unknown)'))])) as outlets
-            from top left join duplicates d on d.canonical_article_id = top.article_id
-            group by top.article_id, top.title, top.source, top.published_at, top.duplicate_count
-            order by copies desc, top.published_at, top.title""",
+        f"""with stories as (
+                select cluster_id, count(*) as copies, min(published_at) as first_published,
+                       (min(struct_pack(at := published_at, outlet := coalesce(source, '{UNKNOWN_OUTLET}')))
+                            filter (where published_at is not null)).outlet as first_outlet,
+                       count(*) - count(published_at) as undated_copies,
+                       list_sort(list_distinct(list(coalesce(source, '{UNKNOWN_OUTLET}')))) as outlets
+                from copies group by cluster_id having count(*) > 1
+                order by copies desc, first_published nulls last, cluster_id limit {TOP_STORIES})
+            select a.title, s.* from stories s left join articles a on a.article_id = s.cluster_id
+            order by copies desc, first_published nulls last, cluster_id""",
     )
 
 

@@ -1,7 +1,7 @@
 """A stream's bundle of entries, committed once: its files and the entry keys it records become durable
 together, so a job killed at any point and restarted writes every entry's rows exactly once.
 
-    ROOT/_staging/<bundle>/articles/published_date=.../part-....parquet   the bundle's files, staged
+    ROOT/_staging/<bundle>/articles/published_month=.../part-....parquet   the bundle's files, staged
     ROOT/_staging/<bundle>/_keys.txt                                      its entry keys: the commit point
 
 A bundle is written in four steps: (1) its files under ``_staging/<bundle>/`` (readers never look there),

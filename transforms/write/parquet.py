@@ -1,10 +1,16 @@
 """The output tables as Parquet files: where each table's files go, and how one file is written.
 
-    OUTPUT/articles/published_date=2021-08-16/part-<run>-00000.parquet
-    OUTPUT/articles/published_date=undated/...   (no publication date)
-    OUTPUT/entities/published_date=.../...
+    OUTPUT/articles/published_month=2021-08/part-<run>-00000.parquet
+    OUTPUT/articles/published_month=undated/...   (no publication date)
+    OUTPUT/entities/published_month=.../...
     OUTPUT/duplicates/part-<run>-00000.parquet
     OUTPUT/errors/part-<run>-00000.parquet
+
+``articles`` and ``entities`` carry ``published_date`` (the UTC day, null when undated) as a DATE column
+in their files, so every reader types it the same whatever the data; the folder key is the month, text
+in every reader (a Hive key is a DATE in DuckDB and Polars only when every value parses as one, and a
+category in pandas always). Datasets of the layout before (``published_date=<day>|undated`` folders, no
+date column) are found by ``legacy_tables`` (docs/dataset.md).
 
 Each file is one whole pyarrow table, written under a temporary name and renamed into place once
 complete. Names carry the run id, so runs never collide. A table with no rows still gets one empty file,
@@ -13,6 +19,7 @@ so every reader finds its schema.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Optional
 
@@ -21,20 +28,44 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
-from transforms.schema import SCHEMAS, TABLE_RECORDS, UNDATED, Article, EntityRow, entity_rows, record_row
+from transforms.schema import SCHEMAS, TABLE_RECORDS, Article, EntityRow, entity_rows, record_row
 
-PARTITION_COLUMN = "published_date"
+DATE_COLUMN = "published_date"  # the UTC publication day, a DATE column of the partitioned tables' files
+PARTITION_KEY = "published_month"  # the folder key: YYYY-MM of DATE_COLUMN, or UNDATED
+UNDATED = "undated"  # not Hive's null partition, which pandas and pyarrow cannot always read
 PARTITIONED_TABLES = ("articles", "entities")
-TABLES = SCHEMAS
+LEGACY_PARTITION_KEY = "published_date"  # the folder key of datasets written before the date was a column
+
+# Each table's file schema: its record's columns and, for the partitioned tables, the day they were published.
+TABLES = {
+    table: schema.append(pa.field(DATE_COLUMN, pa.date32())) if table in PARTITIONED_TABLES else schema
+    for table, schema in SCHEMAS.items()
+}
 
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def partition_of(day: Optional[dt.date]) -> str:
+    """The folder value of rows published on ``day`` (None: undated)."""
+    return UNDATED if day is None else f"{day:%Y-%m}"
+
+
 def table_folder(output: str, table: str, partition: Optional[str]) -> str:
     folder = FileSystems.join(output, table)
-    return folder if partition is None else FileSystems.join(folder, f"{PARTITION_COLUMN}={partition}")
+    return folder if partition is None else FileSystems.join(folder, f"{PARTITION_KEY}={partition}")
+
+
+def legacy_tables(root: str) -> list[str]:
+    """The partitioned tables under ``root`` laid out as before the date was a column (``published_date=``
+    folders): appending to them would leave two layouts no reader can read together."""
+    old = f"{LEGACY_PARTITION_KEY}=*"
+    return [
+        table
+        for table in PARTITIONED_TABLES
+        if FileSystems.match([FileSystems.join(root, table, old, "*.parquet")], limits=[1])[0].metadata_list
+    ]
 
 
 def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -81,11 +112,26 @@ RECORD_TABLES = {record: table for table, record in TABLE_RECORDS.items()}
 
 def table_batches(record) -> list[tuple[str, Optional[str], list[dict]]]:
     """(table, partition, rows) for any record the pipeline ends with: its row in its own table and, for an
-    article, its entity rows (in the article's partition). The one routing of records to tables, for
-    batch and stream writing alike."""
+    article, its entity rows (in the article's partition, with its ``published_date``). The one routing of
+    records to tables, for batch and stream writing alike."""
     table = RECORD_TABLES[type(record)]
-    partition = record.published_date if table in PARTITIONED_TABLES else None
-    batches = [(table, partition, [record_row(record)])]
+    if table not in PARTITIONED_TABLES:
+        return [(table, None, [record_row(record)])]
+    day = record.published_date
+    dated = {DATE_COLUMN: day}
+    batches = [(table, partition_of(day), [record_row(record) | dated])]
     if isinstance(record, Article) and (rows := entity_rows(record)):
-        batches.append((RECORD_TABLES[EntityRow], partition, rows))
+        batches.append((RECORD_TABLES[EntityRow], partition_of(day), [row | dated for row in rows]))
     return batches
+
+
+def from_legacy(table: str, folder: str, data: pa.Table) -> tuple[str, pa.Table]:
+    """A file of the layout before the date was a column, read from its ``published_date=<value>`` folder,
+    as today's: (its partition, its rows with ``published_date`` from the folder, the day the writer
+    took from ``published_at``, and today's columns in order; a column it lacks, null)."""
+    value = folder.split("=", 1)[1]
+    day = None if value == UNDATED else dt.date.fromisoformat(value)
+    data = data.append_column(DATE_COLUMN, pa.array([day] * data.num_rows, pa.date32()))
+    schema = TABLES[table]
+    columns = [data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type) for f in schema]
+    return partition_of(day), pa.Table.from_arrays(columns, schema=schema)
