@@ -29,6 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.dedupe.clusters import MAX_ANCHORS
 from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, sketch, verify
 from transforms.schema import IndexedBand, IndexedSketch, arrow_schema
+from transforms.sink import view
 from transforms.write.parquet import table_files, write_table
 
 INDEX, BANDS, SKETCHES = "dedupe", "bands", "sketches"
@@ -51,7 +52,7 @@ def index_folder(state: str) -> str:
 
 
 def sketch_files(folder: str) -> list[str]:
-    return sorted(m.path for m in FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
+    return sorted(view.match(FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")))
 
 
 def has_entries(folder: str) -> bool:
@@ -147,7 +148,7 @@ def partition_folder(folder: str, table: str, partition: str) -> str:
 def partition_files(folder: str, table: str, partition: str, skip_run: Optional[str] = None) -> list[str]:
     """The index files of one partition, less those of run ``skip_run`` (a run does not look itself up)."""
     pattern = FileSystems.join(partition_folder(folder, table, partition), "part-*.parquet")
-    paths = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    paths = view.match(pattern)
     return sorted(p for p in paths if not (skip_run and p.rsplit("/", 1)[-1].startswith(f"part-{skip_run}")))
 
 

@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
 from transforms.schema import SCHEMAS, TABLE_RECORDS, UNDATED, Article, EntityRow, entity_rows, record_row
+from transforms.sink import view
 
 PARTITION_COLUMN = "published_date"
 PARTITIONED_TABLES = ("articles", "entities")
@@ -49,7 +50,7 @@ def write_table(path: str, table: pa.Table) -> None:
 def table_files(root: str, table: str, name: str = "*.parquet") -> list[str]:
     """Paths of a table's files named like ``name``, in the table's folder or a partition of it."""
     patterns = [FileSystems.join(root, table, *sub, name) for sub in ((), ("*",))]
-    return [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    return [path for pattern in patterns for path in view.match(pattern)]
 
 
 def run_files(root: str, run_id: str) -> list[str]:
