@@ -1,5 +1,5 @@
-"""The pipelines: ``python -m pipelines.run`` (the command), ``pipelines.report`` (an HTML report), and
-``run_pipeline`` (the command as a function, for notebooks)."""
+"""The pipelines: ``python -m pipelines.run`` (the command), ``pipelines.report`` (an HTML report),
+``run_pipeline`` (the command as a function, for notebooks) and ``read_table`` (a committed table as Arrow)."""
 
 import logging
 
@@ -19,7 +19,11 @@ def __getattr__(name: str):
         from pipelines.run import run_pipeline
 
         return run_pipeline
+    if name == "read_table":  # the committed version of a table, as Arrow (transforms.sink.read)
+        from transforms.sink.read import read_table
+
+        return read_table
     raise AttributeError(name)
 
 
-__all__ = ["run_pipeline"]
+__all__ = ["read_table", "run_pipeline"]

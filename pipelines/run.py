@@ -86,6 +86,7 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
     refuse_unusable_runner(requested_runner(argv))
     refuse_unknown_arguments(argv)
     options = NewsPipelineOptions(argv)
+    FileSystems.set_options(options)  # the object store's settings (--s3_endpoint_url, ...) for the commit, too
     try:
         checked_settings(options)
     except ValueError as e:

@@ -39,6 +39,15 @@ def dask_scheduler():
 
 
 @pytest.fixture(scope="session")
+def s3():
+    """moto's S3 server on 127.0.0.1 for the session (``tests/support/s3.py``), stopped after."""
+    from tests.support.s3 import local_s3
+
+    with local_s3() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def seed_paths() -> list[Path]:
     return sorted(SEEDS.glob("*.txt"))
 
@@ -55,7 +64,7 @@ def observed_run(tmp_path_factory):
 
 # The full tier (``-m slow``): a test that launches a process (the command, a job service, a Dask cluster, a
 # browser), itself, through a fixture or through a function of its own module. ``make test-fast`` runs the rest.
-LAUNCHERS = {"run_cli", "subprocess", "Popen", "service", "dask_cluster", "multiprocess_run", "chromium"}
+LAUNCHERS = {"run_cli", "subprocess", "Popen", "service", "dask_cluster", "multiprocess_run", "chromium", "local_s3"}
 
 
 def _launches(function, module, seen: set) -> bool:

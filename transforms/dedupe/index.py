@@ -37,11 +37,13 @@ from typing import Optional
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedupe.clusters import MAX_ANCHORS
 from transforms.dedupe.fingerprints import BUCKET_HEX, DedupeSettings, Sketch, band_keys, sketch, verify
 from transforms.schema import IndexedBand, IndexedSketch, arrow_schema
+from transforms.sink import view
 from transforms.write.parquet import table_files, write_table
 
 INDEX, BANDS, SKETCHES = "dedupe", "bands", "sketches"
@@ -70,7 +72,7 @@ def index_folder(state: str) -> str:
 
 
 def sketch_files(folder: str) -> list[str]:
-    return sorted(m.path for m in FileSystems.match([FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")])[0].metadata_list)
+    return sorted(view.match(FileSystems.join(folder, SKETCHES, "*", "part-*.parquet")))
 
 
 def has_entries(folder: str) -> bool:
@@ -183,7 +185,10 @@ def partition_files(folder: str, table: str, partition: str, skip_run: Optional[
 
 def _partition_metadata(folder: str, table: str, partition: str, skip_run: Optional[str] = None) -> list:
     pattern = FileSystems.join(partition_folder(folder, table, partition), "part-*.parquet")
-    found = FileSystems.match([pattern])[0].metadata_list
+    if view.is_local(pattern):
+        found = FileSystems.match([pattern])[0].metadata_list
+    else:  # a version on an object store: its files are listed by the version, and never rewritten in place
+        found = [FileMetadata(path, 0) for path in view.match(pattern)]
     mine = f"part-{skip_run}" if skip_run else None
     return sorted((m for m in found if not (mine and m.path.rsplit("/", 1)[-1].startswith(mine))), key=lambda m: m.path)
 

@@ -14,6 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import read_key_sets, read_state_json, write_atomically, write_key_set
 from transforms.schema import FeedStatus
+from transforms.sink import view
 
 STATE_FILE = "feeds.json"
 INGESTED_FOLDER = "ingested"
@@ -32,7 +33,7 @@ class FeedState:
         if not path:
             return cls()
         data = {}
-        if FileSystems.exists(path):
+        if view.exists(path):
             data = read_state_json(path)
         return cls(data.get("validators", {}), set(data.get("seen", [])) | ingested_keys(state_dir))
 

@@ -16,9 +16,13 @@ not a link is refused, never answered by removing versions (``python -m pipeline
 State kept outside OUTPUT (``--state-dir``) is versioned the same way, by run id, and committed by the
 same pointer: the committed state is the one of the committed version.
 
-On object stores (no links, no atomic rename of folders) the pointer is the
-object ``OUTPUT/_CURRENT`` naming the version, and readers read ``OUTPUT/_versions/<that>/`` (see
-docs/dataset.md).
+On object stores (no links, no atomic rename of folders) the pointer is the object ``OUTPUT/_CURRENT``
+naming the version, replaced only by a conditional put (``If-Match`` the etag read when the run began,
+``If-None-Match: *`` for the first): of two runs that began from one version, one commits and the other
+is refused. A lease object ``OUTPUT/_lock`` keeps a second run from starting at all (``objects.Lease``).
+Nothing is copied: a version folder holds the files its run wrote and names its base version; sealed, it
+lists every file it has, its own and its base's (``transforms.sink.view``), and readers read that list
+(``transforms.sink.read.read_table``; see docs/dataset.md).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import StateFileError, check_state_files, ensure_folder, write_atomically
+from transforms.sink import objects, view
 from transforms.write.parquet import TABLES, table_files, write_empty_table
 
 VERSIONS = "_versions"  # every version, one folder each, named by run id
@@ -72,6 +77,7 @@ class Version:
     run_id: str
     previous: Optional[str]  # the committed version this one starts from or replaces, if any
     state_dir: Optional[str] = None  # ``--state-dir``: state kept outside OUTPUT, one folder per version
+    pointer_tag: Optional[str] = None  # object stores: the etag of ``_CURRENT`` when the run began
 
     @property
     def root(self) -> str:
@@ -108,15 +114,28 @@ def current_version(output: str) -> Optional[str]:
         if not os.path.isdir(os.path.join(_local(output), VERSIONS, run_id)):
             raise _broken(output, f"{pointer} points at {target}, which does not exist")
         return run_id
-    pointer = FileSystems.join(output, POINTER_OBJECT)
-    if not FileSystems.exists(pointer):
+    run_id, _ = pointer_object(output)
+    if run_id is None:
         return None
-    with FileSystems.open(pointer) as handle:
-        run_id = handle.read().decode("utf-8", errors="replace").strip()
+    pointer = FileSystems.join(output, POINTER_OBJECT)
     version = FileSystems.join(output, VERSIONS, run_id)
     if not run_id or not FileSystems.match([FileSystems.join(version, "*")], limits=[1])[0].metadata_list:
         raise _broken(output, f"{pointer} names {run_id!r}, which is no version in {VERSIONS}/")
     return run_id
+
+
+def pointer_object(output: str) -> tuple[Optional[str], Optional[str]]:
+    """(the run id ``OUTPUT/_CURRENT`` names, its etag) on an object store; (None, None) when absent."""
+    pointer = FileSystems.join(output, POINTER_OBJECT)
+    if objects.is_s3(output):
+        found = objects.get(pointer)
+        if found is None:
+            return None, None
+        return found[0].decode("utf-8", errors="replace").strip(), found[1]
+    if not FileSystems.exists(pointer):
+        return None, None
+    with FileSystems.open(pointer) as handle:
+        return handle.read().decode("utf-8", errors="replace").strip(), None
 
 
 def _broken(output: str, what: str) -> DatasetError:
@@ -130,7 +149,7 @@ def committed_versions(output: str) -> list[str]:
     """The versions that hold ``_SUCCESS`` (a finished run), the newest last (by the manifest's
     ``finished_at``, else the time ``_SUCCESS`` was written)."""
     folder = FileSystems.join(output, VERSIONS)
-    if not FileSystems.exists(folder):
+    if is_local(output) and not FileSystems.exists(folder):
         return []
     found = []
     for run_id in _children(folder):
@@ -209,7 +228,21 @@ def check_output(output: str) -> None:
 
 @contextlib.contextmanager
 def exclusive(output: str) -> Iterator[None]:
-    """Hold the output's lock for a run: two runs writing one dataset at once is refused, not raced."""
+    """Hold the output's lock for a run: two runs writing one dataset at once is refused, not raced. On S3
+    the lock is a lease object (``objects.Lease``): a run killed without releasing it holds it until it
+    expires (``objects.LEASE_SECONDS``, renewed by the living run)."""
+    if objects.is_s3(output):
+        path = FileSystems.join(output, LOCK)
+        try:
+            with objects.leased(path, lease_seconds()) as lease:
+                objects._held[output] = lease
+                try:
+                    yield
+                finally:
+                    objects._held.pop(output, None)
+        except objects.PreconditionFailed as e:
+            raise DatasetError(f"another run is writing to {output} (its lease {e} is live)") from None
+        return
     if not is_local(output):
         yield
         return
@@ -229,14 +262,21 @@ def exclusive(output: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def lease_seconds() -> float:
+    """How long a lease on an object store lasts unrenewed (``NEWS_LEASE_SECONDS``, for tests that kill
+    a run; ``objects.LEASE_SECONDS`` by default)."""
+    return float(os.environ.get("NEWS_LEASE_SECONDS") or objects.LEASE_SECONDS)
+
+
 def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = None) -> Version:
     """Clear what dead runs left, then lay out this run's version: empty, or (append) the committed one's
-    files and state linked in. Nothing a reader sees changes. A broken pointer is refused first."""
+    files and state linked in (on an object store: named as its base, nothing copied). Nothing a reader
+    sees changes. A broken pointer is refused first."""
     adopt_legacy(output)
     previous = check_pointer(output)
     remove_stray_pointers(output)
     remove_uncommitted(output, state_dir)
-    version = Version(output, run_id, previous, state_dir)
+    version = Version(output, run_id, previous, state_dir, pointer_object(output)[1] if not is_local(output) else None)
     if append and previous:
         root = FileSystems.join(output, VERSIONS, previous)
         stale = stale_tables(root)
@@ -246,16 +286,31 @@ def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = Non
                 "pipeline): appending would mix the two; run once with --write_mode overwrite"
             )
         previous_state, flat = _state_of(output, previous)
+        if not is_local(output):
+            _start_views(version, root, previous_state)
         try:
-            check_state_files(previous_state)
+            check_state_files(version.state if not is_local(output) else previous_state)
         except StateFileError as e:
             raise DatasetError(str(e)) from None
-        _link_tree(root, version.root, skip=(SUCCESS, MANIFEST, STATE))
-        _link_tree(previous_state, version.state, skip=(VERSIONS,) if flat else ())
+        if is_local(output):
+            _link_tree(root, version.root, skip=(SUCCESS, MANIFEST, STATE))
+            _link_tree(previous_state, version.state, skip=(VERSIONS,) if flat else ())
+    elif not is_local(output):
+        _start_views(version, None, None)
     elif not FileSystems.exists(version.root):
         FileSystems.mkdirs(version.root)
     ensure_folder(version.state)
     return version
+
+
+def _start_views(version: Version, root: Optional[str], state: Optional[str]) -> None:
+    """An object store's new version: its folder (and its state's, when kept apart) names the folder it
+    starts from; nothing is copied."""
+    view.write_base(version.root, root)
+    if version.state_dir:
+        view.write_base(version.state, state)
+    elif state and state != FileSystems.join(root, STATE):
+        raise DatasetError(f"the committed state of {version.output} is in {state}: run with --state-dir set to it")
 
 
 def stale_tables(root: str) -> list[str]:
@@ -264,6 +319,7 @@ def stale_tables(root: str) -> list[str]:
     for table, schema in TABLES.items():
         files = table_files(root, table)
         if files:
+            files = sorted(files)
             with FileSystems.open(files[0]) as handle:
                 if not pq.read_schema(handle).equals(schema):
                     stale.append(table)
@@ -273,15 +329,19 @@ def stale_tables(root: str) -> list[str]:
 def ensure_tables(root: str, run_id: str) -> None:
     """Every table readable, with its schema, even one no run has had a row for yet; and the state folder."""
     for table in TABLES:
-        if not FileSystems.exists(FileSystems.join(root, table)):
+        if not view.match(FileSystems.join(root, table, "**")):
             write_empty_table(root, table, run_id)
     ensure_folder(FileSystems.join(root, STATE))
 
 
-def seal(version: Version, manifest: dict) -> None:
+def seal(version: Version, manifest: dict, removed: tuple[str, ...] = ()) -> None:
     """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished. The manifest
     says where the version's state is (``state_dir``), so the next run, or compaction, finds it."""
     ensure_tables(version.root, version.run_id)
+    if not is_local(version.output):
+        view.seal_files(version.root, frozenset(removed))
+        if version.state_dir:
+            view.seal_files(version.state)
     manifest = {**manifest, "state_dir": version.state_dir}
     data = json.dumps(manifest, indent=1, sort_keys=True, default=str).encode("utf-8")
     write_atomically(FileSystems.join(version.root, MANIFEST), lambda sink: sink.write(data))
@@ -297,14 +357,26 @@ def publish(version: Version) -> None:
         temporary = os.path.join(output, f".{CURRENT}.{uuid.uuid4().hex[:8]}")
         os.symlink(os.path.join(VERSIONS, version.run_id), temporary)
         os.replace(temporary, os.path.join(output, CURRENT))
+    elif objects.is_s3(version.output):
+        lease = objects.held(version.output)
+        if lease is not None and (lease.lost or not lease.renew()):
+            raise DatasetError(f"run {version.run_id} lost its lease on {version.output} to another run: not committed")
+        pointer = FileSystems.join(version.output, POINTER_OBJECT)
+        try:
+            objects.put(pointer, version.run_id.encode("utf-8"), if_absent=not version.pointer_tag, if_match=version.pointer_tag)
+        except objects.PreconditionFailed:
+            raise DatasetError(
+                f"another run committed to {version.output} after run {version.run_id} began: not committed"
+            ) from None
     else:
         name = version.run_id.encode("utf-8")
         write_atomically(FileSystems.join(version.output, POINTER_OBJECT), lambda sink: sink.write(name))
 
 
-def commit(version: Version, manifest: dict) -> None:
-    """A batch run's end: seal the version, then publish it."""
-    seal(version, manifest)
+def commit(version: Version, manifest: dict, removed: tuple[str, ...] = ()) -> None:
+    """A batch run's end: seal the version, then publish it. ``removed``: files of the base version the new
+    one leaves out (compaction merged them), on object stores, where a version lists its files."""
+    seal(version, manifest, removed)
     publish(version)
 
 
@@ -319,6 +391,8 @@ def remove_version(output: str, run_id: str) -> None:
     root = FileSystems.join(output, VERSIONS, run_id)
     if is_local(output):
         shutil.rmtree(_local(root), ignore_errors=True)
+    elif objects.is_s3(output):
+        objects.remove_folder(root)
     elif FileSystems.exists(root):
         FileSystems.delete([root])
 
@@ -348,10 +422,12 @@ def remove_uncommitted(output: str, state_dir: Optional[str] = None) -> None:
     run ids are removed from a state folder, so one shared by two outputs loses nothing. Call only once
     ``check_pointer`` has passed."""
     folder = FileSystems.join(output, VERSIONS)
-    if not FileSystems.exists(folder):
+    if is_local(output) and not FileSystems.exists(folder):
         return
     current = current_version(output)
     for run_id in _children(folder):
+        if not is_local(output) and FileSystems.exists(FileSystems.join(folder, run_id, SUCCESS)):
+            continue  # an object store's committed versions hold files later ones list: kept (history)
         if run_id != current:
             external = state_dir_of(output, run_id) or state_dir
             if external:
@@ -373,7 +449,9 @@ def remove_stray_pointers(output: str) -> None:
 
 def _children(folder: str) -> list[str]:
     if is_local(folder):
-        return sorted(os.listdir(_local(folder)))
+        return sorted(os.listdir(_local(folder))) if os.path.isdir(_local(folder)) else []
+    if objects.is_s3(folder):
+        return objects.children(folder)
     matched = FileSystems.match([FileSystems.join(folder, "*")])[0].metadata_list
     return sorted({posixpath.relpath(m.path, folder).split("/")[0] for m in matched})
 

@@ -29,6 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
 from transforms.schema import SCHEMAS, TABLE_RECORDS, Article, EntityRow, entity_rows, record_row
+from transforms.sink import view
 
 DATE_COLUMN = "published_date"  # the UTC publication day, a DATE column of the partitioned tables' files
 PARTITION_KEY = "published_month"  # the folder key: YYYY-MM of DATE_COLUMN, or UNDATED
@@ -80,7 +81,7 @@ def write_table(path: str, table: pa.Table) -> None:
 def table_files(root: str, table: str, name: str = "*.parquet") -> list[str]:
     """Paths of a table's files named like ``name``, in the table's folder or a partition of it."""
     patterns = [FileSystems.join(root, table, *sub, name) for sub in ((), ("*",))]
-    return [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    return [path for pattern in patterns for path in view.match(pattern)]
 
 
 def run_files(root: str, run_id: str) -> list[str]:
