@@ -20,6 +20,7 @@ from transforms.fetch import HttpSettings
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
 from transforms.write.commit import state_folder
+from transforms.write.tables import TableSettings
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -111,6 +112,7 @@ SETTINGS = (
     DedupeSettings,
     StreamSettings,
     EntitySettings,
+    TableSettings,
     ConsoleSettings,
 )
 

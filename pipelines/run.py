@@ -24,6 +24,7 @@ from pipelines.checks import (
     refuse_empty_inputs,
     refuse_folder_inputs,
     refuse_missing_extras,
+    refuse_missing_format_extra,
     refuse_unknown_arguments,
     refuse_unusable_runner,
     requested_runner,
@@ -54,11 +55,12 @@ from transforms.write.commit import (
     abandon,
     begin,
     check_output,
-    commit,
     exclusive,
     publish,
     seal,
 )
+from transforms.write.tables import TableFormatError, TableSettings, resolve
+from transforms.write.tables import publish as publish_tables
 
 log = logging.getLogger("pipelines.run")
 
@@ -103,8 +105,10 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
         refuse_empty_inputs(input_patterns(run))
     try:
         check_output(run.output)
-    except DatasetError as e:
+        published = resolve(run.output, settings(options, TableSettings), is_streaming)
+    except (DatasetError, TableFormatError) as e:
         raise UsageError(str(e)) from None
+    refuse_missing_format_extra(published.format)
     return options, run
 
 
@@ -244,8 +248,10 @@ def execute(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunResu
         manifest = run_manifest(options, run, version, started_at, written)
         if is_streaming:
             seal(version, manifest)
-        else:
-            commit(version, manifest)
+        else:  # the table format's one commit, then the pointer: a failure before the pointer moved adds nothing
+            seal(version, manifest)
+            publish_tables(resolve(run.output, settings(options, TableSettings)), version.root, run_id)
+            publish(version)
         outcome.status, outcome.committed = "committed", True
     except BaseException as e:
         if not is_streaming:
