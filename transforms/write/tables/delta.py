@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from deltalake import CommitProperties, DeltaTable
+from deltalake import Field as DeltaField
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
@@ -48,11 +49,12 @@ def publish(where: Published, files: dict[str, list[str]], run_id: str, version_
                 uri, DeltaSchema.from_arrow(_schema(table)), adds, mode="error", name=table, commit_properties=commit
             )
             continue
-        held = set(delta.get_add_actions(flatten=True).column("path").to_pylist())
+        held = set(pa.table(delta.get_add_actions(flatten=True)).column("path").to_pylist())
         now = int(time.time() * 1000)
         removes = [RemoveAction(path, data_change, now) for path in sorted(held - set(wanted))]
         adds = _adds(version_root, table, uri, [p for p in wanted if p not in held], data_change)
-        schema = _merged_schema(delta, table)
+        _evolve(delta, table, commit)
+        schema = pa.schema(delta.schema().to_arrow())
         delta.create_write_transaction([*adds, *removes], mode="append", schema=schema, commit_properties=commit)
 
 
@@ -60,12 +62,15 @@ def _schema(table: str) -> pa.Schema:
     return TABLES[table]
 
 
-def _merged_schema(delta: DeltaTable, table: str) -> pa.Schema:
-    """The table's columns and then today's new ones: a column added by a release is added to the table
-    (schema evolution; earlier files read it as null), and none is ever dropped."""
-    current = pa.schema(delta.schema().to_arrow())
-    extra = [field for field in _schema(table) if field.name not in current.names]
-    return pa.schema([*current, *extra])
+def _evolve(delta: DeltaTable, table: str, commit: CommitProperties) -> None:
+    """Today's columns the table lacks, added (schema evolution: earlier files read them as null; none is
+    ever dropped). delta-rs takes a new column only through ``alter``, its own commit before the run's:
+    a reader in between sees the column, null everywhere, and no new row."""
+    current = set(delta.schema().to_arrow().names)
+    extra = [field for field in _schema(table) if field.name not in current]
+    if extra:
+        delta.alter.add_columns([DeltaField.from_arrow(field) for field in extra], commit_properties=commit)
+        delta.update_incremental()
 
 
 def _adds(version_root: str, table: str, uri: str, paths: list[str], data_change: bool) -> list[AddAction]:
