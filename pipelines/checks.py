@@ -134,6 +134,22 @@ def refuse_missing_extras(paths: list[str]) -> None:
                 raise UsageError(f"{path} needs the {extra} extra, not installed here: {_install(extra)}")
 
 
+# A table format -> (a module it cannot publish without, the extra that installs it).
+FORMAT_EXTRAS = {"delta": ("deltalake", "delta"), "iceberg": ("pyiceberg.catalog.sql", "iceberg")}
+
+
+def refuse_missing_format_extra(table_format: str) -> None:
+    """``--table-format delta|iceberg`` without its library: said before any work, not at the commit."""
+    if table_format in FORMAT_EXTRAS:
+        module, extra = FORMAT_EXTRAS[table_format]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise UsageError(
+                f"--table-format {table_format} needs the {extra} extra, not installed here: {_install(extra)}"
+            ) from None
+
+
 def _runner_spellings() -> dict[str, str]:
     """Every runner name Beam takes, lowercased -> how to write it; the DaskRunner only by its full path."""
     names = {name.lower(): name for name in StandardOptions.KNOWN_RUNNER_NAMES}

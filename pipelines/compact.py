@@ -1,6 +1,9 @@
-"""``python -m pipelines.compact OUTPUT [--target-size 128MB]``: merge each partition's small files into
-files of about the target size, the tables' and the dedupe index's, committed as a new version of the
-dataset (rows unchanged)."""
+"""``python -m pipelines.compact OUTPUT [--target-size 128MB] [--retain 168h]``: merge each partition's small
+files into files of about the target size, the tables' and the dedupe index's, committed as a new version
+of the dataset (rows unchanged). A dataset published as Delta or Iceberg tables takes the compaction as one
+commit per table (files removed and added, no data change: Delta's OPTIMIZE), then the format's clean-up:
+the files no version younger than ``--retain`` reads are deleted (Delta ``vacuum``; Iceberg: snapshots
+expired, then their files), and those versions no longer time-travel."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ import sys
 from pipelines.checks import refuse_legacy_layout
 from pipelines.maintenance import change_version
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
-from transforms.write.commit import DatasetError
+from transforms.settings import duration
+from transforms.write.commit import DatasetError, exclusive
 from transforms.write.compact import compact_version
+from transforms.write.tables import TableFormatError, catalog_uri, maintain
 
 _UNITS = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
 
@@ -33,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.compact", description=__doc__)
     parser.add_argument("output", help="the dataset folder (a run's --output)")
     parser.add_argument("--target-size", type=size, default=128 * 2**20, help="bytes per file (default 128MB)")
+    parser.add_argument(
+        "--retain",
+        type=duration,
+        default=7 * 86400,
+        help="Delta/Iceberg: keep the files of versions younger than this, for time travel (default 7d, Delta's own)",
+    )
+    parser.add_argument(
+        "--iceberg-catalog", type=catalog_uri, help="Iceberg: the catalog URI, when the dataset's needs a password"
+    )
     args = parser.parse_args(argv)
     try:
         refuse_legacy_layout(args.output)  # rewritten with today's schema, its rows would lose their day
@@ -48,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     for table, (before, after) in sorted(counts.items()):
         print(f"{table:<24}{before:>7} files -> {after}")
     print(f"Compaction {version.run_id} committed in {args.output}")
+    try:
+        with exclusive(args.output):
+            deleted = maintain(args.output, args.retain / 3600, args.iceberg_catalog)
+    except (DatasetError, TableFormatError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for table, count in sorted(deleted.items()):
+        print(f"{table:<24}{count:>7} files no version within {args.retain / 3600:g}h reads, deleted")
     return 0
 
 

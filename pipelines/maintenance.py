@@ -13,12 +13,15 @@ from transforms.write.commit import (
     abandon,
     begin,
     check_pointer,
-    commit,
     exclusive,
     is_local,
+    publish,
+    seal,
     state_dir_of,
 )
 from transforms.write.parquet import new_run_id
+from transforms.write.tables import publish as publish_tables
+from transforms.write.tables import resolve
 
 
 def change_version(output: str, what: str, change: Callable[[Version], object]) -> tuple[Version, object]:
@@ -34,7 +37,7 @@ def change_version(output: str, what: str, change: Callable[[Version], object]) 
         version = begin(output, new_run_id(), append=True, state_dir=state_dir_of(output, current))
         try:
             done = change(version)
-            commit(
+            seal(
                 version,
                 {
                     "run_id": version.run_id,
@@ -44,6 +47,8 @@ def change_version(output: str, what: str, change: Callable[[Version], object]) 
                     "finished_at": dt.datetime.now(dt.UTC).isoformat(),
                 },
             )
+            publish_tables(resolve(output), version.root, version.run_id, data_change=False)  # rows unchanged
+            publish(version)
         except BaseException:
             abandon(version)
             raise

@@ -22,6 +22,7 @@ from transforms.formats import described
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
 from transforms.write.commit import state_folder
+from transforms.write.tables import TableSettings
 
 DEFAULT_INPUT = "seeds/*"
 
@@ -114,6 +115,7 @@ SETTINGS = (
     DedupeSettings,
     StreamSettings,
     EntitySettings,
+    TableSettings,
     ConsoleSettings,
 )
 

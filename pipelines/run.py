@@ -27,6 +27,7 @@ from pipelines.checks import (
     refuse_folder_inputs,
     refuse_legacy_layout,
     refuse_missing_extras,
+    refuse_missing_format_extra,
     refuse_unknown_arguments,
     refuse_unusable_runner,
     requested_runner,
@@ -56,11 +57,12 @@ from transforms.write.commit import (
     abandon,
     begin,
     check_output,
-    commit,
     exclusive,
     publish,
     seal,
 )
+from transforms.write.tables import TableFormatError, TableSettings, resolve
+from transforms.write.tables import publish as publish_tables
 
 log = logging.getLogger("pipelines.run")
 
@@ -106,8 +108,10 @@ def parse_arguments(argv: list[str]) -> tuple[NewsPipelineOptions, RunSettings]:
         refuse_empty_inputs(input_patterns(run))
     try:
         check_output(run.output)
-    except DatasetError as e:
+        published = resolve(run.output, settings(options, TableSettings), is_streaming)
+    except (DatasetError, TableFormatError) as e:
         raise UsageError(str(e)) from None
+    refuse_missing_format_extra(published.format)
     return options, run
 
 
@@ -205,7 +209,9 @@ def run_batch(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunRe
             job.outcome.failure = f"run {job.run_id} not committed: {failure}; {run.output} is as it was"
             echo(f"{job.outcome.failure}\n{text}")
             return job.outcome
-        commit(job.version, job.manifest())
+        seal(job.version, job.manifest())  # the table format's one commit, then the pointer:
+        publish_tables(resolve(run.output, settings(options, TableSettings)), job.version.root, job.run_id)
+        publish(job.version)  # a failure before the pointer moved adds nothing
         job.outcome.status, job.outcome.committed = "committed", True
     echo(f"Run {job.run_id} committed, output in {run.output}\n{text}")
     return job.outcome

@@ -54,13 +54,6 @@ def committed_files(output: str, table: str, as_of: Optional[str] = None) -> lis
     return sorted(p for p in paths if p.endswith(".parquet") and not p.rsplit("/", 1)[-1].startswith("."))
 
 
-def partition_of(path: str) -> Optional[str]:
-    """The ``published_date=<value>`` of a file's folder, if it is in a partition."""
-    folder = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else ""
-    key, _, value = folder.partition("=")
-    return value if key == "published_date" else None
-
-
 def read_file(path: str, schema: pa.Schema) -> pa.Table:
     """One file with today's schema: columns it lacks (an earlier release's file) null, in today's order."""
     with FileSystems.open(path) as handle:
@@ -74,10 +67,10 @@ def read_file(path: str, schema: pa.Schema) -> pa.Table:
 
 def read_table(output: str, table: str, as_of: Optional[str] = None, options=None) -> pa.Table:
     """The committed rows of ``table`` (articles, entities, duplicates, errors, feeds) as one pyarrow Table
-    with today's schema, partitioned tables with their ``published_date`` (text, as the folders name it).
+    with today's schema (the partitioned tables' ``published_date`` a DATE column of their files).
     ``options``: Beam pipeline options (e.g. ``PipelineOptions(["--s3_endpoint_url=..."])``) for the
     object store."""
-    from transforms.write.parquet import PARTITION_COLUMN, PARTITIONED_TABLES, TABLES
+    from transforms.write.parquet import TABLES
 
     if options is not None:
         FileSystems.set_options(options)
@@ -87,12 +80,5 @@ def read_table(output: str, table: str, as_of: Optional[str] = None, options=Non
     if found_format != PARQUET:
         return importlib.import_module(FORMAT_READERS[found_format]).read(output, table, as_of)
     schema = TABLES[table]
-    pieces = []
-    for path in committed_files(output, table, as_of):
-        piece = read_file(path, schema)
-        if table in PARTITIONED_TABLES:
-            piece = piece.append_column(PARTITION_COLUMN, pa.array([partition_of(path)] * piece.num_rows, pa.string()))
-        pieces.append(piece)
-    if table in PARTITIONED_TABLES:
-        schema = schema.append(pa.field(PARTITION_COLUMN, pa.string()))
+    pieces = [read_file(path, schema) for path in committed_files(output, table, as_of)]
     return pa.concat_tables(pieces) if pieces else schema.empty_table()

@@ -42,6 +42,7 @@ TABLES = {
     table: schema.append(pa.field(DATE_COLUMN, pa.date32())) if table in PARTITIONED_TABLES else schema
     for table, schema in SCHEMAS.items()
 }
+EMPTY = "-empty.parquet"  # the end of a file's name that holds a table's schema and no row (write_empty_table)
 
 
 def new_run_id() -> str:
@@ -102,7 +103,7 @@ def count_written_rows(output: str, run_id: str) -> dict[str, int]:
 def write_empty_table(output: str, table: str, run_id: str) -> str:
     """One file with the table's schema and no row, so readers find the schema before any row exists."""
     partition = UNDATED if table in PARTITIONED_TABLES else None
-    path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}-empty.parquet")
+    path = FileSystems.join(table_folder(output, table, partition), f"part-{run_id}{EMPTY}")
     write_parquet(path, [], TABLES[table])
     return path
 

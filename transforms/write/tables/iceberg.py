@@ -1,0 +1,148 @@
+"""Iceberg: one Iceberg table per output table, ``<namespace>.<table>`` in a SQL catalog (by default the
+SQLite file ``OUTPUT/_iceberg/catalog.db``), its files at ``OUTPUT/_iceberg/<table>/data/``.
+
+The version's Parquet files are linked in and registered as data files (``add_files``: statistics from
+their footers, columns by name: the files carry no Iceberg field ids), in one catalog commit per table
+and run, whose snapshot summary carries ``news.run_id``. ``articles`` is partitioned by publication day,
+``day(published_at)``: a transform of the column, which Iceberg reads from each file's statistics (a file
+of the Hive layout holds one day, or only undated rows: the null partition). The other tables are not
+partitioned: ``entities`` has no date column, and a ``duplicates`` file spans days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import posixpath
+from typing import Optional
+
+import pyarrow as pa
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table, _parquet_files_to_data_files
+from pyiceberg.transforms import DayTransform
+
+from transforms.write.parquet import TABLES
+from transforms.write.tables import ICEBERG, RUN_ID, Published, TableFormatError, link, local_path, table_root
+
+PARTITION_DAY = {"articles": "published_at"}  # table -> the timestamp column its day partitions by
+CATALOG_FILE = "catalog.db"
+
+
+def catalog(where: Published) -> SqlCatalog:
+    """The dataset's SQL catalog: the one named, or the SQLite file beside the dataset."""
+    warehouse = posixpath.join(local_path(where.output), f"_{ICEBERG}")
+    uri = where.catalog
+    if uri is None:
+        os.makedirs(warehouse, exist_ok=True)
+        uri = f"sqlite:///{posixpath.join(warehouse, CATALOG_FILE)}"
+    elif ":***@" in uri:
+        raise TableFormatError(f"{where.output}'s Iceberg catalog needs its password: pass --iceberg-catalog")
+    found = SqlCatalog(where.namespace, uri=uri, warehouse=warehouse if "://" in warehouse else f"file://{warehouse}")
+    found.create_namespace_if_not_exists(where.namespace)
+    return found
+
+
+def _identifier(where: Published, table: str) -> tuple[str, str]:
+    return (where.namespace, table)
+
+
+def publish(where: Published, files: dict[str, list[str]], run_id: str, version_root: str, data_change: bool = True) -> None:
+    """One catalog commit per table: the version's files the table lacks added (a fast append), or, when
+    it also holds files the version lost (an overwrite run, a compaction), one overwrite snapshot that
+    deletes those and adds these."""
+    found = catalog(where)
+    properties = {RUN_ID: run_id}
+    for table, wanted in files.items():
+        location = table_root(where.output, ICEBERG, table)
+        paths = {f"{location}/data/{relative}": relative for relative in wanted}
+        for path, relative in paths.items():
+            link(posixpath.join(version_root, table, relative), path)
+        try:
+            iceberg = found.load_table(_identifier(where, table))
+        except NoSuchTableError:
+            with found.create_table_transaction(_identifier(where, table), schema=TABLES[table], location=location) as tx:
+                if table in PARTITION_DAY:
+                    tx.update_spec().add_field(PARTITION_DAY[table], DayTransform(), "published_day").commit()
+                tx.add_files(list(paths), snapshot_properties=properties, check_duplicate_files=False)
+            continue
+        held = {task.file.file_path: task.file for task in iceberg.scan().plan_files()}
+        added = [path for path in paths if path not in held]
+        removed = [data_file for path, data_file in held.items() if path not in paths]
+        with iceberg.transaction() as tx:
+            _evolve(tx, iceberg, table)
+            if not removed:
+                tx.add_files(added, snapshot_properties=properties, check_duplicate_files=False)
+                continue
+            with tx.update_snapshot(snapshot_properties=properties).overwrite() as overwrite:
+                for data_file in removed:
+                    overwrite.delete_data_file(data_file)
+                for data_file in _parquet_files_to_data_files(tx.table_metadata, added, iceberg.io):
+                    overwrite.append_data_file(data_file)
+
+
+def _evolve(tx, iceberg: Table, table: str) -> None:
+    """Today's columns the table lacks, added (schema evolution; earlier files read them as null)."""
+    known = set(iceberg.schema().column_names)
+    if any(field.name not in known for field in TABLES[table]):
+        with tx.update_schema() as update:
+            update.union_by_name(TABLES[table])
+
+
+def snapshot_id(where: Published, iceberg: Table, as_of) -> Optional[int]:
+    """The snapshot ``as_of`` names: a run id (the snapshot its commit made), a datetime (the one current
+    then), a snapshot id, or None for the current one."""
+    if as_of is None or isinstance(as_of, int):
+        return as_of
+    if isinstance(as_of, dt.datetime):
+        found = iceberg.snapshot_as_of_timestamp(int(as_of.timestamp() * 1000))
+        if found is None:
+            raise TableFormatError(f"{iceberg.name()} has no snapshot as early as {as_of.isoformat()}")
+        return found.snapshot_id
+    for snapshot in iceberg.snapshots():
+        if snapshot.summary is not None and snapshot.summary.get(RUN_ID) == as_of:
+            return snapshot.snapshot_id
+    raise TableFormatError(f"no snapshot of run {as_of!r} in {iceberg.name()} (expired, or not a run of it)")
+
+
+def runs(where: Published, table: str) -> list[tuple[str, int, dt.datetime]]:
+    """(run id, snapshot id, commit time) of every run's snapshot still kept, oldest first."""
+    iceberg = catalog(where).load_table(_identifier(where, table))
+    found = [
+        (s.summary[RUN_ID], s.snapshot_id, dt.datetime.fromtimestamp(s.timestamp_ms / 1000, dt.UTC))
+        for s in iceberg.snapshots()
+        if s.summary is not None and RUN_ID in s.summary.additional_properties
+    ]
+    return sorted(found, key=lambda r: r[2])
+
+
+def read(where: Published, table: str, as_of=None) -> pa.Table:
+    iceberg = catalog(where).load_table(_identifier(where, table))
+    return iceberg.scan(snapshot_id=snapshot_id(where, iceberg, as_of)).to_arrow()
+
+
+def maintain(where: Published, retention_hours: float) -> dict:
+    """Snapshots older than the retention expired (the current one is always kept), then the data files
+    no kept snapshot reads deleted: pyiceberg's expiry leaves them on disk."""
+    found = catalog(where)
+    deleted = {}
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=retention_hours)
+    for table in TABLES:
+        iceberg = found.load_table(_identifier(where, table))
+        old = [s.snapshot_id for s in iceberg.snapshots() if s.timestamp_ms < cutoff.timestamp() * 1000]
+        current = iceberg.current_snapshot()
+        old = [s for s in old if current is None or s != current.snapshot_id]
+        if old:
+            iceberg.maintenance.expire_snapshots().by_ids(old).commit()
+            iceberg = found.load_table(_identifier(where, table))
+        kept = {task.file.file_path for s in iceberg.snapshots() for task in iceberg.scan(snapshot_id=s.snapshot_id).plan_files()}
+        data = posixpath.join(table_root(where.output, ICEBERG, table), "data")
+        gone = 0
+        for folder, _, names in os.walk(data):
+            for name in names:
+                path = os.path.join(folder, name)
+                if path not in kept and os.path.getmtime(path) < cutoff.timestamp():
+                    os.remove(path)
+                    gone += 1
+        deleted[table] = gone
+    return deleted
