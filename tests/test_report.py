@@ -206,10 +206,11 @@ def test_the_page_escapes_every_value_it_is_given():
         "per_period": None, "entities": [], "cluster_sizes": None, "languages": None, "errors": None,
         "stories": [{"title": hostile, "copies": 2, "first_outlet": hostile, "first_published": "x", "undated_copies": 0,
                      "outlets": hostile}],
-        "runs": [{"run_id": hostile, "started_at": "", "status": "ok", "seconds": 1, "documents": 1, "articles": 1,
+        "runs": [{"run_id": hostile, "started_at": "", "status": "ok", "seconds": None, "documents": 1, "articles": 1,
                   "docs_per_s": ""}],
         "runs_chart": Chart("runs", Markup("<svg></svg>")),
     }  # fmt: skip
     text = render(data)
     assert "<script" not in text and text.count("&lt;script&gt;") == 7 and "1,234" in text
+    assert "None" not in text  # a missing value is an empty cell
     assert "No dated article." in text and "Most syndicated stories" in text and 'data-chart="runs"><svg></svg>' in text

@@ -104,6 +104,12 @@ def test_wheel_runs_the_seeds_outside_the_repository(wheel_venv, tmp_path):
     manifest = json.loads((output / "_manifest.json").read_text())
     assert (manifest["rows"]["articles"], manifest["rows"]["duplicates"], manifest["rows"]["errors"]) == (4, 1, 0)
     assert manifest["rows"]["entities"] > 0
+    report = subprocess.run(  # the page's template is package data: read from the installed wheel
+        [str(python), "-m", "pipelines.report", str(output), "--out", str(tmp_path / "report.html")],
+        cwd=elsewhere, env=outside_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert "Most syndicated stories" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_flex_template_entry_file_runs_the_wheel(wheel_venv, tmp_path):
