@@ -30,6 +30,9 @@ BAD = {
     "boilerplate": ["--boilerplate", "sometimes"],
     "spacy_model": ["--spacy_model", "no_such_pipeline"],
     "ner_models": ["--ner-models", "en"],
+    "table_format": ["--table-format", "orc"],
+    "iceberg_catalog": ["--iceberg-catalog", "{tmp}/catalog.db"],
+    "iceberg_namespace": ["--iceberg-namespace", "news.daily"],
     "quiet": ["--quiet=maybe"],
     "verbose": ["--verbose=x"],
 }
