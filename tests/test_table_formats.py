@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
 import shutil
 from pathlib import Path
 
@@ -245,3 +246,17 @@ def test_the_command_refuses_another_format_before_any_work(tmp_path, capsys):
     assert main(["--input", str(SEEDS / "*.txt"), "--output", str(tmp_path / "out"), "--table-format", "iceberg"]) == 2
     assert "is published as delta tables" in capsys.readouterr().err
     assert not (tmp_path / "out" / "_versions").exists() and not (tmp_path / "out" / "_iceberg").exists()
+
+
+def test_a_format_without_its_library_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    real = importlib.import_module
+
+    def without_deltalake(name, *args):
+        if name == "deltalake":
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_deltalake)
+    assert main(["--input", str(SEEDS / "*.txt"), "--output", str(tmp_path / "out"), "--table-format", "delta"]) == 2
+    assert "--table-format delta needs the delta extra" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "_versions").exists()
