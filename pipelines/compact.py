@@ -16,7 +16,7 @@ from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.settings import duration
 from transforms.write.commit import DatasetError, exclusive
 from transforms.write.compact import compact_version
-from transforms.write.tables import TableFormatError, catalog_uri, maintain
+from transforms.write.tables import TableFormatError, TableSettings, catalog_uri, maintain
 
 _UNITS = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
 
@@ -51,9 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         refuse_legacy_layout(args.output)  # rewritten with today's schema, its rows would lose their day
         version, counts = change_version(
-            args.output, "compaction", lambda version: compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)
+            args.output,
+            "compaction",
+            lambda version: compact_version(version, args.target_size, DEDUPE_INDEX_TABLES),
+            TableSettings(iceberg_catalog=args.iceberg_catalog),
         )
-    except DatasetError as e:
+    except (DatasetError, TableFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk midway: the version is abandoned, the dataset as it was

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Optional
 
 from transforms.write.commit import (
     DatasetError,
@@ -20,13 +21,17 @@ from transforms.write.commit import (
     state_dir_of,
 )
 from transforms.write.parquet import new_run_id
+from transforms.write.tables import TableSettings, resolve
 from transforms.write.tables import publish as publish_tables
-from transforms.write.tables import resolve
 
 
-def change_version(output: str, what: str, change: Callable[[Version], object]) -> tuple[Version, object]:
+def change_version(
+    output: str, what: str, change: Callable[[Version], object], tables: Optional[TableSettings] = None
+) -> tuple[Version, object]:
     """Run ``change`` on a new version of ``output``'s committed dataset and commit it; ``what`` names the
-    change in the manifest (its value: what ``change`` returned) and in errors."""
+    change in the manifest (its value: what ``change`` returned) and in errors. A dataset published as
+    Delta or Iceberg tables gets the new version as one commit per table (``tables``: e.g. the catalog
+    URI, when the recorded one lacks its password)."""
     if not is_local(output):
         raise DatasetError(f"{what} works on local datasets only for now")
     with exclusive(output):
@@ -47,7 +52,7 @@ def change_version(output: str, what: str, change: Callable[[Version], object]) 
                     "finished_at": dt.datetime.now(dt.UTC).isoformat(),
                 },
             )
-            publish_tables(resolve(output), version.root, version.run_id, data_change=False)  # rows unchanged
+            publish_tables(resolve(output, tables), version.root, version.run_id, data_change=False)  # rows unchanged
             publish(version)
         except BaseException:
             abandon(version)

@@ -132,7 +132,7 @@ def test_a_run_killed_before_its_commit_leaves_no_state_behind(tmp_path, capsys,
     def killed(*_):
         raise SystemExit(137)  # SIGKILL: nothing after this point runs, not even the clean-up
 
-    monkeypatch.setattr(run_module, "commit", killed)
+    monkeypatch.setattr(run_module, "seal", killed)  # the commit begins by sealing the version
     monkeypatch.setattr(run_module, "abandon", lambda version: None)
     with pytest.raises(SystemExit):
         run([*arguments, "--write_mode", "append"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -16,6 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
+from pipelines.run import main
+from tests.support.cli import SEEDS
 from transforms.schema import Article, Duplicate, Entity, ErrorRecord
 from transforms.write.parquet import TABLES, table_batches, table_folder, write_empty_table, write_parquet
 from transforms.write.tables import (
@@ -217,3 +221,42 @@ def test_a_dataset_keeps_its_format(tmp_path):
             resolve(output, TableSettings(table_format=other))
     with pytest.raises(TableFormatError, match="a stream has no end of run"):
         resolve(output, streaming=True)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_run_killed_after_its_table_commit_is_taken_out_by_the_next(tmp_path, fmt):
+    """Killed between the table's commit and the pointer's move: the tables hold a run the dataset does not;
+    the next run's version is the committed one plus its own files, and its commit drops the dead run's."""
+    output = str(tmp_path / "out")
+    where = resolve(output, TableSettings(table_format=fmt))
+    write_run(tmp_path / "committed", "run1", FIRST)
+    publish(where, str(tmp_path / "committed"), "run1")
+    shutil.copytree(tmp_path / "committed", tmp_path / "killed")
+    write_run(tmp_path / "killed", "dead", SECOND)
+    publish(where, str(tmp_path / "killed"), "dead")  # then killed: the pointer still names run1's version
+    write_run(tmp_path / "committed", "run2", [article(7, 8)])
+    publish(where, str(tmp_path / "committed"), "run2")
+    assert rows(read(output, "articles"), "articles") == hive_rows(tmp_path / "committed", "articles")
+    assert {r["article_id"] for r in read(output, "articles").to_pylist()} == {"a1", "a2", "a3", "a7"}
+
+
+def test_the_command_refuses_another_format_before_any_work(tmp_path, capsys):
+    write_run(tmp_path / "version", "run1", FIRST)
+    publish(resolve(str(tmp_path / "out"), TableSettings(table_format=DELTA)), str(tmp_path / "version"), "run1")
+    assert main(["--input", str(SEEDS / "*.txt"), "--output", str(tmp_path / "out"), "--table-format", "iceberg"]) == 2
+    assert "is published as delta tables" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "_versions").exists() and not (tmp_path / "out" / "_iceberg").exists()
+
+
+def test_a_format_without_its_library_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    real = importlib.import_module
+
+    def without_deltalake(name, *args):
+        if name == "deltalake":
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_deltalake)
+    assert main(["--input", str(SEEDS / "*.txt"), "--output", str(tmp_path / "out"), "--table-format", "delta"]) == 2
+    assert "--table-format delta needs the delta extra" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "_versions").exists()

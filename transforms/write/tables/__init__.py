@@ -58,6 +58,8 @@ def namespace(text: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class TableSettings:
+    """Table formats: Delta Lake or Iceberg tables over the dataset's files (docs/dataset.md)."""
+
     table_format: Optional[str] = option(
         None,
         "parquet: Hive-partitioned Parquet files; delta or iceberg: the same files also committed, once per run, "

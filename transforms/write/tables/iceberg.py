@@ -27,6 +27,9 @@ from transforms.write.tables import ICEBERG, RUN_ID, Published, TableFormatError
 
 PARTITION_DAY = {"articles": "published_at"}  # table -> the timestamp column its day partitions by
 CATALOG_FILE = "catalog.db"
+# Appends merge small manifests (else one more per run, each read by every later run's scan and commit).
+PROPERTIES = {"commit.manifest-merge.enabled": "true"}
+CATALOG_NAME = "news"  # the catalog's name in its SQL tables (``catalog_name``): what readers open it as
 
 
 def catalog(where: Published) -> SqlCatalog:
@@ -38,7 +41,7 @@ def catalog(where: Published) -> SqlCatalog:
         uri = f"sqlite:///{posixpath.join(warehouse, CATALOG_FILE)}"
     elif ":***@" in uri:
         raise TableFormatError(f"{where.output}'s Iceberg catalog needs its password: pass --iceberg-catalog")
-    found = SqlCatalog(where.namespace, uri=uri, warehouse=warehouse if "://" in warehouse else f"file://{warehouse}")
+    found = SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse if "://" in warehouse else f"file://{warehouse}")
     found.create_namespace_if_not_exists(where.namespace)
     return found
 
@@ -61,7 +64,10 @@ def publish(where: Published, files: dict[str, list[str]], run_id: str, version_
         try:
             iceberg = found.load_table(_identifier(where, table))
         except NoSuchTableError:
-            with found.create_table_transaction(_identifier(where, table), schema=TABLES[table], location=location) as tx:
+            create = found.create_table_transaction(
+                _identifier(where, table), schema=TABLES[table], location=location, properties=PROPERTIES
+            )
+            with create as tx:
                 if table in PARTITION_DAY:
                     tx.update_spec().add_field(PARTITION_DAY[table], DayTransform(), "published_day").commit()
                 tx.add_files(list(paths), snapshot_properties=properties, check_duplicate_files=False)
