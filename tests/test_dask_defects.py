@@ -46,8 +46,8 @@ def test_tagged_outputs_are_delivered_into_the_main_output(tmp_path, dask_schedu
 
 def test_only_the_lineage_of_the_last_transform_runs(tmp_path, dask_scheduler):
     """``DaskRunner.run_pipeline`` computes ``dask.optimize(<the last bag>)``: a branch that does not lead
-    to the last transform never runs. Workaround: every side effect flows into the pipeline's last
-    PCollection: ``pipelines.adapter`` flattens every unread PCollection into one last transform, on the DaskRunner only."""
+    to the last transform never runs. Workaround: ``pipelines.adapter`` flattens every PCollection nothing
+    reads into one last transform, on the DaskRunner only."""
 
     def build(pipeline):
         _ = pipeline | "First" >> beam.Create(["first"]) | "WriteFirst" >> beam.Map(writer(tmp_path))

@@ -220,7 +220,7 @@ class ReadDocuments(beam.PTransform):
 
 class RememberFiles(beam.PTransform):
     """``InputFile``s -> their keys added to the set under ``files_dir``, a file per shard; outputs the
-    paths written (a side effect that flows on, as every runner must compute it)."""
+    paths written."""
 
     SHARDS = 16
 

@@ -104,9 +104,10 @@ class _Ticks(beam.DoFn):
         watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
     ) -> Iterable:
         index = tracker.current_restriction().start
-        # Beam's FnApiRunner resumes a deferred remainder at once, whatever its delay: waiting here for the
-        # first due tick (at most STOP_CHECK_SECONDS) keeps it from spinning through thousands of bundles a
-        # minute. A runner that honours the delay resumes when the tick is due and does not wait.
+        # Beam's FnApiRunner resumes a deferred remainder at once, whatever its delay (tests/test_beam_defects.py::
+        # test_a_deferred_remainder_resumes_at_once_whatever_its_delay): waiting here for the first due tick (at
+        # most STOP_CHECK_SECONDS) keeps it from spinning through thousands of bundles a minute. A runner that
+        # honours the delay resumes when the tick is due and does not wait.
         time.sleep(max(0.0, min(schedule.start + schedule.interval * index - time.time(), STOP_CHECK_SECONDS)))
         while True:
             due = schedule.start + schedule.interval * index
