@@ -125,13 +125,13 @@ def _records(path: str, iterator: ArchiveIterator, limits: ReadSettings, seen: c
         except Exception as e:  # a payload warcio cannot decode (chunks, Content-Encoding): this record's error
             outcome = ValueError(f"unreadable payload: {_reason(e)}")
         offset = iterator.get_record_offset()  # reads to the record's end: its length is checked now
+        misplaced, iterator.err_count = iterator.err_count, 0
         where = f"{path}:{offset}"
         if isinstance(outcome, ValueError):
             yield ErrorRecord.of(where, READ, str(outcome))
         elif getattr(record.raw_stream, "limit", 0) > 0:
             yield ErrorRecord.of(where, READ, f"truncated record: {record.raw_stream.limit} bytes of its Content-Length missing")
-        elif iterator.err_count:
-            iterator.err_count = 0
+        elif misplaced:
             yield ErrorRecord.of(where, READ, "record not followed by a blank line: its Content-Length is wrong")
         elif isinstance(outcome, Skip):
             yield Skip(outcome.kind, where)
