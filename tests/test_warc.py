@@ -190,3 +190,15 @@ def test_a_run_over_a_crawl_balances_with_its_skips_and_filters(tmp_path):
     assert read["skipped_host"] == 1  # news4: denied
     assert result.stages["clean"].get("skipped_language", 0) == 1  # the Russian page
     assert "skipped at read: warc_request" in result.summary and "ACCOUNTING MISMATCH" not in result.summary
+
+
+def test_a_record_is_named_by_its_gzip_members_offset_in_the_file():
+    """FILE:OFFSET is where a range request finds the record (Common Crawl's index gives the same)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    data = warcs.crawl().data
+    docs, _, _ = outcomes("/in/crawl.warc.gz", data)
+    for doc in docs:
+        offset = int(doc.source_path.rsplit(":", 1)[1])
+        record = next(iter(ArchiveIterator(io.BytesIO(data[offset:]))))
+        assert record.rec_headers.get_header("WARC-Record-ID") == doc.record_id
