@@ -96,7 +96,7 @@ def _members(
                 out_total += len(out)
                 yield out
             begun = True
-            while inflater.unconsumed_tail:
+            while inflater.unconsumed_tail and not inflater.eof:  # at a member's end the tail stays set
                 out = inflater.decompress(inflater.unconsumed_tail, chunk)
                 out_total += len(out)
                 yield out
