@@ -202,3 +202,17 @@ def test_a_record_is_named_by_its_gzip_members_offset_in_the_file():
         offset = int(doc.source_path.rsplit(":", 1)[1])
         record = next(iter(ArchiveIterator(io.BytesIO(data[offset:]))))
         assert record.rec_headers.get_header("WARC-Record-ID") == doc.record_id
+
+
+@pytest.mark.skipif(not WARC_DEV.is_dir(), reason="../shared/eval/warc-dev is not here")
+def test_a_run_over_the_dev_archives_balances_and_commits(tmp_path):
+    """The 64 records of warcio's test archives: each an article, a duplicate, an error or a counted skip."""
+    from pipelines import run_pipeline
+
+    result = run_pipeline(input=[str(WARC_DEV / "*.warc*"), str(WARC_DEV / "*.arc*")], output=str(tmp_path / "out"), quiet=True)
+    assert result.exit_code == 0 and "ACCOUNTING MISMATCH" not in result.summary, result.summary
+    counts = result.counts
+    read_skips = sum(v for k, v in result.stages["read"].items() if k.startswith("skipped_"))
+    assert counts["documents_read"] + read_skips == 64
+    assert counts["articles"] + counts["duplicates"] + counts["errors"] + counts["skipped"] == 64
+    assert counts["articles"] + counts["duplicates"] == 10  # every whole HTML page

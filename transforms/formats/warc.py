@@ -269,7 +269,7 @@ def _chain(first: bytes, source: _Stream) -> Iterator[bytes]:
 
 FORMAT = Format(
     "warc",
-    "WARC and ARC archives (response records with HTML or text)",
+    "WARC and ARC archives",
     (".warc", ".arc"),
     read_warc,
     signatures=(b"WARC/1.", b"filedesc://"),
