@@ -190,3 +190,29 @@ def test_a_run_over_a_crawl_balances_with_its_skips_and_filters(tmp_path):
     assert read["skipped_host"] == 1  # news4: denied
     assert result.stages["clean"].get("skipped_language", 0) == 1  # the Russian page
     assert "skipped at read: warc_request" in result.summary and "ACCOUNTING MISMATCH" not in result.summary
+
+
+def test_a_record_is_named_by_its_gzip_members_offset_in_the_file():
+    """FILE:OFFSET is where a range request finds the record (Common Crawl's index gives the same)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    data = warcs.crawl().data
+    docs, _, _ = outcomes("/in/crawl.warc.gz", data)
+    for doc in docs:
+        offset = int(doc.source_path.rsplit(":", 1)[1])
+        record = next(iter(ArchiveIterator(io.BytesIO(data[offset:]))))
+        assert record.rec_headers.get_header("WARC-Record-ID") == doc.record_id
+
+
+@pytest.mark.skipif(not WARC_DEV.is_dir(), reason="../shared/eval/warc-dev is not here")
+def test_a_run_over_the_dev_archives_balances_and_commits(tmp_path):
+    """The 64 records of warcio's test archives: each an article, a duplicate, an error or a counted skip."""
+    from pipelines import run_pipeline
+
+    result = run_pipeline(input=[str(WARC_DEV / "*.warc*"), str(WARC_DEV / "*.arc*")], output=str(tmp_path / "out"), quiet=True)
+    assert result.exit_code == 0 and "ACCOUNTING MISMATCH" not in result.summary, result.summary
+    counts = result.counts
+    read_skips = sum(v for k, v in result.stages["read"].items() if k.startswith("skipped_"))
+    assert counts["documents_read"] + read_skips == 64
+    assert counts["articles"] + counts["duplicates"] + counts["errors"] + counts["skipped"] == 64
+    assert counts["articles"] + counts["duplicates"] == 10  # every whole HTML page

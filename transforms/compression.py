@@ -38,11 +38,13 @@ def decompressed(
     chunk: int = 1 << 20,
     limit: Optional[int] = None,
     on_damage: Optional[Callable[[int, str], None]] = None,
+    on_member: Optional[Callable[[int, int], None]] = None,
 ) -> Iterator[bytes]:
     """A stream's bytes, gunzipped when the path ends in ``.gz``, at most ``chunk`` bytes at a time. Past
     ``limit`` bytes: ``FileCut``, after the bytes up to it. A corrupt or truncated gzip stream raises
     ``ValueError``, unless ``on_damage`` is given: then it is told (compressed offset, reason) and reading
-    goes on at the next member header, if any."""
+    goes on at the next member header, if any. ``on_member`` is told where each gzip member starts:
+    (compressed offset, decompressed offset)."""
     total = 0
 
     def capped(piece: bytes) -> bytes:
@@ -60,16 +62,21 @@ def decompressed(
             if over():
                 raise cut
         return
-    for piece in _members(stream, chunk, on_damage):
+    for piece in _members(stream, chunk, on_damage, on_member):
         yield capped(piece)
         if over():
             raise cut
 
 
-def _members(stream: BinaryIO, chunk: int, on_damage: Optional[Callable[[int, str], None]]) -> Iterator[bytes]:
+def _members(
+    stream: BinaryIO,
+    chunk: int,
+    on_damage: Optional[Callable[[int, str], None]],
+    on_member: Optional[Callable[[int, int], None]] = None,
+) -> Iterator[bytes]:
     """Inflate member after member; on damage, report it and go on at the next member header."""
     inflater, offset, pending, begun, start = _inflater(), 0, b"", False, 0  # start: the member's index in data
-    member_at = 0  # the compressed offset where the current member began
+    member_at, out_total = 0, 0  # the compressed offset where the current member began; bytes inflated
 
     def damaged(reason: str) -> None:
         if on_damage is None:
@@ -83,11 +90,16 @@ def _members(stream: BinaryIO, chunk: int, on_damage: Optional[Callable[[int, st
                 damaged("the stream ends early")
             return
         try:
+            if not begun and on_member is not None:
+                on_member(member_at, out_total)
             if out := inflater.decompress(data, chunk):
+                out_total += len(out)
                 yield out
             begun = True
-            while inflater.unconsumed_tail:
-                yield inflater.decompress(inflater.unconsumed_tail, chunk)
+            while inflater.unconsumed_tail and not inflater.eof:  # at a member's end the tail stays set
+                out = inflater.decompress(inflater.unconsumed_tail, chunk)
+                out_total += len(out)
+                yield out
         except zlib.error as e:
             damaged(str(e))
             pending = _next_member(stream, data[start + 1 :], chunk)

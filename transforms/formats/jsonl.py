@@ -161,4 +161,4 @@ def jsonl_document(
     )
 
 
-FORMAT = Format("jsonl", "JSON lines (url, title, text or html, published, source)", (".jsonl", ".ndjson"), read_jsonl)
+FORMAT = Format("jsonl", "JSON lines", (".jsonl", ".ndjson"), read_jsonl)

@@ -13,8 +13,9 @@ warcio parses the records (docs/formats.md: chosen over FastWARC, which reads no
 truncated record), but never sees gzip: ``transforms.compression`` inflates the file as one stream, member
 by member, so a WARC gzipped whole, or with members that do not match its records, reads like any other
 (warcio alone stops at both), and a corrupt member costs only the records in it. The file is read as a
-stream, a record at a time: memory stays flat in the file's size (bench/warc_bench.py). Offsets are in the
-decompressed stream, where a record's header starts.
+stream, a record at a time: memory stays flat in the file's size (bench/warc_bench.py). A record is named
+``FILE:OFFSET``: the offset of its gzip member in the file (as Common Crawl's index gives it), or, in a file
+not gzipped or gzipped whole, of its header in the decompressed stream.
 """
 
 from __future__ import annotations
@@ -90,12 +91,15 @@ class _Stream:
 def read_warc(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMITS) -> Iterator[Record]:
     """Every record of a WARC or ARC stream as a document, a counted skip or an error row, in order."""
     damage: list[ErrorRecord] = []
-    pieces = decompressed(path, stream, CHUNK, on_damage=lambda at, why: damage.append(_error(path, at, why)))
+    members = _Members()
+    pieces = decompressed(
+        path, stream, CHUNK, on_damage=lambda at, why: damage.append(_error(path, at, why)), on_member=members.started
+    )
     source, seen, errors = _Stream(pieces, damage), collections.Counter(), 0
     while source is not None:
         iterator = _Quiet(source)
         try:
-            for outcome in _records(path, iterator, limits, seen):
+            for outcome in _records(path, iterator, limits, seen, members):
                 yield from damage
                 errors += len(damage) + isinstance(outcome, ErrorRecord)
                 damage.clear()
@@ -108,7 +112,8 @@ def read_warc(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMITS
             at = source.tell() - (iterator.reader.rem_length() if iterator.reader else 0)
             yield from damage
             damage.clear()
-            yield _error(path, iterator.offset, f"unreadable record: {_reason(e)}; reading goes on at the next record")
+            reason = f"unreadable record: {_reason(e)}; reading goes on at the next record"
+            yield _error(path, members.file_offset(iterator.offset), reason)
             errors += 1
             leftover = iterator.reader.buff.read() if iterator.reader and iterator.reader.buff else b""
             source = source.after_damage() or _next_record(leftover, source, at)
@@ -116,7 +121,30 @@ def read_warc(path: str, stream: BinaryIO, limits: ReadSettings = DEFAULT_LIMITS
         damage.clear()
 
 
-def _records(path: str, iterator: ArchiveIterator, limits: ReadSettings, seen: collections.Counter) -> Iterator[Record]:
+class _Members:
+    """Where the gzip members start (decompressed offset -> compressed offset), the recent ones only: a
+    record that starts a member is named by the member's offset in the file, which is what Common Crawl's
+    index gives and what a range request fetches."""
+
+    def __init__(self):
+        self.starts: collections.deque = collections.deque()
+
+    def started(self, compressed: int, decompressed: int) -> None:
+        self.starts.append((decompressed, compressed))
+
+    def file_offset(self, decompressed: int) -> int:
+        """The offset in the file of a record that starts a member; else its decompressed offset (a WARC
+        gzipped whole, or not gzipped)."""
+        while len(self.starts) > 1 and self.starts[1][0] <= decompressed:
+            self.starts.popleft()
+        if self.starts and self.starts[0][0] == decompressed:
+            return self.starts[0][1]
+        return decompressed
+
+
+def _records(
+    path: str, iterator: ArchiveIterator, limits: ReadSettings, seen: collections.Counter, members: _Members
+) -> Iterator[Record]:
     for record in iterator:
         try:
             outcome = _outcome(path, record, limits, seen)
@@ -125,13 +153,13 @@ def _records(path: str, iterator: ArchiveIterator, limits: ReadSettings, seen: c
         except Exception as e:  # a payload warcio cannot decode (chunks, Content-Encoding): this record's error
             outcome = ValueError(f"unreadable payload: {_reason(e)}")
         offset = iterator.get_record_offset()  # reads to the record's end: its length is checked now
-        where = f"{path}:{offset}"
+        misplaced, iterator.err_count = iterator.err_count, 0
+        where = f"{path}:{members.file_offset(offset)}"
         if isinstance(outcome, ValueError):
             yield ErrorRecord.of(where, READ, str(outcome))
         elif getattr(record.raw_stream, "limit", 0) > 0:
             yield ErrorRecord.of(where, READ, f"truncated record: {record.raw_stream.limit} bytes of its Content-Length missing")
-        elif iterator.err_count:
-            iterator.err_count = 0
+        elif misplaced:
             yield ErrorRecord.of(where, READ, "record not followed by a blank line: its Content-Length is wrong")
         elif isinstance(outcome, Skip):
             yield Skip(outcome.kind, where)
@@ -241,7 +269,7 @@ def _chain(first: bytes, source: _Stream) -> Iterator[bytes]:
 
 FORMAT = Format(
     "warc",
-    "WARC and ARC archives (response records with HTML or text)",
+    "WARC and ARC archives",
     (".warc", ".arc"),
     read_warc,
     signatures=(b"WARC/1.", b"filedesc://"),
