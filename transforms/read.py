@@ -14,8 +14,8 @@ a JSONL file is cut, with one error row saying where and by which cap, after ``-
 One bad file never stops the run: a file name that is not UTF-8 is one error row (no table or state could
 hold it); a FIFO, device or socket is counted as skipped and never opened (opening a FIFO blocks,
 ``/dev/zero`` never ends). Every document records the encoding its bytes were decoded with. Each file's
-content digest is kept with the dataset (``STATE/files/``): in append mode a file already ingested, same
-path and content, is skipped and counted, so a rerun adds no row.
+content digest is kept with the dataset (``STATE/files/``, partitioned and read by key: ``keyed_sets``): in
+append mode a file already ingested, same path and content, is skipped and counted, so a rerun adds no row.
 
 A document's id is its content within its source (``content_id``): the path and a digest of the file's
 bytes (a JSONL line's, with how many times that line came before it in the file), never a line number. So a
@@ -43,8 +43,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.decode import MAX_DOCUMENT_BYTES, bom_encoding, decode_html, decode_text, decompress, looks_binary, wide_encoding
 from transforms.feeds.formats import feed_records, type_name
-from transforms.files import printable_path, read_key_sets, special_kind, write_key_set
-from transforms.schema import READ, ErrorRecord, RawDocument, document_id, shard_of
+from transforms.files import printable_path, special_kind
+from transforms.keyed_sets import KeyedSet, add_partition_keys, key_partition
+from transforms.schema import READ, ErrorRecord, RawDocument, document_id
 from transforms.settings import byte_size, option, show_size
 from transforms.stage import SplitByType
 
@@ -368,7 +369,7 @@ class _ReadFiles(beam.DoFn):
         self.files_dir, self.limits = files_dir, limits
 
     def setup(self):
-        self.ingested = frozenset(read_key_sets(self.files_dir)) if self.files_dir else frozenset()
+        self.ingested = KeyedSet(self.files_dir) if self.files_dir else frozenset()  # read by key
 
     def process(self, path: Union[str, bytes]) -> Iterable:
         if isinstance(path, bytes):
@@ -435,20 +436,19 @@ class ReadDocuments(beam.PTransform):
 
 
 class RememberFiles(beam.PTransform):
-    """``InputFile``s -> their keys added to the set under ``files_dir``, a file per shard; outputs the
-    paths written (a side effect that flows on, as every runner must compute it)."""
-
-    SHARDS = 16
+    """``InputFile``s -> their keys added to the set under ``files_dir`` (``keyed_sets``: a file per
+    partition touched); outputs the paths written (a side effect that flows on, as every runner must
+    compute it)."""
 
     def __init__(self, files_dir: str):
         super().__init__()
         self.files_dir = files_dir
 
     def expand(self, files):
-        folder, shards = self.files_dir, self.SHARDS
+        folder = self.files_dir
         return (
             files
-            | "ByShard" >> beam.Map(lambda f: (shard_of(f.path, shards), f.key))
-            | "Shards" >> beam.GroupByKey()
-            | "Write" >> beam.FlatMap(lambda shard: filter(None, [write_key_set(folder, shard[1])]))
+            | "ByPartition" >> beam.Map(lambda f: (key_partition(f.key), f.key))
+            | "Partitions" >> beam.GroupByKey()
+            | "Write" >> beam.FlatMapTuple(lambda partition, keys: add_partition_keys(folder, partition, keys))
         )
