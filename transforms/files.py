@@ -112,9 +112,12 @@ def read_state_json(path: str):
 
 def check_state_files(folder: str) -> None:
     """Read every text file of a state folder once, before any work: a damaged one is a ``StateFileError``
-    said by the command, not a traceback from a worker halfway through the run."""
+    said by the command, not a traceback from a worker halfway through the run. A partitioned key set's
+    files (``part=<xx>/``, ``keyed_sets``) are not: a run reads the few it needs, each checked as it is read,
+    and reading a million keys here would cost every run what partitioning saves."""
     for path in view.match(FileSystems.join(folder, "**")):
-        if path.endswith(STATE_TEXT) and not posixpath.basename(path).startswith("."):
+        keyed = "/part=" in path[len(folder) :]
+        if path.endswith(STATE_TEXT) and not keyed and not posixpath.basename(path).startswith("."):
             (read_state_json if path.endswith(".json") else read_state_text)(path)
 
 

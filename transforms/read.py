@@ -5,11 +5,11 @@ documents, error rows and counted skips).
 One bad file never stops the run: a file name that is not UTF-8 is one error row (no table or state could
 hold it); a FIFO, device or socket is counted as skipped and never opened (opening a FIFO blocks,
 ``/dev/zero`` never ends); a file no format claims is one error row naming the formats there are. Each
-file's content digest is kept with the dataset (``STATE/files/``): in append mode a file already
-ingested, same path and content, is skipped and counted, so a rerun adds no row. An input record that is
-no document (a WARC request, an image) and a document ``--hosts`` filters out are counted as
-``read/skipped_<kind>``. Documents are reshuffled after reading, so that the records of one large archive
-are parsed and cleaned by every worker, not by the one that read it.
+file's content digest is kept with the dataset (``STATE/files/``, partitioned and read by key:
+``keyed_sets``): in append mode a file already ingested, same path and content, is skipped and counted, so
+a rerun adds no row. An input record that is no document (a WARC request, an image) and a document
+``--hosts`` filters out are counted as ``read/skipped_<kind>``. Documents are reshuffled after reading, so
+that the records of one large archive are parsed and cleaned by every worker, not by the one that read it.
 
 A document's id is its content within its source (``formats.content_id``): the path and a digest of the
 bytes (a JSONL line's or WARC record's, with how many times those bytes came before in the file), never a
@@ -32,10 +32,11 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.compression import GZIP_MAGIC, StreamReader, decompressed, is_gzip
-from transforms.files import printable_path, read_key_sets, special_kind, write_key_set
+from transforms.files import printable_path, special_kind
 from transforms.filters import NO_FILTERS, FilterSettings
 from transforms.formats import DEFAULT_LIMITS, ReadSettings, Record, Skip, content_digest, content_id, described, format_of
-from transforms.schema import READ, ErrorRecord, RawDocument, shard_of
+from transforms.keyed_sets import KeyedSet, add_partition_keys, key_partition
+from transforms.schema import READ, ErrorRecord, RawDocument
 from transforms.stage import SkipCounters, SplitByType
 
 __all__ = ["ReadDocuments", "ReadSettings", "RememberFiles", "content_digest", "content_id", "read_documents"]
@@ -143,7 +144,7 @@ class _ReadFiles(beam.DoFn):
 
     def setup(self):
         self.skips = SkipCounters(READ)  # read/skipped_<kind>: records that are no document, hosts filtered out
-        self.ingested = frozenset(read_key_sets(self.files_dir)) if self.files_dir else frozenset()
+        self.ingested = KeyedSet(self.files_dir) if self.files_dir else frozenset()  # read by key
 
     def process(self, path: Union[str, bytes]) -> Iterable:
         if isinstance(path, bytes):
@@ -219,20 +220,18 @@ class ReadDocuments(beam.PTransform):
 
 
 class RememberFiles(beam.PTransform):
-    """``InputFile``s -> their keys added to the set under ``files_dir``, a file per shard; outputs the
-    paths written."""
-
-    SHARDS = 16
+    """``InputFile``s -> their keys added to the set under ``files_dir`` (``keyed_sets``: a file per
+    partition touched); outputs the paths written."""
 
     def __init__(self, files_dir: str):
         super().__init__()
         self.files_dir = files_dir
 
     def expand(self, files):
-        folder, shards = self.files_dir, self.SHARDS
+        folder = self.files_dir
         return (
             files
-            | "ByShard" >> beam.Map(lambda f: (shard_of(f.path, shards), f.key))
-            | "Shards" >> beam.GroupByKey()
-            | "Write" >> beam.FlatMap(lambda shard: filter(None, [write_key_set(folder, shard[1])]))
+            | "ByPartition" >> beam.Map(lambda f: (key_partition(f.key), f.key))
+            | "Partitions" >> beam.GroupByKey()
+            | "Write" >> beam.FlatMapTuple(lambda partition, keys: add_partition_keys(folder, partition, keys))
         )

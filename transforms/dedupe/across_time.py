@@ -31,7 +31,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedupe.clusters import Decision, apply_decision
-from transforms.dedupe.fingerprints import DedupeSettings, Sketch, bucket, bucketed_band_keys, sketch, verify, with_content_hash
+from transforms.dedupe.fingerprints import DedupeSettings, Sketch, band_keys, sketch, verify, with_content_hash
 from transforms.dedupe.index import (
     index_rows,
     indexed,
@@ -65,18 +65,33 @@ class Match:
     similarity: float
 
 
+STATE_HEX = {"hash": 4, "band": 3}  # hex digits of a state key: 65,536 exact-text keys, 4,096 per band
+
+
+def state_key(key: str) -> str:
+    """The state key of an exact-text or band key: its kind or band and its first hex digits. Fine enough
+    that a state cell holds a few articles when 10,000 are inside the horizon (2 digits: 39 per band key's
+    cell, each decoded and encoded on every visit, issue 24), coarse enough that every cell is visited,
+    and pruned, often; its first two digits are the key's index partition (``index.band_partition``)."""
+    kind, digits = key.split(":", 1)
+    return f"{kind}:{digits[: STATE_HEX['hash' if kind == 'hash' else 'band']]}"
+
+
 def memory_keys(content_hash_: str, signature: bytes, settings: DedupeSettings) -> list[tuple[str, str]]:
     """(state key, band key) pairs: the exact-text key and one per LSH band. Many band keys share a state
     key, so every state key is visited often and pruned on visit, even on runners whose timers misfire."""
     exact = f"hash:{content_hash_}"
-    return [(bucket(exact), exact), *bucketed_band_keys(signature, settings)]
+    return [(state_key(exact), exact), *((state_key(key), key) for key in band_keys(signature, settings))]
+
+
+NO_SKETCH = Sketch(b"", 0, b"")
 
 
 class Memory:
     """A state key's memory: per band key, the articles remembered, each kept as (event time, its pickle).
 
-    The state key (``band:xx``) holds every band key with those digits, about 1/256 of the articles inside
-    the horizon for each band, and the runner decodes and encodes the whole cell on every visit. So an
+    The state key (``state_key``) holds every band key with its digits, about 1/4,096 of the articles
+    inside the horizon for each band, and the runner decodes and encodes the whole cell on every visit. So an
     article is pickled once, when remembered, and unpickled only when a newcomer visits its own band key:
     the rest of the cell is a list of (float, bytes) pairs, copied, not rebuilt (issue 24: a cell of
     ``Remembered`` objects cost every visit in proportion to the articles inside the horizon). The latest
@@ -146,8 +161,8 @@ def match_and_remember(memory: Memory, band_key: str, newcomer: Remembered, sett
         score = 1.0 if exact else verify(seen.sketch, newcomer.sketch, settings)
         if score is not None:
             matches.append(Match(seen.cluster_id or seen.article_id, seen.at, score))
-    if all(m.article_id != newcomer.article_id for m in seen_here):
-        memory.add(band_key, newcomer)
+    if all(m.article_id != newcomer.article_id for m in seen_here):  # an exact-text key needs no sketch
+        memory.add(band_key, dataclasses.replace(newcomer, sketch=NO_SKETCH) if exact else newcomer)
     return min(matches, key=lambda m: (m.at, m.canonical_article_id), default=None)
 
 

@@ -68,7 +68,8 @@ class DedupeSettings:
     )
     horizon: float = option(
         7 * 86400.0,
-        "how far back in event time (publication, else ingestion) copies of earlier runs' and a stream's articles are looked for",
+        "how far back copies of earlier runs' and a stream's articles are looked for (publications compared when both are "
+        "dated, else ingestion times)",
         flag="dedupe_horizon",
         parse=duration,
         minimum=60,

@@ -333,10 +333,10 @@ def best_earlier(
 
 
 def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tuple[str, IndexedSketch]]:
-    """(band key, sketch) of every indexed article under a stream's state key (``band:xx``, as
-    ``fingerprints.bucket`` makes it): the key's rows of one band partition (the partition holds every
-    band's keys with these digits; its files are sorted by key, so the range filter skips the other bands'
-    row groups), then the sketch partitions they point to."""
+    """(band key, sketch) of every indexed article under a stream's state key (its band and at least
+    ``PARTITION_HEX`` first hex digits: ``across_time.state_key``): the key's rows of one band partition
+    (the partition holds every band's keys with these digits; its files are sorted by key, so the range
+    filter skips the other bands' row groups) and of ``part=all``, then the sketch partitions they point to."""
     under_key = [("band_key", ">=", state_key), ("band_key", "<", state_key + "\U0010ffff")]
     keys_of: dict[str, list[str]] = {}
     for row in read_partition(folder, BANDS, band_partition(state_key), skip_run, filters=under_key):

@@ -63,15 +63,19 @@ def compact_folder(schema: pa.Schema, folder: str, run_id: str, target_bytes: in
 
 
 def compact_key_sets(state: str) -> None:
-    """The state's key sets, each as one file."""
+    """The state's key sets, each folder's key files as one file (a partitioned set's: each partition's,
+    ``keyed_sets``)."""
     for name in KEY_SET_FOLDERS:
-        folder = os.path.join(state, name)
-        if not os.path.isdir(folder) or len(os.listdir(folder)) <= 1:
+        top = os.path.join(state, name)
+        if not os.path.isdir(top):
             continue
-        old = [os.path.join(folder, n) for n in os.listdir(folder)]
-        write_key_set(folder, read_key_sets(folder))
-        for path in old:
-            os.remove(path)
+        for folder in [top, *(os.path.join(top, n) for n in sorted(os.listdir(top)) if n.startswith("part="))]:
+            old = [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".txt")]
+            if len(old) <= 1:
+                continue
+            write_key_set(folder, read_key_sets(folder))
+            for path in old:
+                os.remove(path)
 
 
 def compact_version(
