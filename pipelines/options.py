@@ -17,6 +17,7 @@ from transforms.dedupe import DedupeSettings
 from transforms.entities import EntitySettings
 from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
+from transforms.parse import HtmlOptions
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
 from transforms.write.commit import state_folder
@@ -107,6 +108,7 @@ SETTINGS = (
     RunSettings,
     ReadSettings,
     HttpSettings,
+    HtmlOptions,
     CleanSettings,
     DedupeSettings,
     StreamSettings,

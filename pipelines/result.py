@@ -9,8 +9,8 @@ from typing import Optional
 from pipelines.options import feed_sources, input_patterns
 from pipelines.stats import ErrorReasons, stage_stats
 from pipelines.summary import Totals, documents_read
-from transforms.schema import READ, WRITE
-from transforms.stage import ALREADY_INGESTED
+from transforms.schema import FETCH, READ, WRITE
+from transforms.stage import ALREADY_INGESTED, DISALLOWED
 
 
 @dataclasses.dataclass
@@ -39,6 +39,7 @@ class RunResult:
         self.counts = {
             "documents_read": documents_read(totals),
             "already_ingested": totals.get((READ, ALREADY_INGESTED), 0),
+            "disallowed": totals.get((FETCH, DISALLOWED), 0),
             **{table: totals.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors", "entities")},
         }
         self.stages = stage_stats(totals, reasons, seconds)

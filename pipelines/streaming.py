@@ -22,7 +22,7 @@ from transforms.dedupe import AddToIndexAsWritten, DedupeSettings, DeduplicateAc
 from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds.poll import PollFeeds, PollSchedule
 from transforms.fetch import HttpSettings
-from transforms.parse import ParseDocuments
+from transforms.parse import HtmlOptions, ParseDocuments
 from transforms.write import WriteWindowedDataset
 
 
@@ -56,7 +56,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         state_dir(run, root),
         forget_after=dedupe.horizon,
     )
-    parsed = polled.documents | "Parse" >> ParseDocuments()
+    parsed = polled.documents | "Parse" >> ParseDocuments(settings(options, HtmlOptions))
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings))
     folder = index_folder(state_dir(run, root))
     check_banding(folder, dedupe)

@@ -26,6 +26,7 @@ DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "dupli
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
 ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
+DISALLOWED = "disallowed"  # feed entries whose page robots.txt disallows (fetch stage): counted, not passed on
 
 
 class _StageCounter:
