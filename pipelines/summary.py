@@ -141,7 +141,7 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         *([("files skipped (seen)", t[(READ, SKIPPED)])] if t.get((READ, SKIPPED)) else []),
         *([("special files skipped", t[(READ, SPECIAL)])] if t.get((READ, SPECIAL)) else []),
         *([("already ingested", t[(READ, ALREADY_INGESTED)])] if t.get((READ, ALREADY_INGESTED)) else []),
-        *([("disallowed by robots.txt", t[(FETCH, DISALLOWED)])] if t.get((FETCH, DISALLOWED)) else []),
+        *([("disallowed (robots)", t[(FETCH, DISALLOWED)])] if t.get((FETCH, DISALLOWED)) else []),
         *not_tagged(t),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]

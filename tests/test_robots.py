@@ -2,12 +2,15 @@
 counted skip, an unreadable file an error row per page, --ignore-robots for archives one owns. Against a
 real HTTP server on 127.0.0.1."""
 
+import re
+
 import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.summary import documents_read, mismatches, summary
+from tests.support.cli import run_cli, summary_numbers
 from tests.support.feed_server import FeedServer
 from transforms.feeds.transforms import FetchArticlePages
 from transforms.fetch import FetchError, HttpSettings, new_session
@@ -98,4 +101,17 @@ def test_the_summary_balances_with_disallowed_pages():
     assert documents_read(totals) == 8
     assert not [m for m in mismatches(totals) if m.startswith(("fetch", "parse: in"))]
     text, _ = summary(totals, 1.0)
-    assert "disallowed by robots.txt" in text
+    assert re.search(r"^disallowed \(robots\) +2$", text, re.M)
+
+
+def test_a_run_counts_disallowed_pages_and_balances(server, tmp_path):
+    server.robots = (200, b"User-agent: news-ingest\nDisallow: /article/1.html\n")
+    output = tmp_path / "out"
+    args = ["--feed", server.url("/links.xml"), "--fetch-articles", "--allow-private-hosts", "--host-delay", "0"]
+    done = run_cli(*args, "--output", str(output), "--http-retries", "0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    numbers = summary_numbers(done.stdout)
+    assert numbers["disallowed (robots)"] == 1 and "MISMATCH" not in done.stdout
+    # 4 linked pages and the ftp link: 3 fetched, 1 disallowed (never requested), the ftp link an error row.
+    assert numbers["documents read"] == 4 == numbers["articles written"] + numbers["duplicates"] + numbers["errors"]
+    assert "/article/1.html" not in server.hits and server.hits["/robots.txt"] == 1
