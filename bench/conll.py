@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 SCORED = ("PER", "ORG", "LOC")
-# spaCy (OntoNotes) label -> CoNLL label; everything else (NORP, EVENT, PRODUCT, ...) is not a prediction.
-SPACY_TO_CONLL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
+# spaCy label (OntoNotes; PER from WikiNER-trained models) -> CoNLL label; everything else (NORP, EVENT, PRODUCT, ...) is not a prediction.
+SPACY_TO_CONLL = {"PERSON": "PER", "PER": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
 
 
 @dataclasses.dataclass(frozen=True)

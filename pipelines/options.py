@@ -19,6 +19,7 @@ from transforms.feeds import check_feeds_file, feed_source, read_feeds_file
 from transforms.fetch import HttpSettings
 from transforms.filters import FilterSettings
 from transforms.formats import described
+from transforms.parse import HtmlOptions
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
 from transforms.write.commit import state_folder
@@ -111,6 +112,7 @@ SETTINGS = (
     ReadSettings,
     FilterSettings,
     HttpSettings,
+    HtmlOptions,
     CleanSettings,
     DedupeSettings,
     StreamSettings,

@@ -23,7 +23,7 @@ from transforms.entities import EntitySettings, TagEntities
 from transforms.feeds.poll import PollFeeds, PollSchedule
 from transforms.fetch import HttpSettings
 from transforms.filters import FilterSettings
-from transforms.parse import ParseDocuments
+from transforms.parse import HtmlOptions, ParseDocuments
 from transforms.write import WriteWindowedDataset
 
 
@@ -58,7 +58,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
         forget_after=dedupe.horizon,
     )
     filters = settings(options, FilterSettings)
-    parsed = polled.documents | "Parse" >> ParseDocuments(filters=filters)
+    parsed = polled.documents | "Parse" >> ParseDocuments(settings(options, HtmlOptions), filters=filters)
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings), filters)
     folder = index_folder(state_dir(run, root))
     check_banding(folder, dedupe)

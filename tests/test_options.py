@@ -27,6 +27,7 @@ BAD = {
     "output": ["--output", "{tmp}/a-file"],
     "write_mode": ["--write_mode", "sometimes"],
     "allow_private_hosts": ["--allow-private-hosts", "999.1.1.1/99"],
+    "ignore_robots": ["--ignore-robots=maybe"],
     "boilerplate": ["--boilerplate", "sometimes"],
     "spacy_model": ["--spacy_model", "no_such_pipeline"],
     "ner_models": ["--ner-models", "en"],

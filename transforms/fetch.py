@@ -7,7 +7,7 @@ followed by hand so every hop is checked, with a limit and loop detection; a bou
 exponential backoff on 5xx, timeouts and connection errors, none on 4xx; a cap on the (decompressed) body
 size; one deadline per attempt over connect, headers and body, and one over the whole fetch (every attempt,
 backoff and redirect); conditional GET; a descriptive User-Agent. Politeness per host (a concurrency limit
-and a delay between requests) is ``HostThrottle``'s job.
+and a delay between requests) is ``HostThrottle``'s job, and what a site's robots.txt allows ``robots``'.
 """
 
 from __future__ import annotations
@@ -20,14 +20,20 @@ from typing import Optional
 from urllib.parse import urljoin
 
 from transforms.addresses import PRIVATE, HostPolicy, allowed_hosts
-from transforms.settings import option
+from transforms.settings import flag, option
 
 USER_AGENT = "news-ingest/0.1 (Apache Beam news ingestion pipeline; feeds and article pages)"
+ROBOTS_AGENT = "news-ingest"  # USER_AGENT's product token: the name robots.txt rules address
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 
 
 class FetchError(Exception):
-    """A fetch that failed for good, with a reason fit for the errors table."""
+    """A fetch that failed for good, with a reason fit for the errors table; ``status``: the HTTP status
+    that ended it, when one did."""
+
+    def __init__(self, reason: str, status: Optional[int] = None):
+        super().__init__(reason)
+        self.status = status
 
 
 class _Transient(Exception):
@@ -66,6 +72,13 @@ class HttpSettings:
     )
     host_concurrency: int = option(2, "article pages in flight per host", minimum=1, maximum=64)
     host_delay: float = option(0.5, "seconds between request starts to one host", minimum=0, maximum=3600)
+    ignore_robots: bool = option(
+        False,
+        "fetch article pages that the site's robots.txt disallows (only for archives you own or may crawl)",
+        parse=flag,
+        nargs="?",
+        const=True,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +143,7 @@ def fetch(session, url: str, settings: HttpSettings, headers: Optional[dict] = N
             seen.add(url)
             continue
         if response.status >= 400:
-            raise FetchError(f"HTTP {response.status} {response.reason}".strip())
+            raise FetchError(f"HTTP {response.status} {response.reason}".strip(), response.status)
         return response
     raise FetchError(f"too many redirects (more than {settings.max_redirects})")
 

@@ -25,6 +25,7 @@ DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "dupli
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
 ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
+DISALLOWED = "disallowed"  # feed entries whose page robots.txt disallows (fetch stage): counted, not passed on
 SKIPPED_PREFIX = "skipped_"  # <stage>/skipped_<kind>: inputs a stage set aside by rule (a filter, a WARC request)
 # Dedupe's work, not its records: pairs of this run's articles compared, and those found copies (their
 # ratio to the articles says whether the candidate search stays linear in N).

@@ -143,7 +143,8 @@ class GrowingFeeds:
 class FeedServer:
     """Routes: /dev/<name> (the shared dev feeds), /links.xml (entries linking to /article/N.html),
     /etag.xml (ETag + Last-Modified, 304 on match), /404, /always500, /flaky (500 twice then 200),
-    /slow (answers after 3 s), /drip (one byte every 0.25 s), /loop-a <-> /loop-b, /gzip.xml, /bozo.xml, /bomb.xml, /huge, /redirect-to-feed, and the GrowingFeeds /local.xml and /wire.xml."""
+    /slow (answers after 3 s), /drip (one byte every 0.25 s), /loop-a <-> /loop-b, /gzip.xml, /bozo.xml, /bomb.xml, /huge, /redirect-to-feed, /robots.txt (``robots``: status and body, else 404),
+    and the GrowingFeeds /local.xml and /wire.xml."""
 
     def __init__(self, dev_feeds: Path | None = None, articles: int = 6, grow_after: float = 3.0):
         self.dev_feeds, self.articles = dev_feeds, articles
@@ -168,6 +169,7 @@ class FeedServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.growing = GrowingFeeds(self.base, grow_after)
         self.statuses: list[tuple[str, int]] = []
+        self.robots: tuple[int, bytes] | None = None  # /robots.txt's status and body; None: 404
 
     def __enter__(self):
         self.thread.start()
@@ -205,6 +207,8 @@ class FeedServer:
         if path.startswith("/dev/") and self.dev_feeds:
             file = self.dev_feeds / path[5:]
             return send(200, file.read_bytes()) if file.is_file() else send(404)
+        if path == "/robots.txt":
+            return send(*self.robots, "text/plain") if self.robots else send(404, b"no robots.txt", "text/plain")
         if path == "/links.xml":
             return send(200, links_feed(self.base, self.articles))
         if path.startswith("/article/"):

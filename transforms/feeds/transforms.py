@@ -16,8 +16,9 @@ from transforms.decode import decode_html
 from transforms.feeds.sources import read_feed
 from transforms.feeds.state import FeedState, updated_state
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
+from transforms.robots import Robots
 from transforms.schema import FETCH, READ, Body, ErrorRecord, FeedStatus, RawDocument
-from transforms.stage import SplitByType, count_in, counter
+from transforms.stage import DISALLOWED, SplitByType, count_in, counter
 from transforms.urls import canonical_url
 
 # Feed counters (namespace ``feeds``), with their labels in the run summary.
@@ -36,7 +37,15 @@ def feed_counter(name: str):
     return counter(FEEDS_NAMESPACE, name)
 
 
-Record = Union[RawDocument, ErrorRecord]
+@dataclasses.dataclass(frozen=True)
+class DisallowedPage:
+    """An entry whose page the site's robots.txt disallows: counted (``fetch/disallowed``), then dropped."""
+
+    source_path: str
+    url: str
+
+
+Record = Union[RawDocument, ErrorRecord, DisallowedPage]
 FeedOutputs = collections.namedtuple("FeedOutputs", ["documents", "errors", "feeds"])
 PageOutputs = collections.namedtuple("PageOutputs", ["documents", "errors"])
 
@@ -67,7 +76,8 @@ class _FetchFeeds(beam.DoFn):
 
 
 class _FetchPages(beam.DoFn):
-    """Fetch the article pages of one host, politely; a page replaces its entry's feed content."""
+    """Fetch the article pages of one host, politely and as its robots.txt allows (read once per host and
+    run: a host's entries come in one group); a page replaces its entry's feed content."""
 
     def __init__(self, http: HttpSettings):
         self.http = http
@@ -84,11 +94,14 @@ class _FetchPages(beam.DoFn):
 
         _, entries = host_entries
         throttle = HostThrottle(self.http.host_concurrency, self.http.host_delay)
+        robots = None if self.http.ignore_robots else Robots(self.session, self.http)
         with ThreadPoolExecutor(max(self.http.host_concurrency, 1)) as pool:
-            yield from pool.map(lambda entry: self._page(entry, throttle), entries)
+            yield from pool.map(lambda entry: self._page(entry, throttle, robots), entries)
 
-    def _page(self, entry: RawDocument, throttle: HostThrottle) -> Record:
+    def _page(self, entry: RawDocument, throttle: HostThrottle, robots: Optional[Robots]) -> Record:
         try:
+            if robots is not None and not robots.allowed(entry.url):
+                return DisallowedPage(entry.source_path, entry.url)
             with throttle:
                 response = fetch(self.session, entry.url, self.http, {"Accept": "text/html,application/xhtml+xml"})
         except FetchError as e:
@@ -110,8 +123,9 @@ def _host_key(document: RawDocument) -> str:
 
 class FetchArticlePages(beam.PTransform):
     """Feed entries -> the same entries with their linked page as body; pages are grouped by host so
-    that one worker keeps each host's concurrency and delay. Entries with no http(s) link keep their
-    feed content; a link to another scheme is an error."""
+    that one worker keeps each host's concurrency and delay and reads its robots.txt once. Entries with
+    no http(s) link keep their feed content; a link to another scheme is an error; a page robots.txt
+    disallows is not fetched and its entry is a counted skip (``fetch/disallowed``), unless ``ignore_robots``."""
 
     def __init__(self, http: HttpSettings):
         super().__init__()
@@ -126,7 +140,7 @@ class FetchArticlePages(beam.PTransform):
             | "ByHost" >> beam.Map(lambda d: (_host_key(d), d))
             | "HostGroups" >> beam.GroupByKey()
             | "Fetch" >> beam.ParDo(_FetchPages(self.http))
-            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord)
+            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord, **{DISALLOWED: DisallowedPage})
         )
         documents = (unlinked, fetched.documents) | "AllEntries" >> beam.Flatten()
         return PageOutputs(documents, fetched.errors)

@@ -1,8 +1,8 @@
 """Parse: ``RawDocument`` -> ``Article`` with main text and metadata.
 
-HTML goes through trafilatura (``html``); the page's own metadata wins over what came with it (JSONL
-fields, the feed entry). A feed entry without its page is rendered to text as it is. Plain-text page dumps
-keep their whole text and get their metadata from their first lines (``text``).
+HTML goes through trafilatura (``html``), within a time limit (``limit``); the page's own metadata wins
+over what came with it (JSONL fields, the feed entry). A feed entry without its page is rendered to text
+as it is. Plain-text page dumps keep their whole text and get their metadata from their first lines (``text``).
 """
 
 from __future__ import annotations
@@ -14,17 +14,22 @@ import apache_beam as beam
 from transforms.filters import NO_FILTERS, FilterSettings
 from transforms.parse.dates import find_date, parse_datetime
 from transforms.parse.html import HtmlOptions, parse_feed_entry, parse_html
+from transforms.parse.limit import within_time_limit
 from transforms.parse.text import find_byline, find_title, parse_text
 from transforms.schema import PARSE, Article, Body, ErrorRecord, RawDocument
 from transforms.stage import ApplyOrRecordError, Skip, SplitByType
 from transforms.text import MIN_ARTICLE_WORDS, word_count
+
+# What parse_html imports on its first page, imported when its child process starts (parse.limit).
+HTML_MODULES = ("trafilatura", "trafilatura.readability_lxml", "inscriptis")
 
 __all__ = ["HtmlOptions", "ParseDocuments", "find_byline", "find_date", "find_title", "parse_datetime", "parse_document"]
 
 
 # How each kind of body is read: one parser per ``Body`` (checked below, so a new kind cannot go unread).
 PARSERS = {
-    Body.HTML: parse_html,
+    # lxml and trafilatura can stall on a pathological page: in a child, timed (parse.limit)
+    Body.HTML: lambda raw, options: within_time_limit(options.time_limit, parse_html, raw, options, preload=HTML_MODULES),
     Body.FEED: lambda raw, options: parse_feed_entry(raw),
     Body.TEXT: lambda raw, options: parse_text(raw),
 }

@@ -10,17 +10,26 @@ from transforms.parse.consensus import consensus_body
 from transforms.parse.dates import parse_datetime
 from transforms.parse.patterns import HTML_DATE_EXTRACTION
 from transforms.schema import Article, Body, RawDocument
+from transforms.settings import duration, option
 from transforms.urls import canonical_url
 
 
 @dataclasses.dataclass(frozen=True)
 class HtmlOptions:
-    """trafilatura settings (docs/extraction.md has the measurements behind them)."""
+    """HTML pages: trafilatura's settings (docs/extraction.md has the measurements behind them) and a time limit."""
 
     favor_precision: bool = True
     include_comments: bool = False
     include_tables: bool = True
     consensus: bool = True  # body: the consensus of three extractions, not trafilatura's precise run alone
+    time_limit: float = option(
+        60.0,
+        "longest one HTML page's extraction may take (90s, 2m); a page over it becomes an error row (transforms/parse/limit.py)",
+        flag="extraction_time_limit",
+        parse=duration,
+        minimum=0.1,
+        maximum=3600,
+    )
 
 
 def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
