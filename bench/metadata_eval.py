@@ -112,7 +112,9 @@ def trafilatura_alone(page: dict) -> dict:
 def htmldate_alone(page: dict, with_url: bool = True) -> dict:
     from htmldate import find_date
 
-    return {"day": day_of(find_date(page["html"], url=page["url"] if with_url else None, original_date=True, extensive_search=True))}
+    return {
+        "day": day_of(find_date(page["html"], url=page["url"] if with_url else None, original_date=True, extensive_search=True))
+    }
 
 
 def newspaper4k(page: dict) -> dict:
@@ -226,6 +228,66 @@ def per_fold(outs: list[dict], golds: list[dict], score) -> str:
     return " ".join(f"{v:.3f}" for v in values)
 
 
+def date_candidates(job: tuple[str, dict]) -> dict:
+    """One page's publication-time candidates by source (as ``parse.html.published`` sees them), each as
+    (UTC day, the publisher's day)."""
+    from htmldate import find_date
+    from trafilatura.utils import load_html
+
+    from transforms.parse import page as meta
+    from transforms.parse.dates import first_plausible
+    from transforms.parse.html import date_extraction
+
+    _, p = job
+    tree = load_html(p["html"])
+    if tree is None:
+        return {}
+    found = find_date(tree, url=p["url"], **date_extraction(None))
+    out = {}
+    for source, values in (("html", meta.meta_dates(tree)), ("url", [meta.url_date(p["url"])]), ("text", [found])):
+        when, _ = first_plausible([(source, v) for v in values])
+        if when is not None:
+            out[source] = (when.astimezone(dt.UTC).date().isoformat(), when.date().isoformat())
+    return out
+
+
+ORDERS = (("html", "url", "text"), ("url", "html", "text"), ("text",), ("html", "text"), ("url", "text"))
+
+
+def order_scores(cands: list[dict], golds: list[dict], key: str, own: bool) -> dict[tuple, float]:
+    scores = {}
+    for order in ORDERS:
+        right = 0
+        for c, g in zip(cands, golds):
+            day = next((c[s][own] for s in order if s in c), None)
+            right += day == g[key]
+        scores[order] = right / len(golds)
+    return scores
+
+
+def order_cv(sets: list[tuple[list[dict], list[dict], str]], own: bool) -> tuple[list[tuple], list[float]]:
+    """The source order chosen on four site folds of both sets together, measured on the fifth."""
+    chosen, held = [], []
+    for fold in range(FOLDS):
+        train = [
+            ([c for c, g in zip(cs, gs) if site_fold(g["site"]) != fold], [g for g in gs if site_fold(g["site"]) != fold], k)
+            for cs, gs, k in sets
+        ]
+        totals = {o: sum(order_scores(c, g, k, own)[o] * len(g) for c, g, k in train) for o in ORDERS}
+        best = max(ORDERS, key=lambda o: (totals[o], -ORDERS.index(o)))
+        chosen.append(best)
+        held.append(
+            sum(
+                next((c[s][own] for s in best if s in c), None) == g[k]
+                for cs, gs, k in sets
+                for c, g in zip(cs, gs)
+                if site_fold(g["site"]) == fold
+            )
+        )
+    total = sum(len(gs) for _, gs, _ in sets)
+    return chosen, [sum(held) / total]
+
+
 def dateline_fixtures() -> None:
     from transforms.parse.dates import find_date
 
@@ -269,7 +331,9 @@ def main() -> int:
         print(news_row(name, [r[name] for r in news_out], news))
     if "ours" in systems:
         outs = [r["ours"] for r in news_out]
-        print(f"  {'ours, the publisher day':34} {'':>6} {day_score(outs, news, 'published', 0, 'own_day'):6.3f} ({day_score(outs, news, 'published', 1, 'own_day'):.3f})")
+        print(
+            f"  {'ours, the publisher day':34} {'':>6} {day_score(outs, news, 'published', 0, 'own_day'):6.3f} ({day_score(outs, news, 'published', 1, 'own_day'):.3f})"
+        )
     print(f"\n== dates-dev ({len(dates)} pages, {len({p['site'] for p in dates})} sites)")
     print(f"  {'system':34} {'day':>6} {'(within 1)':>10}  err")
     for name in systems:
@@ -285,7 +349,9 @@ def main() -> int:
         print(f"\n  ours, date sources on news-pages-dev: {sources_line(ours_news, news, 'published')}")
         print(f"  ours, date sources on dates-dev: {sources_line(ours_dates, dates, 'date')}")
         print(f"  ours, agency given on news-pages-dev: {sum(bool(o.get('agency')) for o in ours_news)} pages")
-        print(f"  parse stage alone (parse_document, one process): news-pages-dev {throughput(ours_news)}, dates-dev {throughput(ours_dates)}")
+        print(
+            f"  parse stage alone (parse_document, one process): news-pages-dev {throughput(ours_news)}, dates-dev {throughput(ours_dates)}"
+        )
         if args.folds:
             print(f"\n== ours per site fold ({FOLDS} folds by site)")
             print(f"  news-pages-dev title:   {per_fold(ours_news, news, title_score)}")
@@ -302,6 +368,19 @@ def main() -> int:
                     f"({day_score(outs, news, 'published', 1):.3f}), authors F1 {author_score(outs, news)[2]:.3f}, "
                     f"outlet filled {filled}/{len(news)}"
                 )
+    if "ours" in systems:
+        with ProcessPoolExecutor(args.workers) as pool:
+            news_c = list(pool.map(date_candidates, [("news", p) for p in news], chunksize=4))
+            dates_c = list(pool.map(date_candidates, [("dates", p) for p in dates], chunksize=4))
+        print("\n== publication day by the order of the sources tried (UTC day / the publisher's day)")
+        for own in (0, 1):
+            a, b = order_scores(news_c, news, "published", own), order_scores(dates_c, dates, "date", own)
+            label = "publisher's day" if own else "UTC day"
+            print("  " + label + ": " + "; ".join(f"{'>'.join(o)} {a[o]:.3f} / {b[o]:.3f}" for o in ORDERS))
+            chosen, held = order_cv([(news_c, news, "published"), (dates_c, dates, "date")], own)
+            print(
+                f"  {label}, order chosen by site fold: {['>'.join(o) for o in chosen]}, held-out day right {held[0]:.3f} of both sets"
+            )
     dateline_fixtures()
     return 0
 

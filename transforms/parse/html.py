@@ -37,18 +37,20 @@ def date_extraction(not_after: Optional[dt.datetime]) -> dict:
 
 
 def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) -> tuple[Optional[dt.datetime], Optional[str]]:
-    """The publication time and its source. On the page: its stated time (JSON-LD, <meta>), the URL's day,
-    then htmldate's search of the text (``found``), each taken only if plausible. A feed entry's time wins
+    """The publication time and its source (``HTML_DATE_SOURCES``): htmldate's search (``found``), the
+    page's stated time (JSON-LD, <meta>), the URL's day, the first plausible one. A feed entry's time wins
     over the page's unless the page states an earlier one (a feed's date is often a later update: the
     original is what "who ran it first" needs); a date given with the document (a JSONL field) is the
     fallback (docs/metadata.md)."""
     not_after = fetched_time(raw)
-    candidates = {
-        "html": [("html", v) for v in (page.meta_dates(tree) if tree is not None else ())],
-        "url": [("url", page.url_date(url) or page.url_date(raw.url))],
-        "text": [("text", found)],
-    }
+    metas = page.meta_dates(tree) if tree is not None else ()
+    stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
+    url_day = page.url_date(url) or page.url_date(raw.url)
+    candidates = {"search": [("search", found)], "html": [("html", w) for w in stated], "url": [("url", url_day)]}
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
+    if source == "search":  # labelled by what it agrees with: the page's statement, its URL, else its text
+        days = {w.date() for w in stated}
+        source = "html" if when.date() in days else "url" if url_day and url_day.date() == when.date() else "text"
     given = parse_datetime(raw.published, not_after, own_offset=True)
     if given is not None and raw.feed_url and not (source == "html" and when < given):
         return given, "feed"

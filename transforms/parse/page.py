@@ -20,6 +20,7 @@ from transforms.parse.patterns import (
     AUTHOR_META,
     AUTHOR_SEPARATOR,
     BYLINE_BLOCK_LEVELS,
+    BYLINE_CHILDREN,
     H1_SECTION_WORDS,
     MAX_NAME_WORDS,
     NAME_CREDENTIALS,
@@ -206,13 +207,14 @@ def byline_names(tree) -> list[str]:
     """Names in the page's byline markup: author links and author-marked elements after the first h1, the
     ones in the first one's block (``BYLINE_BLOCK_LEVELS`` up), not a sidebar's list further down."""
     h1 = next(tree.iter("h1"), None)
+    inside_h1 = set(h1.iter()) if h1 is not None else set()
     after = h1 is None
     found = []
     for element in tree.iter("a", "span", "div", "p", "li", "h1"):
         if element is h1:
             after = True
             continue
-        if not after or (h1 is not None and _inside(element, h1)):
+        if not after or element in inside_h1 or len(element) > BYLINE_CHILDREN:
             continue
         marked = (
             "author" in (element.get("rel") or "")
@@ -220,8 +222,10 @@ def byline_names(tree) -> list[str]:
             or (element.tag == "a" and AUTHOR_HREF.search(element.get("href") or ""))
             or AUTHOR_MARK.search(element.get("class") or "")
         )
+        if not marked:
+            continue
         text = element_text(element)
-        if marked and text and len(text.split()) <= MAX_NAME_WORDS + 2 and not any(c.isdigit() for c in text):
+        if text and len(text.split()) <= MAX_NAME_WORDS + 2 and not any(c.isdigit() for c in text):
             found.append(element)
     if not found:
         return []
@@ -256,8 +260,8 @@ def page_authors(tree, fallback: Optional[str], names: list[str], domain: Option
     """The byline's people and an agency: from what the page declares, else its byline markup, else
     trafilatura's author string (``fallback``); the first of these that names a person."""
     agency = None
-    for values in (declared_authors(tree), byline_names(tree), [fallback] if fallback else []):
-        people, credited = clean_authors(values, names, domain)
+    for source in (declared_authors, byline_names, lambda _: [fallback] if fallback else []):
+        people, credited = clean_authors(source(tree), names, domain)
         agency = agency or credited
         if people:
             return people, agency
