@@ -244,14 +244,14 @@ def date_candidates(job: tuple[str, dict]) -> dict:
         return {}
     found = find_date(tree, url=p["url"], **date_extraction(None))
     out = {}
-    for source, values in (("html", meta.meta_dates(tree)), ("url", [meta.url_date(p["url"])]), ("text", [found])):
+    for source, values in (("html", meta.meta_dates(tree)), ("url", [meta.url_date(p["url"])]), ("search", [found])):
         when, _ = first_plausible([(source, v) for v in values])
         if when is not None:
             out[source] = (when.astimezone(dt.UTC).date().isoformat(), when.date().isoformat())
     return out
 
 
-ORDERS = (("html", "url", "text"), ("url", "html", "text"), ("text",), ("html", "text"), ("url", "text"))
+ORDERS = (("search", "html", "url"), ("html", "url", "search"), ("url", "html", "search"), ("html", "search"), ("url", "search"))
 
 
 def order_scores(cands: list[dict], golds: list[dict], key: str, own: bool) -> dict[tuple, float]:

@@ -21,7 +21,6 @@ from transforms.parse.patterns import (
     DATE_LINE_LABEL,
     DATE_PATTERN,
     DATELINE_CANDIDATE,
-    DATELINE_LABEL_WORDS,
     DATELINE_LANGUAGES,
     DATELINE_NUMBERS,
     DATELINE_WORDS,
@@ -108,23 +107,25 @@ def _date_parser(script: str):
 
 
 def _dateparser_date(line: str, not_after: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    """dateparser (slow: only on a candidate line) on the line, then without its first words (a label)."""
-    parser = _date_parser(script_of(line))
-    tokens = line.replace("|", " ").split()
-    variants = [" ".join(tokens[skip:]) for skip in range(min(DATELINE_LABEL_WORDS, len(tokens) - 1) + 1)]
-    variants.append(line[re.search(r"\d", line).start() :])  # a label run into the date: 公開日：2021年3月12日
-    for text in dict.fromkeys(v.strip(" :-\u2013\u2014,") for v in variants):
-        try:
-            parsed = parser.get_date_data(text).date_obj
-        except (ValueError, OverflowError, TypeError):  # dateparser raises these on odd numbers
-            parsed = None
-        if parsed is not None:
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=dt.UTC)
-            parsed = parsed.astimezone(dt.UTC)
-            if plausible(parsed, not_after):
-                return parsed
+    """dateparser (slow: only on a candidate line) from the line's first digit (past a label: "Опубликовано",
+    "公開日："), then on the whole line."""
+    for text in dict.fromkeys((line[re.search(r"\d", line).start() :], line)):
+        parsed = _dateparser_parse(script_of(line), text.replace("|", " ").strip(" :-\u2013\u2014,"))
+        if parsed is not None and plausible(parsed, not_after):
+            return parsed
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _dateparser_parse(script: str, text: str) -> Optional[dt.datetime]:
+    """One reading, remembered: a site's dumps repeat their lines."""
+    try:
+        parsed = _date_parser(script).get_date_data(text).date_obj
+    except (ValueError, OverflowError, TypeError):  # dateparser raises these on odd numbers
+        return None
+    if parsed is None:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def find_date(lines: list[str], not_after: Optional[dt.datetime] = None) -> Optional[dt.datetime]:

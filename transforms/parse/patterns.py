@@ -30,7 +30,6 @@ DATELINE_CANDIDATE = re.compile(
 )
 DATELINE_NUMBERS = 2  # a year alone ("Copyright 2021") is no date: a day must be there too
 DATELINE_WORDS = 10  # words besides the date (a label, a byline, a place) a dateline may carry
-DATELINE_LABEL_WORDS = 3  # leading words (a label: "Опубликовано", "Publié le") tried off before dateparser
 DATEPARSER_SETTINGS = {
     "PARSERS": ["absolute-time"],
     "REQUIRE_PARTS": ["day", "month", "year"],
