@@ -38,19 +38,20 @@ def test_seeds_give_four_articles_and_one_duplicate(seeds_output):
 
     by_seed = {a["source_path"].rsplit("/", 1)[1][:3]: a for a in articles}
     [duplicate] = duplicates
-    # 000 and 001 are one wire story: one cluster, the earlier-dated copy (001) kept.
-    assert set(by_seed) == {"001", "002", "003", "004"}
-    assert duplicate["source_path"].endswith("000_f59f7faa4b009b7f.txt")
-    assert duplicate["canonical_article_id"] == by_seed["001"]["article_id"] == duplicate["cluster_id"]
+    # 000 and 001 are one wire story: one cluster. Neither is dated (001's date was a photo caption's, 000's
+    # its masthead's: issue 27), so the longer copy (000) is kept.
+    assert set(by_seed) == {"000", "002", "003", "004"}
+    assert duplicate["source_path"].endswith("001_c90d9f645bcc5d6e.txt")
+    assert duplicate["canonical_article_id"] == by_seed["000"]["article_id"] == duplicate["cluster_id"]
     assert duplicate["similarity"] >= 0.7
-    assert by_seed["001"]["duplicate_count"] == 1
+    assert by_seed["000"]["duplicate_count"] == 1
     assert len({a["cluster_id"] for a in articles}) == 4
 
 
 def test_seed_texts_are_clean(seeds_output):
     output, _ = seeds_output
     texts = {a["source_path"].rsplit("/", 1)[1][:3]: a["text"] for a in table(output, "articles")}
-    assert "The State Department provided few other details." in texts["001"]
+    assert "The State Department provided few other details." in texts["000"]
     assert "It went absolutely calmly and without incident" in texts["003"]
     for junk in ("Theme", "Light", "Dark", "Language", "Font", "Read more:"):
         assert junk not in texts["003"].splitlines() and "Read more" not in texts["003"]
@@ -97,14 +98,11 @@ def test_duckdb_reads_every_table_with_its_types(seeds_output):
         f"select count(*) from read_parquet('{output}/articles/**/*.parquet', hive_partitioning = true) "
         "where published_month = 'undated' and published_date is null and published_at is null"
     ).fetchall()[0][0]
-    assert undated == 2  # seeds 002 and 004 carry no date
+    # No seed carries a dateline: the dates they had were a photo caption's (001: 2021-06-23; 003: 2021-08-16)
+    # and a masthead's day of printing (000: 2025-11-08), none the story's own (issue 27).
+    assert undated == 4
     hive = ds.dataset(output / "articles", partitioning="hive").to_table()
-    assert hive.num_rows == 4 and sorted(map(str, hive.column("published_date").to_pylist())) == [
-        "2021-06-23",
-        "2021-08-16",
-        "None",
-        "None",
-    ]
+    assert hive.num_rows == 4 and hive.column("published_date").to_pylist() == [None] * 4
     for name in ("entities", "duplicates", "errors"):
         duckdb.sql(f"select * from read_parquet('{output}/{name}/**/*.parquet', hive_partitioning = true)").fetchall()
 

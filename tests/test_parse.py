@@ -45,9 +45,10 @@ def test_an_impossible_utc_offset_leaves_the_article_undated(offset):
 
 
 def test_a_dateline_beats_a_date_inside_a_caption():
-    lines = ["Photo taken in Berlin on June 23, 2021. (Reuters)", "Published: 16 August 2021"]
+    caption = "U.S. Secretary of State Antony Blinken speaks during a joint news conference in Berlin, Germany June 23, 2021. (Reuters photo)"
+    lines = [caption, "Published: 16 August 2021"]
     assert find_date(lines) == dt.datetime(2021, 8, 16, tzinfo=UTC)
-    assert find_date(lines[:1]) == dt.datetime(2021, 6, 23, tzinfo=UTC)
+    assert find_date(lines[:1]) is None  # a caption's date is the photo's, not the story's (issue 27)
 
 
 def test_repeated_headline_is_the_title():
@@ -65,14 +66,14 @@ def test_seed_headers(seed_paths):
     first = parse_document(seed(seed_paths, "000"))
     assert first.title == "US Secretary Of State Calls China, Russia On Afghan Collapse"
     assert first.source == "Saudi Press"
-    assert first.published_at == dt.datetime(2025, 11, 8, tzinfo=UTC)
+    assert first.published_at is None  # "Saturday, Nov 08, 2025" above the title: the masthead's day of printing
 
     arabiya = parse_document(seed(seed_paths, "003"))
     assert arabiya.title == "Russia, China embassies are only diplomatic missions functioning in Afghanistan"
     assert arabiya.authors == ("Rawad Taha",) and arabiya.source == "Al Arabiya English"
-    assert arabiya.published_at.date() == dt.date(2021, 8, 16)
+    assert arabiya.published_at is None  # its only dates are in photo captions (issue 27)
 
-    assert parse_document(seed(seed_paths, "001")).published_at.date() == dt.date(2021, 6, 23)
+    assert parse_document(seed(seed_paths, "001")).published_at is None  # a caption's June 23, 2021
     assert parse_document(seed(seed_paths, "002")).published_at is None
     assert parse_document(seed(seed_paths, "004")).title.startswith("Afghanistan crisis:")
 

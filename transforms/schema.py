@@ -108,7 +108,7 @@ class Article:
     source: Optional[str]
     title: Optional[str]
     authors: tuple[str, ...]
-    published_at: Optional[dt.datetime]  # timezone-aware, UTC
+    published_at: Optional[dt.datetime]  # timezone-aware: the source's own offset in memory, UTC in Parquet
     language: Optional[str]
     text: str
     input_format: str  # a ``Body``: "text", "html" or "feed": which extraction path produced ``text``
@@ -118,6 +118,8 @@ class Article:
     feed_url: Optional[str] = None
     entry_id: Optional[str] = None
     categories: tuple[str, ...] = ()
+    published_source: Optional[str] = None  # where published_at came from: parse.patterns.DATE_SOURCES
+    agency: Optional[str] = None  # a news agency credited in the byline ("AP", "Reuters"), not an author
     word_count: int = 0
     content_hash: str = ""
     cluster_id: str = ""

@@ -1,14 +1,16 @@
-"""HTML pages: trafilatura's metadata and the consensus of three extractions as the body (``consensus``);
-feed entries, whose content is the article already, rendered to text."""
+"""HTML pages: the page's own metadata (``page``, trafilatura's as the fallback) and the consensus of three
+extractions as the body (``consensus``); feed entries, whose content is the article already, rendered to text."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
+import datetime as dt
+from typing import Optional
 
+from transforms.parse import page
 from transforms.parse.consensus import consensus_body
-from transforms.parse.dates import parse_datetime
-from transforms.parse.patterns import HTML_DATE_EXTRACTION
+from transforms.parse.dates import first_plausible, parse_datetime
+from transforms.parse.patterns import EARLIEST_YEAR, HTML_DATE_EXTRACTION, HTML_DATE_SOURCES
 from transforms.schema import Article, Body, RawDocument
 from transforms.settings import duration, option
 from transforms.urls import canonical_url
@@ -32,8 +34,43 @@ class HtmlOptions:
     )
 
 
+def fetched_time(raw: RawDocument) -> Optional[dt.datetime]:
+    """When the document was fetched or crawled, if its reader knew (a later date on it is a misreading)."""
+    return getattr(raw, "crawled_at", None) or getattr(raw, "fetched_at", None)
+
+
+def date_extraction(not_after: Optional[dt.datetime]) -> dict:
+    """htmldate's settings for one page: nothing later than its fetch, nothing before EARLIEST_YEAR."""
+    limit = (not_after or dt.datetime.now(dt.UTC)).date() + dt.timedelta(days=1)
+    return {**HTML_DATE_EXTRACTION, "max_date": limit.isoformat(), "min_date": f"{EARLIEST_YEAR}-01-01"}
+
+
+def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) -> tuple[Optional[dt.datetime], Optional[str]]:
+    """The publication time and its source (``HTML_DATE_SOURCES``): htmldate's search (``found``), the
+    page's stated time (JSON-LD, <meta>), the URL's day, the first plausible one. A feed entry's time wins
+    over the page's unless the page states an earlier one (a feed's date is often a later update: the
+    original is what "who ran it first" needs); a date given with the document (a JSONL field) is the
+    fallback (docs/metadata.md)."""
+    not_after = fetched_time(raw)
+    metas = page.meta_dates(tree) if tree is not None else ()
+    stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
+    url_day = page.url_date(url) or page.url_date(raw.url)
+    candidates = {"search": [("search", found)], "html": [("html", w) for w in stated], "url": [("url", url_day)]}
+    when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
+    if source == "search":  # labelled by what it agrees with: the page's statement, its URL, else its text
+        days = {w.date() for w in stated}
+        source = "html" if when.date() in days else "url" if url_day and url_day.date() == when.date() else "text"
+    given = parse_datetime(raw.published, not_after, own_offset=True)
+    if given is not None and raw.feed_url and not (source == "html" and when < given):
+        return given, "feed"
+    if when is None and given is not None:
+        return given, "feed" if raw.feed_url else "input"
+    return when, source
+
+
 def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
     import trafilatura
+    from trafilatura.utils import load_html
 
     extracted = trafilatura.bare_extraction(
         raw.body,
@@ -42,21 +79,29 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         favor_precision=options.favor_precision,
         include_comments=options.include_comments,
         include_tables=options.include_tables,
-        date_extraction_params=HTML_DATE_EXTRACTION,
+        date_extraction_params=date_extraction(fetched_time(raw)),
     )
     if extracted is None or not (extracted.text or "").strip():
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
     text = consensus_body(extracted.text, raw.body, raw.url, options.include_tables) if options.consensus else extracted.text
-    authors = tuple(a.strip() for a in re.split(r";|\band\b", extracted.author or "") if a.strip())
     # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
+    url = canonical_url(extracted.url or raw.url)
+    tree = load_html(raw.body)
+    domain = page.registered_domain(url or raw.url)
+    names = page.site_names(tree, url, extracted.sitename) if tree is not None else []
+    title = page.page_title(tree, names, domain, extracted.title) if tree is not None else extracted.title
+    authors, agency = page.page_authors(tree, extracted.author, names, domain) if tree is not None else ((), None)
+    published_at, published_source = published(raw, tree, url, extracted.date)
     return Article(
         article_id=raw.doc_id,
         source_path=raw.source_path,
-        url=canonical_url(extracted.url or raw.url),
-        source=extracted.sitename or raw.source or extracted.hostname,
-        title=extracted.title or raw.title,
+        url=url,
+        source=extracted.sitename or raw.source or domain or extracted.hostname,
+        title=title or raw.title,
         authors=authors or raw.authors,
-        published_at=parse_datetime(extracted.date) or parse_datetime(raw.published),
+        published_at=published_at,
+        published_source=published_source,
+        agency=agency,
         language=extracted.language,
         text=text,
         input_format=Body.HTML,
@@ -80,7 +125,8 @@ def parse_feed_entry(raw: RawDocument) -> Article:
         source=raw.source,
         title=raw.title,
         authors=raw.authors,
-        published_at=parse_datetime(raw.published),
+        published_at=(published_at := parse_datetime(raw.published, fetched_time(raw), own_offset=True)),
+        published_source="feed" if published_at else None,
         language=None,
         text=get_text(raw.body),
         input_format=Body.FEED,

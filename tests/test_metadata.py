@@ -1,0 +1,170 @@
+"""Metadata people filter on (issue 27): titles, publication dates with their source, authors, agencies and
+outlets, on HTML pages and plain-text page dumps. The measured figures are bench.metadata_eval's."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from transforms.parse import find_date, parse_document
+from transforms.parse.dates import plausible
+from transforms.parse.html import published
+from transforms.parse.page import clean_authors, page_title, strip_site
+from transforms.parse.text import find_title
+from transforms.schema import ARTICLES_SCHEMA, RawDocument
+
+UTC = dt.UTC
+BODY = "".join(
+    f"<p>The port of Harbourtown reopened on day {i} after a storm closed it for three days, officials said, "
+    "and the first ships were unloaded before noon under a clear sky.</p>"
+    for i in range(4)
+)
+
+
+def page(head="", before="", h1="Port reopens after storm", url="https://harbour.example/port", after="") -> RawDocument:
+    html = f"<html lang='en'><head>{head}</head><body>{before}<article><h1>{h1}</h1>{after}{BODY}</article></body></html>"
+    return RawDocument("id", "page.html", "html", html, url=url)
+
+
+def test_the_two_new_columns_are_in_the_articles_table():
+    assert ARTICLES_SCHEMA.field("published_source").type == "string"
+    assert ARTICLES_SCHEMA.field("agency").type == "string"
+
+
+# ------------------------------------------------------------------------------------------- dates
+
+
+def datelines():
+    path = Path(__file__).parent / "fixtures" / "datelines.tsv"
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return [pytest.param(line, want.strip(), id=f"{lang}-{i}") for i, (lang, line, want) in enumerate(rows)]
+
+
+@pytest.mark.parametrize("line, day", datelines())
+def test_a_dateline_in_any_language_gives_its_day(line, day):
+    """Reproduces issue 27: find_date returned nothing for Опубликовано 12 марта 2021, 10:15 and 2021年3月12日;
+    a caption's date and a copyright year are no dateline."""
+    when = find_date([line])
+    assert (when.date().isoformat() if when else "") == day
+
+
+def test_a_caption_date_and_a_masthead_date_are_not_the_publication_date(seed_paths):
+    """Reproduces issue 27: seed 001 was dated by a photo caption (2021-06-23), seed 000 by its masthead's
+    day of printing (2025-11-08), so the story's first outlet was the wrong one. Neither is a dateline."""
+    for prefix in ("000", "001", "003"):
+        path = next(p for p in seed_paths if p.name.startswith(prefix))
+        article = parse_document(RawDocument(path.stem, str(path), "text", path.read_text(encoding="utf-8")))
+        assert (article.published_at, article.published_source) == (None, None), prefix
+
+
+def test_a_dump_dateline_below_the_title_is_taken_with_its_source():
+    body = "Harbour Times\nPort reopens after the long storm\nBy Mary Major\nОпубликовано 12 марта 2021, 10:15\n" + (
+        "The port reopened on Monday after a storm closed it for three days, officials said today.\n" * 3
+    )
+    article = parse_document(RawDocument("d", "d.txt", "text", body))
+    assert article.published_at == dt.datetime(2021, 3, 12, 10, 15, tzinfo=UTC) and article.published_source == "text"
+    assert article.title == "Port reopens after the long storm" and article.authors == ("Mary Major",)
+
+
+def test_a_future_or_ancient_date_is_not_taken_and_the_next_source_is():
+    fetched = dt.datetime(2021, 8, 20, tzinfo=UTC)
+    assert plausible(dt.datetime(2021, 8, 20, 10, tzinfo=UTC), fetched)
+    assert not plausible(dt.datetime(2021, 8, 22, tzinfo=UTC), fetched)
+    assert not plausible(dt.datetime(1970, 1, 1, tzinfo=UTC), fetched)
+    raw = page(
+        '<meta property="article:published_time" content="2031-01-01T00:00:00Z">',
+        url="https://harbour.example/2021/08/16/port",
+    )
+    article = parse_document(raw)
+    assert (article.published_at.date(), article.published_source) == (dt.date(2021, 8, 16), "url")
+
+
+def test_the_page_states_its_time_in_its_own_offset_and_parquet_keeps_the_instant():
+    article = parse_document(page('<meta property="article:published_time" content="2020-10-14T05:50:00+08:00">'))
+    assert article.published_source == "html" and article.published_at.date() == dt.date(2020, 10, 14)
+    assert article.published_at == dt.datetime(2020, 10, 13, 21, 50, tzinfo=UTC)
+    assert article.published_date == "2020-10-13"  # the partition stays the UTC day
+
+
+def test_a_feed_entry_time_wins_over_its_page_unless_the_page_states_an_earlier_one():
+    from trafilatura.utils import load_html
+
+    meta = '<meta property="article:published_time" content="{}">'
+    for page_time, feed_time, want in [
+        ("2021-08-16T09:00:00Z", "2021-08-16T12:00:00Z", (dt.datetime(2021, 8, 16, 9, tzinfo=UTC), "html")),
+        ("2021-08-17T09:00:00Z", "2021-08-16T12:00:00Z", (dt.datetime(2021, 8, 16, 12, tzinfo=UTC), "feed")),
+        ("2031-08-17T09:00:00Z", "2021-08-16T12:00:00Z", (dt.datetime(2021, 8, 16, 12, tzinfo=UTC), "feed")),
+    ]:
+        raw = page(meta.format(page_time))
+        raw = RawDocument(raw.doc_id, raw.source_path, "html", raw.body, url=raw.url, published=feed_time, feed_url="https://harbour.example/rss")
+        assert published(raw, load_html(raw.body), raw.url, None) == want
+    given = RawDocument("j", "j.jsonl:1", "html", page().body, url="https://harbour.example/port", published="2021-08-16")
+    assert parse_document(given).published_source == "input"
+
+
+# ------------------------------------------------------------------------------------------ titles
+
+
+def test_the_site_name_is_taken_off_a_title():
+    names = ["Sci.News", "Maxim"]
+    assert strip_site("72-Million-Year-Old Snail Fossil | Sci.News", names, "sci-news.com") == "72-Million-Year-Old Snail Fossil"
+    assert strip_site("The Best Whiskeys - Maxim", names, "maxim.com") == "The Best Whiskeys"
+    assert strip_site("President Gay Was Right | Opinion | The Harvard Crimson", ["The Harvard Crimson"], "thecrimson.com") == (
+        "President Gay Was Right"
+    )
+    assert strip_site("Spider-Man - Far From Home review", names, "maxim.com") == "Spider-Man - Far From Home review"
+
+
+def test_the_page_headline_beats_the_social_media_title():
+    from trafilatura.utils import load_html
+
+    head = '<meta property="og:title" content="Is this the best port in the world?"><title>Port news | Harbour Times</title>'
+    raw = page(head, h1="Port reopens after storm")
+    assert page_title(load_html(raw.body), ["Harbour Times"], "harbour.example", None) == "Port reopens after storm"
+    sectioned = page('<meta property="og:title" content="Port reopens after storm">', h1="Politics | Port reopens after storm")
+    assert parse_document(sectioned).title == "Port reopens after storm"
+    with_section_h1 = page(
+        '<meta property="og:title" content="Port reopens after storm - Harbour Times">', before="<h1>Football</h1>"
+    )
+    assert parse_document(with_section_h1).title == "Port reopens after storm"
+
+
+def test_a_menu_line_or_a_masthead_is_never_a_dump_title():
+    """Reproduces issue 27: page dumps took "Home | World | Business | Sport | Opinion" for their title."""
+    lines = [
+        "Harbour Times",
+        "Home | World | Business | Sport | Opinion",
+        "Subscribe",
+        "Port reopens after the long storm",
+        "By Mary Major",
+        "The port reopened on Monday after a storm closed it for three days, officials said on Monday.",
+    ]
+    assert find_title(lines) == ("Port reopens after the long storm", 3)
+
+
+def test_a_dump_outlet_comes_from_its_masthead_else_its_url_domain():
+    body = "Port reopens after the long storm\n" + "The port reopened on Monday after a storm closed it, officials said.\n" * 3
+    article = parse_document(RawDocument("d", "d.jsonl:1", "text", body, url="https://www.news.harbour.co.uk/a/1"))
+    assert article.source == "harbour.co.uk"
+    assert parse_document(RawDocument("d", "d.txt", "text", body)).source is None
+
+
+# ----------------------------------------------------------------------------------------- authors
+
+
+def test_authors_are_people_and_an_agency_goes_apart():
+    names, domain = ["Harbour Times"], "harbour.example"
+    assert clean_authors(["Jane Doe (AP)"], names, domain) == (("Jane Doe",), "AP")
+    assert clean_authors(["Reuters"], names, domain) == ((), "Reuters")
+    assert clean_authors(["Harbour Times Staff", "Harbour Times"], names, domain) == ((), None)
+    assert clean_authors(["Evan Orris, NBA.com"], names, domain) == (("Evan Orris",), None)
+    assert clean_authors(["Lauren Manaker MS, RDN, LD"], names, domain) == (("Lauren Manaker",), None)
+    assert clean_authors(["Greg Potts Published", "March 9"], names, domain) == (("Greg Potts",), None)
+    assert clean_authors(["Ann Wood and Bo Lind; Ann Wood"], names, domain) == (("Ann Wood", "Bo Lind"), None)
+
+
+def test_a_byline_link_after_the_headline_is_read_and_a_sidebar_is_not():
+    before = '<aside><a href="/author/sidebar-sam">Sidebar Sam</a></aside>'
+    raw = page(before=before, after='<div class="meta"><p>By <a href="/author/mary-major">Mary Major</a></p></div>')
+    article = parse_document(raw)
+    assert article.authors == ("Mary Major",)
