@@ -18,6 +18,7 @@ version it appends to through the same paths it writes its own under.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import Optional
 
@@ -178,3 +179,17 @@ def exists(path: str) -> bool:
 
 def open_file(path: str):
     return FileSystems.open(resolve(path))
+
+
+def files_under(root: str, folder: str) -> dict[str, str]:
+    """The files of the version at ``root`` under ``folder`` (a table): path in the version -> physical path."""
+    prefix = root.rstrip("/") + "/"
+    place = _place(prefix)
+    if place is None:
+        found = FileSystems.match([FileSystems.join(root, folder, "**")])[0].metadata_list
+        return {m.path[len(prefix) :]: m.path for m in found if not posixpath.basename(m.path).startswith(".")}
+    versions, run, _ = place
+    files = _known_files(versions, run)
+    if files is None:
+        files = {**base_files(versions, run), **own_files(versions, run)}
+    return {rel: path for rel, path in files.items() if rel.startswith(folder.rstrip("/") + "/")}
