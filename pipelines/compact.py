@@ -1,4 +1,5 @@
-"""``python -m pipelines.compact OUTPUT [--target-size 128MB]``: merge each partition's small files into
+"""``python -m pipelines.compact OUTPUT [--target-size 128MB] [--s3_endpoint_url=... and Beam's other
+storage options]``: merge each partition's small files into
 files of about the target size, the tables' and the dedupe index's, committed as a new version of the
 dataset (rows unchanged)."""
 
@@ -7,7 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.maintenance import change_version
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.maintenance import change_version, object_store_options
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.write.commit import DatasetError
 from transforms.write.compact import compact_version
@@ -32,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.compact", description=__doc__)
     parser.add_argument("output", help="the dataset folder (a run's --output)")
     parser.add_argument("--target-size", type=size, default=128 * 2**20, help="bytes per file (default 128MB)")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    FileSystems.set_options(object_store_options(parser, rest))
     try:
         version, counts = change_version(
             args.output, "compaction", lambda version: compact_version(version, args.target_size, DEDUPE_INDEX_TABLES)

@@ -15,17 +15,25 @@ from transforms.write.commit import (
     check_pointer,
     commit,
     exclusive,
-    is_local,
     state_dir_of,
 )
 from transforms.write.parquet import new_run_id
 
 
+def object_store_options(parser, rest: list[str]):
+    """Beam's storage options (``--s3_endpoint_url=...``, ``--s3_region_name=...``) among a maintenance
+    command's arguments, as pipeline options; anything else is refused by ``parser``."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    unknown = [a for a in rest if not a.startswith(("--s3_", "--aws_", "--gcs_", "--azure_", "--hdfs_"))]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return PipelineOptions(rest)
+
+
 def change_version(output: str, what: str, change: Callable[[Version], object]) -> tuple[Version, object]:
     """Run ``change`` on a new version of ``output``'s committed dataset and commit it; ``what`` names the
     change in the manifest (its value: what ``change`` returned) and in errors."""
-    if not is_local(output):
-        raise DatasetError(f"{what} works on local datasets only for now")
     with exclusive(output):
         current = check_pointer(output)
         if current is None:

@@ -124,7 +124,9 @@ def test_killed_run_on_s3_leaves_nothing_seen_and_the_next_run_takes_over(s3):
     victim = _start(f"--input={source}", f"--output={output}", "--write_mode=append", *s3.flags(), env=env)
     deadline = time.monotonic() + 300
     while not [k for k in s3.keys(f"{output}/_versions") if "/_state/" in k and committed not in k]:
-        assert victim.poll() is None and time.monotonic() < deadline, victim.stderr.read()[-2000:] if victim.poll() else "too slow"
+        assert victim.poll() is None and time.monotonic() < deadline, (
+            victim.stderr.read()[-2000:] if victim.poll() else "too slow"
+        )
         time.sleep(0.2)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
@@ -140,3 +142,35 @@ def test_killed_run_on_s3_leaves_nothing_seen_and_the_next_run_takes_over(s3):
     folders = {k.split("/_versions/")[1].split("/")[0] for k in s3.keys(output) if "/_versions/" in k}
     assert folders == {committed, commit.current_version(output)}  # the killed run's folder was removed
     assert len(ids(output)) + len(read_table(output, "duplicates")) == len(SEED_FILES)  # nothing lost or doubled
+
+
+def test_compaction_and_report_on_s3(s3, tmp_path):
+    """Compaction commits a version that lists the merged files and leaves the merged ones out (deleting
+    none a reader may hold); the report reads the committed version."""
+    from pipelines.compact import main as compact
+    from pipelines.report.__main__ import main as report
+
+    bucket = s3.bucket("compact")
+    output = f"{bucket}/news"
+    source = upload(s3, bucket, SEED_FILES)
+    for pattern in ("00[01]*", "00[234]*"):
+        result = run_cli(f"--input={source.replace('*', pattern)}", f"--output={output}", "--write_mode=append", *s3.flags())
+        assert result.returncode == 0, result.stderr[-2000:]
+    FileSystems.set_options(s3.options())
+    before = {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in ("articles", "entities", "duplicates")}
+    previous = commit.current_version(output)
+    files_before = len(commit_files(output))
+    assert compact([output, *s3.flags()]) == 0
+    assert commit.current_version(output) != previous
+    assert {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in before} == before
+    assert len(commit_files(output)) < files_before
+    assert read_table(output, "articles", as_of=previous).num_rows == len(before["articles"])  # the old version kept
+    page = tmp_path / "report.html"
+    assert report([output, f"--out={page}", *s3.flags()]) == 0
+    assert f"<b>{len(before['articles'])}</b>articles" in page.read_text()
+
+
+def commit_files(output: str) -> dict:
+    from transforms.sink import view
+
+    return view.version_files(f"{output}/{commit.VERSIONS}", commit.current_version(output))

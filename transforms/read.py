@@ -130,8 +130,6 @@ class FileCut(ValueError):
     """A file is read no further: a cap of ``ReadSettings`` was reached."""
 
 
-
-
 def content_digest(content: bytes) -> bytes:
     return hashlib.blake2b(content, digest_size=16).digest()
 

@@ -255,9 +255,7 @@ def remembered_rows(folder: str, state_key: str, skip_run: str) -> Iterator[tupl
             yield key, entry
 
 
-def rebuilt_entries(
-    root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]
-) -> Iterator[IndexedSketch]:
+def rebuilt_entries(root: str, settings: DedupeSettings, ingested_at: Callable[[str], dt.datetime]) -> Iterator[IndexedSketch]:
     """The index rows of a dataset's tables, for an index that was lost: each article's sketch made again from
     its text (what the run sketched), each duplicate's id alone (its text is not kept: a copy of it is
     still found through its canonical article). ``ingested_at(path)``: the event time of an undated row

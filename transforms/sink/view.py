@@ -94,12 +94,14 @@ def own_files(versions: str, run: str) -> dict[str, str]:
 
 def version_files(versions: str, run: str, removed: frozenset = frozenset()) -> dict[str, str]:
     """Every file of a version: the sealed list, or (a version being written, a stream's) its base's files
-    overlaid with its own, less ``removed``."""
+    overlaid with its own, less ``removed`` (paths in the version, full: ``.../_versions/<run>/<rel>``)."""
     sealed = sealed_files(FileSystems.join(versions, run))
     if sealed is not None:
         return sealed
+    prefix = FileSystems.join(versions, run).rstrip("/") + "/"
+    gone = {path[len(prefix) :] for path in removed if path.startswith(prefix)}
     files = {**base_files(versions, run), **own_files(versions, run)}
-    return {rel: path for rel, path in files.items() if rel not in removed}
+    return {rel: path for rel, path in files.items() if rel not in gone}
 
 
 def write_base(root: str, base: Optional[str]) -> None:
@@ -114,7 +116,8 @@ def write_base(root: str, base: Optional[str]) -> None:
 
 def seal_files(root: str, removed: frozenset = frozenset()) -> int:
     """Write a version folder's ``_files.json``: its base's files and its own, less ``removed`` (what
-    compaction merged away). Returns how many files the version has. Object stores only."""
+    compaction merged away: full paths in the version). Returns how many files the version has. Object
+    stores only."""
     from transforms.files import write_atomically
 
     versions, run, _ = _place(root.rstrip("/") + "/")

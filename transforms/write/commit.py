@@ -80,6 +80,7 @@ class Version:
     state_dir: Optional[str] = None  # ``--state-dir``: state kept outside OUTPUT, one folder per version
     pointer_tag: Optional[str] = None  # object stores: the etag of ``_CURRENT`` when the run began
     migrated: dict = dataclasses.field(default_factory=dict)  # table -> files given today's columns (``migrate``)
+    removed: list = dataclasses.field(default_factory=list)  # object stores: base files left out (compacted)
 
     @property
     def root(self) -> str:
@@ -342,14 +343,14 @@ def ensure_tables(root: str, run_id: str) -> None:
     ensure_folder(FileSystems.join(root, STATE))
 
 
-def seal(version: Version, manifest: dict, removed: tuple[str, ...] = ()) -> None:
+def seal(version: Version, manifest: dict) -> None:
     """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished. The manifest
     says where the version's state is (``state_dir``), so the next run, or compaction, finds it."""
     ensure_tables(version.root, version.run_id)
     if not is_local(version.output):
-        view.seal_files(version.root, frozenset(removed))
+        view.seal_files(version.root, frozenset(version.removed))
         if version.state_dir:
-            view.seal_files(version.state)
+            view.seal_files(version.state, frozenset(version.removed))
     manifest = {**manifest, "state_dir": version.state_dir}
     if version.migrated:
         manifest["migrated"] = version.migrated
@@ -383,10 +384,9 @@ def publish(version: Version) -> None:
         write_atomically(FileSystems.join(version.output, POINTER_OBJECT), lambda sink: sink.write(name))
 
 
-def commit(version: Version, manifest: dict, removed: tuple[str, ...] = ()) -> None:
-    """A batch run's end: seal the version, then publish it. ``removed``: files of the base version the new
-    one leaves out (compaction merged them), on object stores, where a version lists its files."""
-    seal(version, manifest, removed)
+def commit(version: Version, manifest: dict) -> None:
+    """A batch run's end: seal the version, then publish it."""
+    seal(version, manifest)
     publish(version)
 
 
