@@ -54,6 +54,8 @@ def _read_json(path: str) -> Optional[dict]:
 
 _sealed: dict[str, dict[str, str]] = {}  # sealed versions never change: each process reads a list once
 _bases: dict[str, Optional[str]] = {}
+_unsealed: set[str] = set()  # folders seen without a list: being written (sealed later only by ``seal_files``)
+_physical: set[str] = set()  # paths ``match`` answered with: where a file is, never looked up again
 
 
 def sealed_files(folder: str) -> Optional[dict[str, str]]:
@@ -129,6 +131,7 @@ def seal_files(root: str, removed: frozenset = frozenset()) -> int:
     data = json.dumps({"files": grouped}, separators=(",", ":")).encode("utf-8")
     write_atomically(FileSystems.join(root, FILES), lambda sink: sink.write(data))
     _sealed[FileSystems.join(versions, run)] = files
+    _unsealed.discard(FileSystems.join(versions, run))
     return len(files)
 
 
@@ -138,9 +141,12 @@ def _known_files(versions: str, run: str) -> Optional[dict[str, str]]:
     folder = FileSystems.join(versions, run)
     if folder in _sealed:
         return _sealed[folder]
-    if folder in _bases:
+    if folder in _bases or folder in _unsealed:
         return None
-    return sealed_files(folder)
+    found = sealed_files(folder)
+    if found is None:
+        _unsealed.add(folder)
+    return found
 
 
 def match(pattern: str) -> list[str]:
@@ -154,18 +160,21 @@ def match(pattern: str) -> list[str]:
     regex = re.compile(FileSystem.translate_pattern(rest))
     sealed = _known_files(versions, run)
     if sealed is not None:
-        return [path for rel, path in sorted(sealed.items()) if regex.match(rel)]
-    own = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-    base = base_files(versions, run)
-    prefix = FileSystems.join(versions, run).rstrip("/") + "/"
-    mine = {path[len(prefix) :] for path in own}
-    return own + [path for rel, path in sorted(base.items()) if rel not in mine and regex.match(rel)]
+        found = [path for rel, path in sorted(sealed.items()) if regex.match(rel)]
+    else:
+        own = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+        base = base_files(versions, run)
+        prefix = FileSystems.join(versions, run).rstrip("/") + "/"
+        mine = {path[len(prefix) :] for path in own}
+        found = own + [path for rel, path in sorted(base.items()) if rel not in mine and regex.match(rel)]
+    _physical.update(found)
+    return found
 
 
 def resolve(path: str) -> str:
     """Where a file of a version physically is: its own copy, else its base's (else the path itself)."""
     place = _place(path)
-    if place is None:
+    if place is None or path in _physical:
         return path
     versions, run, rest = place
     sealed = _known_files(versions, run)
