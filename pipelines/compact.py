@@ -1,4 +1,5 @@
-"""``python -m pipelines.compact OUTPUT [--target-size 128MB] [--retain 168h]``: merge each partition's small
+"""``python -m pipelines.compact OUTPUT [--target-size 128MB] [--retain 168h] [--s3_endpoint_url=... and
+Beam's other storage options]``: merge each partition's small
 files into files of about the target size, the tables' and the dedupe index's, committed as a new version
 of the dataset (rows unchanged). A dataset published as Delta or Iceberg tables takes the compaction as one
 commit per table (files removed and added, no data change: Delta's OPTIMIZE), then the format's clean-up:
@@ -10,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from apache_beam.io.filesystems import FileSystems
+
 from pipelines.checks import refuse_legacy_layout
-from pipelines.maintenance import change_version
+from pipelines.maintenance import change_version, object_store_options
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.settings import duration
 from transforms.write.commit import DatasetError, exclusive
@@ -47,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--iceberg-catalog", type=catalog_uri, help="Iceberg: the catalog URI, when the dataset's needs a password"
     )
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    FileSystems.set_options(object_store_options(parser, rest))
     try:
         refuse_legacy_layout(args.output)  # rewritten with today's schema, its rows would lose their day
         version, counts = change_version(

@@ -15,7 +15,6 @@ from transforms.write.commit import (
     begin,
     check_pointer,
     exclusive,
-    is_local,
     publish,
     seal,
     state_dir_of,
@@ -25,6 +24,17 @@ from transforms.write.tables import TableSettings, resolve
 from transforms.write.tables import publish as publish_tables
 
 
+def object_store_options(parser, rest: list[str]):
+    """Beam's storage options (``--s3_endpoint_url=...``, ``--s3_region_name=...``) among a maintenance
+    command's arguments, as pipeline options; anything else is refused by ``parser``."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    unknown = [a for a in rest if not a.startswith(("--s3_", "--aws_", "--gcs_", "--azure_", "--hdfs_"))]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return PipelineOptions(rest)
+
+
 def change_version(
     output: str, what: str, change: Callable[[Version], object], tables: Optional[TableSettings] = None
 ) -> tuple[Version, object]:
@@ -32,8 +42,6 @@ def change_version(
     change in the manifest (its value: what ``change`` returned) and in errors. A dataset published as
     Delta or Iceberg tables gets the new version as one commit per table (``tables``: e.g. the catalog
     URI, when the recorded one lacks its password)."""
-    if not is_local(output):
-        raise DatasetError(f"{what} works on local datasets only for now")
     with exclusive(output):
         current = check_pointer(output)
         if current is None:

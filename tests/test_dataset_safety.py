@@ -299,11 +299,14 @@ def test_a_dataset_written_before_versions_is_adopted_whole(tmp_path):
 
 
 def test_appending_to_tables_of_another_schema_is_refused(tmp_path):
+    """A column of another type is no addition (columns only added are given to the old files:
+    tests/test_migrate.py)."""
     output = tmp_path / "out"
     old = output / "errors"
     old.mkdir(parents=True)
-    pq.write_table(pa.table({"source_path": ["x"], "error": ["old layout"]}), old / "part-old-00000.parquet")
+    pq.write_table(pa.table({"source_path": [1], "error": ["old layout"]}), old / "part-old-00000.parquet")
     result = run_cli("--input", str(SEEDS / "002*"), "--output", str(output), "--write_mode", "append", timeout=300)
     assert result.returncode == 2 and "errors written with another schema" in result.stderr
+    assert "source_path is int64" in result.stderr
     assert (output / "errors" / "part-old-00000.parquet").exists()
     assert run_cli("--input", str(SEEDS / "002*"), "--output", str(output)).returncode == 0  # overwrite replaces it

@@ -14,9 +14,11 @@ import os
 from typing import NamedTuple, Optional
 
 import jinja2
+from apache_beam.io.filesystems import FileSystems
 from markupsafe import Markup
 
 from pipelines.report import charts, queries
+from transforms.files import write_atomically
 
 LONG_SPAN_DAYS = 90  # beyond this, articles are counted per week: daily bars would be slivers
 TILES = {  # the header's counts: totals' key -> label
@@ -126,8 +128,11 @@ def build_report(output: str) -> str:
 
 def write_report(output: str, out: str | None = None) -> str:
     """Write the report (default ``OUTPUT/report.html``); returns its path."""
-    out = out or os.path.join(output, "report.html")
-    text = build_report(output)
-    with open(out, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    out = out or FileSystems.join(output, "report.html")
+    text = build_report(output).encode("utf-8")
+    if "://" in out and not out.startswith("file://"):  # an object store: one whole object
+        write_atomically(out, lambda sink: sink.write(text))
+    else:
+        with open(out, "wb") as handle:
+            handle.write(text)
     return out

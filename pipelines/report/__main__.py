@@ -1,4 +1,4 @@
-"""python -m pipelines.report OUTPUT [--out FILE]"""
+"""python -m pipelines.report OUTPUT [--out FILE] [--s3_endpoint_url=... and Beam's other storage options]"""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import argparse
 import os
 import sys
 
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.maintenance import object_store_options
 from pipelines.report import write_report
+from transforms.write.commit import current_version, is_local
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("output", help="the dataset folder (a run's --output)")
     parser.add_argument("--out", help="the HTML file to write (default: OUTPUT/report.html)")
-    args = parser.parse_args(argv)
-    if not os.path.isdir(os.path.join(args.output, "articles")):
+    args, rest = parser.parse_known_args(argv)
+    FileSystems.set_options(object_store_options(parser, rest))
+    if (
+        is_local(args.output)
+        and not os.path.isdir(os.path.join(args.output, "articles"))
+        or not (is_local(args.output) or current_version(args.output))
+    ):
         print(f"error: {args.output} holds no dataset (no articles table)", file=sys.stderr)
         return 2
     try:

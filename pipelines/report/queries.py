@@ -10,8 +10,12 @@ import os
 from typing import Optional
 
 import duckdb
+from apache_beam.io.filesystems import FileSystems
 
 from pipelines.stats import RUNS, reason_of
+from transforms.sink import view
+from transforms.sink.read import read_table
+from transforms.write.commit import is_local
 from transforms.write.parquet import TABLES
 
 log = logging.getLogger("pipelines.report")
@@ -30,12 +34,14 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
     The files are listed by us and handed to DuckDB as values, each escaped as a glob (``[*]``): no path is
     pasted into SQL or matched as a pattern, and Hive partitioning is off, so no ``key=value`` folder above
     the dataset becomes a column (an output under ``/data/source=x/`` would replace every article's
-    source). A table without a file reads as empty, with its schema."""
+    source). A table without a file reads as empty, with its schema. On an object store the committed
+    version's files are listed by the version, not by a folder: read through ``read_table``."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # days are UTC days, as published_date is
     for table in ("articles", "entities", "duplicates", "errors"):
-        files = table_files(output, table)
-        if files:
+        if not is_local(output):
+            relation = con.from_arrow(read_table(output, table))
+        elif files := table_files(output, table):
             relation = con.read_parquet([glob.escape(f) for f in files], hive_partitioning=False, union_by_name=True)
         else:
             relation = con.from_arrow(TABLES[table].empty_table())
@@ -153,13 +159,16 @@ def error_reasons(con) -> list[dict]:
 def run_history(output: str, limit: Optional[int] = 30) -> list[dict]:
     """The last runs' stats files, oldest first. A broken one (cut short, not UTF-8, not an object) is
     skipped with a warning: one run's record never hides the others."""
-    folder = os.path.join(output, RUNS)
+    folder = FileSystems.join(output, RUNS)
+    if is_local(output):
+        names = [os.path.join(folder, n) for n in os.listdir(folder)] if os.path.isdir(folder) else []
+    else:
+        names = view.match(FileSystems.join(folder, "*.json"))
     runs = []
-    for name in os.listdir(folder) if os.path.isdir(folder) else []:
-        if name.endswith(".json"):
-            path = os.path.join(folder, name)
+    for path in sorted(names):
+        if path.endswith(".json"):
             try:
-                with open(path, "rb") as handle:
+                with FileSystems.open(path) as handle:
                     run = json.loads(handle.read().decode("utf-8"))
             except (OSError, ValueError) as e:
                 log.warning("skipped the run stats file %s: %s", path, e)

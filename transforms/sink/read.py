@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.sink import view
+from transforms.sink import migrate, view
 
 PARQUET = "parquet"
 # --table-format -> the module that reads it (``read(output, table, as_of) -> pa.Table``).
@@ -57,12 +57,7 @@ def committed_files(output: str, table: str, as_of: Optional[str] = None) -> lis
 def read_file(path: str, schema: pa.Schema) -> pa.Table:
     """One file with today's schema: columns it lacks (an earlier release's file) null, in today's order."""
     with FileSystems.open(path) as handle:
-        found = pq.read_table(handle)
-    columns = [
-        found.column(field.name).cast(field.type) if field.name in found.column_names else pa.nulls(found.num_rows, field.type)
-        for field in schema
-    ]
-    return pa.Table.from_arrays(columns, schema=schema)
+        return migrate.conform(pq.read_table(handle), schema)
 
 
 def read_table(output: str, table: str, as_of: Optional[str] = None, options=None) -> pa.Table:

@@ -18,6 +18,7 @@ version it appends to through the same paths it writes its own under.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import Optional
 
@@ -53,6 +54,8 @@ def _read_json(path: str) -> Optional[dict]:
 
 _sealed: dict[str, dict[str, str]] = {}  # sealed versions never change: each process reads a list once
 _bases: dict[str, Optional[str]] = {}
+_unsealed: set[str] = set()  # folders seen without a list: being written (sealed later only by ``seal_files``)
+_physical: set[str] = set()  # paths ``match`` answered with: where a file is, never looked up again
 
 
 def sealed_files(folder: str) -> Optional[dict[str, str]]:
@@ -93,12 +96,14 @@ def own_files(versions: str, run: str) -> dict[str, str]:
 
 def version_files(versions: str, run: str, removed: frozenset = frozenset()) -> dict[str, str]:
     """Every file of a version: the sealed list, or (a version being written, a stream's) its base's files
-    overlaid with its own, less ``removed``."""
+    overlaid with its own, less ``removed`` (paths in the version, full: ``.../_versions/<run>/<rel>``)."""
     sealed = sealed_files(FileSystems.join(versions, run))
     if sealed is not None:
         return sealed
+    prefix = FileSystems.join(versions, run).rstrip("/") + "/"
+    gone = {path[len(prefix) :] for path in removed if path.startswith(prefix)}
     files = {**base_files(versions, run), **own_files(versions, run)}
-    return {rel: path for rel, path in files.items() if rel not in removed}
+    return {rel: path for rel, path in files.items() if rel not in gone}
 
 
 def write_base(root: str, base: Optional[str]) -> None:
@@ -113,7 +118,8 @@ def write_base(root: str, base: Optional[str]) -> None:
 
 def seal_files(root: str, removed: frozenset = frozenset()) -> int:
     """Write a version folder's ``_files.json``: its base's files and its own, less ``removed`` (what
-    compaction merged away). Returns how many files the version has. Object stores only."""
+    compaction merged away: full paths in the version). Returns how many files the version has. Object
+    stores only."""
     from transforms.files import write_atomically
 
     versions, run, _ = _place(root.rstrip("/") + "/")
@@ -125,6 +131,7 @@ def seal_files(root: str, removed: frozenset = frozenset()) -> int:
     data = json.dumps({"files": grouped}, separators=(",", ":")).encode("utf-8")
     write_atomically(FileSystems.join(root, FILES), lambda sink: sink.write(data))
     _sealed[FileSystems.join(versions, run)] = files
+    _unsealed.discard(FileSystems.join(versions, run))
     return len(files)
 
 
@@ -134,9 +141,12 @@ def _known_files(versions: str, run: str) -> Optional[dict[str, str]]:
     folder = FileSystems.join(versions, run)
     if folder in _sealed:
         return _sealed[folder]
-    if folder in _bases:
+    if folder in _bases or folder in _unsealed:
         return None
-    return sealed_files(folder)
+    found = sealed_files(folder)
+    if found is None:
+        _unsealed.add(folder)
+    return found
 
 
 def match(pattern: str) -> list[str]:
@@ -150,18 +160,21 @@ def match(pattern: str) -> list[str]:
     regex = re.compile(FileSystem.translate_pattern(rest))
     sealed = _known_files(versions, run)
     if sealed is not None:
-        return [path for rel, path in sorted(sealed.items()) if regex.match(rel)]
-    own = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-    base = base_files(versions, run)
-    prefix = FileSystems.join(versions, run).rstrip("/") + "/"
-    mine = {path[len(prefix) :] for path in own}
-    return own + [path for rel, path in sorted(base.items()) if rel not in mine and regex.match(rel)]
+        found = [path for rel, path in sorted(sealed.items()) if regex.match(rel)]
+    else:
+        own = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+        base = base_files(versions, run)
+        prefix = FileSystems.join(versions, run).rstrip("/") + "/"
+        mine = {path[len(prefix) :] for path in own}
+        found = own + [path for rel, path in sorted(base.items()) if rel not in mine and regex.match(rel)]
+    _physical.update(found)
+    return found
 
 
 def resolve(path: str) -> str:
     """Where a file of a version physically is: its own copy, else its base's (else the path itself)."""
     place = _place(path)
-    if place is None:
+    if place is None or path in _physical:
         return path
     versions, run, rest = place
     sealed = _known_files(versions, run)
@@ -178,3 +191,17 @@ def exists(path: str) -> bool:
 
 def open_file(path: str):
     return FileSystems.open(resolve(path))
+
+
+def files_under(root: str, folder: str) -> dict[str, str]:
+    """The files of the version at ``root`` under ``folder`` (a table): path in the version -> physical path."""
+    prefix = root.rstrip("/") + "/"
+    place = _place(prefix)
+    if place is None:
+        found = FileSystems.match([FileSystems.join(root, folder, "**")])[0].metadata_list
+        return {m.path[len(prefix) :]: m.path for m in found if not posixpath.basename(m.path).startswith(".")}
+    versions, run, _ = place
+    files = _known_files(versions, run)
+    if files is None:
+        files = {**base_files(versions, run), **own_files(versions, run)}
+    return {rel: path for rel, path in files.items() if rel.startswith(folder.rstrip("/") + "/")}

@@ -39,11 +39,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Optional
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import StateFileError, check_state_files, ensure_folder, write_atomically
-from transforms.sink import objects, view
+from transforms.sink import migrate, objects, view
 from transforms.write.parquet import TABLES, table_files, write_empty_table
 
 VERSIONS = "_versions"  # every version, one folder each, named by run id
@@ -78,6 +79,8 @@ class Version:
     previous: Optional[str]  # the committed version this one starts from or replaces, if any
     state_dir: Optional[str] = None  # ``--state-dir``: state kept outside OUTPUT, one folder per version
     pointer_tag: Optional[str] = None  # object stores: the etag of ``_CURRENT`` when the run began
+    migrated: dict = dataclasses.field(default_factory=dict)  # table -> files given today's columns (``migrate``)
+    removed: list = dataclasses.field(default_factory=list)  # object stores: base files left out (compacted)
 
     @property
     def root(self) -> str:
@@ -280,10 +283,12 @@ def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = Non
     if append and previous:
         root = FileSystems.join(output, VERSIONS, previous)
         stale = stale_tables(root)
-        if stale:
+        refused = {table: why for table, found in stale.items() if (why := migrate.difference(found, TABLES[table]))}
+        if refused:
             raise DatasetError(
-                f"{output} holds {', '.join(stale)} written with another schema (an earlier version of this "
-                "pipeline): appending would mix the two; run once with --write_mode overwrite"
+                f"{output} holds {', '.join(refused)} written with another schema ("
+                + "; ".join(f"{t}: {why}" for t, why in refused.items())
+                + "): appending would mix the two; run once with --write_mode overwrite"
             )
         previous_state, flat = _state_of(output, previous)
         if not is_local(output):
@@ -295,6 +300,8 @@ def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = Non
         if is_local(output):
             _link_tree(root, version.root, skip=(SUCCESS, MANIFEST, STATE))
             _link_tree(previous_state, version.state, skip=(VERSIONS,) if flat else ())
+        for table in stale:  # an earlier release's tables: today's columns added, in this version
+            version.migrated[table] = migrate.add_columns(version.root, table, TABLES[table])
     elif not is_local(output):
         _start_views(version, None, None)
     elif not FileSystems.exists(version.root):
@@ -313,16 +320,18 @@ def _start_views(version: Version, root: Optional[str], state: Optional[str]) ->
         raise DatasetError(f"the committed state of {version.output} is in {state}: run with --state-dir set to it")
 
 
-def stale_tables(root: str) -> list[str]:
-    """The tables of a version whose files do not have today's schema (one file of each is read)."""
-    stale = []
+def stale_tables(root: str) -> dict[str, pa.Schema]:
+    """The tables of a version whose files do not have today's schema, with the schema they have (one file
+    of each is read: a committed version's files of a table share one schema, migrations included)."""
+    stale = {}
     for table, schema in TABLES.items():
         files = table_files(root, table)
         if files:
             files = sorted(files)
             with FileSystems.open(files[0]) as handle:
-                if not pq.read_schema(handle).equals(schema):
-                    stale.append(table)
+                found = pq.read_schema(handle)
+                if not found.remove_metadata().equals(schema):
+                    stale[table] = found
     return stale
 
 
@@ -334,15 +343,17 @@ def ensure_tables(root: str, run_id: str) -> None:
     ensure_folder(FileSystems.join(root, STATE))
 
 
-def seal(version: Version, manifest: dict, removed: tuple[str, ...] = ()) -> None:
+def seal(version: Version, manifest: dict) -> None:
     """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished. The manifest
     says where the version's state is (``state_dir``), so the next run, or compaction, finds it."""
     ensure_tables(version.root, version.run_id)
     if not is_local(version.output):
-        view.seal_files(version.root, frozenset(removed))
+        view.seal_files(version.root, frozenset(version.removed))
         if version.state_dir:
-            view.seal_files(version.state)
+            view.seal_files(version.state, frozenset(version.removed))
     manifest = {**manifest, "state_dir": version.state_dir}
+    if version.migrated:
+        manifest["migrated"] = version.migrated
     data = json.dumps(manifest, indent=1, sort_keys=True, default=str).encode("utf-8")
     write_atomically(FileSystems.join(version.root, MANIFEST), lambda sink: sink.write(data))
     write_atomically(FileSystems.join(version.root, SUCCESS), lambda sink: sink.write(b""))
@@ -373,10 +384,9 @@ def publish(version: Version) -> None:
         write_atomically(FileSystems.join(version.output, POINTER_OBJECT), lambda sink: sink.write(name))
 
 
-def commit(version: Version, manifest: dict, removed: tuple[str, ...] = ()) -> None:
-    """A batch run's end: seal the version, then publish it. ``removed``: files of the base version the new
-    one leaves out (compaction merged them), on object stores, where a version lists its files."""
-    seal(version, manifest, removed)
+def commit(version: Version, manifest: dict) -> None:
+    """A batch run's end: seal the version, then publish it."""
+    seal(version, manifest)
     publish(version)
 
 
