@@ -41,8 +41,9 @@ FORMATS = (DELTA, ICEBERG)
 MODULES = {DELTA: delta, ICEBERG: iceberg}
 
 
-def article(n: int, day: int | None, **extra) -> Article:
-    published = None if day is None else dt.datetime(2024, 3, day, 10, n, 7, 123456, tzinfo=dt.UTC)
+def article(n: int, month: int | None, **extra) -> Article:
+    """Article ``n``, published in ``month`` of 2024 (None: undated): one month a partition."""
+    published = None if month is None else dt.datetime(2024, month, 5, 10, n, 7, 123456, tzinfo=dt.UTC)
     entities = (
         Entity(f"Person {n}", "PERSON", 0, 8, f"Person {n}"),
         Entity("Paris", "GPE", 9, 14, "Paris", "FR", 48.85, 2.35, 2988507, "city"),
@@ -172,25 +173,25 @@ def test_delta_is_read_by_polars_and_duckdb_and_skips_files_by_publication_time(
     publish(resolve(str(output), TableSettings(table_format=DELTA)), str(root), "run1")
     uri = delta.table_uri(str(output), "articles")
     assert pl.scan_delta(uri).select(pl.len()).collect().item() == 5
-    assert sorted(pl.scan_delta(uri).filter(pl.col("published_at").dt.day() == 5).collect()["article_id"]) == ["a2", "a4"]
+    assert sorted(pl.scan_delta(uri).filter(pl.col("published_at").dt.month() == 5).collect()["article_id"]) == ["a2", "a4"]
     dataset = DeltaTable(uri).to_pyarrow_dataset()  # noqa: F841 (DuckDB reads it by name)
     assert duckdb.sql("select count(*), count(published_at) from dataset").fetchall() == [(5, 4)]
     actions = pa.table(DeltaTable(uri).get_add_actions(flatten=True)).to_pylist()
     assert sorted(a["num_records"] for a in actions) == [1, 1, 1, 2]
-    since = dt.datetime(2024, 3, 6, tzinfo=dt.UTC)
+    since = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
     kept = DeltaTable(uri).file_uris([("published_at", ">=", since)])  # files skipped by their statistics
-    assert len(kept) == 1 and "2024-03-06" in kept[0]
+    assert len(kept) == 1 and "published_month=2024-06" in kept[0]
 
 
-def test_iceberg_articles_are_partitioned_by_publication_day(tmp_path):
+def test_iceberg_articles_are_partitioned_by_publication_month(tmp_path):
     output, root = tmp_path / "out", tmp_path / "version"
     where = resolve(str(output), TableSettings(table_format=ICEBERG))
     write_run(root, "run1", FIRST + SECOND)
     publish(where, str(root), "run1")
     table = iceberg.catalog(where).load_table(("news", "articles"))
-    assert [(f.name, str(f.transform)) for f in table.spec().fields] == [("published_day", "day")]
-    scan = table.scan(row_filter="published_at >= '2024-03-06T00:00:00+00:00'")
-    assert [task.file.file_path.split("/")[-2] for task in scan.plan_files()] == ["published_date=2024-03-06"]
+    assert [(f.name, str(f.transform)) for f in table.spec().fields] == [("published_month", "month")]
+    scan = table.scan(row_filter="published_at >= '2024-06-01T00:00:00+00:00'")
+    assert [task.file.file_path.split("/")[-2] for task in scan.plan_files()] == ["published_month=2024-06"]
     assert scan.to_arrow()["article_id"].to_pylist() == ["a5"]
     undated = table.scan(row_filter="published_at is null").to_arrow()
     assert undated["article_id"].to_pylist() == ["a3"]

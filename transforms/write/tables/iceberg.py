@@ -3,10 +3,11 @@ SQLite file ``OUTPUT/_iceberg/catalog.db``), its files at ``OUTPUT/_iceberg/<tab
 
 The version's Parquet files are linked in and registered as data files (``add_files``: statistics from
 their footers, columns by name: the files carry no Iceberg field ids), in one catalog commit per table
-and run, whose snapshot summary carries ``news.run_id``. ``articles`` is partitioned by publication day,
-``day(published_at)``: a transform of the column, which Iceberg reads from each file's statistics (a file
-of the Hive layout holds one day, or only undated rows: the null partition). The other tables are not
-partitioned: ``entities`` has no date column, and a ``duplicates`` file spans days.
+and run, whose snapshot summary carries ``news.run_id``. ``articles`` and ``entities`` are partitioned by
+publication month, ``month(published_date)``: a transform of the column, which Iceberg reads from each
+file's statistics (a file of the Hive layout holds one month, as its folder says, or only undated rows:
+the null partition); a day filter prunes files by the column's min/max. The other tables are not
+partitioned (a ``duplicates`` file spans months).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table, _parquet_files_to_data_files
-from pyiceberg.transforms import DayTransform
+from pyiceberg.transforms import MonthTransform
 
 from transforms.write.parquet import TABLES
 from transforms.write.tables import ICEBERG, RUN_ID, Published, TableFormatError, link, local_path, table_root
 
-PARTITION_DAY = {"articles": "published_at"}  # table -> the timestamp column its day partitions by
+PARTITION_MONTH = {"articles": "published_date", "entities": "published_date"}  # table -> its month column
 CATALOG_FILE = "catalog.db"
 # Appends merge small manifests (else one more per run, each read by every later run's scan and commit).
 PROPERTIES = {"commit.manifest-merge.enabled": "true"}
@@ -68,8 +69,8 @@ def publish(where: Published, files: dict[str, list[str]], run_id: str, version_
                 _identifier(where, table), schema=TABLES[table], location=location, properties=PROPERTIES
             )
             with create as tx:
-                if table in PARTITION_DAY:
-                    tx.update_spec().add_field(PARTITION_DAY[table], DayTransform(), "published_day").commit()
+                if table in PARTITION_MONTH:
+                    tx.update_spec().add_field(PARTITION_MONTH[table], MonthTransform(), "published_month").commit()
                 tx.add_files(list(paths), snapshot_properties=properties, check_duplicate_files=False)
             continue
         held = {task.file.file_path: task.file for task in iceberg.scan().plan_files()}
