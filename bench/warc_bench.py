@@ -120,6 +120,7 @@ def broken_files(folder: Path) -> dict[str, Path]:
 def libraries(folder: Path, records: int) -> None:
     path = generate(folder / f"speed-{records}.warc.gz", records=records)
     import transforms.read  # noqa: F401 - imported before the clock starts (Beam's imports take seconds)
+
     print(f"# {path.name}: {path.stat().st_size / 2**20:.1f} MiB, load {os.getloadavg()[0]:.1f}")
     for name, reader in READERS.items():
         started = time.perf_counter()

@@ -99,7 +99,9 @@ class Builder:
 
     def revisit(self, url: str) -> Builder:
         headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-        record = self.writer.create_revisit_record(url, "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", url, self.date, http_headers=headers)
+        record = self.writer.create_revisit_record(
+            url, "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", url, self.date, http_headers=headers
+        )
         self._write(record)
         self.archive.skips["warc_revisit"] += 1
         return self
@@ -128,7 +130,9 @@ def crawl(gzipped: bool = True) -> Archive:
     b.response("https://news0.example.com/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(200), content_type="image/png")
     b.response("https://api.example.com/story.json", b'{"story": 1}', content_type="application/json")
     russian = "Новости дня\n" + "Правительство объявило о новых мерах поддержки экономики региона. " * 12
-    b.response("https://ru.example.com/novosti", page("Новости", russian, "cp1251", meta=False), "text/html; charset=windows-1251")
+    b.response(
+        "https://ru.example.com/novosti", page("Новости", russian, "cp1251", meta=False), "text/html; charset=windows-1251"
+    )
     return b.build()
 
 
