@@ -167,8 +167,6 @@ def corpus_figures(name: str, gold: list, tagged: list) -> None:
 
 def french_figures(path: Path) -> None:
     """The French set: bare model, the project's steps, tag_batch routed by language; then the run-wide vote."""
-    import resource
-
     import spacy
 
     from transforms.clean import detect_language
@@ -180,7 +178,6 @@ def french_figures(path: Path) -> None:
     print(f"French: {len(docs)} documents ({path.parent.name})")
     out, rate = timed(spacy.load(FR_MODEL), texts, raw)
     print(line("(a) French model alone, its whole pipeline", score(gold, map(spacy_spans, out)), rate))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     nlp = load_model(FR_MODEL)
     load_s = time.perf_counter() - start
@@ -206,8 +203,7 @@ def french_figures(path: Path) -> None:
     print(
         line(f"(c) tag_batch routed by clean's language {counts}", score(gold, (spacy_spans(spans(a.entities)) for a in tagged)))
     )
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
-    print(f"    French model load (NER only) {load_s:.1f} s; peak RSS grew {grown / 1024:.0f} MB over the bench's own")
+    print(f"    French model load (NER only) {load_s:.1f} s")
     corpus_figures("fr", gold, tagged)
 
 
