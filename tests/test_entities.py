@@ -157,6 +157,52 @@ def test_places_resolve_by_the_article_context_and_doubt_stays_null(gazetteer):
     assert china.country_code == "CN" and china.latitude is not None
 
 
+def test_demonyms_are_their_country_and_set_the_context(gazetteer):
+    """Gold sets (TR-News) count "Turkish" as Turkey; a demonym also tells the article's country."""
+    turkish, ankara, person = geocode_mentions(gazetteer, [("Turkish", "NORP"), ("Ankara", "GPE"), ("Turkish", "PERSON")])
+    assert (turkish.country_code, turkish.place_type) == ("TR", "country") and ankara.country_code == "TR"
+    assert person is None  # only under a demonym's label
+    [european] = geocode_mentions(gazetteer, [("European", "NORP")])
+    assert european.place_type == "continent" and european.name == "Europe"
+    [indian] = geocode_mentions(gazetteer, [("Indian", "NORP")])
+    assert indian.country_code == "IN"  # not the British Indian Ocean Territory, which shares the demonym
+    assert geocode_mentions(gazetteer, [("Martians", "NORP")]) == [None]
+
+
+def test_provinces_and_a_major_city_read_by_the_article_country(gazetteer):
+    """London in a story about Ontario is London, ON; "US" is the US where the model tagged it a place."""
+    alberta, bc, us = geocode_mentions(gazetteer, [("Alberta", "GPE"), ("B.C.", "GPE"), ("US", "GPE")])
+    assert (alberta.country_code, alberta.place_type, bc.name) == ("CA", "state", "British Columbia")
+    assert us.country_code == "US" and "US" not in ruler_names(gazetteer, 1_000_000)
+    london, _ = geocode_mentions(gazetteer, [("London", "GPE"), ("Ontario", "GPE")])
+    assert (london.country_code, london.admin1) == ("CA", "CA.08")
+    london, _ = geocode_mentions(gazetteer, [("London", "GPE"), ("Canada", "GPE")])
+    assert london.country_code == "CA"
+    [london] = geocode_mentions(gazetteer, [("London", "GPE")])
+    assert london.country_code == "GB"
+    wales, uk = geocode_mentions(gazetteer, [("Wales", "GPE"), ("UK", "GPE")])  # a nation, not the UK's point
+    assert (wales.place_type, wales.country_code, uk.place_type) == ("state", "GB", "country")
+    assert 51.3 < wales.latitude < 53.5 and -5.5 < wales.longitude < -2.6
+    berlin, _ = geocode_mentions(gazetteer, [("Berlin", "GPE"), ("Germany", "GPE")])
+    assert berlin.country_code == "DE"
+
+
+def test_an_org_named_as_a_place_of_the_article_gets_that_home(gazetteer):
+    """The model tags a city ORG all through a story (34 "Edmonton"s in TR-News); its place is kept only
+    where the article's other places support it, and never for a PERSON (surnames are town names)."""
+    edmonton, _ = geocode_mentions(gazetteer, [("Edmonton", "ORG"), ("Alberta", "GPE")])
+    assert (edmonton.country_code, edmonton.place_type) == ("CA", "city")
+    assert geocode_mentions(gazetteer, [("Edmonton", "ORG")]) == [None]  # no support: no place
+    assert geocode_mentions(gazetteer, [("Jackson", "PERSON"), ("Mississippi", "GPE")])[0] is None
+    assert geocode_mentions(gazetteer, [("Edmonton", "ORG"), ("Alberta", "GPE")], named_places=False)[0] is None
+
+
+def test_country_points_are_geonames_own(gazetteer):
+    """Canada was pinned 1,031 km from GeoNames' point (countryinfo's), so every "Canada" was wrong."""
+    [canada] = geocode_mentions(gazetteer, [("Canada", "GPE")])
+    assert abs(canada.latitude - 60.1) < 0.1 and abs(canada.longitude + 113.6) < 0.1
+
+
 def test_places_are_geocoded_by_canonical_name(gazetteer):
     entities = [
         Entity("New York", "GPE", 0, 8, "New York"),

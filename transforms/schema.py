@@ -67,7 +67,8 @@ class RawDocument:
 @dataclasses.dataclass(frozen=True)
 class Geocoding:
     """Where a place (GPE, LOC, FAC) resolved in the offline gazetteer is: its ``country_code`` (ISO 3166-1
-    alpha-2), coordinates, GeoNames id and ``place_type`` (country, us_state, city, continent); null for
+    alpha-2), coordinates, GeoNames id and ``place_type`` (country, us_state, state, city, continent); a
+    demonym (NORP) carries its country's, an ORG named as a place of the article its home's; null for
     anything else. The last fields of ``Entity`` and ``EntityRow``, defined here once."""
 
     country_code: Optional[str] = None

