@@ -17,9 +17,6 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.options.pipeline_options import _BeamArgumentParser as BeamArgumentParser
 
-from transforms.write.commit import VERSIONS, DatasetError, current_version
-from transforms.write.parquet import legacy_tables
-
 
 class UsageError(Exception):
     """What the user asked for cannot be run; the message says why and how to fix it."""
@@ -185,21 +182,3 @@ def refuse_unusable_runner(name: str | None) -> None:
 
 def requested_runner(argv: list[str]) -> str | None:
     return PipelineOptions(argv).view_as(StandardOptions).runner
-
-
-MIGRATE = "python -m pipelines.migrate {output}"  # the way out a refusal of the old layout names
-
-
-def refuse_legacy_layout(output: str) -> None:
-    """An append (or compaction) onto tables partitioned by ``published_date=`` folders, the layout before
-    the date became a column (``parquet.legacy_tables``), is refused naming the migration: new files
-    beside the old would be two layouts no reader can read together."""
-    current = current_version(output)  # a broken pointer: refused here as begin would, naming the repair
-    root = FileSystems.join(output, VERSIONS, current) if current else output
-    old = legacy_tables(root)
-    if old:
-        raise DatasetError(
-            f"{output} holds {' and '.join(old)} in the layout before published_date was a column "
-            "(published_date=<day> folders): appending would mix two layouts that no reader reads together; "
-            f"rewrite it in today's layout first (rows and state kept) with: {MIGRATE.format(output=output)}"
-        )

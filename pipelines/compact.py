@@ -13,7 +13,6 @@ import sys
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.checks import refuse_legacy_layout
 from pipelines.maintenance import change_version, object_store_options
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.settings import duration
@@ -53,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     FileSystems.set_options(object_store_options(parser, rest))
     try:
-        refuse_legacy_layout(args.output)  # rewritten with today's schema, its rows would lose their day
         version, counts = change_version(
             args.output,
             "compaction",

@@ -25,7 +25,6 @@ from pipelines.checks import (
     UsageError,
     refuse_empty_inputs,
     refuse_folder_inputs,
-    refuse_legacy_layout,
     refuse_missing_extras,
     refuse_missing_format_extra,
     refuse_unknown_arguments,
@@ -259,8 +258,6 @@ class _Job:
         if settings(options, ConsoleSettings).verbose < 2:
             quiet_workers(options)
         job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
-        if job.append:
-            refuse_legacy_layout(run.output)
         job.version = begin(run.output, job.run_id, job.append, state_dir=run.state_dir)
         finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
         job.outcome = RunResult(job.run_id, run.output)

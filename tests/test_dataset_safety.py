@@ -293,9 +293,11 @@ def test_a_dataset_written_before_versions_is_adopted_whole(tmp_path):
     version = begin(str(tmp_path), "r1", append=True)
     assert current_version(str(tmp_path)) == "legacy"
     assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == old_rows
-    assert (tmp_path / VERSIONS / "r1" / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").exists()
+    assert (tmp_path / VERSIONS / "legacy" / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").exists()
+    # the appending version holds it in today's layout (its day from the folder), the adopted one as it was
+    assert (tmp_path / VERSIONS / "r1" / "articles" / "published_month=2021-08" / "part-old-00000-2021-08-16.parquet").exists()
     commit(version, {"run_id": "r1"})
-    assert (tmp_path / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == old_rows
+    assert (tmp_path / VERSIONS / "legacy" / "articles" / "published_date=2021-08-16" / "part-old-00000.parquet").read_bytes() == old_rows
 
 
 def test_appending_to_tables_of_another_schema_is_refused(tmp_path):

@@ -53,7 +53,7 @@ def test_without_the_extra_french_articles_are_counted_not_tagged(test_pipeline,
     monkeypatch.setattr(model, "INSTALLED_MODELS", {"fr": "fr_no_such_pipeline"})
     assert EntitySettings().models() == {"en": EntitySettings().model}
     p = test_pipeline
-    tagged = p | beam.Create([article(SOMMET)]) | TagEntities(EntitySettings(shards=1))
+    tagged = p | beam.Create([article(SOMMET)]) | TagEntities(EntitySettings())
     assert_that(tagged.articles | beam.Map(lambda a: (a.entities, a.tone)), equal_to([((), None)]))
     result = p.run()
     result.wait_until_finish()
@@ -122,7 +122,7 @@ def test_french_places_are_geocoded_and_tone_stays_null(nlp):
 def test_french_and_english_articles_are_tagged_side_by_side(test_pipeline):
     english = article("Chancellor Olaf Scholz met President Emmanuel Macron in Paris on Tuesday.", "en", "en1")
     with test_pipeline as p:
-        tagged = p | beam.Create([article(SOMMET, article_id="fr1"), english]) | TagEntities(EntitySettings(shards=1))
+        tagged = p | beam.Create([article(SOMMET, article_id="fr1"), english]) | TagEntities(EntitySettings())
         assert_that(
             tagged.articles | beam.Map(lambda a: (a.article_id, "Olaf Scholz" in {e.canonical for e in a.entities})),
             equal_to([("fr1", True), ("en1", True)]),

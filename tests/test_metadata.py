@@ -83,7 +83,7 @@ def test_the_page_states_its_time_in_its_own_offset_and_parquet_keeps_the_instan
     article = parse_document(page('<meta property="article:published_time" content="2020-10-14T05:50:00+08:00">'))
     assert article.published_source == "html" and article.published_at.date() == dt.date(2020, 10, 14)
     assert article.published_at == dt.datetime(2020, 10, 13, 21, 50, tzinfo=UTC)
-    assert article.published_date == "2020-10-13"  # the partition stays the UTC day
+    assert article.published_date == dt.date(2020, 10, 13)  # the day stays the UTC day
 
 
 def test_a_feed_entry_time_wins_over_its_page_unless_the_page_states_an_earlier_one():

