@@ -167,11 +167,11 @@ def workers(folder: Path, records: int) -> None:
     for n in (1, 2):
         code = (
             "import sys, time, apache_beam as beam; from apache_beam.options.pipeline_options import PipelineOptions; "
-            "from pipelines.runner import offline_runner; from transforms.read import ReadDocuments; "
+            "from pipelines.adapter import adapted_runner; from transforms.read import ReadDocuments; "
             "from transforms.parse import ParseDocuments; from transforms.clean import CleanArticles; "
             "n = int(sys.argv[2]); mode = 'multi_processing' if n > 1 else 'in_memory'; "
             "o = PipelineOptions(direct_num_workers=n, direct_running_mode=mode); t = time.perf_counter(); "
-            "p = beam.Pipeline(runner=offline_runner(o), options=o); "
+            "p = beam.Pipeline(runner=adapted_runner(o), options=o); "
             "r = p | ReadDocuments([sys.argv[1]]); c = r.documents | ParseDocuments(); "
             "a = c.articles | CleanArticles(); p.run().wait_until_finish(); print(time.perf_counter() - t)"
         )

@@ -1,7 +1,6 @@
 """Refusals before any work: a mistyped option, an unknown runner, a runner or storage scheme whose extra is
-not installed, an input that matches nothing or is a folder, an output that cannot take the run, or an
-append onto tables of an earlier layout ends the command with one clear line and exit status 2, and
-touches no dataset (nor creates the output folder)."""
+not installed, an input that matches nothing or is a folder, or an output that cannot take the run ends
+the command with one clear line and exit status 2, and touches no dataset (nor creates the output folder)."""
 
 from __future__ import annotations
 

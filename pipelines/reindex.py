@@ -18,6 +18,7 @@ from pipelines.stats import RUNS
 from transforms.dedupe import DedupeSettings, index_folder
 from transforms.dedupe.index import rebuild
 from transforms.write.commit import DatasetError
+from transforms.write.tables import TableFormatError, TableSettings, catalog_uri
 
 
 def run_started(output: str, default: dt.datetime):
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lsh_bands", type=int, default=defaults.bands, help=f"as the runs use (default {defaults.bands})")
     parser.add_argument("--lsh_rows", type=int, default=defaults.rows, help=f"as the runs use (default {defaults.rows})")
     parser.add_argument("--shingle_size", type=int, default=defaults.shingle_size, help="as the runs use")
+    parser.add_argument(
+        "--iceberg-catalog", type=catalog_uri, help="Iceberg: the catalog URI, when the dataset's needs a password"
+    )
     args = parser.parse_args(argv)
     settings = dataclasses.replace(defaults, bands=args.lsh_bands, rows=args.lsh_rows, shingle_size=args.shingle_size)
     started = dt.datetime.now(dt.UTC)
@@ -56,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return {"documents": indexed, "bands": settings.bands, "rows": settings.rows}
 
     try:
-        version, done = change_version(args.output, "reindex", reindex)
-    except DatasetError as e:
+        version, done = change_version(args.output, "reindex", reindex, TableSettings(iceberg_catalog=args.iceberg_catalog))
+    except (DatasetError, TableFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(

@@ -249,6 +249,12 @@ def test_the_command_refuses_another_format_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "out" / "_versions").exists() and not (tmp_path / "out" / "_iceberg").exists()
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_table_format_on_an_object_store_is_refused(fmt):
+    with pytest.raises(TableFormatError, match="local datasets only"):
+        resolve("s3://bucket/news", TableSettings(table_format=fmt))
+
+
 def test_a_format_without_its_library_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
     real = importlib.import_module
 

@@ -446,7 +446,10 @@ def files_by_partition(folder: str, table: str) -> dict[str, list[str]]:
 
 def tidy(folder: str, run_id: str) -> list[str]:
     """Keep the index to a bounded number of files (the module's docstring says how); returns the files
-    written. Run once a run's own files are written, by one worker."""
+    written. Run once a run's own files are written, by one worker. On an object store the earlier
+    versions' files are shared, never deleted under them: there ``pipelines.compact`` merges the index."""
+    if not view.is_local(folder):
+        return []
     written = []
     if file_rows(partition_files(folder, SKETCHES, ALL)) > ALL_MAX_ARTICLES:
         for table in INDEX_TABLES:

@@ -36,7 +36,7 @@ class HtmlOptions:
 
 def fetched_time(raw: RawDocument) -> Optional[dt.datetime]:
     """When the document was fetched or crawled, if its reader knew (a later date on it is a misreading)."""
-    return getattr(raw, "crawled_at", None) or getattr(raw, "fetched_at", None)
+    return raw.crawled_at
 
 
 def date_extraction(not_after: Optional[dt.datetime]) -> dict:

@@ -8,13 +8,13 @@ earlier release did not write reads as null (``migrate`` says when such files ar
 run id whose version is still kept (object stores keep every committed version; a local dataset the
 current one and the one it replaced, until the next run begins).
 
-Table formats (``--table-format delta|iceberg``) keep their own log: ``FORMAT_READERS`` names the module
-whose ``read(output, table, as_of)`` reads such a table; plain Hive Parquet is read here.
+A dataset also published as Delta or Iceberg tables holds the same files in them: the committed version
+is read here all the same, and an ``as_of`` whose version is gone is read from the table format's history
+(``transforms.write.tables.read``: a run id or a ``datetime``).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Optional
 
 import pyarrow as pa
@@ -22,22 +22,6 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.sink import migrate, view
-
-PARQUET = "parquet"
-# --table-format -> the module that reads it (``read(output, table, as_of) -> pa.Table``).
-FORMAT_READERS = {"delta": "transforms.write.tables.delta", "iceberg": "transforms.write.tables.iceberg"}
-
-
-def table_format(output: str) -> str:
-    """The format a dataset was written in: its committed manifest's ``table_format`` (plain Parquet when
-    absent)."""
-    from transforms.write.commit import _manifest, current_version
-
-    run_id = current_version(output)
-    if run_id is None:
-        return PARQUET
-    options = _manifest(FileSystems.join(output, "_versions", run_id))
-    return str(options.get("table_format") or (options.get("options") or {}).get("table_format") or PARQUET)
 
 
 def committed_files(output: str, table: str, as_of: Optional[str] = None) -> list[str]:
@@ -71,9 +55,18 @@ def read_table(output: str, table: str, as_of: Optional[str] = None, options=Non
         FileSystems.set_options(options)
     if table not in TABLES:
         raise ValueError(f"no table {table!r}: one of {', '.join(TABLES)}")
-    found_format = table_format(output)
-    if found_format != PARQUET:
-        return importlib.import_module(FORMAT_READERS[found_format]).read(output, table, as_of)
+    if as_of is not None and not _kept(output, as_of):
+        from transforms.write import tables
+
+        if tables.recorded(output) is not None:
+            return tables.read(output, table, as_of)
     schema = TABLES[table]
     pieces = [read_file(path, schema) for path in committed_files(output, table, as_of)]
     return pa.concat_tables(pieces) if pieces else schema.empty_table()
+
+
+def _kept(output: str, as_of) -> bool:
+    """Whether the Hive version ``as_of`` (a run id) is still kept, committed."""
+    from transforms.write.commit import VERSIONS
+
+    return isinstance(as_of, str) and FileSystems.exists(FileSystems.join(output, VERSIONS, as_of, "_SUCCESS"))

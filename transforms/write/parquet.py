@@ -9,8 +9,8 @@
 ``articles`` and ``entities`` carry ``published_date`` (the UTC day, null when undated) as a DATE column
 in their files, so every reader types it the same whatever the data; the folder key is the month, text
 in every reader (a Hive key is a DATE in DuckDB and Polars only when every value parses as one, and a
-category in pandas always). Datasets of the layout before (``published_date=<day>|undated`` folders, no
-date column) are found by ``legacy_tables`` (docs/dataset.md).
+category in pandas always). A dataset of the layout before (``published_date=<day>|undated`` folders, no
+date column) is rewritten in this one by the next append (``from_legacy``, ``sink/migrate.py``).
 
 Each file is one whole pyarrow table, written under a temporary name and renamed into place once
 complete. Names carry the run id, so runs never collide. A table with no rows still gets one empty file,
@@ -34,6 +34,7 @@ from transforms.sink import view
 DATE_COLUMN = "published_date"  # the UTC publication day, a DATE column of the partitioned tables' files
 PARTITION_KEY = "published_month"  # the folder key: YYYY-MM of DATE_COLUMN, or UNDATED
 UNDATED = "undated"  # not Hive's null partition, which pandas and pyarrow cannot always read
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # what early releases wrote for an undated article
 PARTITIONED_TABLES = ("articles", "entities")
 LEGACY_PARTITION_KEY = "published_date"  # the folder key of datasets written before the date was a column
 
@@ -57,17 +58,6 @@ def partition_of(day: Optional[dt.date]) -> str:
 def table_folder(output: str, table: str, partition: Optional[str]) -> str:
     folder = FileSystems.join(output, table)
     return folder if partition is None else FileSystems.join(folder, f"{PARTITION_KEY}={partition}")
-
-
-def legacy_tables(root: str) -> list[str]:
-    """The partitioned tables under ``root`` laid out as before the date was a column (``published_date=``
-    folders): appending to them would leave two layouts no reader can read together."""
-    old = f"{LEGACY_PARTITION_KEY}=*"
-    return [
-        table
-        for table in PARTITIONED_TABLES
-        if FileSystems.match([FileSystems.join(root, table, old, "*.parquet")], limits=[1])[0].metadata_list
-    ]
 
 
 def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
@@ -132,7 +122,7 @@ def from_legacy(table: str, folder: str, data: pa.Table) -> tuple[str, pa.Table]
     as today's: (its partition, its rows with ``published_date`` from the folder, the day the writer
     took from ``published_at``, and today's columns in order; a column it lacks, null)."""
     value = folder.split("=", 1)[1]
-    day = None if value == UNDATED else dt.date.fromisoformat(value)
+    day = None if value in (UNDATED, HIVE_NULL) else dt.date.fromisoformat(value)
     data = data.append_column(DATE_COLUMN, pa.array([day] * data.num_rows, pa.date32()))
     schema = TABLES[table]
     columns = [data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type) for f in schema]

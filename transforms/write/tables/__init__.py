@@ -30,6 +30,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
 from transforms.settings import option
+from transforms.sink.view import is_local
 from transforms.write.parquet import EMPTY, TABLES, table_files
 
 PARQUET, DELTA, ICEBERG = "parquet", "delta", "iceberg"
@@ -100,7 +101,12 @@ def resolve(output: str, settings: Optional[TableSettings] = None, streaming: bo
     format other than the dataset's is refused (the other table would silently stop following the runs),
     and so is a table format on a stream (a stream has no end of run to commit at)."""
     settings = settings or TableSettings()
-    known = recorded(output)
+    if settings.table_format not in (None, PARQUET) and not is_local(output):
+        raise TableFormatError(
+            f"--table-format {settings.table_format} on {output}: table formats are published on local datasets "
+            "only for now (on an object store, read the committed version with read_table)"
+        )
+    known = recorded(output) if is_local(output) else None  # never published on an object store
     wanted = settings.table_format or (known.format if known else PARQUET)
     if known and wanted != known.format:
         raise TableFormatError(
@@ -112,10 +118,6 @@ def resolve(output: str, settings: Optional[TableSettings] = None, streaming: bo
     if streaming:
         raise TableFormatError(f"--table-format {wanted} is for batch runs: a stream has no end of run to commit at")
     catalog = settings.iceberg_catalog or (known.catalog if known else None)
-    if wanted == ICEBERG and catalog is None and "://" in output and not output.startswith("file://"):
-        raise TableFormatError(
-            f"--table-format iceberg on {output}: name a catalog with --iceberg-catalog (SQLite is a local file)"
-        )
     space = settings.iceberg_namespace if settings.table_format or not known else known.namespace
     return Published(output, wanted, catalog, space)
 

@@ -2,9 +2,9 @@
 
 The files are the version's own Parquet files, linked into the table's folder at the same relative path
 and committed by add actions carrying their footer's statistics (no byte rewritten: measured in
-docs/dataset.md). The table is not partitioned: ``published_date`` is a path of the Hive layout, not a
-column of the files, and Delta partition values must not be in the files; ``published_at``'s min/max per
-file let readers skip files instead. Each run's commit carries ``news.run_id`` in its commitInfo, which
+docs/dataset.md). The table is not partitioned (Delta partition values must not be in the files, and
+the files carry ``published_date``); ``published_date``'s and ``published_at``'s min/max per file let
+readers skip files instead. Each run's commit carries ``news.run_id`` in its commitInfo, which
 maps a run to the table version it made (``read(..., as_of=run_id)``).
 """
 
