@@ -33,7 +33,7 @@ def test_append_onto_the_previous_release_adds_the_column_and_keeps_everything(t
     run = current_version(str(output))
     assert run != earlier
     manifest = json.loads((output / VERSIONS / run / "_manifest.json").read_text())
-    assert manifest["migrated"] == {"articles": 1}
+    assert manifest["migrated"] == {"articles": 1, "entities": 1}  # tone, and the layout before the date column
 
     articles = read_table(str(output), "articles")
     assert old_ids <= set(articles.column("article_id").to_pylist())  # every earlier row kept
