@@ -10,7 +10,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.maintenance import object_store_options
 from pipelines.report import write_report
-from transforms.write.commit import current_version, is_local
+from transforms.sink.view import is_local
+from transforms.write.commit import current_version
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.stats import RUNS, reason_of
 from transforms.sink import view
 from transforms.sink.read import read_table
-from transforms.write.commit import is_local
+from transforms.sink.view import is_local
 from transforms.write.parquet import TABLES
 
 log = logging.getLogger("pipelines.report")

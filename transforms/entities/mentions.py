@@ -72,13 +72,21 @@ def trim_edges(mention: Mention, language: str) -> Optional[Mention]:
     return text, label, start, end
 
 
+@cache
+def _joining_gap(language: str) -> re.Pattern | None:
+    """The particles that join a name to a place in ``language`` (``tables.JOINING_PARTICLES``), compiled once."""
+    particles = JOINING_PARTICLES.get(language)
+    if not particles:
+        return None
+    return re.compile("\\s+(?:" + "|".join(re.escape(p) for p in sorted(particles, key=len, reverse=True)) + ")\\s*")
+
+
 def join_named_after_place(text: str, mentions: Sequence[Mention], language: str) -> list[Mention]:
     """ "Canadiens de Montréal": a NAME (``tables.NAMED_AFTER_PLACE`` labels) joined by a particle to the
     PLACE that follows it is one ORG; other mentions pass as they are."""
-    particles = JOINING_PARTICLES.get(language)
-    if not particles:
+    gap = _joining_gap(language)
+    if gap is None:
         return list(mentions)
-    gap = re.compile("\\s+(?:" + "|".join(re.escape(p) for p in sorted(particles, key=len, reverse=True)) + ")\\s*")
     ordered, out, i = sorted(mentions, key=lambda m: m[2]), [], 0
     while i < len(ordered):
         name, label, start, end = ordered[i]

@@ -45,6 +45,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import StateFileError, check_state_files, ensure_folder, write_atomically
 from transforms.sink import migrate, objects, view
+from transforms.sink.view import is_local
 from transforms.write.parquet import TABLES, table_files, write_empty_table
 
 VERSIONS = "_versions"  # every version, one folder each, named by run id
@@ -57,10 +58,6 @@ VISIBLE = (*TABLES, STATE, SUCCESS, MANIFEST)  # the names readers use, linked t
 
 class DatasetError(Exception):
     """The output folder cannot take this run (not a folder, not writable, in use): said before any work."""
-
-
-def is_local(output: str) -> bool:
-    return "://" not in output or output.startswith("file://")
 
 
 def _local(path: str) -> str:

@@ -124,6 +124,6 @@ def from_legacy(table: str, folder: str, data: pa.Table) -> tuple[str, pa.Table]
     value = folder.split("=", 1)[1]
     day = None if value in (UNDATED, HIVE_NULL) else dt.date.fromisoformat(value)
     data = data.append_column(DATE_COLUMN, pa.array([day] * data.num_rows, pa.date32()))
-    schema = TABLES[table]
-    columns = [data[f.name] if f.name in data.column_names else pa.nulls(data.num_rows, f.type) for f in schema]
-    return partition_of(day), pa.Table.from_arrays(columns, schema=schema)
+    from transforms.sink.migrate import conform
+
+    return partition_of(day), conform(data, TABLES[table])

@@ -23,10 +23,9 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table, _parquet_files_to_data_files
 from pyiceberg.transforms import MonthTransform
 
-from transforms.write.parquet import TABLES
+from transforms.write.parquet import DATE_COLUMN, PARTITION_KEY, PARTITIONED_TABLES, TABLES
 from transforms.write.tables import ICEBERG, RUN_ID, Published, TableFormatError, link, local_path, table_root
 
-PARTITION_MONTH = {"articles": "published_date", "entities": "published_date"}  # table -> its month column
 CATALOG_FILE = "catalog.db"
 # Appends merge small manifests (else one more per run, each read by every later run's scan and commit).
 PROPERTIES = {"commit.manifest-merge.enabled": "true"}
@@ -69,8 +68,8 @@ def publish(where: Published, files: dict[str, list[str]], run_id: str, version_
                 _identifier(where, table), schema=TABLES[table], location=location, properties=PROPERTIES
             )
             with create as tx:
-                if table in PARTITION_MONTH:
-                    tx.update_spec().add_field(PARTITION_MONTH[table], MonthTransform(), "published_month").commit()
+                if table in PARTITIONED_TABLES:  # as the Hive folders: the month of the day column
+                    tx.update_spec().add_field(DATE_COLUMN, MonthTransform(), PARTITION_KEY).commit()
                 tx.add_files(list(paths), snapshot_properties=properties, check_duplicate_files=False)
             continue
         held = {task.file.file_path: task.file for task in iceberg.scan().plan_files()}
