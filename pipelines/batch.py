@@ -19,7 +19,7 @@ from transforms.dedupe import (
     has_entries,
     index_folder,
 )
-from transforms.entities import EntitySettings, TagEntities
+from transforms.entities import EntitySettings, TagEntities, VoteLabelsAcrossRun
 from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
 from transforms.fetch import HttpSettings
 from transforms.filters import FilterSettings
@@ -62,7 +62,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings), filters)
     deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
-    articles = tagged.articles  # corpus.VoteLabelsAcrossRun waits: on the DaskRunner it gave other labels (docs/entities.md)
+    articles = tagged.articles | "OneLabelPerName" >> VoteLabelsAcrossRun()
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=articles, duplicates=deduped.duplicates, errors=errors)
     written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)

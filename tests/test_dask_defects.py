@@ -57,6 +57,32 @@ def test_only_the_lineage_of_the_last_transform_runs(tmp_path, dask_scheduler):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last"]  # correct would be ["first", "last"]
 
 
+def test_a_side_input_beside_its_own_lineage_holds_elements_several_times(tmp_path, dask_scheduler):
+    """A ``ParDo`` whose side input is its own main input, downstream of a ``GroupByKey``, sees each
+    element of the side input several times. Workaround: the run-wide label vote
+    (``transforms.entities.corpus.VoteLabelsAcrossRun``) joins its decisions to the articles instead of
+    reading them as a side input; the index's file count (``dedupe.across_runs.AddToIndex``, a side input
+    of the same shape) only sets how many files the index is cut into."""
+
+    def build(pipeline):
+        numbers = (
+            pipeline
+            | beam.Create(range(8))
+            | beam.Map(lambda n: (n % 2, n))
+            | beam.GroupByKey()
+            | beam.FlatMap(lambda group: group[1])
+        )
+        _ = (
+            numbers
+            | "Seen" >> beam.Map(lambda n, side: f"{n}-{len(side)}", side=beam.pvalue.AsList(numbers))
+            | "Write" >> beam.Map(writer(tmp_path))
+        )
+
+    run_on_dask(build, dask_scheduler)
+    sizes = {p.name.split("-")[1] for p in tmp_path.iterdir()}
+    assert sizes != {"8"}  # correct would be {"8"}: each of the 8 elements sees the 8 of the side input
+
+
 def test_metrics_are_not_collected(dask_scheduler):
     """``DaskRunnerResult.metrics()`` raises: the run summary reads its counts back from the written files."""
     import pytest

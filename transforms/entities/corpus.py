@@ -6,7 +6,7 @@ entities split and mislead. A run is a larger sample: the label most of its ment
 a clear majority (``tables.CORPUS_MAJORITY``), is given to every mention of the name. Names are keyed by
 the article's language and canonical name: two models' label sets differ (French pipelines have no GPE),
 so they never outvote each other. Plain functions here; ``VoteLabelsAcrossRun`` is the Beam face:
-a combine over the run's votes, then a second pass over the articles with the decisions as a side input.
+a combine over the run's votes, then the decisions joined to the articles that read those names.
 """
 
 from __future__ import annotations
@@ -89,21 +89,34 @@ def vote_across(
 
 
 class VoteLabelsAcrossRun(beam.PTransform):
-    """Tagged articles -> the same articles, each name under its run-wide label. Only names seen with two
-    labels travel in the side input, so it stays small beside the corpus."""
+    """Tagged articles -> the same articles, each name under its run-wide label. The decisions reach the
+    articles by two joins (name, then article), not a side input: they grow with the run's names, and on
+    the DaskRunner a side input read beside its own lineage holds its elements several times
+    (``tests/test_dask_defects.py::test_a_side_input_beside_its_own_lineage_holds_elements_several_times``)."""
 
     def __init__(self, majority: float = CORPUS_MAJORITY):
         super().__init__()
         self.majority = majority
 
     def expand(self, articles):
-        labels = (
-            articles
-            | "Votes" >> beam.FlatMap(label_votes)
+        votes = articles | "Votes" >> beam.Map(lambda a: (a.article_id, label_votes(a)))
+        decided_labels = (
+            votes
+            | "EachName" >> beam.FlatMap(lambda item: item[1])
             | "PerName" >> beam.CombinePerKey(merge_votes)
             | "Decide" >> beam.FlatMap(decided, self.majority)
         )
-        return articles | "Relabel" >> beam.Map(lambda a, labels: relabel(a, labels), labels=beam.pvalue.AsDict(labels))
+        readers = votes | "Readers" >> beam.FlatMap(lambda item: [(name, item[0]) for name, _ in item[1]])
+        per_article = (
+            {"label": decided_labels, "reader": readers}
+            | "JoinNames" >> beam.CoGroupByKey()
+            | "ToArticles" >> beam.FlatMap(_to_readers)
+        )
+        return (
+            {"article": articles | "ById" >> beam.Map(lambda a: (a.article_id, a)), "label": per_article}
+            | "JoinArticles" >> beam.CoGroupByKey()
+            | "Relabel" >> beam.FlatMap(_relabelled)
+        )
 
 
 def decided(name_votes: tuple[NameKey, Counter], majority: float) -> list[tuple[NameKey, str]]:
@@ -111,3 +124,15 @@ def decided(name_votes: tuple[NameKey, Counter], majority: float) -> list[tuple[
     name, votes = name_votes
     label = corpus_label(votes, majority)
     return [(name, label)] if label else []
+
+
+def _to_readers(joined) -> list[tuple[str, tuple[NameKey, str]]]:
+    """(article id, (name, label)) for each article that reads a decided name."""
+    name, groups = joined
+    return [(article_id, (name, label)) for label in groups["label"] for article_id in groups["reader"]]
+
+
+def _relabelled(joined) -> list[Article]:
+    _, groups = joined
+    labels = dict(groups["label"])
+    return [relabel(article, labels) if labels else article for article in groups["article"]]
