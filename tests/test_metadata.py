@@ -113,6 +113,7 @@ def test_a_time_stated_in_utc_takes_the_offset_of_the_time_printed_under_the_hea
         "<p>Updated Dec 23, 2023, 9:40 PM EST</p>",  # an update's time is not the publication's
         "<p>December 22, 2023</p>",  # a day without a time of day gives no offset
         "<p>Dec 20, 2023, 10:22 PM</p>",  # an offset of 29 hours is no zone: another date of the page
+        "<p>Dec 22, 2023, 6:07 PM</p>",  # 9 h 15 min behind UTC is no zone: an update's or an event's time
     ],
 )
 def test_no_offset_is_read_from_an_update_a_day_alone_or_an_impossible_gap(printed):

@@ -28,9 +28,8 @@ from transforms.parse.patterns import (
     NAME_CREDENTIALS,
     NAME_LABELS,
     NOT_A_PERSON,
-    OFFSET_RANGE_HOURS,
-    OFFSET_STEP_MINUTES,
     PRINTED_DATE_NODES,
+    PRINTED_TIME_SLACK_MINUTES,
     PUBLISHED_META,
     SITE_NAME_META,
     TIME_OF_DAY,
@@ -38,6 +37,7 @@ from transforms.parse.patterns import (
     TITLE_SITE_WORDS,
     UPDATE_LABEL,
     URL_DATES,
+    UTC_OFFSETS_MINUTES,
 )
 
 _WORD = re.compile(r"\w+")
@@ -400,13 +400,12 @@ def _after(tree, h1) -> Iterator:
 
 
 def printed_offset(when: dt.datetime, printed: Optional[dt.datetime]) -> Optional[dt.timezone]:
-    """The publisher's offset that a printed time implies for an instant stated in UTC (to the nearest
-    ``OFFSET_STEP_MINUTES``), or None when there is none or it is no real offset (``OFFSET_RANGE_HOURS``)."""
+    """The publisher's offset that a printed time implies for an instant stated in UTC, or None when there
+    is no printed time or the gap is no offset in use (``UTC_OFFSETS_MINUTES``: an update's or an event's
+    time, not the publication's)."""
     if printed is None:
         return None
-    gap = (printed - when.astimezone(dt.UTC).replace(tzinfo=None)).total_seconds() / 60
-    minutes = round(gap / OFFSET_STEP_MINUTES) * OFFSET_STEP_MINUTES
-    low, high = OFFSET_RANGE_HOURS
-    if minutes == 0 or not low * 60 <= minutes <= high * 60:
-        return None
-    return dt.timezone(dt.timedelta(minutes=minutes))
+    instant = when.astimezone(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    gap = round((printed - instant).total_seconds() / 60)
+    near = [m for m in UTC_OFFSETS_MINUTES if m and abs(gap - m) <= PRINTED_TIME_SLACK_MINUTES]
+    return dt.timezone(dt.timedelta(minutes=near[0])) if near else None

@@ -109,8 +109,13 @@ UPDATE_LABEL = re.compile(
     r"\b(?:updated?|modified|edited|revised|mis à jour|aktualisiert|actualizad[oa]|atualizad[oa]|aggiornat[oa]|"
     r"bijgewerkt|обновлено|更新)", re.I
 )
-OFFSET_STEP_MINUTES = 15  # a printed time gives the offset to the nearest quarter hour (zones are whole quarters)
-OFFSET_RANGE_HOURS = (-12, 14)  # the offsets that exist
+# The UTC offsets in use (the tz database): whole hours from -12 to +14 and these half and three-quarter
+# hours. A gap between the printed time and the stated instant that is none of them (an update's time, an
+# event's) gives no offset; the printed time is to the minute, so it may be this many minutes off.
+UTC_OFFSETS_MINUTES = frozenset(
+    [h * 60 for h in range(-12, 15)] + [-570, -210, 210, 270, 330, 390, 570, 630, 345, 525, 765]
+)
+PRINTED_TIME_SLACK_MINUTES = 1
 DATE_AFTER_FETCH_SLACK_HOURS = 14  # a local time without its zone, read as UTC, may run this far ahead
 # Where a publication time may come from, in the order tried on an HTML page (``parse.html.date_candidates``):
 # "agreed" (htmldate's search when the page's stated time or URL has its day), "html" (the stated time:
