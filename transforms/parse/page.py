@@ -29,6 +29,7 @@ from transforms.parse.patterns import (
     NAME_LABELS,
     NOT_A_PERSON,
     PRINTED_DATE_NODES,
+    PRINTED_LINE_CHARS,
     PRINTED_TIME_SLACK_MINUTES,
     PUBLISHED_META,
     SITE_NAME_META,
@@ -373,7 +374,7 @@ def printed_time(tree, not_after: Optional[dt.datetime] = None) -> Optional[dt.d
     for element in _after(tree, h1):
         for text in (element.text, element.tail):
             line = squeeze(text)
-            if not line or len(line) > 120:
+            if not line or len(line) > PRINTED_LINE_CHARS:
                 continue
             seen += 1
             if seen > PRINTED_DATE_NODES:

@@ -102,6 +102,7 @@ URL_DATES = (
 # offset, so ``published_date`` is the day the outlet printed. Looked for in this many text nodes after the
 # h1; a time of day is read by ``TIME_OF_DAY``; a line that says it is an update is not the publication's.
 PRINTED_DATE_NODES = 40
+PRINTED_LINE_CHARS = 120  # a longer text node is prose, not a dateline
 TIME_OF_DAY = re.compile(
     r"(?<![\d.:/-])([01]?\d|2[0-3])\s?(?:[:.]|h\s?)([0-5]\d)(?![\d.:/-])(?:\s*([AaPp])\.?\s?[Mm]\b\.?)?"
 )
