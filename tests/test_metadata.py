@@ -1,6 +1,7 @@
 """Metadata people filter on (issue 27): titles, publication dates with their source, authors, agencies and
 outlets, on HTML pages and plain-text page dumps. The measured figures are bench.metadata_eval's."""
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -83,7 +84,69 @@ def test_the_page_states_its_time_in_its_own_offset_and_parquet_keeps_the_instan
     article = parse_document(page('<meta property="article:published_time" content="2020-10-14T05:50:00+08:00">'))
     assert article.published_source == "html" and article.published_at.date() == dt.date(2020, 10, 14)
     assert article.published_at == dt.datetime(2020, 10, 13, 21, 50, tzinfo=UTC)
-    assert article.published_date == dt.date(2020, 10, 13)  # the day stays the UTC day
+    assert article.published_date == dt.date(2020, 10, 14)  # the day the outlet printed, not the UTC day
+
+
+def test_the_partition_is_the_publishers_day_and_parquet_keeps_the_exact_instant():
+    from transforms.write.parquet import table_batches
+
+    evening = dt.datetime(2021, 8, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))  # 04:30 UTC on 1 September
+    article = dataclasses.replace(parse_document(page()), published_at=evening)
+    [(table, partition, [row])] = table_batches(article)
+    assert (table, partition, row["published_date"]) == ("articles", "2021-08", dt.date(2021, 8, 31))
+    assert row["published_at"] == evening and row["published_at"].astimezone(UTC).day == 1
+
+
+def test_a_time_stated_in_utc_takes_the_offset_of_the_time_printed_under_the_headline():
+    stamp = '<meta property="article:published_time" content="2023-12-23T03:22:07Z">'
+    evening = parse_document(page(stamp, after="<p class='byline'>By Ann Lee</p><p>Dec 22, 2023, 10:22 PM EST</p>"))
+    assert evening.published_at == dt.datetime(2023, 12, 23, 3, 22, 7, tzinfo=UTC)  # the instant is unchanged
+    assert evening.published_at.utcoffset() == dt.timedelta(hours=-5) and evening.published_date == dt.date(2023, 12, 22)
+    assert evening.published_source == "html"
+    morning = parse_document(page(stamp.replace("2023-12-23T03:22:07Z", "2023-12-25T22:03:00Z"), after="<span>December 26, 2023 - 9:03AM</span>"))
+    assert morning.published_at.utcoffset() == dt.timedelta(hours=11) and morning.published_date == dt.date(2023, 12, 26)
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "<p>Updated Dec 23, 2023, 9:40 PM EST</p>",  # an update's time is not the publication's
+        "<p>December 22, 2023</p>",  # a day without a time of day gives no offset
+        "<p>Dec 20, 2023, 10:22 PM</p>",  # an offset of 29 hours is no zone: another date of the page
+        "<p>Dec 22, 2023, 6:07 PM</p>",  # 9 h 15 min behind UTC is no zone: an update's or an event's time
+    ],
+)
+def test_no_offset_is_read_from_an_update_a_day_alone_or_an_impossible_gap(printed):
+    stamp = '<meta property="article:published_time" content="2023-12-23T03:22:07Z">'
+    article = parse_document(page(stamp, after=printed))
+    assert article.published_at.utcoffset() == dt.timedelta(0) and article.published_date == dt.date(2023, 12, 23)
+
+
+def test_htmldate_wins_when_the_statement_or_url_agrees_and_the_statement_wins_over_a_date_in_the_text():
+    from trafilatura.utils import load_html
+
+    stated = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "Tue, Sep 15 2020 10:01:41 -0400"}</script>'
+    raw = page(stated, url="https://harbour.example/port")
+    tree = load_html(raw.body)
+    eastern = dt.timezone(dt.timedelta(hours=-4))
+    # htmldate read a caption's date in the text: the page's own statement wins
+    assert published(raw, tree, raw.url, "2020-05-20") == (dt.datetime(2020, 9, 15, 10, 1, 41, tzinfo=eastern), "html")
+    # htmldate agrees with the statement (its UTC day): the statement is taken, with its offset
+    assert published(raw, tree, raw.url, "2020-09-15T14:01:41+0000") == (dt.datetime(2020, 9, 15, 10, 1, 41, tzinfo=eastern), "html")
+    bare = page(url="https://harbour.example/2021/08/16/port")
+    # no statement: htmldate's day agreeing with the URL is the URL's; alone, a date from the text
+    assert published(bare, load_html(bare.body), bare.url, "2021-08-16T09:30:00") == (dt.datetime(2021, 8, 16, 9, 30, tzinfo=UTC), "url")
+    assert published(bare, load_html(bare.body), bare.url, "2021-08-11") == (dt.datetime(2021, 8, 16, tzinfo=UTC), "url")
+    plain = page()
+    assert published(plain, load_html(plain.body), plain.url, "2021-08-11") == (dt.datetime(2021, 8, 11, tzinfo=UTC), "text")
+
+
+def test_a_url_with_an_english_month_name_gives_its_day():
+    from transforms.parse.page import url_date
+
+    assert url_date("https://checks.example/article/2023/dec/21/claims-about-the-port/") == dt.datetime(2023, 12, 21, tzinfo=UTC)
+    assert url_date("https://checks.example/2023/September/5/port") == dt.datetime(2023, 9, 5, tzinfo=UTC)
+    assert url_date("https://checks.example/2023/dec/32/port") is None
 
 
 def test_a_feed_entry_time_wins_over_its_page_unless_the_page_states_an_earlier_one():

@@ -214,3 +214,20 @@ def test_the_page_escapes_every_value_it_is_given():
     assert "<script" not in text and text.count("&lt;script&gt;") == 7 and "1,234" in text
     assert "None" not in text  # a missing value is an empty cell
     assert "No dated article." in text and "Most syndicated stories" in text and 'data-chart="runs"><svg></svg>' in text
+
+
+def test_articles_are_counted_on_the_publishers_day(tmp_path):
+    """An article stamped 23:30 at -05:00 ran on the 31st, though it is 1 September in UTC: the report's
+    days are ``published_date``'s, as the partitions are."""
+    import dataclasses
+
+    from transforms.schema import Article
+    from transforms.write.parquet import TABLES, table_batches, write_parquet
+
+    evening = dt.datetime(2021, 8, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    article = Article("a", "a.html", "https://e/a", "E", "T", (), evening, "en", "Text", "html", cluster_id="a")
+    [(table, partition, rows)] = table_batches(dataclasses.replace(article, word_count=1))
+    write_parquet(str(tmp_path / table / f"published_month={partition}" / "part-r-00000.parquet"), rows, TABLES[table])
+    con = queries.connect(str(tmp_path))
+    assert [r["day"] for r in queries.articles_per_period(con)] == [dt.date(2021, 8, 31)]
+    assert (queries.totals(con)["first_day"], queries.totals(con)["last_day"]) == (dt.date(2021, 8, 31),) * 2

@@ -130,10 +130,13 @@ class Article:
 
     @property
     def published_date(self) -> Optional[dt.date]:
-        """The UTC publication day (the ``published_date`` column of ``articles`` and ``entities``), or None."""
+        """The publisher's day: the calendar day in the offset the source stated (a page stamped
+        2020-10-14T05:50+08:00 ran on the 14th, though it is the 13th in UTC), the UTC day when it stated
+        none. The ``published_date`` column of ``articles`` and ``entities``, or None; ``published_at`` is
+        the exact instant (UTC in Parquet). docs/metadata.md measures why."""
         if self.published_at is None:
             return None
-        return self.published_at.astimezone(dt.UTC).date()
+        return self.published_at.date()
 
 
 @dataclasses.dataclass(frozen=True)

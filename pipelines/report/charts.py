@@ -50,7 +50,7 @@ def to_svg(figure, name: str) -> str:
 
 
 def articles_per_period(per_day: list[dict], period: str) -> str:
-    """Stacked bars: articles per UTC day (or week), by source."""
+    """Stacked bars: articles per day (the publisher's, ``published_date``) or week, by source."""
     with matplotlib.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(9, 3.2))
         days = sorted({r["day"] for r in per_day})

@@ -37,7 +37,7 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
     source). A table without a file reads as empty, with its schema. On an object store the committed
     version's files are listed by the version, not by a folder: read through ``read_table``."""
     con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")  # days are UTC days, as published_date is
+    con.execute("set TimeZone = 'UTC'")  # instants print in UTC; a day is published_date, the publisher's
     for table in ("articles", "entities", "duplicates", "errors"):
         if not is_local(output):
             relation = con.from_arrow(read_table(output, table))
@@ -72,8 +72,8 @@ def totals(con) -> dict:
         """select (select count(*) from articles) articles, (select count(*) from duplicates) duplicates,
                   (select count(*) from errors) errors, (select count(*) from entities) entity_rows,
                   (select count(distinct source) from articles) sources,
-                  (select min(published_at)::date from articles) first_day,
-                  (select max(published_at)::date from articles) last_day""",
+                  (select min(published_date) from articles) first_day,
+                  (select max(published_date) from articles) last_day""",
     )
     return t
 
@@ -85,10 +85,10 @@ def articles_per_period(con, period: str = "day") -> list[dict]:
     return rows(
         con,
         f"""with top as (select source from articles group by source order by count(*) desc, source limit {TOP_SOURCES})
-            select date_trunc('{period}', published_at)::date as day,
+            select date_trunc('{period}', published_date)::date as day,
                    case when source in (select source from top) then coalesce(source, '(unknown)') else 'other' end as source,
                    count(*) as articles
-            from articles where published_at is not null group by all order by day, source""",
+            from articles where published_date is not null group by all order by day, source""",
     )
 
 

@@ -46,26 +46,52 @@ def date_extraction(not_after: Optional[dt.datetime]) -> dict:
 
 
 def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) -> tuple[Optional[dt.datetime], Optional[str]]:
-    """The publication time and its source (``HTML_DATE_SOURCES``): htmldate's search (``found``), the
-    page's stated time (JSON-LD, <meta>), the URL's day, the first plausible one. A feed entry's time wins
-    over the page's unless the page states an earlier one (a feed's date is often a later update: the
-    original is what "who ran it first" needs); a date given with the document (a JSONL field) is the
-    fallback (docs/metadata.md)."""
+    """The publication time and its source, the first plausible candidate in ``HTML_DATE_SOURCES`` order:
+    htmldate's search (``found``) when the page's stated time (JSON-LD, <meta>) or its URL has the same day
+    ("agreed": the stated time itself is taken then, with its offset), the stated time, the URL's day,
+    htmldate's search alone (a date it found in the markup or text, "text"). A time stated in UTC is put
+    in the offset of the time the page prints under its headline, when it prints one: ``published_date``
+    is the publisher's day. A feed entry's time wins over the page's unless the page states an earlier one
+    (a feed's date is often a later update: the original is what "who ran it first" needs); a date given
+    with the document (a JSONL field) is the fallback (docs/metadata.md)."""
     not_after = fetched_time(raw)
     metas = page.meta_dates(tree) if tree is not None else ()
     stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
     url_day = page.url_date(url) or page.url_date(raw.url)
-    candidates = {"search": [("search", found)], "html": [("html", w) for w in stated], "url": [("url", url_day)]}
+    candidates = date_candidates(stated, url_day, found, not_after)
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
-    if source == "search":  # labelled by what it agrees with: the page's statement, its URL, else its text
-        days = {w.date() for w in stated}
-        source = "html" if when.date() in days else "url" if url_day and url_day.date() == when.date() else "text"
+    in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)
+    if in_utc and tree is not None and (offset := page.printed_offset(when, page.printed_time(tree, not_after))):
+        when = when.astimezone(offset)
     given = parse_datetime(raw.published, not_after, own_offset=True)
     if given is not None and raw.feed_url and not (source == "html" and when < given):
         return given, "feed"
     if when is None and given is not None:
         return given, "feed" if raw.feed_url else "input"
     return when, source
+
+
+def date_candidates(
+    stated: list[dt.datetime], url_day: Optional[dt.datetime], found: Optional[str], not_after: Optional[dt.datetime]
+) -> dict[str, list[tuple[str, Optional[dt.datetime]]]]:
+    """(source, time) candidates by ``HTML_DATE_SOURCES`` name. htmldate's result that a stated time or the
+    URL's day corroborates is "agreed" (labelled by what agrees, "html" or "url"); alone it is "search",
+    labelled "text" (a date in the markup or text: an image caption's, a related story's, a JavaScript string)."""
+    search = parse_datetime(found, not_after, own_offset=True) if found else None
+    agreed: list[tuple[str, Optional[dt.datetime]]] = []
+    if search is not None:
+        days = {search.date(), search.astimezone(dt.UTC).date()}
+        same = [w for w in stated if w.date() in days or w.astimezone(dt.UTC).date() in days]
+        if same:
+            agreed = [("html", same[0])]
+        elif url_day is not None and url_day.date() in days:
+            agreed = [("url", search)]
+    return {
+        "agreed": agreed,
+        "html": [("html", w) for w in stated],
+        "url": [("url", url_day)],
+        "search": [("text", search)],
+    }
 
 
 def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:

@@ -91,17 +91,39 @@ TITLE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\-:\u00b7\u00bb/]|::)\s+")
 TITLE_SITE_WORDS = 5  # a segment of this many words or fewer, at either end, may be the site's name
 H1_SECTION_WORDS = 3  # an h1 = a meta title with up to this many words before it ("Politics | <headline>")
 
-# A date in the path of a URL: /2023/12/20/, /2023-12-20/, /20231220/, _200215_ (YYMMDD).
+# A date in the path of a URL: /2023/12/20/, /2023-12-20/, /20231220/, /2023/dec/21/ (English month names).
 URL_DATES = (
     re.compile(r"/((?:19|20)\d{2})[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?:/|[_-]|\.|$)"),
     re.compile(r"[/_-]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:/|[_-]|\.|$)"),
+    re.compile(rf"/((?:19|20)\d{{2}})/({_MONTH})/(0?[1-9]|[12]\d|3[01])(?:/|[_-]|\.|$)", re.I),
 )
+# A page that states its time in UTC prints the day and time its readers see near its headline ("Dec 22,
+# 2023, 10:22 PM EST" under a page stamped 2023-12-23T03:22Z): that printed time gives the publisher's
+# offset, so ``published_date`` is the day the outlet printed. Looked for in this many text nodes after the
+# h1; a time of day is read by ``TIME_OF_DAY``; a line that says it is an update is not the publication's.
+PRINTED_DATE_NODES = 40
+PRINTED_LINE_CHARS = 120  # a longer text node is prose, not a dateline
+TIME_OF_DAY = re.compile(
+    r"(?<![\d.:/-])([01]?\d|2[0-3])\s?(?:[:.]|h\s?)([0-5]\d)(?![\d.:/-])(?:\s*([AaPp])\.?\s?[Mm]\b\.?)?"
+)
+UPDATE_LABEL = re.compile(
+    r"\b(?:updated?|modified|edited|revised|mis à jour|aktualisiert|actualizad[oa]|atualizad[oa]|aggiornat[oa]|"
+    r"bijgewerkt|обновлено|更新)", re.I
+)
+# The UTC offsets in use (the tz database): whole hours from -12 to +14 and these half and three-quarter
+# hours. A gap between the printed time and the stated instant that is none of them (an update's time, an
+# event's) gives no offset; the printed time is to the minute, so it may be this many minutes off.
+UTC_OFFSETS_MINUTES = frozenset(
+    [h * 60 for h in range(-12, 15)] + [-570, -210, 210, 270, 330, 390, 570, 630, 345, 525, 765]
+)
+PRINTED_TIME_SLACK_MINUTES = 1
 DATE_AFTER_FETCH_SLACK_HOURS = 14  # a local time without its zone, read as UTC, may run this far ahead
-# Where a publication time may come from, in the order tried on an HTML page: htmldate's search (URL,
-# metadata, markup, text; labelled by the source it agrees with), then the page's stated time, then its URL's
-# day. docs/metadata.md measures the orders: htmldate first was best on both dev sets and every site fold.
+# Where a publication time may come from, in the order tried on an HTML page (``parse.html.date_candidates``):
+# "agreed" (htmldate's search when the page's stated time or URL has its day), "html" (the stated time:
+# JSON-LD, <meta>), "url" (the URL's day), "search" (htmldate's alone: a date in the markup or text).
+# docs/metadata.md measures the orders and chooses by site fold.
 # "feed" (the feed entry's) and "input" (given with the document, a JSONL field) are placed by parse itself.
-HTML_DATE_SOURCES = ("search", "html", "url")
+HTML_DATE_SOURCES = ("agreed", "html", "url", "search")
 DATE_SOURCES = ("feed", "input", "html", "url", "text")
 
 # ----------------------------------------------------------------------------------------------- authors

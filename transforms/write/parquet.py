@@ -6,7 +6,7 @@
     OUTPUT/duplicates/part-<run>-00000.parquet
     OUTPUT/errors/part-<run>-00000.parquet
 
-``articles`` and ``entities`` carry ``published_date`` (the UTC day, null when undated) as a DATE column
+``articles`` and ``entities`` carry ``published_date`` (the publisher's day, null when undated) as a DATE column
 in their files, so every reader types it the same whatever the data; the folder key is the month, text
 in every reader (a Hive key is a DATE in DuckDB and Polars only when every value parses as one, and a
 category in pandas always). A dataset of the layout before (``published_date=<day>|undated`` folders, no
@@ -31,7 +31,7 @@ from transforms.files import write_atomically
 from transforms.schema import SCHEMAS, TABLE_RECORDS, Article, EntityRow, entity_rows, record_row
 from transforms.sink import view
 
-DATE_COLUMN = "published_date"  # the UTC publication day, a DATE column of the partitioned tables' files
+DATE_COLUMN = "published_date"  # the publisher's day (Article.published_date), a DATE column of the partitioned tables' files
 PARTITION_KEY = "published_month"  # the folder key: YYYY-MM of DATE_COLUMN, or UNDATED
 UNDATED = "undated"  # not Hive's null partition, which pandas and pyarrow cannot always read
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # what early releases wrote for an undated article
