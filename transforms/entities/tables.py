@@ -174,5 +174,6 @@ CONTINENT_DEMONYMS = {
 # cross-validation (docs/entities.md).
 STATE_POINT = "settlements"
 # Names the geocoder reads as a country only where the model tagged them a place: the ruler never adds
-# them ("US" is also the pronoun in a headline in capitals).
-GEOCODE_ONLY_ALIASES = {"US": ("US",)}
+# them ("US" is also the pronoun in a headline in capitals); the French short name of the US (countryinfo
+# has only "États-Unis d'Amérique").
+GEOCODE_ONLY_ALIASES = {"US": ("US", "États-Unis", "Etats-Unis")}
