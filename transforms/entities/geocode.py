@@ -4,7 +4,9 @@ A name is resolved in two passes. First the names with one reading (countries, U
 a city much more populous than any namesake) fix the article's context: the countries and US states it is
 about. Then each ambiguous name takes the candidate that context supports ("Paris" beside "Texas" is
 Paris, TX); with no support it takes the most populous candidate only when that one dwarfs the rest, and
-stays unresolved otherwise: an empty cell is better than a wrong pin on a map.
+stays unresolved otherwise: an empty cell is better than a wrong pin on a map. A lone small town counts
+only where the article's other places allow its country; a town written "Town, State" is read inside
+that state; an ORG named after a place gets it as its home (docs/entities.md has the figures).
 """
 
 from __future__ import annotations
