@@ -194,7 +194,73 @@ def test_an_org_named_as_a_place_of_the_article_gets_that_home(gazetteer):
     assert (edmonton.country_code, edmonton.place_type) == ("CA", "city")
     assert geocode_mentions(gazetteer, [("Edmonton", "ORG")]) == [None]  # no support: no place
     assert geocode_mentions(gazetteer, [("Jackson", "PERSON"), ("Mississippi", "GPE")])[0] is None
-    assert geocode_mentions(gazetteer, [("Edmonton", "ORG"), ("Alberta", "GPE")], named_places=False)[0] is None
+    assert geocode_mentions(gazetteer, [("Edmonton", "ORG"), ("Alberta", "GPE")], named_places="")[0] is None
+
+
+def test_an_org_named_after_a_place_takes_its_leading_place(gazetteer):
+    """Gold sets count the toponym inside an organisation's name ("<State> State Police"): the ORG gets
+    the state, or a town the article itself places; not a longer place name's first word, not a word."""
+    patrol, omaha, library = geocode_mentions(
+        gazetteer, [("Nebraska State Patrol", "ORG"), ("Omaha", "GPE"), ("Omaha Public Library", "ORG")]
+    )
+    assert (patrol.place_type, patrol.admin1) == ("us_state", "NE") and library == omaha
+    assert geocode_mentions(gazetteer, [("Omaha Public Library", "ORG")]) == [None]  # Omaha not placed by itself
+    sheriff, _ = geocode_mentions(gazetteer, [("Douglas County Sheriff's Office", "ORG"), ("Douglas", "GPE")])
+    assert sheriff is None  # Douglas County is not the town of Douglas
+    assert geocode_mentions(gazetteer, [("Nebraska State Patrol", "ORG")], named_places="whole") == [None]
+    assert geocode_mentions(gazetteer, [("Jackson Hole Airport", "ORG"), ("Jackson", "GPE")])[0] is None  # a first name
+
+
+def test_a_town_written_with_its_state_or_country_is_read_inside_it(gazetteer):
+    text = "He moved from Springfield, Illinois, to Lancaster, Kansas. Springfield mourned."
+    at = {w: text.index(w) for w in ("Springfield", "Illinois", "Lancaster", "Kansas")}
+    entities = [Entity(w, "GPE", i, i + len(w), w) for w, i in at.items()]
+    springfield, illinois, lancaster, kansas = with_places(gazetteer, entities, text)
+    assert springfield.country_code == "US" and abs(springfield.longitude + 89.6) < 0.2  # Springfield, IL
+    assert lancaster.latitude is None and kansas.place_type == "us_state"  # none in Kansas: none, not a namesake
+    assert with_places(gazetteer, entities, text, qualified=False)[2].latitude is not None  # the rule is what did it
+    [missouri] = geocode_mentions(gazetteer, [("Springfield, Missouri", "GPE")])  # one span
+    assert missouri.admin1 == "MO"
+    lists = "Talks in France, Germany and Italy; flights to Paris, London and Rome."
+    names = ["France", "Germany", "Italy", "Paris", "London", "Rome"]
+    entities = [Entity(w, "GPE", lists.index(w), lists.index(w) + len(w), w) for w in names]
+    placed = with_places(gazetteer, entities, lists)
+    assert [p.country_code for p in placed] == ["FR", "DE", "IT", "FR", "GB", "IT"]  # lists are no qualifiers
+
+
+def test_a_lone_small_town_needs_the_article_to_allow_its_country(gazetteer):
+    """A town under SMALL_TOWN people with one reading is a namesake of something the gazetteer lacks when
+    the article's other places lie elsewhere; it still counts where they allow it, or where there are none."""
+    keokuk, _ = geocode_mentions(gazetteer, [("Keokuk", "GPE"), ("France", "GPE")], small_town=50_000)
+    assert keokuk is None
+    keokuk, _ = geocode_mentions(gazetteer, [("Keokuk", "GPE"), ("Iowa", "GPE")], small_town=50_000)
+    assert keokuk.admin1 == "IA"
+    [keokuk] = geocode_mentions(gazetteer, [("Keokuk", "GPE")], small_town=50_000)
+    assert keokuk.admin1 == "IA"
+    kamloops, _ = geocode_mentions(gazetteer, [("Kamloops", "GPE"), ("France", "GPE")], small_town=50_000)
+    assert kamloops.country_code == "CA"  # over the threshold
+    # a small town the other sure places allow sets the article's country: London beside Kenora is Ontario's
+    london, _ = geocode_mentions(gazetteer, [("London", "GPE"), ("Kenora", "GPE")], small_town=50_000)
+    assert (london.country_code, london.admin1) == ("CA", "CA.08")
+    assert geocode_mentions(gazetteer, [("Keokuk", "GPE"), ("France", "GPE")], small_town=0)[0].admin1 == "IA"
+
+
+def test_state_points_are_the_middle_of_their_settlements(gazetteer):
+    """GeoNames puts a province near the middle of its territory; the towns >= 5,000 crowd its south, the
+    settlements >= 500 (the stored table, bench.state_points) reach its north."""
+    from bench.state_points import known_keys, state_points
+    from transforms.entities.state_points import STATE_POINTS
+
+    assert set(STATE_POINTS) == known_keys()
+    [nunavut] = geocode_mentions(gazetteer, [("Nunavut", "GPE")])
+    assert (nunavut.latitude, nunavut.longitude) == STATE_POINTS["CA.14"]
+    towns = [
+        {"countrycode": "CA", "admin1code": "03", "latitude": 49.0, "longitude": -97.0, "population": 700_000},
+        {"countrycode": "CA", "admin1code": "03", "latitude": 59.0, "longitude": -94.0, "population": 800},
+        {"countrycode": "US", "admin1code": "TX", "latitude": 30.0, "longitude": -98.0, "population": 9_000},
+        {"countrycode": "FR", "admin1code": "11", "latitude": 48.0, "longitude": 2.0, "population": 9_000},
+    ]
+    assert state_points(towns, {"CA.03", "TX"}) == {"CA.03": (54.0, -95.5), "TX": (30.0, -98.0)}
 
 
 def test_country_points_are_geonames_own(gazetteer):

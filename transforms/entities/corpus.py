@@ -63,7 +63,7 @@ def relabel(article: Article, labels: Mapping[NameKey, str], gazetteer: Optional
         return article
     unplaced = {name: None for name in PLACE_FIELDS}
     entities = [dataclasses.replace(e, label=label or e.label, **unplaced) for e, label in zip(article.entities, new)]
-    return dataclasses.replace(article, entities=with_places(gazetteer or load_gazetteer(), entities))
+    return dataclasses.replace(article, entities=with_places(gazetteer or load_gazetteer(), entities, article.text))
 
 
 def split_names(articles: Iterable[Article]) -> int:

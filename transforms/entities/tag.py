@@ -88,7 +88,7 @@ def tag_batch(
                 yield from tag_batch(nlp, [article], batch_size, language, gazetteer)
             return
     for article, doc in zip(articles, docs):
-        entities = with_places(gazetteer, entities_of(doc))
+        entities = with_places(gazetteer, entities_of(doc), article.text)
         yield dataclasses.replace(article, entities=entities, tone=tone(article.text, language))
 
 
