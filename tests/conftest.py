@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,32 @@ def seed_paths() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def seeds_run(tmp_path_factory) -> tuple[Path, str]:
+    """`make run`'s job on the seeds (default options), once for the session and in-process: (output, stdout).
+    Tests read it and never write to it; one that writes takes its own copy (``seeds_copy``)."""
+    import contextlib
+    import io
+
+    from pipelines.run import main
+
+    output, stdout, stderr = tmp_path_factory.mktemp("seeds-run") / "output", io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(["--runner=DirectRunner", "--output", str(output)])
+    assert status == 0, stderr.getvalue()[-3000:]
+    return output, stdout.getvalue()
+
+
+@pytest.fixture
+def seeds_copy(seeds_run, tmp_path) -> Path:
+    """A copy of the seeds run's dataset for a test that writes to it (a second run, a lock, a refusal)."""
+    import shutil
+
+    copy = tmp_path / "seeds-output"
+    shutil.copytree(seeds_run[0], copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture(scope="session")
 def observed_run(tmp_path_factory):
     """A run of a few hundred documents (and some bad inputs) on two worker processes: (process, output)."""
     from tests.support.observed import corpus_with_errors, multiprocess_run
@@ -79,8 +106,29 @@ def _launches(function, module, seen: set) -> bool:
     return any(inspect.isfunction(f) and f.__module__ == module.__name__ and _launches(f, module, seen) for f in local)
 
 
+# Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) a group runs on one worker: a module's tests
+# together, so that its module-scoped fixture (a pipeline run many tests read) runs once; and the tests of
+# any module that read one of these session fixtures together, so that it runs once in all. The groups are
+# handed out in collection order (``--no-loadscope-reorder``), which puts those with the most slow tests
+# first: the long ones start at once and the short in-process ones fill in at the end.
+SHARED_RUNS = ("observed_run", "seeds_run")
+
+
+def group_of(item) -> str:
+    shared = [name for name in SHARED_RUNS if name in item.fixturenames]
+    return shared[0] if shared else item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects and before xdist reads the groups
 def pytest_collection_modifyitems(items):
+    slow, size = Counter(), Counter()
     for item in items:
         functions = [item.function, *(d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs)]
+        group = group_of(item)
         if any(_launches(f, inspect.getmodule(f), set()) for f in functions):
             item.add_marker("slow")
+            slow[group] += 1
+        size[group] += 1
+        item.add_marker(pytest.mark.xdist_group(group))
+    order = {item: (-slow[group_of(item)], -size[group_of(item)], group_of(item), i) for i, item in enumerate(items)}
+    items.sort(key=order.__getitem__)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.compact import main as compact
+from pipelines.run import main
 from tests.support.cli import ROOT, SEEDS, dataset_rows, run_cli, summary_numbers
 from tests.support.cli import table as table_rows
 from tests.support.corpus import generate, wire_copy
@@ -32,14 +33,6 @@ from transforms.formats.jsonl import read_jsonl
 from transforms.schema import ARTICLES_SCHEMA, ErrorRecord
 from transforms.write import TABLES
 from transforms.write.commit import VERSIONS, begin, commit, current_version
-
-
-@pytest.fixture(scope="module")
-def seeds_dataset(tmp_path_factory):
-    output = tmp_path_factory.mktemp("safety") / "out"
-    result = run_cli("--output", str(output))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output
 
 
 @pytest.mark.parametrize(
@@ -54,35 +47,33 @@ def seeds_dataset(tmp_path_factory):
         (["--http-retries", "many"], "invalid int value"),
     ],
 )
-def test_refusals_come_first_with_one_line_and_touch_nothing(seeds_dataset, args, message):
-    before = dataset_rows(seeds_dataset)
-    listing = sorted(os.listdir(seeds_dataset / VERSIONS))
-    result = run_cli(*args, "--output", str(seeds_dataset), timeout=120)
-    assert result.returncode == 2
-    assert message in result.stderr.strip().splitlines()[-1]
-    assert dataset_rows(seeds_dataset) == before and sorted(os.listdir(seeds_dataset / VERSIONS)) == listing
+def test_refusals_come_first_with_one_line_and_touch_nothing(seeds_copy, args, message, capsys):
+    """In-process (``pipelines.run.main``): the refusal is the command's, not the process's."""
+    before = dataset_rows(seeds_copy)
+    listing = sorted(os.listdir(seeds_copy / VERSIONS))
+    assert main([*args, "--output", str(seeds_copy)]) == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    assert dataset_rows(seeds_copy) == before and sorted(os.listdir(seeds_copy / VERSIONS)) == listing
 
 
-def test_an_output_that_cannot_take_the_run_is_refused(tmp_path):
+def test_an_output_that_cannot_take_the_run_is_refused(tmp_path, capsys):
     a_file = tmp_path / "file"
     a_file.write_text("not a folder")
-    result = run_cli("--output", str(a_file), timeout=120)
-    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
-    result = run_cli("--output", str(a_file / "below"), timeout=120)
-    assert result.returncode == 2 and "not writable" in result.stderr
+    assert main(["--output", str(a_file)]) == 2 and "is a file, not a folder" in capsys.readouterr().err
+    assert main(["--output", str(a_file / "below")]) == 2 and "not writable" in capsys.readouterr().err
     assert a_file.read_text() == "not a folder"
 
 
-def test_a_second_run_on_the_same_output_is_refused(seeds_dataset):
-    with open(seeds_dataset / "_lock", "a+b") as lock:
+def test_a_second_run_on_the_same_output_is_refused(seeds_copy):
+    """Two processes: the lock is what keeps another run out."""
+    with open(seeds_copy / "_lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result = run_cli("--output", str(seeds_dataset), timeout=120)
+        result = run_cli("--output", str(seeds_copy), timeout=120)
     assert result.returncode == 2 and "another run is writing" in result.stderr
 
 
-def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(tmp_path, seeds_dataset):
-    output = tmp_path / "out"
-    assert run_cli("--output", str(output)).returncode == 0
+def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(seeds_copy, tmp_path):
+    output = seeds_copy  # the seeds, committed
     before = dataset_rows(output)
     corpus = tmp_path / "corpus"
     generate(300, corpus, seed=3)

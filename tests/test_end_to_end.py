@@ -8,6 +8,7 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 
+from pipelines.run import main
 from tests.support.cli import ROOT, run_cli, summary_numbers, table
 
 ARTICLE_HTML = (
@@ -21,12 +22,10 @@ ARTICLE_HTML = (
 )
 
 
-@pytest.fixture(scope="module")
-def seeds_output(tmp_path_factory):
-    output = tmp_path_factory.mktemp("seeds-run")
-    result = run_cli("--output", str(output))  # default --input is seeds/*
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output, result.stdout
+@pytest.fixture
+def seeds_output(seeds_run):
+    """The seeds run with default options (default --input is seeds/*), shared by the session (conftest.py)."""
+    return seeds_run
 
 
 def test_seeds_give_four_articles_and_one_duplicate(seeds_output):
@@ -176,5 +175,10 @@ def test_articles_in_a_language_without_a_model_are_written_untagged_and_counted
     assert by_file["ko.html"]["language"] == "ko" and by_file["ko.html"]["entities"] == []
     assert by_file["ko.html"]["tone"] is None and by_file["en.txt"]["entities"]
 
-    refused = run_cli("--input", str(tmp_path / "*"), "--output", str(tmp_path / "out2"), "--ner-models", "ko=ko_core_news_sm")
-    assert refused.returncode == 2 and "no spaCy pipeline 'ko_core_news_sm' installed for language 'ko'" in refused.stderr
+
+
+def test_a_language_model_that_is_not_installed_is_refused(tmp_path, capsys):
+    (tmp_path / "en.txt").write_text((ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text())
+    status = main(["--input", str(tmp_path / "*"), "--output", str(tmp_path / "out"), "--ner-models", "ko=ko_core_news_sm"])
+    assert status == 2 and "no spaCy pipeline 'ko_core_news_sm' installed for language 'ko'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
