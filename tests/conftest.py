@@ -10,7 +10,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 
 from pipelines.adapter import adapted_runner
-from tests.support.cli import SEEDS
+from tests.support.cli import ROOT, SEEDS
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def seeds_run(tmp_path_factory) -> tuple[Path, str]:
     from pipelines.run import main
 
     output, stdout, stderr = tmp_path_factory.mktemp("seeds-run") / "output", io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):  # `make run`'s cwd
         status = main(["--runner=DirectRunner", "--output", str(output)])
     assert status == 0, stderr.getvalue()[-3000:]
     return output, stdout.getvalue()
@@ -91,7 +91,10 @@ def observed_run(tmp_path_factory):
 
 # The full tier (``-m slow``): a test that launches a process (the command, a job service, a Dask cluster, a
 # browser), itself, through a fixture or through a function of its own module. ``make test-fast`` runs the rest.
+# A run of the command through ``tests.support.cli.run_command`` (in-process, standing in for ``run_cli``) is in
+# the full tier too, as the run it replaced was.
 LAUNCHERS = {"run_cli", "subprocess", "Popen", "service", "dask_cluster", "multiprocess_run", "chromium", "local_s3"}
+LAUNCHERS |= {"run_command"}
 
 
 def _launches(function, module, seen: set) -> bool:

