@@ -110,14 +110,19 @@ def _launches(function, module, seen: set) -> bool:
 
 
 # Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) a group runs on one worker: a module's tests
-# together, so that its module-scoped fixture (a pipeline run many tests read) runs once; and the tests of
-# any module that read one of these session fixtures together, so that it runs once in all. The groups are
-# handed out in collection order (``--no-loadscope-reorder``), which puts those with the most slow tests
-# first: the long ones start at once and the short in-process ones fill in at the end.
+# together, so that its module-scoped fixture (a pipeline run many tests read) runs once; the tests of any
+# module that read one of these session fixtures together, so that it runs once in all; or a group a test
+# names itself (``@pytest.mark.xdist_group("...")``: a long module split in two, each part paying for the
+# fixture it needs, so that both workers share it). Groups are handed out in collection order
+# (``--no-loadscope-reorder``): the modules with the most slow tests first, so that the long ones start at
+# once and the short in-process ones fill in at the end; a module's tests stay together and in order.
 SHARED_RUNS = ("observed_run", "seeds_run")
 
 
 def group_of(item) -> str:
+    own = item.get_closest_marker("xdist_group")
+    if own is not None:
+        return str(own.args[0] if own.args else own.kwargs.get("name", "default"))
     shared = [name for name in SHARED_RUNS if name in item.fixturenames]
     return shared[0] if shared else item.nodeid.split("::")[0]
 
@@ -127,11 +132,12 @@ def pytest_collection_modifyitems(items):
     slow, size = Counter(), Counter()
     for item in items:
         functions = [item.function, *(d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs)]
-        group = group_of(item)
+        module = item.nodeid.split("::")[0]
         if any(_launches(f, inspect.getmodule(f), set()) for f in functions):
             item.add_marker("slow")
-            slow[group] += 1
-        size[group] += 1
-        item.add_marker(pytest.mark.xdist_group(group))
-    order = {item: (-slow[group_of(item)], -size[group_of(item)], group_of(item), i) for i, item in enumerate(items)}
+            slow[module] += 1
+        size[module] += 1
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group_of(item)))
+    order = {item: (-slow[m], -size[m], m, i) for i, item in enumerate(items) for m in [item.nodeid.split("::")[0]]}
     items.sort(key=order.__getitem__)
