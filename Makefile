@@ -28,13 +28,18 @@ run: $(BIN)/.installed
 
 # The complete suite: pytest, then the extraction gate (the dev sets in ../shared or NEWS_SHARED; passes with
 # a note without them). `test-fast` leaves out the tests that launch a process (marked slow by tests/conftest.py).
+# Both on WORKERS pytest-xdist processes (`make test WORKERS=4`; WORKERS=0: one process), each group of
+# tests (tests/conftest.py: a module, or the readers of one shared run) on one worker.
+WORKERS ?= 2
+PYTEST   = $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
+
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 	$(BIN)/python -m bench.extraction_gate
 
 test-fast: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # The newest versions pyproject.toml admits, in a venv of their own: what `pip install news-ingest` gets today.
 test-latest:

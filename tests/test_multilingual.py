@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.support.cli import SHARED, run_cli, table
+from tests.support.cli import SHARED, run_command, table
 from tests.test_clean import FIXTURES, LANGS, paragraphs
 
 CONLL = SHARED / "eval" / "ner-dev" / "eng.testa"
@@ -39,7 +39,7 @@ def write_inputs(folder, kind: str) -> None:
 @pytest.mark.parametrize("kind", ["txt", "jsonl", "jsonl-utf16", "html"])
 def test_every_script_kept_intact(tmp_path, kind):
     write_inputs(tmp_path / "in", kind)
-    result = run_cli("--input", str(tmp_path / "in" / "*"), "--output", str(tmp_path / "out"))
+    result = run_command("--input", str(tmp_path / "in" / "*"), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-3000:]
     articles = table(tmp_path / "out", "articles")
     assert len(articles) == len(LANGS), [e["error"] for e in table(tmp_path / "out", "errors")]
@@ -74,7 +74,7 @@ def test_conll_news_as_jsonl_is_kept_whole(tmp_path):
     assert len(docs) == 216
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "conll.jsonl").write_text("\n".join(json.dumps({"text": d}) for d in docs))
-    result = run_cli("--input", str(tmp_path / "in" / "*"), "--output", str(tmp_path / "out"))
+    result = run_command("--input", str(tmp_path / "in" / "*"), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-3000:]
     articles, duplicates = table(tmp_path / "out", "articles"), table(tmp_path / "out", "duplicates")
     assert table(tmp_path / "out", "errors") == []

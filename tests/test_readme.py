@@ -7,7 +7,7 @@ import re
 import duckdb
 import pytest
 
-from tests.support.cli import ROOT, run_cli
+from tests.support.cli import ROOT
 
 
 def example_blocks() -> list[tuple[str, str]]:
@@ -17,13 +17,13 @@ def example_blocks() -> list[tuple[str, str]]:
     return re.findall(r"```(sql|python)\n(.*?)```", section, re.S)
 
 
-@pytest.fixture(scope="module")
-def make_run_output(tmp_path_factory):
-    """What `make run` writes (`python -m pipelines.run --runner=DirectRunner`), under a folder of its own."""
-    folder = tmp_path_factory.mktemp("make-run")
-    process = run_cli("--output", str(folder / "output"), "-q")
-    assert process.returncode == 0, process.stderr
-    return folder
+@pytest.fixture
+def make_run_output(seeds_run):
+    """The folder holding what `make run` writes (`python -m pipelines.run --runner=DirectRunner`, the seeds,
+    default options) as ``output/``: the session's seeds run (conftest.py)."""
+    output, _ = seeds_run
+    assert output.name == "output"
+    return output.parent
 
 
 def test_readme_has_five_example_queries():

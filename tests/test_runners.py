@@ -125,6 +125,7 @@ def runner_args(name: str, job_service: str = "", dask_scheduler: str = "") -> l
     }[name]
 
 
+@pytest.mark.xdist_group("tests/test_runners.py:append")  # the other half of the matrix, on the other worker
 @pytest.mark.parametrize("runner", ["multiprocessing", "portable", "dask"])
 def test_append_with_the_dedupe_index(runner, direct_output, later_inputs, direct_appended_rows, tmp_path, request):
     services = {"portable": "job_service", "dask": "dask_scheduler"}

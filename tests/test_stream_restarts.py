@@ -8,7 +8,7 @@ from apache_beam.transforms.window import IntervalWindow
 
 import pipelines.run
 from pipelines.run import run_pipeline
-from tests.support.cli import run_cli, table
+from tests.support.cli import table
 from tests.support.feed_server import FeedServer
 from transforms.dedupe.across_time import Memory, Remembered, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
@@ -156,7 +156,7 @@ def test_a_job_killed_between_the_files_and_the_keys_writes_each_entry_once_when
 # ------------------------------------------------------------------ --write_mode overwrite
 
 
-def test_overwrite_is_refused_for_a_stream_before_the_dataset_is_touched(tmp_path):
+def test_overwrite_is_refused_for_a_stream_before_the_dataset_is_touched(tmp_path, capsys):
     """A stream is restarted by supervisors with the same command: with overwrite, every restart would
     replace what it wrote before (the old version deleted by the next run). Refused, exit 2, one line."""
     output = tmp_path / "out"
@@ -164,12 +164,12 @@ def test_overwrite_is_refused_for_a_stream_before_the_dataset_is_touched(tmp_pat
     write_bundle(version.root, None, "earlier", [article(1)])
     commit(version, {"run_id": "earlier"})
     before = table(output, "articles")
-    refused = run_cli(
+    status = pipelines.run.main([
         "--streaming", "--feed", "http://127.0.0.1:9/feed.xml", "--allow-private-hosts", "--run-for", "2s",
         "--write_mode", "overwrite", "--output", str(output),
-    )  # fmt: skip
-    assert refused.returncode == 2
-    [line] = refused.stderr.strip().splitlines()
+    ])  # fmt: skip
+    assert status == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
     assert "--write_mode overwrite is refused with --streaming" in line
     assert table(output, "articles") == before and before
     assert sorted(p.name for p in (output / "_versions").iterdir()) == ["earlier"]

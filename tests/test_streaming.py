@@ -8,6 +8,7 @@ import time
 import duckdb
 import pytest
 
+from pipelines.run import main
 from tests.support.cli import ROOT, run_cli, summary_numbers, table
 from tests.support.feed_server import FeedServer
 from transforms.dedupe.across_time import Match, Memory, Remembered, judge, match_and_remember
@@ -185,11 +186,11 @@ def test_the_stream_runs_on_the_portable_runner(tmp_path, job_service):
     assert [d["url"].rsplit("/", 2)[1:] for d in table(tmp_path, "duplicates")] == [["wire", "dam.html"]]
 
 
-def test_streaming_without_feeds_is_refused_before_the_output_is_touched(tmp_path):
+def test_streaming_without_feeds_is_refused_before_the_output_is_touched(tmp_path, capsys):
     (tmp_path / "articles").mkdir()
     (tmp_path / "articles" / "earlier.parquet").write_bytes(b"kept")
-    result = run_cli("--streaming", "--output", str(tmp_path))
-    assert result.returncode != 0 and "give at least one --feed" in result.stderr
+    assert main(["--streaming", "--output", str(tmp_path)]) == 2
+    assert "give at least one --feed" in capsys.readouterr().err
     assert (tmp_path / "articles" / "earlier.parquet").read_bytes() == b"kept"
 
 

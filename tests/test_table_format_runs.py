@@ -12,7 +12,7 @@ import sys
 import duckdb
 import pytest
 
-from tests.support.cli import ROOT, SEEDS, run_cli, summary_numbers
+from tests.support.cli import ROOT, SEEDS, run_command, summary_numbers
 from transforms.write import TABLES
 from transforms.write.tables import delta, iceberg, read, recorded
 
@@ -41,7 +41,7 @@ def inputs(tmp_path_factory):
 
 
 def run(output, pattern, *extra):
-    result = run_cli("--input", pattern, "--output", str(output), "-q", *extra)
+    result = run_command("--input", pattern, "--output", str(output), "-q", *extra)
     return result.returncode, summary_numbers(result.stdout), result.stderr[-2000:]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import duckdb
@@ -30,6 +33,26 @@ def run_cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         text=True,
         timeout=timeout,
     )
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess:
+    """What ``run_cli`` returns, in-process (``pipelines.run.main``): the command without the launch (seconds of
+    imports before any work). For a test of what the command does, not of the process (a signal, a pipe,
+    another interpreter); an exception ends it as it ends the process, status 1 and the traceback on stderr.
+    A test that calls it is in the full tier (tests/conftest.py), as a whole run is."""
+    from pipelines.run import main
+
+    argv = ([] if any(a.startswith("--runner") for a in args) else ["--runner=DirectRunner"]) + list(args)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # run_cli's cwd
+        try:
+            status = main(argv)
+        except SystemExit as e:
+            status = e.code if isinstance(e.code, int) else 1
+        except Exception:
+            traceback.print_exc()
+            status = 1
+    return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
 
 
 def summary_numbers(stdout: str) -> dict[str, int]:
