@@ -1,9 +1,11 @@
-"""Every figure of issue 12's targets, with baselines measured in the same run.
+"""Every figure of issues 12 and 28's extraction targets, with baselines measured in the same run.
 
-    python -m bench.extraction_eval [--eval ../shared/eval] [--workers 2]
+    python -m bench.extraction_eval [--eval ../shared/eval] [--workers 2] [--html-only]
 
-- extraction-dev HTML: ours (trafilatura's metadata, the consensus body) against trafilatura alone
-  (precision favoured, as before; and its defaults) and jusText on the HTML.
+- extraction-dev and news-pages-dev HTML (``bench.extraction_html``): ours (parse + clean, and the parse
+  stage alone) against trafilatura's settings alone, readability and jusText; the body rules we could ship
+  (trafilatura's precise run alone, consensus of three) chosen by cross-validation over site folds of both
+  sets, with bootstrap intervals by site.
 - extraction-dev rendered to text by inscriptis and by an lxml get_text-style dump: ours (--boilerplate
   auto), and the same with the fitted settings (page-dump threshold and inside-the-prose scale, headline
   bonus, gap length, joined run mass) chosen by 5-fold cross-validation and measured on the held-out fold; baselines: the
@@ -24,13 +26,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench.extraction_data import EVAL, RENDERERS, f1, kept_share, load_clean_articles, load_conll, load_extraction_dev
+from bench.extraction_html import html_part
 from transforms.clean import CleanSettings, clean_article, repair
 from transforms.clean.boilerplate import classify, headline_positions, prose_fallback, select_body, smooth
 from transforms.clean.dump import dump_evidence
 from transforms.clean.language import detect_language
 from transforms.clean.scripts import prose_lines
 from transforms.clean.tables import LineSettings
-from transforms.parse import HtmlOptions, parse_document
+from transforms.parse import parse_document
 from transforms.schema import Article, RawDocument
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,30 +66,18 @@ def justext_html(html: str) -> str:
         return ""
 
 
-def ours_html(page: dict, consensus: bool = True) -> str:
-    """Our text of one extraction-dev page, parsed as HTML and cleaned ("" when we make no article of it)."""
+def ours_html(page: dict) -> str:
+    """Our text of one page, parsed as HTML and cleaned ("" when we make no article of it)."""
     try:
         raw = RawDocument(page["id"], page["id"], "html", page["html"], url=page["url"])
-        return clean_article(parse_document(raw, HtmlOptions(consensus=consensus))).text
+        return clean_article(parse_document(raw)).text
     except ValueError:
         return ""
 
 
-def html_systems(page: dict) -> dict[str, tuple[str, float, dict]]:
-    """Every HTML system's text for one page (with seconds), and the page's two text renderings."""
-    import trafilatura
-
-    systems = {
-        "ours: html (consensus body)": lambda: ours_html(page, True),
-        "trafilatura alone (precision, before)": lambda: ours_html(page, False),
-        "trafilatura defaults": lambda: trafilatura.extract(page["html"], url=page["url"]) or "",
-        "jusText on html": lambda: justext_html(page["html"]),
-    }
-    out = {}
-    for name, run in systems.items():
-        start = time.perf_counter()
-        out[name] = (run(), time.perf_counter() - start)
-    return {"systems": out, "renderings": {r: render(page["html"]) for r, render in RENDERERS.items()}}
+def renderings(page: dict) -> dict[str, str]:
+    """The page's text renderings (what a crawl that kept only text would have)."""
+    return {r: render(page["html"]) for r, render in RENDERERS.items()}
 
 
 def prepare(text: str) -> dict:
@@ -164,13 +155,10 @@ def extraction_part(dev: Path, workers: int) -> tuple[list, list]:
     pages = load_extraction_dev(dev)
     golds = [p["gold"] for p in pages]
     with ProcessPoolExecutor(workers) as pool:
-        results = list(pool.map(html_systems, pages, chunksize=4))
+        results = list(pool.map(renderings, pages, chunksize=4))
     header = f"  {'system':44} {'P':>6} {'R':>6} {'F1':>6} {'empty':>5} {'docs/s':>8}"
-    print(f"== extraction-dev HTML ({len(pages)} pages; target F1 >= 0.97)\n{header}")
-    for name in results[0]["systems"]:
-        print(row(name, [r["systems"][name][0] for r in results], golds, sum(r["systems"][name][1] for r in results)))
     for r in RENDERERS:
-        texts = [res["renderings"][r] for res in results]
+        texts = [res[r] for res in results]
         print(f"\n== extraction-dev rendered to text by {r} (target F1 >= 0.92, 0 empty)\n{header}")
         print(row("raw rendering", texts, golds))
         start = time.perf_counter()
@@ -180,14 +168,18 @@ def extraction_part(dev: Path, workers: int) -> tuple[list, list]:
             start = time.perf_counter()
             outs = [ours_text(t, mode=mode) for t in texts]
             print(row(f"ours, --boilerplate {mode} (shipped settings)", outs, golds, time.perf_counter() - start))
-    return pages, [[res["renderings"][r] for res in results] for r in RENDERERS]
+    return pages, [[res[r] for res in results] for r in RENDERERS]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", type=Path, default=EVAL)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--html-only", action="store_true", help="only the HTML part (extraction-dev and news-pages-dev)")
     args = parser.parse_args()
+    html_part(args.eval, args.workers)
+    if args.html_only:
+        return 0
     dev, clean_path, conll_path = (
         args.eval / "extraction-dev",
         args.eval / "clean-text-dev" / "articles.jsonl",

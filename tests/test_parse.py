@@ -5,7 +5,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.parse import ParseDocuments, find_byline, find_date, find_title, parse_datetime, parse_document
-from transforms.parse.consensus import consensus
+from transforms.parse.html import parse_html
 from transforms.schema import RawDocument
 
 UTC = dt.UTC
@@ -117,21 +117,22 @@ def test_html_main_text_and_metadata():
     assert article.published_at == dt.datetime(2021, 8, 16, 9, 0, tzinfo=UTC)
 
 
-def test_consensus_keeps_the_text_two_extractions_agree_on():
-    body = "The harbour reopened on Monday after the storm and ships queued to enter the port at dawn."
-    assert consensus([body + " Read more: our newsletter, sport, weather, the best recipes.", body, body]) == body
-    assert consensus([body[:40], body, body + " Comments (3)"]) == body
+def test_html_body_is_trafilaturas_precise_text_alone(monkeypatch):
+    """The consensus of three extractions lost on news-pages-dev (docs/extraction.md): the parse stage runs
+    trafilatura once, favouring precision, and no second extractor."""
+    import trafilatura
 
+    calls = []
+    real = trafilatura.bare_extraction
 
-def test_consensus_skips_the_recall_run_when_precise_and_readability_agree(monkeypatch):
-    from transforms.parse import consensus as module
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("favor_precision"))
+        return real(*args, **kwargs)
 
-    def recall_not_needed(*args):
-        raise AssertionError("the recall run should not be needed")
-
-    monkeypatch.setattr(module, "recall_text", recall_not_needed)
-    precise = parse_document(RawDocument("id", "page.html", "html", ARTICLE_HTML, url="https://harbour.example/port")).text
-    assert module.consensus_body(precise, ARTICLE_HTML, "https://harbour.example/port") == precise
+    monkeypatch.setattr(trafilatura, "bare_extraction", counted)
+    article = parse_html(RawDocument("id", "page.html", "html", ARTICLE_HTML, url="https://harbour.example/port"))
+    assert calls == [True]
+    assert "harbour" in article.text.lower()
 
 
 def test_html_without_article_is_an_error():

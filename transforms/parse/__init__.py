@@ -21,7 +21,7 @@ from transforms.stage import ApplyOrRecordError, Skip, SplitByType
 from transforms.text import MIN_ARTICLE_WORDS, word_count
 
 # What parse_html imports on its first page, imported when its child process starts (parse.limit).
-HTML_MODULES = ("trafilatura", "trafilatura.readability_lxml", "inscriptis")
+HTML_MODULES = ("trafilatura",)
 
 __all__ = ["HtmlOptions", "ParseDocuments", "find_byline", "find_date", "find_title", "parse_datetime", "parse_document"]
 

@@ -1,5 +1,6 @@
-"""HTML pages: the page's own metadata (``page``, trafilatura's as the fallback) and the consensus of three
-extractions as the body (``consensus``); feed entries, whose content is the article already, rendered to text."""
+"""HTML pages: the page's own metadata (``page``, trafilatura's as the fallback) and trafilatura's main text,
+favouring precision, as the body (chosen on two dev sets by site cross-validation: docs/extraction.md); feed
+entries, whose content is the article already, rendered to text."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import datetime as dt
 from typing import Optional
 
 from transforms.parse import page
-from transforms.parse.consensus import consensus_body
 from transforms.parse.dates import first_plausible, parse_datetime
 from transforms.parse.patterns import EARLIEST_YEAR, HTML_DATE_EXTRACTION, HTML_DATE_SOURCES
 from transforms.schema import Article, Body, RawDocument
@@ -23,7 +23,6 @@ class HtmlOptions:
     favor_precision: bool = True
     include_comments: bool = False
     include_tables: bool = True
-    consensus: bool = True  # body: the consensus of three extractions, not trafilatura's precise run alone
     time_limit: float = option(
         60.0,
         "longest one HTML page's extraction may take (90s, 2m); a page over it becomes an error row (transforms/parse/limit.py)",
@@ -109,7 +108,6 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
     )
     if extracted is None or not (extracted.text or "").strip():
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
-    text = consensus_body(extracted.text, raw.body, raw.url, options.include_tables) if options.consensus else extracted.text
     # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
     url = canonical_url(extracted.url or raw.url)
     tree = load_html(raw.body)
@@ -129,7 +127,7 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         published_source=published_source,
         agency=agency,
         language=extracted.language,
-        text=text,
+        text=extracted.text,
         input_format=Body.HTML,
         encoding=raw.encoding,
         feed_url=raw.feed_url,

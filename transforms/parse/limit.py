@@ -1,6 +1,6 @@
 """A time limit on one document's extraction: the work runs in a child process that is killed when over.
 
-lxml, trafilatura and readability hold the interpreter in C code, and a pathological page can keep them
+lxml and trafilatura hold the interpreter in C code, and a pathological page can keep them
 there for minutes; nothing interrupts that safely inside the worker (a signal alarm works only in the main
 thread, a thread cannot be stopped). So each worker thread keeps one child Python process (started on the
 first HTML page, ~1 s with its imports, then reused) that runs the function it is sent; a call that

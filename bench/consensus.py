@@ -4,7 +4,10 @@ recall (which sometimes keeps comments or a related-stories list) and trafilatur
 (Arc90's paragraph-density scoring, failing on other pages). The text that agrees most with the other two
 (summed 4-word-shingle F1) is kept: two extractors rarely fail the same way, so the outlier is the
 failure. When the precise run and readability, two unrelated methods, already agree, there is nothing to
-arbitrate and the recall run is skipped (docs/extraction.md: same F1, a quarter of the cost saved)."""
+arbitrate and the recall run is skipped (docs/extraction.md: same F1, a quarter of the cost saved).
+
+The parse stage used it until issue 28; it stays here as a body rule the benchmark compares
+(``bench.extraction_html``): on news-pages-dev it lost to trafilatura's precise run alone."""
 
 from __future__ import annotations
 
