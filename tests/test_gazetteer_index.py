@@ -1,0 +1,27 @@
+"""The gazetteer's compact name index (transforms/entities/gazetteer.py ``PlaceIndex``) answers as the dict of
+tuples it replaced: same candidates in the same order, misses, membership, iteration."""
+
+from transforms.entities.gazetteer import Place, PlaceIndex, load_gazetteer
+
+
+def place(name: str, population: int) -> Place:
+    return Place(name, "city", "FR", 1.0, 2.0, population, population)
+
+
+def test_the_index_answers_as_a_dict_of_tuples():
+    paris, texas, lodz, zurich = place("Paris", 9), place("Paris", 2), place("Łódź", 7), place("Zürich", 4)
+    names = {"paris": [paris, texas], "łódź": [lodz], "lodz": [lodz], "zürich": [zurich], "a": [texas], "zz": [paris]}
+    index = PlaceIndex(names)
+    assert dict(index) == {name: tuple(places) for name, places in names.items()}
+    assert index["paris"] == (paris, texas) and index.get("łódź") == (lodz,)
+    assert index.get("pari") is None and index.get("parisx") is None and index.get("") is None and index.get("zzz") is None
+    assert "zürich" in index and "Zürich" not in index and 3 not in index
+    assert len(index) == 6 and sorted(index) == sorted(names)
+    assert len(index.places) == 4 and set(index.places) == {paris, texas, lodz, zurich}  # each place once
+
+
+def test_the_loaded_gazetteer_finds_towns_by_latin_alternate_names():
+    gazetteer = load_gazetteer()
+    assert gazetteer.candidates("Köln")[0].name == gazetteer.candidates("cologne")[0].name
+    assert gazetteer.candidates("Kyiv")[0].country_code == "UA"
+    assert not gazetteer.candidates("Киев")  # alternate names in other scripts are not indexed
