@@ -21,7 +21,7 @@ from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_
 from transforms.files import StateFileError
 from transforms.robots import Robots
 from transforms.schema import FETCH, READ, Body, ErrorRecord, FeedStatus, RawDocument
-from transforms.stage import DISALLOWED, SplitByType, count_in, counter
+from transforms.stage import Skip, SkipCounters, SplitByType, count_in, counter
 from transforms.urls import canonical_url
 
 # Feed counters (namespace ``feeds``), with their labels in the run summary.
@@ -40,15 +40,10 @@ def feed_counter(name: str):
     return counter(FEEDS_NAMESPACE, name)
 
 
-@dataclasses.dataclass(frozen=True)
-class DisallowedPage:
-    """An entry whose page the site's robots.txt disallows: counted (``fetch/disallowed``), then dropped."""
-
-    source_path: str
-    url: str
+ROBOTS = "robots"  # the skip kind of an entry whose page robots.txt disallows: fetch/skipped_robots
 
 
-Record = Union[RawDocument, ErrorRecord, DisallowedPage]
+Record = Union[RawDocument, ErrorRecord, Skip]
 FeedOutputs = collections.namedtuple("FeedOutputs", ["documents", "errors", "feeds", "polls"])
 PageOutputs = collections.namedtuple("PageOutputs", ["documents", "errors"])
 
@@ -97,6 +92,7 @@ class _FetchPages(beam.DoFn):
     def __init__(self, http: HttpSettings):
         self.http = http
         self.pages = feed_counter("pages_fetched")
+        self.skips = SkipCounters(FETCH)
 
     def setup(self):
         self.session = new_session(self.http)
@@ -111,12 +107,16 @@ class _FetchPages(beam.DoFn):
         throttle = HostThrottle(self.http.host_concurrency, self.http.host_delay)
         robots = None if self.http.ignore_robots else Robots(self.session, self.http)
         with ThreadPoolExecutor(max(self.http.host_concurrency, 1)) as pool:
-            yield from pool.map(lambda entry: self._page(entry, throttle, robots), entries)
+            for record in pool.map(lambda entry: self._page(entry, throttle, robots), entries):
+                if isinstance(record, Skip):
+                    self.skips.count(record.kind)
+                else:
+                    yield record
 
     def _page(self, entry: RawDocument, throttle: HostThrottle, robots: Optional[Robots]) -> Record:
         try:
             if robots is not None and not robots.allowed(entry.url):
-                return DisallowedPage(entry.source_path, entry.url)
+                return Skip(ROBOTS, entry.source_path)
             with throttle:
                 response = fetch(self.session, entry.url, self.http, {"Accept": "text/html,application/xhtml+xml"})
         except FetchError as e:
@@ -140,7 +140,8 @@ class FetchArticlePages(beam.PTransform):
     """Feed entries -> the same entries with their linked page as body; pages are grouped by host so
     that one worker keeps each host's concurrency and delay and reads its robots.txt once. Entries with
     no http(s) link keep their feed content; a link to another scheme is an error; a page robots.txt
-    disallows is not fetched and its entry is a counted skip (``fetch/disallowed``), unless ``ignore_robots``."""
+    disallows is not fetched and its entry is a counted skip (``stage.Skip``: ``fetch/skipped_robots``), unless
+    ``ignore_robots``."""
 
     def __init__(self, http: HttpSettings):
         super().__init__()
@@ -155,7 +156,7 @@ class FetchArticlePages(beam.PTransform):
             | "ByHost" >> beam.Map(lambda d: (_host_key(d), d))
             | "HostGroups" >> beam.GroupByKey()
             | "Fetch" >> beam.ParDo(_FetchPages(self.http))
-            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord, **{DISALLOWED: DisallowedPage})
+            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord)
         )
         documents = (unlinked, fetched.documents) | "AllEntries" >> beam.Flatten()
         return PageOutputs(documents, fetched.errors)
