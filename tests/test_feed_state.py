@@ -29,6 +29,7 @@ from transforms.feeds.state import (
 from transforms.feeds.transforms import _FetchFeeds
 from transforms.fetch import HttpSettings
 from transforms.files import check_state_files
+from transforms.sink import view
 from transforms.write.commit import VERSIONS, current_version
 
 DAY = 86400.0
@@ -176,3 +177,17 @@ def test_settle_folds_what_a_stream_left_and_migrates_its_bundles_of_the_layout_
     assert load(str(state), "https://a.example/feed") == (load(str(state), "https://a.example/feed")[0], [])
     assert load(str(state), "https://a.example/feed")[0].seen == {"id:1", "url:https://a.example/2"}
     assert not (state / "ingested").exists() or not list((state / "ingested").iterdir())
+
+
+def test_folding_never_deletes_a_file_of_the_version_it_starts_from(tmp_path):
+    """On an object store a version's state lists its base's files without copying them: a fold drops such
+    a file from the version (``removed``), never from the base."""
+    base = tmp_path / "_versions" / "r1" / "_state"
+    record_ingested_keys(str(base), [("u", "id:1")], "b1")
+    [kept] = [str(p) for p in base.rglob("*.txt")]
+    here = str(tmp_path / "_versions" / "r2" / "_state")
+    save(here, FeedState("u", {}, 0, {"id:1": (1e9, 0)}), folded=[kept])
+    assert os.path.exists(kept)
+    assert view.in_version("s3://b/o/_versions/r1/_state/feeds/x/b1.txt", "s3://b/o/_versions/r2/_state") == (
+        "s3://b/o/_versions/r2/_state/feeds/x/b1.txt"
+    )

@@ -122,8 +122,10 @@ def save(state_dir: str, state: FeedState, folded: Iterable[str] = (), discard: 
     data = state.to_json()
     write_atomically(feed_path(state_dir, state.feed_url), lambda sink: sink.write(data))
     folded = list(folded)
-    if folded:
-        (discard or FileSystems.delete)(folded)
+    if discard:
+        discard(folded)
+    elif own := [path for path in folded if path.startswith(state_dir.rstrip("/") + "/")]:
+        FileSystems.delete(own)  # never a file of the version this one starts from (an object store's base)
 
 
 def conditional_headers(validators: dict[str, str]) -> dict[str, str]:
@@ -194,7 +196,7 @@ def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None
     files a stream left folded into their feeds' files. A file of the version's base is dropped from the
     version only (local: its link; object stores: named in ``removed``). Returns what was done."""
     now = time.time() if now is None else now
-    discard = _discarder(root, removed)
+    discard = _discarder(root, state_dir, removed)
     migrated = migrate_legacy(state_dir, root, discard, now)
     folders = {posixpath.dirname(p) for p in view.match(FileSystems.join(state_dir, FEEDS_FOLDER, "*", "*.txt"))}
     for folder in sorted(folders):
@@ -209,14 +211,17 @@ def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None
     return {"feeds_migrated": migrated, "feeds_folded": len(folders)}
 
 
-def _discarder(root: str, removed: list) -> Callable[[list[str]], None]:
+def _discarder(root: str, state_dir: str, removed: list) -> Callable[[list[str]], None]:
+    """Local: delete (a version's files are its own links). Object stores: name the file, by its path in
+    this version, in ``removed`` (left out when the version is sealed; the base's file stays where it is)."""
+
     def discard(paths: list[str]) -> None:
         if not paths:
             return
         if view.is_local(root):
             FileSystems.delete(paths)
         else:
-            removed.extend(paths)
+            removed.extend(view.in_version(path, state_dir) for path in paths)
 
     return discard
 
