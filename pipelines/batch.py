@@ -20,7 +20,7 @@ from transforms.dedupe import (
     index_folder,
 )
 from transforms.entities import EntitySettings, TagEntities, VoteLabelsAcrossRun
-from transforms.feeds import ReadFeeds, RememberFeedState, entry_keys
+from transforms.feeds import ReadFeeds, RememberFeedState
 from transforms.fetch import HttpSettings
 from transforms.filters import FilterSettings
 from transforms.parse import HtmlOptions, ParseDocuments
@@ -68,11 +68,7 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)
 
     if feeds:
-        ingested = (
-            (articles, deduped.duplicates)
-            | "Ingested" >> beam.Flatten()
-            | "EntryKeys" >> beam.FlatMap(lambda record: entry_keys(record.entry_id, record.url))
-        )
-        _ = {"written": written, "feeds": tables["feeds"], "ingested_keys": ingested} | "RememberFeeds" >> (
+        ingested = (articles, deduped.duplicates) | "Ingested" >> beam.Flatten()
+        _ = {"written": written, "polls": read_feeds.polls, "ingested": ingested} | "RememberFeeds" >> (
             RememberFeedState(state_dir(run, root))
         )

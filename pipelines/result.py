@@ -9,8 +9,8 @@ from typing import Optional
 from pipelines.options import feed_sources, input_patterns
 from pipelines.stats import ErrorReasons, stage_stats
 from pipelines.summary import Totals, documents_read, skips
-from transforms.schema import FETCH, READ, STAGES, WRITE
-from transforms.stage import ALREADY_INGESTED, DISALLOWED
+from transforms.schema import READ, STAGES, WRITE
+from transforms.stage import ALREADY_INGESTED
 
 
 @dataclasses.dataclass
@@ -40,7 +40,6 @@ class RunResult:
             "documents_read": documents_read(totals),
             "already_ingested": totals.get((READ, ALREADY_INGESTED), 0),
             "skipped": sum(skips(totals, stage) for stage in STAGES),  # records set aside by rule, every stage
-            "disallowed": totals.get((FETCH, DISALLOWED), 0),
             **{table: totals.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors", "entities")},
         }
         self.stages = stage_stats(totals, reasons, seconds)

@@ -48,6 +48,7 @@ from pipelines.result import RunResult
 from pipelines.stats import error_reasons, stage_seconds, top_reasons, write_run_stats
 from pipelines.summary import counters, summary, written_totals
 from pipelines.verdict import refusal
+from transforms.feeds.state import settle
 from transforms.settings import flag_name, option_fields
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
 from transforms.write.bundles import finish_staged
@@ -260,6 +261,7 @@ class _Job:
         job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
         job.version = begin(run.output, job.run_id, job.append, state_dir=run.state_dir)
         finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
+        settle(state_dir(run, job.version.root), job.version.root, job.version.removed)  # feed state: folded, migrated
         job.outcome = RunResult(job.run_id, run.output)
         log.info(
             "run %s: %d files (%d bytes) into %s (%s)",

@@ -16,7 +16,6 @@ from transforms.stage import (
     ALREADY_INGESTED,
     ARTICLES,
     CANDIDATE_PAIRS,
-    DISALLOWED,
     DOCUMENTS,
     DUPLICATES,
     ERRORS,
@@ -52,11 +51,10 @@ def written_totals(rows_per_table: dict[str, int]) -> Totals:
 
 
 def documents_read(t: Totals) -> int:
-    """Documents of this run: what the read stage found, less those an earlier run wrote already and the
-    feed entries whose page robots.txt disallows (counted apart, as files skipped are)."""
+    """Documents of this run: what the read stage found, less those an earlier run wrote already."""
     if (READ, DOCUMENTS) in t or (READ, ERRORS) in t:
         found = t.get((READ, DOCUMENTS), 0) + t.get((READ, ERRORS), 0)
-        return found - t.get((READ, ALREADY_INGESTED), 0) - t.get((FETCH, DISALLOWED), 0)
+        return found - t.get((READ, ALREADY_INGESTED), 0)
     return sum(t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
 
 
@@ -84,19 +82,13 @@ def mismatches(t: Totals) -> list[str]:
 
     stage_errors = sum(get(stage, ERRORS) for stage in ERROR_STAGES)
     checks = [
-        (
-            FETCH,
-            "in",
-            get(FETCH, IN),
-            "documents + errors + disallowed",
-            get(FETCH, DOCUMENTS) + get(FETCH, ERRORS) + get(FETCH, DISALLOWED),
-        ),
+        (FETCH, "in", get(FETCH, IN), "documents + errors + skips", get(FETCH, DOCUMENTS) + get(FETCH, ERRORS) + skips(t, FETCH)),
         (
             PARSE,
             "in",
             get(PARSE, IN),
-            "documents read - fetch errors - disallowed - already ingested",
-            get(READ, DOCUMENTS) - get(FETCH, ERRORS) - get(FETCH, DISALLOWED) - get(READ, ALREADY_INGESTED),
+            "documents read - fetch errors - fetch skips - already ingested",
+            get(READ, DOCUMENTS) - get(FETCH, ERRORS) - skips(t, FETCH) - get(READ, ALREADY_INGESTED),
         ),
         (PARSE, "in", get(PARSE, IN), "articles + errors + skips", get(PARSE, ARTICLES) + get(PARSE, ERRORS) + skips(t, PARSE)),
         (CLEAN, "in", get(CLEAN, IN), "parsed articles", get(PARSE, ARTICLES)),
@@ -162,7 +154,7 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
     read = documents_read(t)
     articles, duplicates, errors = (t.get((WRITE, table), 0) for table in ("articles", "duplicates", "errors"))
     problems = mismatches(t)
-    filtered = skips(t, PARSE) + skips(t, CLEAN)  # documents read, then set aside by a filter
+    filtered = skips(t, FETCH) + skips(t, PARSE) + skips(t, CLEAN)  # documents read, then set aside by a rule
     if read != articles + duplicates + errors + filtered:
         problems.append(f"{read} read != {articles} + {duplicates} + {errors}" + (f" + {filtered} skipped" if filtered else ""))
     rows = [
@@ -175,7 +167,6 @@ def summary(t: Totals, seconds: float) -> tuple[str, bool]:
         *([("special files skipped", t[(READ, SPECIAL)])] if t.get((READ, SPECIAL)) else []),
         *([("already ingested", t[(READ, ALREADY_INGESTED)])] if t.get((READ, ALREADY_INGESTED)) else []),
         *skip_rows(t),
-        *([("disallowed (robots)", t[(FETCH, DISALLOWED)])] if t.get((FETCH, DISALLOWED)) else []),
         *not_tagged(t),
         *((label, t[(FEEDS_NAMESPACE, name)]) for name, label in FEED_COUNTERS.items() if (FEEDS_NAMESPACE, name) in t),
     ]

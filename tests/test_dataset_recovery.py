@@ -19,7 +19,7 @@ from pipelines.repair import main as repair
 from pipelines.report.__main__ import main as report
 from pipelines.run import main as run
 from tests.support.cli import SEEDS, summary_numbers
-from transforms.feeds.state import FeedState
+from transforms.feeds.state import FeedState, load, save
 from transforms.files import read_key_sets
 from transforms.write.commit import CURRENT, VERSIONS, Version, abandon, begin, commit, current_version
 
@@ -146,16 +146,15 @@ def test_outside_state_is_versioned_with_the_run_and_rolled_back_by_abandon(tmp_
     output, state = tmp_path / "out", str(tmp_path / "state")
     first = committed(output, "r1", "2024-01-01T00:00:00+00:00", state_dir=state)
     os.makedirs(first.state, exist_ok=True)
-    with open(os.path.join(first.state, "feeds.json"), "w") as handle:
-        handle.write('{"validators": {}, "seen": ["a"]}')
+    save(first.state, FeedState("u", {}, 1, {"a": (1e9, 1)}))
     failed = begin(str(output), "r2", append=True, state_dir=state)
-    assert os.path.exists(os.path.join(failed.state, "feeds.json"))  # starts from the committed state
-    FeedState({}, {"a", "b"}).save(failed.state)  # as a run saves it: a new file, renamed into place
+    assert load(failed.state, "u")[0].seen == {"a"}  # starts from the committed state
+    save(failed.state, FeedState("u", {}, 1, {"a": (1e9, 1), "b": (1e9, 1)}))  # as a run saves it: a new file, renamed into place
     abandon(failed)
     assert not os.path.exists(failed.state)
-    assert FeedState.load(first.state).seen == {"a"}
+    assert load(first.state, "u")[0].seen == {"a"}
     third = begin(str(output), "r3", append=True, state_dir=state)
-    assert FeedState.load(third.state).seen == {"a"}
+    assert load(third.state, "u")[0].seen == {"a"}
 
 
 def test_compaction_carries_outside_state(tmp_path, capsys):

@@ -8,10 +8,9 @@ import pytest
 
 from tests.support.cli import SHARED, run_cli, summary_numbers, table
 from tests.support.feed_server import BOMB, ILL_FORMED, FeedServer
-from transforms.feeds import FeedState, entry_keys, feed_records, parse_feed, read_feeds_file
-from transforms.feeds.state import updated_state
+from transforms.feeds import entry_keys, feed_records, parse_feed, read_feeds_file
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
-from transforms.schema import ErrorRecord, FeedStatus, RawDocument
+from transforms.schema import ErrorRecord, RawDocument
 from transforms.urls import canonical_url
 
 DEV_FEEDS = SHARED / "eval" / "feeds-dev"
@@ -100,16 +99,6 @@ def test_feed_records_skip_entries_seen_before_and_report_status():
     assert again == [] and (status.entries, status.new_entries) == (1, 0)
     [error], status = feed_records("https://f.example/feed", b"<html/>")
     assert isinstance(error, ErrorRecord) and error.feed_url == "https://f.example/feed" and status.status == "failed"
-
-
-def test_state_round_trip(tmp_path):
-    now = None
-    statuses = [FeedStatus("u1", "fetched", now, etag='"e"', last_modified="Mon"), FeedStatus("u2", "failed", now)]
-    updated_state(FeedState(), statuses, ["id:1"]).save(str(tmp_path))
-    state = FeedState.load(str(tmp_path))
-    assert state.validators == {"u1": {"etag": '"e"', "last_modified": "Mon"}} and state.seen == {"id:1"}
-    assert state.conditional_headers("u1") == {"If-None-Match": '"e"', "If-Modified-Since": "Mon"}
-    assert FeedState.load(str(tmp_path / "nowhere")).seen == set()
 
 
 def test_feeds_file(tmp_path):

@@ -43,6 +43,7 @@ def crash_on_call(number: int, function):
 
 # ------------------------------------------------------------------ each kill point, without Beam
 
+FEED = "http://news.test/feed.xml"
 PUBLISHED = dt.datetime(2026, 11, 23, 14, 20, tzinfo=dt.UTC)
 WINDOW = IntervalWindow(PUBLISHED.timestamp() - 300, PUBLISHED.timestamp() + 600)
 
@@ -51,7 +52,7 @@ def article(n: int) -> Article:
     text = f"story {n}: the council approved the new railway line on monday after a long debate. " * 3
     mention = Entity("Riverton", "GPE", 0, 8, "Riverton")
     return Article(f"id-{n}", f"feed-{n}", f"http://news.test/{n}.html", "News", f"Story {n}", (), PUBLISHED, "en", text,
-                   "feed", entry_id=f"entry-{n}", entities=(mention,), cluster_id=f"id-{n}")  # fmt: skip
+                   "feed", entry_id=f"entry-{n}", entities=(mention,), cluster_id=f"id-{n}", feed_url=FEED)  # fmt: skip
 
 
 def write_bundle(root: str, state: str, run_id: str, records) -> None:
@@ -87,14 +88,14 @@ def test_a_bundle_killed_anywhere_is_written_once_after_the_restart(tmp_path, mo
         with pytest.raises(Crash):
             write_bundle(root, state, "killed", records)
     finish_staged(root, state)
-    recorded = ingested_keys(state)
+    recorded = ingested_keys(state, FEED)
     again = [r for r in records if not entry_keys(r.entry_id, r.url) & recorded]  # what a restarted job polls again
     assert again in ([], records)  # all of the bundle or none of it
     if again:
         write_bundle(root, state, "restarted", again)
     assert sorted(a["article_id"] for a in table(tmp_path / "version", "articles")) == ["id-1", "id-2"]
     assert sorted(e["article_id"] for e in table(tmp_path / "version", "entities")) == ["id-1", "id-2"]
-    assert set().union(*(entry_keys(r.entry_id, r.url) for r in records)) == ingested_keys(state)
+    assert set().union(*(entry_keys(r.entry_id, r.url) for r in records)) == ingested_keys(state, FEED)
     assert not list((tmp_path / "version" / STAGING).rglob("*"))
 
 
@@ -111,12 +112,12 @@ def test_a_committed_bundle_is_invisible_to_readers_until_its_files_move(tmp_pat
 def test_a_retried_bundle_writes_the_same_files_again(tmp_path):
     """A runner that retries a bundle (same run, same entries) replaces its files instead of adding a copy."""
     root, state = str(tmp_path / "version"), str(tmp_path / "version" / "_state")
-    copy = Duplicate("id-9", "feed-9", "http://wire.test/9.html", "Wire", "id-1", "id-1", 0.9, entry_id="entry-9")
+    copy = Duplicate("id-9", "feed-9", "http://wire.test/9.html", "Wire", "id-1", "id-1", 0.9, entry_id="entry-9", feed_url=FEED)
     for _ in range(2):
         write_bundle(root, state, "run", [article(1), copy])
     assert [a["article_id"] for a in table(tmp_path / "version", "articles")] == ["id-1"]
     assert [d["article_id"] for d in table(tmp_path / "version", "duplicates")] == ["id-9"]
-    assert len(list((tmp_path / "version" / "_state" / "ingested").iterdir())) == 1
+    assert len(list((tmp_path / "version" / "_state" / "feeds").rglob("*.txt"))) == 1  # one file per feed and bundle
 
 
 # ------------------------------------------------------------------ whole streaming jobs

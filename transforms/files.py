@@ -79,7 +79,10 @@ def write_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:
     os.replace(temporary.removeprefix("file://"), path.removeprefix("file://"))
 
 
-STATE_TEXT = (".txt", ".json")  # the state's text files (key sets, feeds.json); the rest is Parquet
+STATE_TEXT = (".txt", ".json")  # the state's text files (key sets, feed files); the rest is Parquet
+# State read by key, each file checked as it is read: partitioned key sets (``keyed_sets``) and the feed
+# state, one file per feed (``feeds.state.FEEDS_FOLDER``).
+READ_BY_KEY = ("/part=", "/feeds/")
 
 
 class StateFileError(ValueError):
@@ -112,11 +115,11 @@ def read_state_json(path: str):
 
 def check_state_files(folder: str) -> None:
     """Read every text file of a state folder once, before any work: a damaged one is a ``StateFileError``
-    said by the command, not a traceback from a worker halfway through the run. A partitioned key set's
-    files (``part=<xx>/``, ``keyed_sets``) are not: a run reads the few it needs, each checked as it is read,
-    and reading a million keys here would cost every run what partitioning saves."""
+    said by the command, not a traceback from a worker halfway through the run. State read by key
+    (``READ_BY_KEY``: a partitioned key set's files, each feed's file) is not: a run reads the few it needs,
+    each checked as it is read, and reading a million keys here would cost every run what partitioning saves."""
     for path in view.match(FileSystems.join(folder, "**")):
-        keyed = "/part=" in path[len(folder) :]
+        keyed = any(place in path[len(folder) :] for place in READ_BY_KEY)
         if path.endswith(STATE_TEXT) and not keyed and not posixpath.basename(path).startswith("."):
             (read_state_json if path.endswith(".json") else read_state_text)(path)
 

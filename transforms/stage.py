@@ -25,8 +25,8 @@ DOCUMENTS, ARTICLES, DUPLICATES, ERRORS, FEEDS = "documents", "articles", "dupli
 SKIPPED = "skipped"  # inputs an earlier run ingested: counted, not read
 SPECIAL = "special"  # matches that are no regular file (FIFOs, devices, sockets): counted, never opened
 ALREADY_INGESTED = "already_ingested"  # documents read whose id an earlier run wrote: counted, not passed on
-DISALLOWED = "disallowed"  # feed entries whose page robots.txt disallows (fetch stage): counted, not passed on
-SKIPPED_PREFIX = "skipped_"  # <stage>/skipped_<kind>: inputs a stage set aside by rule (a filter, a WARC request)
+SKIPPED_PREFIX = "skipped_"  # <stage>/skipped_<kind>: inputs a stage set aside by rule (a filter, a WARC request,
+# a page robots.txt disallows)
 # Dedupe's work, not its records: pairs of this run's articles compared, and those found copies (their
 # ratio to the articles says whether the candidate search stays linear in N).
 CANDIDATE_PAIRS, VERIFIED_PAIRS = "candidate_pairs", "verified_pairs"
@@ -35,7 +35,8 @@ CANDIDATE_PAIRS, VERIFIED_PAIRS = "candidate_pairs", "verified_pairs"
 @dataclasses.dataclass(frozen=True)
 class Skip:
     """An input a stage sets aside by rule, not by failure: counted as ``<stage>/skipped_<kind>`` and passed
-    on no further (a WARC request record: ``warc_request``; an image: ``not_text``; a filtered host: ``host``)."""
+    on no further (a WARC request record: ``warc_request``; an image: ``not_text``; a filtered host: ``host``; a
+    feed entry whose page robots.txt disallows: ``robots``)."""
 
     kind: str
     source_path: str = ""

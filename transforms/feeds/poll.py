@@ -15,8 +15,9 @@ that lists last week's stories) is stamped at the watermark, so no runner ever d
 Per feed, a stateful DoFn (keyed by feed URL) keeps the ``ETag``/``Last-Modified`` validators and the
 keys of the entries already emitted, so an unchanged repeat of an entry never goes further. The keys
 outlive the job: the writer records every ingested entry under ``STATE/ingested/`` as its bundle commits
-(``transforms/write/bundles.py``: the files and the keys together), and a restarted job starts from them
-(validators are not kept across restarts: the first poll of a new job is unconditional, so nothing
+(``transforms/write/bundles.py``: the files and the keys together), one file per feed and bundle, and each
+poll reads its feed's (``feeds/state.py``: read by feed, folded and pruned as the feed is polled), so a
+restarted job starts from them (validators are not kept across restarts: the first poll of a new job is unconditional, so nothing
 fetched-but-unwritten by the last job is skipped).
 """
 
@@ -40,7 +41,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.sources import read_feed
-from transforms.feeds.state import FeedState, conditional_headers, validators_of
+from transforms.feeds.state import FeedPoll, conditional_headers, load, polled, save, validators_of
 from transforms.feeds.transforms import feed_counter
 from transforms.fetch import HttpSettings, new_session
 from transforms.parse.dates import parse_datetime
@@ -148,7 +149,6 @@ class _PollFeed(beam.DoFn):
         self.feeds = feed_counter("fetched")
 
     def setup(self):
-        self.ingested_before = frozenset(FeedState.load(self.state_dir).seen)
         self.session = new_session(self.http)
 
     def teardown(self):
@@ -165,15 +165,16 @@ class _PollFeed(beam.DoFn):
         validators = validators_state.read() or {}
         records, status = read_feed(feed_url, self.session, self.http, conditional_headers(validators), frozenset())
         self.feeds.inc()
+        listed = None
         if status.status == "not_modified":
             self.not_modified.inc()
         elif status.status == "fetched":
             validators_state.write(validators_of(status))
-            listed = {key for r in records for key in entry_keys(r.entry_id, r.url)}
+            listed = {key for r in records if isinstance(r, RawDocument) for key in entry_keys(r.entry_id, r.url)}
             # a key is forgotten once its entry has left the feed for good
             seen = {key: when for key, when in seen.items() if key in listed or when > polled_at - self.forget_after}
             seen.update(dict.fromkeys(listed & seen.keys(), polled_at))
-        known = seen.keys() | self.ingested_before
+        known = seen.keys() | self._recorded(feed_url, listed)
         new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & known]
         new_entries = sum(isinstance(r, RawDocument) for r in new)
         self.polled.inc(status.entries)
@@ -186,6 +187,18 @@ class _PollFeed(beam.DoFn):
             else:
                 yield TimestampedValue(record, polled_at)
         seen_state.write(seen)
+
+    def _recorded(self, feed_url: str, listed: Optional[set]) -> frozenset:
+        """The keys recorded for this feed by earlier jobs and this one's committed bundles (its state file,
+        read by feed); a poll that read the feed also counts in that file (listed keys refreshed, what left
+        the feed for good forgotten, the bundles folded in). Keys only committed bundles wrote: an entry
+        emitted and not yet written is never recorded here, so a kill loses none."""
+        if not self.state_dir:
+            return frozenset()
+        state, bundles = load(self.state_dir, feed_url)
+        if listed is not None:
+            save(self.state_dir, polled(state, FeedPoll(feed_url, {}, frozenset(listed)), (), time.time()), folded=bundles)
+        return state.seen
 
 
 class PollFeeds(beam.PTransform):

@@ -1,48 +1,131 @@
-"""Feed state kept between runs: each feed's ``ETag``/``Last-Modified`` validators and the keys of the
-entries already ingested (entry id or canonical URL), in ``STATE/feeds.json`` and, for streaming jobs,
-one file per written bundle under ``STATE/ingested/``. Saved only after the run's tables are written.
+"""Feed state kept between runs, one file per feed, read by feed (issue 24: a deployment's start-up time and
+memory must not grow with its age):
+
+    STATE/feeds/<feed id>.json            a feed's ETag/Last-Modified validators, its polls counted, and the
+                                          keys of its entries ingested (entry id or canonical URL), each with
+                                          when and at which poll the feed last listed it
+    STATE/feeds/<feed id>/<bundle>.txt    keys a stream's bundle ingested from the feed, one a line (folded into
+                                          the feed's file by its next poll, or when the next run starts)
+
+A feed's reader loads only its feed's file; no run reads every feed's. Saved only after the run's tables
+are written (batch: ``RememberFeedState``, one writer per feed) or as its bundles commit (streaming), inside
+the run's version like every state file: a failed run's changes go with its version.
+
+**Pruning.** A key is forgotten when its entry has not been listed by its feed in the last
+``FORGET_AFTER_POLLS`` polls that read the feed **and** for ``FORGET_AFTER_SECONDS``: the entry has left the
+feed for good. Both, because either alone forgets too soon: a feed polled monthly that lists a shorter page
+once, or a feed polled every minute that drops an entry for an hour. A feed that answers 304 or fails is
+not polled for this count (its listing is not known). A forgotten entry that comes back is read again; in a
+batch append run the dedupe index's ids then set it aside as already ingested (``read/already_ingested``).
+Not an option: the rule only drops what its feed no longer lists.
+
+**Per feed, not across feeds.** An entry listed by two feeds is ingested from each (as it always was within
+one run); the second copy is the dedupe stage's: a duplicate row.
+
+**Earlier layout.** ``STATE/feeds.json`` (every feed's validators and every entry key, in one file) and
+``STATE/ingested/*.txt`` (a stream's keys, one file per bundle) are migrated when a run starts
+(``settle``): each key goes to the feed whose rows in the tables carry it, listed as of the migration.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
-from collections.abc import Iterable
+import posixpath
+import time
+from collections.abc import Callable, Iterable
 from typing import Optional
 
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import read_key_sets, read_state_json, write_atomically, write_key_set
+from transforms.files import read_key_sets, read_state_json, read_state_text, write_atomically, write_key_set
 from transforms.schema import FeedStatus
 from transforms.sink import view
 
-STATE_FILE = "feeds.json"
-INGESTED_FOLDER = "ingested"
+FEEDS_FOLDER = "feeds"
+LEGACY_FILE, LEGACY_INGESTED = "feeds.json", "ingested"  # the layout before issue 24
+FORGET_AFTER_POLLS = 3
+FORGET_AFTER_SECONDS = 30 * 86400.0
+
+
+def feed_id(feed_url: Optional[str]) -> str:
+    return hashlib.blake2b((feed_url or "").encode("utf-8"), digest_size=8).hexdigest()
+
+
+def feed_path(state_dir: str, feed_url: Optional[str]) -> str:
+    return FileSystems.join(state_dir, FEEDS_FOLDER, f"{feed_id(feed_url)}.json")
+
+
+def bundle_folder(state_dir: str, feed_url: Optional[str]) -> str:
+    return FileSystems.join(state_dir, FEEDS_FOLDER, feed_id(feed_url))
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedPoll:
+    """What one read of a feed tells its state: its validators and, when it was read (not 304, not failed),
+    the keys of every entry it listed, seen before or not."""
+
+    feed_url: str
+    validators: dict
+    listed: Optional[frozenset] = None
 
 
 @dataclasses.dataclass
 class FeedState:
-    """What the next run must remember: each feed's validators and the keys of the entries ingested."""
+    """One feed's state: validators, polls that read it, and each ingested key -> (last listed at, at poll)."""
 
-    validators: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
-    seen: set[str] = dataclasses.field(default_factory=set)
+    feed_url: Optional[str] = None
+    validators: dict[str, str] = dataclasses.field(default_factory=dict)
+    polls: int = 0
+    entries: dict[str, tuple[float, int]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def seen(self) -> frozenset[str]:
+        return frozenset(self.entries)
+
+    def conditional_headers(self) -> dict[str, str]:
+        return conditional_headers(self.validators)
+
+    def to_json(self) -> bytes:
+        entries = {key: [round(at), poll] for key, (at, poll) in sorted(self.entries.items())}
+        data = {"feed": self.feed_url, "validators": self.validators, "polls": self.polls, "entries": entries}
+        return json.dumps(data, separators=(",", ":")).encode("utf-8")
 
     @classmethod
-    def load(cls, state_dir: Optional[str]) -> FeedState:
-        path = state_path(state_dir)
-        if not path:
-            return cls()
-        data = {}
-        if view.exists(path):
-            data = read_state_json(path)
-        return cls(data.get("validators", {}), set(data.get("seen", [])) | ingested_keys(state_dir))
+    def from_json(cls, data: dict) -> FeedState:
+        entries = {key: (float(at), int(poll)) for key, (at, poll) in data.get("entries", {}).items()}
+        return cls(data.get("feed"), data.get("validators", {}), int(data.get("polls", 0)), entries)
 
-    def save(self, state_dir: str) -> None:
-        data = json.dumps({"validators": self.validators, "seen": sorted(self.seen)}, indent=1).encode("utf-8")
-        write_atomically(state_path(state_dir), lambda sink: sink.write(data))
 
-    def conditional_headers(self, feed_url: str) -> dict[str, str]:
-        return conditional_headers(self.validators.get(feed_url, {}))
+def load(state_dir: Optional[str], feed_url: str, now: Optional[float] = None) -> tuple[FeedState, list[str]]:
+    """A feed's state (its file, and the keys its stream bundles recorded since, as listed ``now`` at its
+    latest poll), and the bundle files read (to fold: ``save(..., folded=)``)."""
+    if not state_dir:
+        return FeedState(feed_url), []
+    path = feed_path(state_dir, feed_url)
+    state = FeedState.from_json(read_state_json(path)) if view.exists(path) else FeedState()
+    state.feed_url = state.feed_url or feed_url
+    bundles = view.match(FileSystems.join(bundle_folder(state_dir, feed_url), "*.txt"))
+    now = time.time() if now is None else now
+    for bundle in bundles:
+        for key in read_state_text(bundle).splitlines():
+            if key and key not in state.entries:
+                state.entries[key] = (now, state.polls)
+    return state, bundles
+
+
+def save(state_dir: str, state: FeedState, folded: Iterable[str] = (), discard: Optional[Callable] = None) -> None:
+    """Write a feed's file (a new file renamed into place: the previous version's, linked in, is untouched),
+    then drop the bundle files folded into it (``discard``: how; by default deleted)."""
+    data = state.to_json()
+    write_atomically(feed_path(state_dir, state.feed_url), lambda sink: sink.write(data))
+    folded = list(folded)
+    if discard:
+        discard(folded)
+    elif own := [path for path in folded if path.startswith(state_dir.rstrip("/") + "/")]:
+        FileSystems.delete(own)  # never a file of the version this one starts from (an object store's base)
 
 
 def conditional_headers(validators: dict[str, str]) -> dict[str, str]:
@@ -58,23 +141,134 @@ def validators_of(status: FeedStatus) -> dict[str, str]:
     return {k: v for k, v in (("etag", status.etag), ("last_modified", status.last_modified)) if v}
 
 
-def ingested_keys(state_dir: str) -> set[str]:
-    """The entry keys a streaming job recorded, one file per bundle it wrote."""
-    return read_key_sets(FileSystems.join(state_dir, INGESTED_FOLDER))
+def polled(state: FeedState, poll: Optional[FeedPoll], ingested: Iterable[str], now: float) -> FeedState:
+    """The state after a poll (None: this run did not read the feed) that ingested ``ingested``: listed keys
+    refreshed, new keys added, keys that left the feed for good forgotten (``forgotten``)."""
+    polls, validators, entries = state.polls, dict(state.validators), dict(state.entries)
+    if poll is not None and poll.validators:
+        validators = dict(poll.validators)
+    if poll is not None and poll.listed is not None:
+        polls += 1
+        entries.update({key: (now, polls) for key in poll.listed if key in entries})
+    entries.update({key: (now, polls) for key in ingested})
+    kept = {key: when for key, when in entries.items() if not forgotten(when, polls, now)}
+    return FeedState(state.feed_url or (poll and poll.feed_url), validators, polls, kept)
 
 
-def record_ingested_keys(state_dir: str, keys: Iterable[str], bundle: Optional[str] = None) -> None:
-    """One file per bundle written (named ``bundle``: recording a bundle twice writes the same file)."""
-    write_key_set(FileSystems.join(state_dir, INGESTED_FOLDER), keys, bundle)
+def forgotten(when: tuple[float, int], polls: int, now: float) -> bool:
+    """Whether a key last listed at ``when`` (time, poll) has left its feed for good (the module's rule)."""
+    at, poll = when
+    return polls - poll >= FORGET_AFTER_POLLS and now - at >= FORGET_AFTER_SECONDS
 
 
-def state_path(state_dir: Optional[str]) -> Optional[str]:
-    return FileSystems.join(state_dir, STATE_FILE) if state_dir else None
+def record_ingested_keys(state_dir: str, keys: Iterable[tuple[Optional[str], str]], bundle: Optional[str] = None) -> None:
+    """A bundle's (feed URL, key) pairs, one file per feed (named ``bundle``: recording it twice writes the
+    same files). A key with no feed URL (a bundle a release before issue 24 staged) goes to the earlier
+    layout's folder, which the next run's start migrates."""
+    by_feed: dict[Optional[str], set[str]] = {}
+    for feed_url, key in keys:
+        by_feed.setdefault(feed_url, set()).add(key)
+    for feed_url, feed_keys in by_feed.items():
+        folder = FileSystems.join(state_dir, LEGACY_INGESTED) if feed_url is None else bundle_folder(state_dir, feed_url)
+        write_key_set(folder, feed_keys, bundle)
 
 
-def updated_state(state: FeedState, statuses: Iterable[FeedStatus], ingested_keys: Iterable[str]) -> FeedState:
-    validators = dict(state.validators)
-    for status in statuses:
-        if status.status == "fetched" and validators_of(status):
-            validators[status.feed_url] = validators_of(status)
-    return FeedState(validators, state.seen | set(ingested_keys))
+def bundle_line(feed_url: Optional[str], key: str) -> str:
+    """A (feed, key) pair as one line of a staged bundle's keys (``bundles.KEYS``)."""
+    return key if feed_url is None else f"{feed_url}\t{key}"
+
+
+def from_bundle_line(line: str) -> tuple[Optional[str], str]:
+    feed_url, tab, key = line.partition("\t")  # a URL holds no tab
+    return (feed_url, key) if tab else (None, line)
+
+
+def ingested_keys(state_dir: str, feed_url: Optional[str]) -> set[str]:
+    """Every key recorded for a feed: its file's and its bundles'."""
+    return set(load(state_dir, feed_url)[0].entries)
+
+
+# --------------------------------------------------------------------------- when a run starts
+
+
+def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None) -> dict[str, int]:
+    """Before the job, in the run's version: the earlier layout migrated (``migrate_legacy``), and the bundle
+    files a stream left folded into their feeds' files. A file of the version's base is dropped from the
+    version only (local: its link; object stores: named in ``removed``). Returns what was done."""
+    now = time.time() if now is None else now
+    discard = _discarder(root, state_dir, removed)
+    migrated = migrate_legacy(state_dir, root, discard, now)
+    folders = {posixpath.dirname(p) for p in view.match(FileSystems.join(state_dir, FEEDS_FOLDER, "*", "*.txt"))}
+    for folder in sorted(folders):
+        path = f"{folder}.json"
+        state = FeedState.from_json(read_state_json(path)) if view.exists(path) else FeedState()
+        bundles = view.match(FileSystems.join(folder, "*.txt"))
+        for bundle in bundles:
+            added = set(read_state_text(bundle).splitlines()) - {""} - state.entries.keys()
+            state.entries.update(dict.fromkeys(added, (now, state.polls)))
+        write_atomically(path, lambda sink, data=state.to_json(): sink.write(data))
+        discard(bundles)
+    return {"feeds_migrated": migrated, "feeds_folded": len(folders)}
+
+
+def _discarder(root: str, state_dir: str, removed: list) -> Callable[[list[str]], None]:
+    """Local: delete (a version's files are its own links). Object stores: name the file, by its path in
+    this version, in ``removed`` (left out when the version is sealed; the base's file stays where it is)."""
+
+    def discard(paths: list[str]) -> None:
+        if not paths:
+            return
+        if view.is_local(root):
+            FileSystems.delete(paths)
+        else:
+            removed.extend(view.in_version(path, state_dir) for path in paths)
+
+    return discard
+
+
+def migrate_legacy(state_dir: str, root: str, discard: Callable, now: float) -> int:
+    """``feeds.json`` and ``ingested/*.txt`` -> one file per feed: validators by feed URL; each key to the
+    feed whose article or duplicate rows carry it (a key no feed row carries came from a file input, and no
+    feed will list it). Returns the feeds written."""
+    legacy_file = FileSystems.join(state_dir, LEGACY_FILE)
+    bundles = view.match(FileSystems.join(state_dir, LEGACY_INGESTED, "*.txt"))
+    has_file = view.exists(legacy_file)
+    if not has_file and not bundles:
+        return 0
+    data = read_state_json(legacy_file) if has_file else {}
+    seen = set(data.get("seen", [])) | read_key_sets(FileSystems.join(state_dir, LEGACY_INGESTED))
+    states: dict[str, FeedState] = {}
+    for feed_url, validators in data.get("validators", {}).items():
+        states[feed_url] = FeedState(feed_url, dict(validators))
+    for feed_url, key in feed_keys_in_tables(root):
+        if key in seen:
+            states.setdefault(feed_url, FeedState(feed_url)).entries[key] = (now, 0)
+    for feed_url, state in states.items():
+        current, _ = load(state_dir, feed_url)  # a feed file already there (a stream's bundle finished first)
+        state.entries = {**state.entries, **current.entries}
+        state.validators = current.validators or state.validators
+        save(state_dir, state)
+    discard([legacy_file] if has_file else [])
+    discard(bundles)
+    return len(states)
+
+
+def feed_keys_in_tables(root: str) -> Iterable[tuple[str, str]]:
+    """(feed URL, entry key) of every article and duplicate row a feed gave, in the version at ``root``."""
+    from transforms.feeds.formats import entry_keys
+
+    wanted = ("feed_url", "entry_id", "url")
+    for table in ("articles", "duplicates"):
+        for relative, path in sorted(view.files_under(root, table).items()):
+            if not relative.endswith(".parquet"):
+                continue
+            with FileSystems.open(path) as handle:
+                parquet = pq.ParquetFile(handle)
+                columns = [c for c in wanted if c in parquet.schema_arrow.names]
+                if "feed_url" not in columns:
+                    continue
+                rows = parquet.read(columns=columns).to_pylist()
+            for row in rows:
+                if row.get("feed_url"):
+                    for key in entry_keys(row.get("entry_id"), row.get("url")):
+                        yield row["feed_url"], key

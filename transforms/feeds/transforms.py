@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterable
 from typing import Optional, Union
 from urllib.parse import urlsplit
@@ -13,12 +14,14 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 
 from transforms.decode import decode_html
+from transforms.feeds.formats import entry_keys
 from transforms.feeds.sources import read_feed
-from transforms.feeds.state import FeedState, updated_state
+from transforms.feeds.state import FeedPoll, load, polled, save, validators_of
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
+from transforms.files import StateFileError
 from transforms.robots import Robots
 from transforms.schema import FETCH, READ, Body, ErrorRecord, FeedStatus, RawDocument
-from transforms.stage import DISALLOWED, SplitByType, count_in, counter
+from transforms.stage import Skip, SkipCounters, SplitByType, count_in, counter
 from transforms.urls import canonical_url
 
 # Feed counters (namespace ``feeds``), with their labels in the run summary.
@@ -37,20 +40,18 @@ def feed_counter(name: str):
     return counter(FEEDS_NAMESPACE, name)
 
 
-@dataclasses.dataclass(frozen=True)
-class DisallowedPage:
-    """An entry whose page the site's robots.txt disallows: counted (``fetch/disallowed``), then dropped."""
-
-    source_path: str
-    url: str
+ROBOTS = "robots"  # the skip kind of an entry whose page robots.txt disallows: fetch/skipped_robots
 
 
-Record = Union[RawDocument, ErrorRecord, DisallowedPage]
-FeedOutputs = collections.namedtuple("FeedOutputs", ["documents", "errors", "feeds"])
+Record = Union[RawDocument, ErrorRecord, Skip]
+FeedOutputs = collections.namedtuple("FeedOutputs", ["documents", "errors", "feeds", "polls"])
 PageOutputs = collections.namedtuple("PageOutputs", ["documents", "errors"])
 
 
 class _FetchFeeds(beam.DoFn):
+    """Read each feed with its own state only (``state.load``: one file per feed); emit its new entries, its
+    status row and its ``FeedPoll`` (for ``RememberFeedState``)."""
+
     def __init__(self, http: HttpSettings, state_dir: Optional[str]):
         self.http, self.state_dir = http, state_dir
         self.already_seen = feed_counter("entries_already_seen")
@@ -58,8 +59,6 @@ class _FetchFeeds(beam.DoFn):
         self.feeds = feed_counter("fetched")
 
     def setup(self):
-        self.state = FeedState.load(self.state_dir)
-        self.seen = frozenset(self.state.seen)
         self.session = new_session(self.http)
 
     def teardown(self):
@@ -67,12 +66,23 @@ class _FetchFeeds(beam.DoFn):
 
     def process(self, source: str) -> Iterable:
         self.feeds.inc()
-        records, status = read_feed(source, self.session, self.http, self.state.conditional_headers(source), self.seen)
+        try:
+            state, _ = load(self.state_dir, source)
+        except StateFileError as e:  # this feed's file only: the feed is an error row, the others are read
+            yield FeedStatus(source, "failed", dt.datetime.now(dt.UTC), error=str(e))
+            yield ErrorRecord.of(source, READ, str(e), feed_url=source)
+            return
+        records, status = read_feed(source, self.session, self.http, state.conditional_headers(), frozenset())
+        listed = frozenset(k for r in records if isinstance(r, RawDocument) for k in entry_keys(r.entry_id, r.url))
+        records = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & state.seen]
+        if status.status == "fetched":
+            status = dataclasses.replace(status, new_entries=len(records))
         if status.status == "not_modified":
             self.not_modified.inc()
         self.already_seen.inc(status.entries - status.new_entries)
         yield status
         yield from records
+        yield FeedPoll(source, validators_of(status), listed if status.status == "fetched" else None)
 
 
 class _FetchPages(beam.DoFn):
@@ -82,6 +92,7 @@ class _FetchPages(beam.DoFn):
     def __init__(self, http: HttpSettings):
         self.http = http
         self.pages = feed_counter("pages_fetched")
+        self.skips = SkipCounters(FETCH)
 
     def setup(self):
         self.session = new_session(self.http)
@@ -96,12 +107,16 @@ class _FetchPages(beam.DoFn):
         throttle = HostThrottle(self.http.host_concurrency, self.http.host_delay)
         robots = None if self.http.ignore_robots else Robots(self.session, self.http)
         with ThreadPoolExecutor(max(self.http.host_concurrency, 1)) as pool:
-            yield from pool.map(lambda entry: self._page(entry, throttle, robots), entries)
+            for record in pool.map(lambda entry: self._page(entry, throttle, robots), entries):
+                if isinstance(record, Skip):
+                    self.skips.count(record.kind)
+                else:
+                    yield record
 
     def _page(self, entry: RawDocument, throttle: HostThrottle, robots: Optional[Robots]) -> Record:
         try:
             if robots is not None and not robots.allowed(entry.url):
-                return DisallowedPage(entry.source_path, entry.url)
+                return Skip(ROBOTS, entry.source_path)
             with throttle:
                 response = fetch(self.session, entry.url, self.http, {"Accept": "text/html,application/xhtml+xml"})
         except FetchError as e:
@@ -125,7 +140,8 @@ class FetchArticlePages(beam.PTransform):
     """Feed entries -> the same entries with their linked page as body; pages are grouped by host so
     that one worker keeps each host's concurrency and delay and reads its robots.txt once. Entries with
     no http(s) link keep their feed content; a link to another scheme is an error; a page robots.txt
-    disallows is not fetched and its entry is a counted skip (``fetch/disallowed``), unless ``ignore_robots``."""
+    disallows is not fetched and its entry is a counted skip (``stage.Skip``: ``fetch/skipped_robots``), unless
+    ``ignore_robots``."""
 
     def __init__(self, http: HttpSettings):
         super().__init__()
@@ -140,14 +156,15 @@ class FetchArticlePages(beam.PTransform):
             | "ByHost" >> beam.Map(lambda d: (_host_key(d), d))
             | "HostGroups" >> beam.GroupByKey()
             | "Fetch" >> beam.ParDo(_FetchPages(self.http))
-            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord, **{DISALLOWED: DisallowedPage})
+            | "ByType" >> SplitByType(FETCH, documents=RawDocument, errors=ErrorRecord)
         )
         documents = (unlinked, fetched.documents) | "AllEntries" >> beam.Flatten()
         return PageOutputs(documents, fetched.errors)
 
 
 class ReadFeeds(beam.PTransform):
-    """Feed URLs and paths -> entry documents; outputs ``.documents``, ``.errors`` and ``.feeds`` (status rows)."""
+    """Feed URLs and paths -> entry documents; outputs ``.documents``, ``.errors``, ``.feeds`` (status rows)
+    and ``.polls`` (what each read tells its feed's state: ``RememberFeedState``)."""
 
     def __init__(self, sources: list[str], http: HttpSettings, state_dir: Optional[str], fetch_articles: bool = False):
         super().__init__()
@@ -159,16 +176,18 @@ class ReadFeeds(beam.PTransform):
             | "Feeds" >> beam.Create(self.sources)
             | "Spread" >> beam.Reshuffle()
             | "Fetch" >> beam.ParDo(_FetchFeeds(self.http, self.state_dir))
-            | "ByType" >> SplitByType(READ, documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus)
+            | "ByType" >> SplitByType(READ, documents=RawDocument, errors=ErrorRecord, feeds=FeedStatus, polls=FeedPoll)
         )
         if not self.fetch_articles:
             return read
         pages = read.documents | "Pages" >> FetchArticlePages(self.http)
-        return FeedOutputs(pages.documents, (read.errors, pages.errors) | "AllErrors" >> beam.Flatten(), read.feeds)
+        return FeedOutputs(pages.documents, (read.errors, pages.errors) | "AllErrors" >> beam.Flatten(), read.feeds, read.polls)
 
 
 class RememberFeedState(beam.PTransform):
-    """After the tables are written, save the validators and the ingested entry keys for the next run.
+    """After the tables are written, save each feed's state for the next run: its validators, its listed
+    entries refreshed, its ingested entry keys added, what left the feed for good forgotten (``state``).
+    One writer per feed: its poll and its keys grouped by feed URL.
 
     ``written`` (the written file paths) gates the save: a run that fails before writing remembers nothing,
     so its entries are fetched again next time."""
@@ -178,23 +197,28 @@ class RememberFeedState(beam.PTransform):
         self.state_dir = state_dir
 
     def expand(self, inputs):
-        written, statuses, ingested = inputs["written"], inputs["feeds"], inputs["ingested_keys"]
+        written, polls, ingested = inputs["written"], inputs["polls"], inputs["ingested"]
+        done = written | "Written" >> beam.combiners.Count.Globally()
         return (
             (
-                written | "Written" >> beam.combiners.Count.Globally() | "Done" >> beam.Map(lambda n: ("done", n)),
-                statuses | "Statuses" >> beam.Map(lambda s: ("feed", s)),
-                ingested | "Keys" >> beam.Map(lambda k: ("key", k)),
+                polls | "Polls" >> beam.Map(lambda p: (p.feed_url, p)),
+                ingested | "Keys" >> beam.FlatMap(_feed_keys),
             )
             | "Together" >> beam.Flatten()
-            | "OneKey" >> beam.Map(lambda item: (0, item))
-            | "Gather" >> beam.GroupByKey()
-            | "Save" >> beam.Map(_save_state, self.state_dir)
+            | "ByFeed" >> beam.GroupByKey()
+            | "Save" >> beam.Map(_save_feed, self.state_dir, beam.pvalue.AsSingleton(done))
         )
 
 
-def _save_state(gathered, state_dir: str) -> int:
-    _, items = gathered
-    statuses = [value for kind, value in items if kind == "feed"]
-    keys = [value for kind, value in items if kind == "key"]
-    updated_state(FeedState.load(state_dir), statuses, keys).save(state_dir)
+def _feed_keys(record) -> Iterable[tuple[str, str]]:
+    """A feed entry's (feed URL, key) pairs; an article from a file has none."""
+    return ((record.feed_url, key) for key in entry_keys(record.entry_id, record.url)) if record.feed_url else ()
+
+
+def _save_feed(grouped, state_dir: str, _written: int) -> int:
+    feed_url, items = grouped
+    polls = [item for item in items if isinstance(item, FeedPoll)]
+    keys = {item for item in items if isinstance(item, str)}
+    state, bundles = load(state_dir, feed_url)
+    save(state_dir, polled(state, polls[0] if polls else None, keys, time.time()), folded=bundles)
     return len(keys)

@@ -171,6 +171,15 @@ def match(pattern: str) -> list[str]:
     return found
 
 
+def in_version(path: str, folder: str) -> str:
+    """A file's path in the version folder ``folder`` (or a folder in it, such as its state), from where
+    ``match`` found it: its own copy, or its base's (``.../_versions/<base run>/<rest>``)."""
+    if path.startswith(folder.rstrip("/") + "/"):
+        return path
+    found, here = _place(path), _place(folder.rstrip("/") + "/")
+    return f"{here[0]}/{here[1]}/{found[2]}" if found and here else path
+
+
 def resolve(path: str) -> str:
     """Where a file of a version physically is: its own copy, else its base's (else the path itself)."""
     place = _place(path)

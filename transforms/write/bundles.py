@@ -3,12 +3,13 @@ together, so a job killed at any point and restarted writes every entry's rows e
 
     ROOT/_staging/<bundle>/articles/published_month=.../part-....parquet   the bundle's files, staged
     ROOT/_staging/<bundle>/_keys.txt                                      its entry keys: the commit point
+                                                                          (``feed URL<TAB>key`` a line)
 
 A bundle is written in four steps: (1) its files under ``_staging/<bundle>/`` (readers never look there),
 (2) its keys in ``_keys.txt`` (one atomic rename: from here on the bundle is committed), (3) its keys in
-``STATE/ingested/<bundle>.txt``, where the poller learns what not to ingest again, (4) its files moved to
-their tables and the staging folder removed. ``finish_staged``, run before a job starts, completes what a
-killed job left: a bundle with keys is rolled forward (steps 3 and 4 again: both are idempotent), one
+``STATE/feeds/<feed id>/<bundle>.txt`` (``feeds/state.py``), where the poller learns what not to ingest
+again, (4) its files moved to their tables and the staging folder removed. ``finish_staged``, run before a
+job starts, completes what a killed job left: a bundle with keys is rolled forward (steps 3 and 4 again: both are idempotent), one
 without is removed (none of its entries was recorded, so the restarted job polls them again).
 """
 
@@ -22,7 +23,7 @@ from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.feeds.state import record_ingested_keys
+from transforms.feeds.state import from_bundle_line, record_ingested_keys
 from transforms.files import ensure_folder, write_atomically
 
 STAGING = "_staging"  # under a version's root: bundles written but not yet in their tables
@@ -92,7 +93,7 @@ def finish_staged(root: str, state_dir: Optional[str]) -> tuple[int, int]:
             removed += 1
             continue
         if state_dir:
-            record_ingested_keys(state_dir, keys, bundle)
+            record_ingested_keys(state_dir, map(from_bundle_line, keys), bundle)
         publish_staged(root, bundle)
         finished += 1
     if finished or removed:

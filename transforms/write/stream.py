@@ -15,7 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.feeds.formats import entry_keys
-from transforms.feeds.state import record_ingested_keys
+from transforms.feeds.state import bundle_line, from_bundle_line, record_ingested_keys
 from transforms.schema import WRITE, Article, Duplicate
 from transforms.stage import counter
 from transforms.write.bundles import bundle_name, mark_committed, publish_staged, staged_path
@@ -52,7 +52,7 @@ class _WriteBundleFiles(beam.DoFn):
         for table, partition, row in table_rows(record):
             self.rows[(table, window, partition)].append(row)
         if isinstance(record, (Article, Duplicate)):
-            self.ingested |= entry_keys(record.entry_id, record.url)
+            self.ingested |= {bundle_line(record.feed_url, key) for key in entry_keys(record.entry_id, record.url)}
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
         bundle = bundle_name(self.run_id, {t for t, _, _ in self.rows}, self.ingested) if self.ingested else None
@@ -67,7 +67,7 @@ class _WriteBundleFiles(beam.DoFn):
         if bundle:
             mark_committed(self.output, bundle, self.ingested)
             if self.state_dir:
-                record_ingested_keys(self.state_dir, self.ingested, bundle)
+                record_ingested_keys(self.state_dir, map(from_bundle_line, self.ingested), bundle)
             publish_staged(self.output, bundle)
         for (table, _, _), rows in self.rows.items():
             self.rows_written[table].inc(len(rows))
