@@ -321,3 +321,28 @@ def test_a_long_paragraph_with_few_stop_words_between_repeated_lines_stays_in_th
     recipe = next(line for line in lines if line.text == RECIPE)
     assert LineSettings().neargood_stopwords <= recipe.stops < LineSettings().good_stopwords  # few stop words
     assert RECIPE in clean_article(text_article(page)).text.split("\n\n")
+
+
+FRAMED = "\n".join(
+    ["Valley Courier", "Zurück zur Übersicht", "Take care at the fair", "Wir laden Sie herzlich ein"]
+    + BODY
+    + ["Impressum", "Datenschutz", "Rapperswil office", "comwrap GmbH"]
+)
+
+
+def test_a_dump_whose_chrome_is_all_short_unknown_lines_is_detected_by_its_frame():
+    """No nav word, promo or repeated line, and no run of four menu lines: only the frame (short lines above
+    and below the prose) tells this page from an article (syndication-dev-2's undetected dumps)."""
+    evidence = dump_evidence(FRAMED)
+    assert evidence.nav_lines == evidence.promos == evidence.repeated == 0 and evidence.menu_runs <= 2
+    assert evidence.frame == 4 and evidence.is_dump
+    assert clean_article(text_article(FRAMED)).text == "\n\n".join(BODY)
+    assert not dump_evidence(FRAMED, dataclasses.replace(DumpSettings(), frame_weight=0.0)).is_dump
+
+
+def test_a_title_above_and_a_list_heading_or_results_below_are_no_frame():
+    """An article's title above its prose and a results table (numbers) or a list under its own heading
+    ("Results on Saturday:") below it are the article's, not a page's frame."""
+    results = ["Results on Saturday:", *(f"{n}. Rider {n} ({'ABCDEF'[n]}) 3:3{n}.5" for n in range(1, 6))]
+    text = "\n".join(["Night buses to reach northern suburbs", *BODY, *results])
+    assert dump_evidence(text).frame == 0 and not is_page_dump(text)

@@ -29,6 +29,12 @@ def is_promo(line: str) -> bool:
     return len(line) <= PROMO_MAX_CHARS and any(p.search(line) for p in PROMO_PATTERNS)
 
 
+def is_frame_line(line: str) -> bool:
+    """A line of a page's frame (site name, menu entry, footer link): no sentence end, no number standing
+    alone (a results row) and no colon ending it (a list's own heading, "Results on Saturday:")."""
+    return not ends_sentence(line) and not STANDALONE_NUMBER.search(line) and not line.rstrip().endswith(":")
+
+
 def is_menu_line(line: str, settings: DumpSettings = DumpSettings()) -> bool:
     """Short, no sentence end, and no number standing alone (a results table's rows have them)."""
     script = script_of(line)
@@ -41,6 +47,7 @@ class DumpEvidence:
     menu_runs: int
     repeated: int
     promos: int
+    frame: int  # frame lines both above the first and below the last prose line (the fewer side's count)
     outside: float  # the evidence found before the first or after the last prose line
     inside: float  # the evidence found between them
     prose_lines: int
@@ -53,7 +60,12 @@ class DumpEvidence:
 
 
 def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvidence:
-    """Score = nav lines, promos, runs of menu lines and repeated lines, each weighted (``DumpSettings``).
+    """Score = nav lines, promos, runs of menu lines, repeated lines and the frame, each weighted
+    (``DumpSettings``).
+
+    The frame: a dump's chrome sits on both sides of the article (site name and menu above, footer links
+    below), even when it is all short lines that no word list knows; an article has at most a title above
+    its prose or a credit below it. So the fewer of the two sides' frame lines counts.
 
     Evidence found inside the prose (between its first and last long sentence line) is scaled down by the
     number of prose lines: a dump's chrome is a large share of it, while a long article's few list-like
@@ -96,7 +108,9 @@ def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvi
             runs += 1
             add(i - run, settings.menu_run_weight)
         run = 0
-    evidence = DumpEvidence(nav, runs, len(repeated), promos, outside, inside, len(prose), 0.0, False)
+    frame = min(sum(map(is_frame_line, lines[:first])), sum(map(is_frame_line, lines[last + 1 :]))) if prose else 0
+    outside += settings.frame_weight * frame
+    evidence = DumpEvidence(nav, runs, len(repeated), promos, frame, outside, inside, len(prose), 0.0, False)
     score = evidence.score_with(settings.body_lines)
     return dataclasses.replace(evidence, score=score, is_dump=score >= settings.threshold)
 

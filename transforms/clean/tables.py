@@ -110,6 +110,7 @@ class DumpSettings:
     repeat_words: int = 3  # ... of this many words or more
     threshold: float = 6.0  # fitted: score at which a text counts as a page dump
     body_lines: float = 20.0  # fitted: evidence inside the prose counts 1 / (1 + prose lines / this)
+    frame_weight: float = 2.0  # fitted: each line of the frame (the fewer of its two sides' lines)
 
 
 @dataclasses.dataclass(frozen=True)
