@@ -346,3 +346,32 @@ def test_a_title_above_and_a_list_heading_or_results_below_are_no_frame():
     results = ["Results on Saturday:", *(f"{n}. Rider {n} ({'ABCDEF'[n]}) 3:3{n}.5" for n in range(1, 6))]
     text = "\n".join(["Night buses to reach northern suburbs", *BODY, *results])
     assert dump_evidence(text).frame == 0 and not is_page_dump(text)
+
+
+def meal_plan() -> str:
+    intro = (
+        "This seven-day meal plan keeps to about 1,500 calories a day and is built around vegetables, whole grains "
+        "and lean protein. Each day has three meals and a snack, and you can swap any two days if a recipe does not suit you."
+    )
+    menus = [
+        ("Overnight oats with berries", "Lentil soup with rye bread", "Salmon with roasted greens"),
+        ("Spinach omelette", "Quinoa salad with chickpeas", "Chicken stir-fry with brown rice"),
+        ("Greek yogurt with walnuts", "Turkey and avocado wrap", "Bean chili with a baked potato"),
+    ]
+    lines = [intro]
+    for i, day in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]):
+        breakfast, lunch, dinner = menus[i % 3]
+        lines += [day, f"Breakfast: {breakfast}", f"Lunch: {lunch}", f"Dinner: {dinner}", "Snack: an apple with peanut butter"]
+    return "\n".join(lines)
+
+
+def test_a_list_the_article_runs_on_into_is_no_page_dump():
+    """A meal plan after its introduction: repeated lines and runs of short lines, but on one side of the prose
+    only, with nothing framing it above (held out, such a body was judged a dump and kept 4%)."""
+    plan = meal_plan()
+    evidence = dump_evidence(plan)
+    assert evidence.repeated >= 5 and evidence.menu_runs >= 3 and evidence.one_sided > DumpSettings().threshold
+    assert not evidence.is_dump and clean_article(text_article(plan)).text == repair(plan)
+    assert dump_evidence(plan, dataclasses.replace(DumpSettings(), one_sided_weight=1.0)).is_dump  # what it was
+    framed = "\n".join(["Home", "World", "Sport", "Login", "Search", plan, "Share this", "Sign in"])
+    assert dump_evidence(framed).is_dump  # the same list inside a page's chrome counts whole

@@ -111,6 +111,7 @@ class DumpSettings:
     threshold: float = 6.0  # fitted: score at which a text counts as a page dump
     body_lines: float = 20.0  # fitted: evidence inside the prose counts 1 / (1 + prose lines / this)
     frame_weight: float = 2.0  # fitted: each line of the frame (the fewer of its two sides' lines)
+    one_sided_weight: float = 0.25  # fitted: list evidence past the prose on one side only (the other side unframed)
 
 
 @dataclasses.dataclass(frozen=True)
