@@ -9,11 +9,13 @@ and recall averaged over pages.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import re
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # ../shared beside the checkout, or NEWS_SHARED (as for the tests: a worktree elsewhere can point at it).
 EVAL = Path(os.environ.get("NEWS_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "eval"
@@ -114,7 +116,7 @@ RENDERERS = {"inscriptis": render_inscriptis, "lxml": render_lxml}
 
 
 def load_extraction_dev(dev: Path) -> list[dict]:
-    """[{id, url, gold, html}] of the extraction dev set."""
+    """[{id, url, gold, html, site}] of the extraction dev set (site: the URL's host without ``www.``)."""
     gold = json.loads((dev / "ground-truth.json").read_text())
     return [
         {
@@ -122,9 +124,27 @@ def load_extraction_dev(dev: Path) -> list[dict]:
             "url": gold[key]["url"],
             "gold": gold[key]["articleBody"],
             "html": gzip.decompress((dev / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace"),
+            "site": (urlsplit(gold[key]["url"]).hostname or "").removeprefix("www."),
         }
         for key in sorted(gold)
     ]
+
+
+def load_news_pages(folder: Path) -> list[dict]:
+    """[{id, url, gold, html, site}] of news-pages-dev (gold: its hand-cleaned body; site: the dataset's own
+    site field, two pages each, where the URL's host splits four of them)."""
+    pages = []
+    for line in (folder / "gold.jsonl").read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            html = gzip.decompress((folder / "pages" / f"{row['id']}.html.gz").read_bytes()).decode("utf-8", "replace")
+            pages.append({"id": row["id"], "url": row["url"], "gold": row["body"], "html": html, "site": row["source_site"]})
+    return pages
+
+
+def site_fold(site: str, folds: int = 5) -> int:
+    """A site's cross-validation fold (every page of a site in the same fold), stable across runs."""
+    return int(hashlib.md5(site.encode()).hexdigest()[:8], 16) % folds
 
 
 def load_clean_articles(path: Path) -> list[dict]:

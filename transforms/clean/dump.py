@@ -48,17 +48,23 @@ class DumpEvidence:
     repeated: int
     promos: int
     frame: int  # frame lines both above the first and below the last prose line (the fewer side's count)
-    outside: float  # the evidence found before the first or after the last prose line
+    outside: float  # the evidence found before the first or after the last prose line (the frame apart)
     inside: float  # the evidence found between them
     one_sided: float  # runs and repeats past the prose on a side whose other side has no frame line
     prose_lines: int
     score: float
     is_dump: bool
 
-    def score_with(self, body_lines: float, one_sided_weight: float = DumpSettings.one_sided_weight) -> float:
-        """The score with inside evidence scaled by ``body_lines`` and one-sided list evidence weighted by
-        ``one_sided_weight`` (``DumpSettings``)."""
-        return self.outside + one_sided_weight * self.one_sided + self.inside / (1.0 + self.prose_lines / body_lines)
+    def score_with(
+        self,
+        body_lines: float,
+        one_sided_weight: float = DumpSettings.one_sided_weight,
+        frame_weight: float = DumpSettings.frame_weight,
+    ) -> float:
+        """The score with inside evidence scaled by ``body_lines``, one-sided list evidence weighted by
+        ``one_sided_weight`` and each frame line by ``frame_weight`` (``DumpSettings``)."""
+        scaled = self.inside / (1.0 + self.prose_lines / body_lines)
+        return self.outside + frame_weight * self.frame + one_sided_weight * self.one_sided + scaled
 
 
 def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvidence:
@@ -118,9 +124,8 @@ def dump_evidence(text: str, settings: DumpSettings = DumpSettings()) -> DumpEvi
             add(i - run, settings.menu_run_weight, True)
         run = 0
     frame = min(above, below)
-    outside += settings.frame_weight * frame
     evidence = DumpEvidence(nav, runs, len(repeated), promos, frame, outside, inside, one_sided, len(prose), 0.0, False)
-    score = evidence.score_with(settings.body_lines, settings.one_sided_weight)
+    score = evidence.score_with(settings.body_lines, settings.one_sided_weight, settings.frame_weight)
     return dataclasses.replace(evidence, score=score, is_dump=score >= settings.threshold)
 
 
