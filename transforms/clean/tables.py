@@ -96,6 +96,14 @@ FOOTER_LINE = re.compile(
     re.IGNORECASE,
 )
 
+# A cookie notice or a consent manager's table: a site's, never an article's ("This website uses cookies ...",
+# "_ga 2 years Google Analytics sets this cookie to ..."): cookies beside a website, browser, consent or tracking.
+COOKIE_LINE = re.compile(
+    r"\bcookies?\b.{0,160}\b(?:websites?|browser|consent|gdpr|plugin|visitors?|track(?:s|ing)?|analytics|"
+    r"opt[- ]out|preferences)\b|\b(?:websites?|browser|consent|gdpr|we use|accept(?: all)?)\b.{0,160}\bcookies?\b",
+    re.IGNORECASE,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class DumpSettings:
