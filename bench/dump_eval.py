@@ -115,7 +115,9 @@ def cross_validate(dumps: list[tuple[int, object]], cleans: list[tuple[int, obje
             false = sum(score(e, params) >= params[0] for f, e in cleans if f != fold)
             return CLEAN_COST * false + missed
 
-        chosen.append(min(grid, key=lambda p: (errors(p), -p[0], p[1], -p[2], -p[3])))
+        # among equals: the highest threshold, the least weight inside the prose, and the lightest frame and
+        # one-sided weights (the least evidence that does the job; losing a list body costs more than chrome)
+        chosen.append(min(grid, key=lambda p: (errors(p), -p[0], p[1], p[2], p[3])))
     return chosen
 
 
