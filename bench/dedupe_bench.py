@@ -5,14 +5,14 @@ an index of earlier articles.
                                  [--work /tmp/dedupe-bench] [--corpus ../shared/eval/syndication-dev-2]
     python -m bench.dedupe_bench --flood 5000
 
-Quality (needs ../shared/eval/syndication-dev, or NEWS_SHARED): every file parsed and cleaned by the
+Quality (needs ../shared/eval/syndication-dev-2, or NEWS_SHARED): every file parsed and cleaned by the
 project's functions (a file that fails is a cluster of its own, as in a run), then
 - this project: ``DeduplicateArticles`` on Beam's in-process runner, and the same corpus as two append runs
   (even-numbered files, then odd ones, with an index between them);
 - datasketch ``MinHashLSH`` (128 permutations, every document inserted and queried, what it returns
   linked, connected components) at its default threshold (0.9) and at the best of 0.3 ... 0.9, with the
   project's normalised 3- and 5-word shingles;
-pair precision / recall / F1 over all pairs of the 247 files against truth.json.
+pair precision / recall / F1 over all pairs of the corpus's files against truth.json.
 
 Cost: for each size N, N synthetic articles (Zipf-word stories, 30% syndicated copies made by
 tests/support/corpus.py's ``syndicate``, half of them copies of indexed stories) through ``DeduplicateArticles`` with an index of ``--index-size``
@@ -51,7 +51,7 @@ def child_result(*args: str) -> dict:
 
 
 def cleaned_dev_corpus(corpus: Path | None = None) -> tuple[list, dict[str, str]]:
-    """The corpus's files parsed and cleaned, and its truth (default: ../shared/eval/syndication-dev)."""
+    """The corpus's files parsed and cleaned, and its truth (default: ../shared/eval/syndication-dev-2)."""
     from tests.support.syndication import CORPUS
     from transforms.clean import clean_article
     from transforms.parse import parse_document
@@ -366,7 +366,7 @@ def main() -> None:
     parser.add_argument(
         "--bands", type=int, nargs=2, metavar=("BANDS", "ROWS"), help="cost with this LSH banding (default: the project's)"
     )
-    parser.add_argument("--corpus", type=Path, help="the quality corpus (default: ../shared/eval/syndication-dev)")
+    parser.add_argument("--corpus", type=Path, help="the quality corpus (default: ../shared/eval/syndication-dev-2)")
     parser.add_argument("--no-baselines", action="store_true", help="quality of this project only, without datasketch")
     parser.add_argument("--flood", type=int, metavar="N", help="only the flood figures: N near-identical vs N distinct")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)

@@ -12,6 +12,7 @@ from transforms.clean.boilerplate import (
     classify,
     headline_positions,
     is_comment_mark,
+    is_credit,
     select_body,
     smooth,
 )
@@ -321,3 +322,74 @@ def test_a_long_paragraph_with_few_stop_words_between_repeated_lines_stays_in_th
     recipe = next(line for line in lines if line.text == RECIPE)
     assert LineSettings().neargood_stopwords <= recipe.stops < LineSettings().good_stopwords  # few stop words
     assert RECIPE in clean_article(text_article(page)).text.split("\n\n")
+
+
+FRAMED = "\n".join(
+    ["Valley Courier", "Zurück zur Übersicht", "Take care at the fair", "Wir laden Sie herzlich ein"]
+    + BODY
+    + ["Impressum", "Datenschutz", "Rapperswil office", "comwrap GmbH"]
+)
+
+
+def test_a_dump_whose_chrome_is_all_short_unknown_lines_is_detected_by_its_frame():
+    """No nav word, promo or repeated line, and no run of four menu lines: only the frame (short lines above
+    and below the prose) tells this page from an article (syndication-dev-2's undetected dumps)."""
+    evidence = dump_evidence(FRAMED)
+    assert evidence.nav_lines == evidence.promos == evidence.repeated == 0 and evidence.menu_runs <= 2
+    assert evidence.frame == 4 and evidence.is_dump
+    assert clean_article(text_article(FRAMED)).text == "\n\n".join(BODY)
+    assert not dump_evidence(FRAMED, dataclasses.replace(DumpSettings(), frame_weight=0.0)).is_dump
+
+
+def test_a_title_above_and_a_list_heading_or_results_below_are_no_frame():
+    """An article's title above its prose and a results table (numbers) or a list under its own heading
+    ("Results on Saturday:") below it are the article's, not a page's frame."""
+    results = ["Results on Saturday:", *(f"{n}. Rider {n} ({'ABCDEF'[n]}) 3:3{n}.5" for n in range(1, 6))]
+    text = "\n".join(["Night buses to reach northern suburbs", *BODY, *results])
+    assert dump_evidence(text).frame == 0 and not is_page_dump(text)
+
+
+def meal_plan() -> str:
+    intro = (
+        "This seven-day meal plan keeps to about 1,500 calories a day and is built around vegetables, whole grains "
+        "and lean protein. Each day has three meals and a snack, and you can swap any two days if a recipe does not suit you."
+    )
+    menus = [
+        ("Overnight oats with berries", "Lentil soup with rye bread", "Salmon with roasted greens"),
+        ("Spinach omelette", "Quinoa salad with chickpeas", "Chicken stir-fry with brown rice"),
+        ("Greek yogurt with walnuts", "Turkey and avocado wrap", "Bean chili with a baked potato"),
+    ]
+    lines = [intro]
+    for i, day in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]):
+        breakfast, lunch, dinner = menus[i % 3]
+        lines += [day, f"Breakfast: {breakfast}", f"Lunch: {lunch}", f"Dinner: {dinner}", "Snack: an apple with peanut butter"]
+    return "\n".join(lines)
+
+
+def test_a_list_the_article_runs_on_into_is_no_page_dump():
+    """A meal plan after its introduction: repeated lines and runs of short lines, but on one side of the prose
+    only, with nothing framing it above (held out, such a body was judged a dump and kept 4%)."""
+    plan = meal_plan()
+    evidence = dump_evidence(plan)
+    assert evidence.repeated >= 5 and evidence.menu_runs >= 3 and evidence.one_sided > DumpSettings().threshold
+    assert not evidence.is_dump and clean_article(text_article(plan)).text == repair(plan)
+    assert dump_evidence(plan, dataclasses.replace(DumpSettings(), one_sided_weight=1.0)).is_dump  # what it was
+    framed = "\n".join(["Home", "World", "Sport", "Login", "Search", plan, "Share this", "Sign in"])
+    assert dump_evidence(framed).is_dump  # the same list inside a page's chrome counts whole
+
+
+def test_a_cookie_notice_is_chrome_and_does_not_outweigh_the_body():
+    """A consent manager's table under the body (one line per cookie) made a heavier group of runs than the
+    article (techdigest.tv in news-pages-dev, P 0 R 0): its lines are fixed bad now."""
+    cookies = [
+        "This website uses cookies to improve your experience while you navigate through the website and to "
+        "remember your preferences, as set out in our policy.",
+    ] + [
+        f"_cookie{n} {n} year{'s' if n > 1 else ''} The analytics plugin sets this cookie to track page visits and "
+        f"the sources of traffic, so that the site can count its visitors and what they read{'.' * (n % 2)}"
+        for n in range(1, 12)
+    ]
+    page = "\n".join([*PAGE.splitlines(), *cookies])
+    assert is_credit(cookies[0]) and all(is_credit(line) for line in cookies)
+    assert clean_article(text_article(page)).text == "\n\n".join(BODY)
+    assert not is_credit("She baked cookies for the whole street and handed them out on Sunday, neighbours said.")

@@ -8,7 +8,7 @@ import pytest
 from tests.support.cli import run_cli, summary_numbers, table
 from tests.support.syndication import CORPUS, clusters_written, pair_scores, truth
 
-pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/eval/syndication-dev")
+pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/eval/syndication-dev-2")
 
 EVEN, ODD = (str(CORPUS / "docs" / f"doc*[{digits}].txt") for digits in ("02468", "13579"))
 HORIZON = ("--dedupe-horizon", "36500d")  # the corpus spans years of publication dates; one run has no horizon

@@ -18,6 +18,7 @@ from transforms.clean.language import detect_language, stop_words
 from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stopword_share, units
 from transforms.clean.tables import (
     COMMENT_HEADER,
+    COOKIE_LINE,
     CREDIT_LINE,
     FOOTER_LINE,
     REPLY_LINE,
@@ -96,8 +97,8 @@ def _stops(line: Line, language: Optional[str], settings: LineSettings) -> float
 
 
 def is_credit(line: str) -> bool:
-    """A photo or wire credit, or a site footer (copyright, rights notices)."""
-    return bool(CREDIT_LINE.match(line) or FOOTER_LINE.search(line))
+    """A photo or wire credit, a site footer (copyright, rights notices) or a cookie notice."""
+    return bool(CREDIT_LINE.match(line) or FOOTER_LINE.search(line) or COOKIE_LINE.search(line))
 
 
 def _has_stops(language: str) -> bool:

@@ -96,6 +96,14 @@ FOOTER_LINE = re.compile(
     re.IGNORECASE,
 )
 
+# A cookie notice or a consent manager's table: a site's, never an article's ("This website uses cookies ...",
+# "_ga 2 years Google Analytics sets this cookie to ..."): cookies beside a website, browser, consent or tracking.
+COOKIE_LINE = re.compile(
+    r"\bcookies?\b.{0,160}\b(?:websites?|browser|consent|gdpr|plugin|visitors?|track(?:s|ing)?|analytics|"
+    r"opt[- ]out|preferences)\b|\b(?:websites?|browser|consent|gdpr|we use|accept(?: all)?)\b.{0,160}\bcookies?\b",
+    re.IGNORECASE,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class DumpSettings:
@@ -110,6 +118,8 @@ class DumpSettings:
     repeat_words: int = 3  # ... of this many words or more
     threshold: float = 6.0  # fitted: score at which a text counts as a page dump
     body_lines: float = 20.0  # fitted: evidence inside the prose counts 1 / (1 + prose lines / this)
+    frame_weight: float = 2.0  # fitted: each line of the frame (the fewer of its two sides' lines)
+    one_sided_weight: float = 0.25  # fitted: list evidence past the prose on one side only (the other side unframed)
 
 
 @dataclasses.dataclass(frozen=True)
