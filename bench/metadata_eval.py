@@ -12,7 +12,7 @@
 - our multilingual dateline fixtures (tests/fixtures/datelines.tsv).
 
 Metrics: a title is right when equal after NFKC, case folding, quotes and whitespace normalised; a day is
-right when the UTC publication day (the ``published_date`` partition) equals the gold day (``within one
+right when the UTC publication day (the ``published_date`` column) equals the gold day (``within one
 day`` also counts the neighbouring days: a page's local day against UTC); authors are micro-averaged set F1
 of case-folded names (a page whose gold has none counts every name given as a false positive); the body is
 the extraction benchmark's shingle F1. Nothing in the parse stage is fitted to these pages (the rules and
