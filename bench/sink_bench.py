@@ -3,7 +3,7 @@
 against moto's S3 server on 127.0.0.1 (started and stopped here).
 
 For each history length N it generates N committed earlier runs (each: its ``_SUCCESS``, one file-digest
-key set, and ``files_per_run`` table and index files named in the newest version's ``_files.json``; the
+key file in its partition, and ``files_per_run`` table and index files named in the newest version's ``_files.json``; the
 Parquet files every check opens are real, the others are listed only) and, for ``delta`` and ``iceberg``,
 the format's tables holding exactly those files, one commit (Delta log entry, Iceberg snapshot) per earlier
 run: written directly (Delta: the JSON commits, and a checkpoint at the last multiple of 100 as delta-rs
@@ -53,8 +53,9 @@ def generate(s3, output: str, runs: int, files_per_run: int) -> dict[str, list[s
     for n, run in enumerate(run_ids):
         base = f"{prefix}/_versions/{run}"
         client.put_object(Bucket=bucket, Key=f"{base}/_SUCCESS", Body=b"")
-        client.put_object(Bucket=bucket, Key=f"{base}/_state/files/{run}.txt", Body=f"{run} seeds/{run}.txt".encode())
-        rels = [f"_state/files/{run}.txt"]
+        digests = f"_state/files/part={n % 256:02x}/{run}.txt"  # keyed, as ``keyed_sets.add_keys`` writes them
+        client.put_object(Bucket=bucket, Key=f"{base}/{digests}", Body=f"{run} seeds/{run}.txt".encode())
+        rels = [digests]
         rels += [f"{FOLDERS[i % len(FOLDERS)]}/part-{run}-{i:05d}.parquet" for i in range(files_per_run)]
         if n == 0:  # the files the schema check opens: one per table, real
             for table, schema in TABLES.items():
@@ -161,7 +162,7 @@ def _marker(s3, output: str, data: dict) -> None:
 def append(output: str) -> None:
     """One append's sink protocol, with a run that writes one file per table and one key set, then the
     table format's commits (none for plain Parquet) and the pointer."""
-    from transforms.files import write_key_set
+    from transforms.keyed_sets import add_keys
     from transforms.write import commit, tables
     from transforms.write.parquet import TABLES, table_folder, write_parquet
 
@@ -170,7 +171,7 @@ def append(output: str) -> None:
         for table, schema in TABLES.items():
             partition = "2026-01" if table in ("articles", "entities") else None
             write_parquet(f"{table_folder(version.root, table, partition)}/part-{RUN_ID}-00000.parquet", [], schema)
-        write_key_set(f"{version.state}/files", ["digest seeds/new.txt"])
+        add_keys(f"{version.state}/files", ["digest seeds/new.txt"])
         commit.seal(version, {"run_id": version.run_id, "previous_version": version.previous})
         tables.publish(tables.resolve(output), version.root, version.run_id)
         commit.publish(version)

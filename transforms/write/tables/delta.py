@@ -5,7 +5,9 @@ and committed by add actions carrying their footer's statistics (no byte rewritt
 docs/dataset.md). The table is not partitioned (Delta partition values must not be in the files, and
 the files carry ``published_date``); ``published_date``'s and ``published_at``'s min/max per file let
 readers skip files instead. Each run's commit carries ``news.run_id`` in its commitInfo, which
-maps a run to the table version it made (``read(..., as_of=run_id)``).
+maps a run to the table version it made (``read(..., as_of=run_id)``). On S3 the table lives at
+``s3://.../OUTPUT/_delta/<table>``, reached with Beam's S3 options (``storage_options``); this run's
+files are copied in (the earlier ones are already there), and the log entry is a conditional put.
 """
 
 from __future__ import annotations
