@@ -57,7 +57,7 @@ def write_run(root: Path, run: int, count: int) -> None:
 
 
 def publish_articles(fmt: str, where, root: Path, run_id: str) -> None:
-    MODULES[fmt].publish(where, {"articles": version_files(str(root))["articles"]}, run_id, str(root))
+    MODULES[fmt].publish(where, {"articles": version_files(str(root))["articles"]}, run_id)
 
 
 def grow(fmt: str, runs: int, folder: Path) -> dict:

@@ -4,7 +4,9 @@ files into files of about the target size, the tables' and the dedupe index's, c
 of the dataset (rows unchanged). A dataset published as Delta or Iceberg tables takes the compaction as one
 commit per table (files removed and added, no data change: Delta's OPTIMIZE), then the format's clean-up:
 the files no version younger than ``--retain`` reads are deleted (Delta ``vacuum``; Iceberg: snapshots
-expired, then their files), and those versions no longer time-travel."""
+expired, then their files), and those versions no longer time-travel. On S3, the versions neither among
+the newest ``--keep-versions`` nor younger than ``--retain`` are retired: every object no kept version
+lists is deleted (``transforms.write.retention``)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
 from transforms.settings import duration
 from transforms.write.commit import DatasetError, exclusive
 from transforms.write.compact import compact_version
+from transforms.write.retention import vacuum
 from transforms.write.tables import TableFormatError, TableSettings, catalog_uri, maintain
 
 _UNITS = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
@@ -47,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         help="Delta/Iceberg: keep the files of versions younger than this, for time travel (default 7d, Delta's own)",
     )
     parser.add_argument(
+        "--keep-versions",
+        type=positive,
+        default=2,
+        help="S3: keep at least this many newest versions readable (besides those younger than --retain; default 2)",
+    )
+    parser.add_argument(
         "--iceberg-catalog", type=catalog_uri, help="Iceberg: the catalog URI, when the dataset's needs a password"
     )
     args, rest = parser.parse_known_args(argv)
@@ -70,12 +79,28 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with exclusive(args.output):
             deleted = maintain(args.output, args.retain / 3600, args.iceberg_catalog)
+            vacuumed = vacuum(args.output, args.keep_versions, args.retain)
     except (DatasetError, TableFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for table, count in sorted(deleted.items()):
         print(f"{table:<24}{count:>7} files no version within {args.retain / 3600:g}h reads, deleted")
+    if vacuumed.kept:
+        print(
+            f"{len(vacuumed.kept)} versions kept; {len(vacuumed.removed) + len(vacuumed.retired)} older ones retired "
+            f"({len(vacuumed.retired)} still hold files kept versions list): {vacuumed.deleted} objects deleted"
+        )
     return 0
+
+
+def positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {value!r}")
+    return number
 
 
 if __name__ == "__main__":

@@ -68,15 +68,18 @@ def test_two_versions_begun_from_one_pointer_cannot_both_commit(s3):
     output = f"{bucket}/news"
     FileSystems.set_options(s3.options())
     base = commit.begin(output, "base00000000", append=False)
-    commit.commit(base, {"run_id": base.run_id})
+    commit.seal(base, {"run_id": base.run_id})
+    commit.publish(base)
     one = commit.begin(output, "one000000000", append=True)
     two = commit.Version(output, "two000000000", one.previous, None, one.pointer_tag)  # began at the same moment
     from transforms.sink import view
 
     view.write_base(two.root, FileSystems.join(output, commit.VERSIONS, base.run_id))
-    commit.commit(one, {"run_id": one.run_id})
+    commit.seal(one, {"run_id": one.run_id})
+    commit.publish(one)
+    commit.seal(two, {"run_id": two.run_id})
     with pytest.raises(commit.DatasetError, match="another run committed"):
-        commit.commit(two, {"run_id": two.run_id})
+        commit.publish(two)
     commit.abandon(two)
     assert commit.current_version(output) == one.run_id
     assert not [k for k in s3.keys(output) if "/two000000000/" in k]
@@ -174,3 +177,27 @@ def commit_files(output: str) -> dict:
     from transforms.sink import view
 
     return view.version_files(f"{output}/{commit.VERSIONS}", commit.current_version(output))
+
+
+def test_feeds_file_and_feed_files_on_s3(s3):
+    """A feeds file in the bucket naming a feed file in the bucket (a path on a filesystem Beam knows, not
+    a URL to fetch): its entries are read, and the feed state on S3 makes the next run add nothing."""
+    from xml.sax.saxutils import escape
+
+    bucket = s3.bucket("feeds")
+    items = "".join(
+        f"<item><title>Story {n}</title><link>https://example.com/{n}</link><guid>story-{n}</guid>"
+        f"<description>{escape(path.read_text())}</description></item>"
+        for n, path in enumerate(SEED_FILES[:2])
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{items}</channel></rss>'
+    s3.client().put_object(Bucket="feeds", Key="feeds/news.xml", Body=feed.encode())
+    s3.client().put_object(Bucket="feeds", Key="feeds.txt", Body=f"# ours\n{bucket}/feeds/news.xml\n".encode())
+    output = f"{bucket}/news"
+    first = run_cli(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
+    assert first.returncode == 0, first.stderr[-2000:]
+    FileSystems.set_options(s3.options())
+    articles = ids(output)
+    assert len(articles) + len(read_table(output, "duplicates")) == 2 and not read_table(output, "errors").num_rows
+    again = run_cli(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
+    assert again.returncode == 0 and ids(output) == articles  # the entries are remembered in the state on S3

@@ -249,10 +249,15 @@ def test_the_command_refuses_another_format_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "out" / "_versions").exists() and not (tmp_path / "out" / "_iceberg").exists()
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_a_table_format_on_an_object_store_is_refused(fmt):
-    with pytest.raises(TableFormatError, match="local datasets only"):
-        resolve("s3://bucket/news", TableSettings(table_format=fmt))
+def test_iceberg_on_an_object_store_needs_a_catalog(s3):
+    """No SQLite file can live in a bucket: the catalog is named, or the run is refused."""
+    from apache_beam.io.filesystems import FileSystems
+
+    FileSystems.set_options(s3.options())
+    output = s3.bucket("nocatalog") + "/news"
+    with pytest.raises(TableFormatError, match="needs --iceberg-catalog"):
+        resolve(output, TableSettings(table_format=ICEBERG))
+    assert resolve(output, TableSettings(table_format=DELTA)).format == DELTA
 
 
 def test_a_format_without_its_library_is_refused_before_any_work(tmp_path, capsys, monkeypatch):

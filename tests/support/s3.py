@@ -62,13 +62,14 @@ class LocalS3:
 
 
 @contextlib.contextmanager
-def local_s3() -> Iterator[LocalS3]:
-    """moto's S3 server on a free port of 127.0.0.1, stopped after; the AWS variables set to dummies."""
+def local_s3(log: str | None = None) -> Iterator[LocalS3]:
+    """moto's S3 server on a free port of 127.0.0.1, stopped after; the AWS variables set to dummies.
+    ``log``: a file for the server's request log (one line per request: ``bench.sink_bench`` counts them)."""
     port = free_port()
     saved = {name: os.environ.get(name) for name in DUMMY_ENV}
     os.environ.update(DUMMY_ENV)
     try:
-        with service(os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port), port=port):
+        with service(os.path.join(VENV_BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port), port=port, log=log):
             yield LocalS3(f"http://127.0.0.1:{port}")
     finally:
         for name, value in saved.items():

@@ -33,16 +33,16 @@ def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> 
 
 
 @contextlib.contextmanager
-def service(*args: str, port: int | None = None):
-    """Run a command in its own process group; wait for ``port`` if given; kill the group at the end."""
+def service(*args: str, port: int | None = None, log: str | None = None):
+    """Run a command in its own process group; wait for ``port`` if given; kill the group at the end.
+    ``log``: a file that takes its output (a server's request log, for a benchmark's counts)."""
     env = dict(
         os.environ,
         PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""),  # Beam's worker pool starts `python` from PATH
         PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
     )
-    process = subprocess.Popen(
-        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    sink = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=sink, stderr=sink, start_new_session=True)
     try:
         if port is not None:
             wait_for_port(port, process)
@@ -51,6 +51,8 @@ def service(*args: str, port: int | None = None):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, 15)
         process.wait(timeout=30)
+        if log:
+            sink.close()
 
 
 @contextlib.contextmanager

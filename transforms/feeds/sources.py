@@ -52,11 +52,17 @@ def check_feeds_file(path: str) -> None:
         raise ValueError(f"--feeds-file {path} names no feed (one URL or path a line)")
 
 
+def is_web(source: str) -> bool:
+    """An http(s) URL, fetched; anything else ``feed_source`` let through is a file path that Beam's
+    filesystems read (``s3://bucket/feed.xml`` included: not a URL to fetch)."""
+    return is_url(source) and urlsplit(source).scheme.lower() in ("http", "https")
+
+
 def read_feed(source: str, session, http: HttpSettings, headers: dict[str, str], seen) -> tuple[list, FeedStatus]:
     """Read one feed (a URL with conditional GET ``headers``, or a local path): its entries not ``seen``
     before as raw documents, or one error; and its status row."""
     now = dt.datetime.now(dt.UTC)
-    if not is_url(source):  # a local path, given explicitly
+    if not is_web(source):  # a file path (local, s3://, gs://, ...), given explicitly
         if kind := special_kind(source):  # opening a FIFO blocks; /dev/zero never ends
             error = f"cannot read feed file: {kind}, not a regular file"
             return [ErrorRecord.of(source, READ, error, feed_url=source)], FeedStatus(source, "failed", now, error=error)

@@ -28,7 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 BASE, FILES = "_base.json", "_files.json"
 _IN_VERSION = re.compile(r"^(?P<versions>.+/_versions)/(?P<run>[^/]+)(?:/(?P<rest>.*))?$")
 # Not the version's files: its own bookkeeping, staged bundles, temporaries (dot-files).
-_NOT_CONTENT = re.compile(r"^(_base\.json|_files\.json|_manifest\.json|_SUCCESS|_staging/.*)$|(^|/)\.[^/]*$")
+_NOT_CONTENT = re.compile(r"^(_base\.json|_files\.json|_manifest\.json|_SUCCESS|_RETIRED|_staging/.*)$|(^|/)\.[^/]*$")
 
 
 def is_local(path: str) -> bool:
@@ -67,6 +67,14 @@ def sealed_files(folder: str) -> Optional[dict[str, str]]:
         versions = folder.rstrip("/").rsplit("/", 1)[0]
         _sealed[folder] = {rel: f"{versions}/{holder}/{rel}" for holder, rels in data.get("files", {}).items() for rel in rels}
     return _sealed[folder]
+
+
+def holders(versions: str, run: str) -> set[str]:
+    """The version folders (run ids) that hold a file of the sealed version ``run``, itself included: none of
+    them is a dead run's (one read of its list, instead of a request per folder)."""
+    files = sealed_files(FileSystems.join(versions, run)) or {}
+    prefix = versions.rstrip("/") + "/"
+    return {run} | {path[len(prefix) :].split("/", 1)[0] for path in files.values() if path.startswith(prefix)}
 
 
 def base_of(versions: str, run: str) -> Optional[str]:

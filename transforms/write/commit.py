@@ -52,6 +52,7 @@ VERSIONS = "_versions"  # every version, one folder each, named by run id
 CURRENT = "_current"  # local filesystems: the link to the committed version
 POINTER_OBJECT = "_CURRENT"  # object stores: the object naming the committed version
 LOCK, SUCCESS, MANIFEST, STATE = "_lock", "_SUCCESS", "_manifest.json", "_state"
+RETIRED = "_RETIRED"  # object stores: a version no longer kept whose files kept versions still list (retention)
 LEGACY = "legacy"  # the version a dataset written before versions becomes
 VISIBLE = (*TABLES, STATE, SUCCESS, MANIFEST)  # the names readers use, linked to the committed version
 
@@ -354,6 +355,15 @@ def seal(version: Version, manifest: dict) -> None:
     data = json.dumps(manifest, indent=1, sort_keys=True, default=str).encode("utf-8")
     write_atomically(FileSystems.join(version.root, MANIFEST), lambda sink: sink.write(data))
     write_atomically(FileSystems.join(version.root, SUCCESS), lambda sink: sink.write(b""))
+    check_lease(version)  # before the table formats' commits, which follow the seal
+
+
+def check_lease(version: Version) -> None:
+    """On S3, that this run still holds its lease (renewed now): a run stalled past it, whose lease another
+    run took, commits nothing, neither its tables nor its pointer."""
+    lease = objects.held(version.output)
+    if lease is not None and (lease.lost or not lease.renew()):
+        raise DatasetError(f"run {version.run_id} lost its lease on {version.output} to another run: not committed")
 
 
 def publish(version: Version) -> None:
@@ -366,9 +376,7 @@ def publish(version: Version) -> None:
         os.symlink(os.path.join(VERSIONS, version.run_id), temporary)
         os.replace(temporary, os.path.join(output, CURRENT))
     elif objects.is_s3(version.output):
-        lease = objects.held(version.output)
-        if lease is not None and (lease.lost or not lease.renew()):
-            raise DatasetError(f"run {version.run_id} lost its lease on {version.output} to another run: not committed")
+        check_lease(version)
         pointer = FileSystems.join(version.output, POINTER_OBJECT)
         try:
             objects.put(pointer, version.run_id.encode("utf-8"), if_absent=not version.pointer_tag, if_match=version.pointer_tag)
@@ -379,12 +387,6 @@ def publish(version: Version) -> None:
     else:
         name = version.run_id.encode("utf-8")
         write_atomically(FileSystems.join(version.output, POINTER_OBJECT), lambda sink: sink.write(name))
-
-
-def commit(version: Version, manifest: dict) -> None:
-    """A batch run's end: seal the version, then publish it."""
-    seal(version, manifest)
-    publish(version)
 
 
 def abandon(version: Version) -> None:
@@ -432,9 +434,12 @@ def remove_uncommitted(output: str, state_dir: Optional[str] = None) -> None:
     if is_local(output) and not FileSystems.exists(folder):
         return
     current = current_version(output)
+    holders = view.holders(folder, current) if current and not is_local(output) else set()
     for run_id in _children(folder):
-        if not is_local(output) and FileSystems.exists(FileSystems.join(folder, run_id, SUCCESS)):
-            continue  # an object store's committed versions hold files later ones list: kept (history)
+        if run_id in holders:  # holds files the committed version lists: no request needed to know it is kept
+            continue
+        if not is_local(output) and any(FileSystems.exists(FileSystems.join(folder, run_id, n)) for n in (SUCCESS, RETIRED)):
+            continue  # an object store's committed versions hold files later ones list: ``retention``'s to delete
         if run_id != current:
             external = state_dir_of(output, run_id) or state_dir
             if external:

@@ -30,8 +30,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import write_atomically
 from transforms.settings import option
+from transforms.sink import view
 from transforms.sink.view import is_local
-from transforms.write.parquet import EMPTY, TABLES, table_files
+from transforms.write.parquet import EMPTY, TABLES
 
 PARQUET, DELTA, ICEBERG = "parquet", "delta", "iceberg"
 FORMATS = (PARQUET, DELTA, ICEBERG)
@@ -101,12 +102,7 @@ def resolve(output: str, settings: Optional[TableSettings] = None, streaming: bo
     format other than the dataset's is refused (the other table would silently stop following the runs),
     and so is a table format on a stream (a stream has no end of run to commit at)."""
     settings = settings or TableSettings()
-    if settings.table_format not in (None, PARQUET) and not is_local(output):
-        raise TableFormatError(
-            f"--table-format {settings.table_format} on {output}: table formats are published on local datasets "
-            "only for now (on an object store, read the committed version with read_table)"
-        )
-    known = recorded(output) if is_local(output) else None  # never published on an object store
+    known = recorded(output)
     wanted = settings.table_format or (known.format if known else PARQUET)
     if known and wanted != known.format:
         raise TableFormatError(
@@ -118,6 +114,11 @@ def resolve(output: str, settings: Optional[TableSettings] = None, streaming: bo
     if streaming:
         raise TableFormatError(f"--table-format {wanted} is for batch runs: a stream has no end of run to commit at")
     catalog = settings.iceberg_catalog or (known.catalog if known else None)
+    if wanted == ICEBERG and catalog is None and not is_local(output):
+        raise TableFormatError(
+            f"--table-format iceberg on {output} needs --iceberg-catalog (e.g. sqlite:////srv/news-catalog.db): "
+            "the default SQLite catalog is a file beside a local dataset, and an object store holds no SQLite file"
+        )
     space = settings.iceberg_namespace if settings.table_format or not known else known.namespace
     return Published(output, wanted, catalog, space)
 
@@ -144,7 +145,7 @@ def publish(where: Published, root: str, run_id: str, data_change: bool = True) 
         marker = {"format": where.format, "catalog": _without_password(where.catalog), "namespace": where.namespace}
         data = json.dumps(marker, indent=1).encode("utf-8")
         write_atomically(FileSystems.join(where.output, MARKER), lambda sink: sink.write(data))
-    _module(where.format).publish(where, version_files(root), run_id, root, data_change)
+    _module(where.format).publish(where, version_files(root), run_id, data_change)
 
 
 def read(output: str, table: str, as_of=None, catalog: Optional[str] = None) -> pa.Table:
@@ -182,20 +183,24 @@ def _without_password(uri: Optional[str]) -> Optional[str]:
     return None if uri is None else re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", uri)
 
 
-def version_files(root: str) -> dict[str, list[str]]:
-    """Each table's files in the version at ``root``, relative to the table's folder, sorted; not the empty
-    files that only hold a schema (the format's table keeps its own)."""
+def version_files(root: str) -> dict[str, dict[str, str]]:
+    """Each table's files in the version at ``root``: path relative to the table's folder -> where the file
+    physically is (on an object store often an earlier version's folder: ``view``); not the empty files
+    that only hold a schema (the format's table keeps its own)."""
     found = {}
     for table in TABLES:
-        folder = FileSystems.join(root, table)
-        paths = (path[len(folder) :].lstrip("/") for path in table_files(root, table) if not path.endswith(EMPTY))
-        found[table] = sorted(paths)
+        files = view.files_under(root, table)
+        found[table] = {
+            rel[len(table) + 1 :]: path
+            for rel, path in sorted(files.items())
+            if rel.endswith(".parquet") and not rel.endswith(EMPTY) and not posixpath.basename(rel).startswith(".")
+        }
     return found
 
 
 def link(source: str, target: str) -> None:
     """Put a version's file into a format's table folder: a hard link on a local disk (no byte copied; it
-    outlives the version, for time travel), a copy of that one file elsewhere. A target already there (a
+    outlives the version, for time travel), a copy of that one file elsewhere (S3: a server-side copy). A target already there (a
     commit that failed after linking) is the same file: names carry the run id, and files never change."""
     if "://" not in source or source.startswith("file://"):
         source, target = source.removeprefix("file://"), target.removeprefix("file://")
@@ -216,4 +221,26 @@ def local_path(path: str) -> str:
 
 def table_root(output: str, kind: str, table: str) -> str:
     """``OUTPUT/_delta/<table>`` or ``OUTPUT/_iceberg/<table>``: absolute, for a local output."""
-    return posixpath.join(local_path(output), f"_{kind}", table)
+    return posixpath.join(local_path(output).rstrip("/"), f"_{kind}", table)
+
+
+def unread_files(folder: str, kept: set[str], before: float) -> list[str]:
+    """The files under a table's folder that no kept version reads (``kept``: their full paths) and that
+    are older than ``before`` (seconds since the epoch): what a format's clean-up may delete, on any store."""
+    if "://" not in folder or folder.startswith("file://"):
+        found = []
+        for place, _, names in os.walk(folder.removeprefix("file://")):
+            found += [os.path.join(place, n) for n in names if os.path.getmtime(os.path.join(place, n)) < before]
+    else:
+        matched = FileSystems.match([FileSystems.join(folder, "**")])[0].metadata_list
+        found = [m.path for m in matched if (m.last_updated_in_seconds or 0) < before]
+    return sorted(path for path in found if path not in kept)
+
+
+def delete_files(paths: list[str]) -> None:
+    for path in paths:
+        if "://" not in path or path.startswith("file://"):
+            os.remove(path.removeprefix("file://"))
+    remote = [p for p in paths if "://" in p and not p.startswith("file://")]
+    if remote:
+        FileSystems.delete(remote)

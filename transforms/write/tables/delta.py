@@ -5,7 +5,9 @@ and committed by add actions carrying their footer's statistics (no byte rewritt
 docs/dataset.md). The table is not partitioned (Delta partition values must not be in the files, and
 the files carry ``published_date``); ``published_date``'s and ``published_at``'s min/max per file let
 readers skip files instead. Each run's commit carries ``news.run_id`` in its commitInfo, which
-maps a run to the table version it made (``read(..., as_of=run_id)``).
+maps a run to the table version it made (``read(..., as_of=run_id)``). On S3 the table lives at
+``s3://.../OUTPUT/_delta/<table>``, reached with Beam's S3 options (``storage_options``); this run's
+files are copied in (the earlier ones are already there), and the log entry is a conditional put.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
+from transforms.sink import objects
+from transforms.sink.view import is_local
 from transforms.write.parquet import TABLES
 from transforms.write.tables import DELTA, RUN_ID, Published, TableFormatError, link, table_root
 
@@ -35,24 +39,42 @@ def table_uri(output: str, table: str) -> str:
     return table_root(output, DELTA, table)
 
 
-def publish(where: Published, files: dict[str, list[str]], run_id: str, version_root: str, data_change: bool = True) -> None:
+def storage_options(output: str) -> Optional[dict[str, str]]:
+    """delta-rs's settings for the dataset's store: on S3, Beam's (``objects.delta_storage_options``:
+    endpoint, credentials, region; commits by conditional put); None on a local disk."""
+    return None if is_local(output) else objects.delta_storage_options()
+
+
+def open_table(output: str, table: str, version=None) -> DeltaTable:
+    """The Delta table of ``table``, where and as delta-rs reaches it (``storage_options``)."""
+    return DeltaTable(table_uri(output, table), version=version, storage_options=storage_options(output))
+
+
+def publish(where: Published, files: dict[str, dict[str, str]], run_id: str, data_change: bool = True) -> None:
     """One commit per table: the version's files the log lacks added, the ones it holds that the version
-    lost removed (rows unchanged when ``data_change`` is False: a compaction)."""
+    lost removed (rows unchanged when ``data_change`` is False: a compaction). ``files``: per table, each
+    file's path in the table -> where it physically is."""
     for table, wanted in files.items():
         uri = table_uri(where.output, table)
         commit = CommitProperties(custom_metadata={RUN_ID: run_id})
         try:
-            delta = DeltaTable(uri)
+            delta = open_table(where.output, table)
         except TableNotFoundError:
-            adds = _adds(version_root, table, uri, wanted, data_change)
+            adds = _adds(uri, wanted, data_change)
             create_table_with_add_actions(
-                uri, DeltaSchema.from_arrow(_schema(table)), adds, mode="error", name=table, commit_properties=commit
+                uri,
+                DeltaSchema.from_arrow(_schema(table)),
+                adds,
+                mode="error",
+                name=table,
+                commit_properties=commit,
+                storage_options=storage_options(where.output),
             )
             continue
         held = set(pa.table(delta.get_add_actions(flatten=True)).column("path").to_pylist())
         now = int(time.time() * 1000)
         removes = [RemoveAction(path, data_change, now) for path in sorted(held - set(wanted))]
-        adds = _adds(version_root, table, uri, [p for p in wanted if p not in held], data_change)
+        adds = _adds(uri, {p: source for p, source in wanted.items() if p not in held}, data_change)
         _evolve(delta, table, commit)
         schema = pa.schema(delta.schema().to_arrow())
         delta.create_write_transaction([*adds, *removes], mode="append", schema=schema, commit_properties=commit)
@@ -73,11 +95,11 @@ def _evolve(delta: DeltaTable, table: str, commit: CommitProperties) -> None:
         delta.update_incremental()
 
 
-def _adds(version_root: str, table: str, uri: str, paths: list[str], data_change: bool) -> list[AddAction]:
+def _adds(uri: str, paths: dict[str, str], data_change: bool) -> list[AddAction]:
     adds = []
-    for relative in paths:
+    for relative, source in sorted(paths.items()):
         target = f"{uri}/{relative}"
-        link(FileSystems.join(version_root, table, relative), target)
+        link(source, target)
         with FileSystems.open(target) as handle:
             metadata = pq.ParquetFile(handle).metadata
         size, modified = _size_and_time(target)
@@ -134,7 +156,7 @@ def table_version(where: Published, table: str, as_of) -> Optional[int]:
     latest. A datetime is passed to delta-rs as is."""
     if as_of is None or isinstance(as_of, (int, dt.datetime)):
         return as_of
-    delta = DeltaTable(table_uri(where.output, table))
+    delta = open_table(where.output, table)
     for entry in delta.history():
         if entry.get(RUN_ID) == as_of:
             return entry["version"]
@@ -143,7 +165,7 @@ def table_version(where: Published, table: str, as_of) -> Optional[int]:
 
 def runs(where: Published, table: str) -> list[tuple[str, int, dt.datetime]]:
     """(run id, Delta version, commit time) of every run's commit still in the log, oldest first."""
-    delta = DeltaTable(table_uri(where.output, table))
+    delta = open_table(where.output, table)
     found = [
         (e[RUN_ID], e["version"], dt.datetime.fromtimestamp(e["timestamp"] / 1000, dt.UTC))
         for e in delta.history()
@@ -154,7 +176,7 @@ def runs(where: Published, table: str) -> list[tuple[str, int, dt.datetime]]:
 
 def read(where: Published, table: str, as_of=None) -> pa.Table:
     version = table_version(where, table, as_of)
-    delta = DeltaTable(table_uri(where.output, table), version=version if isinstance(version, int) else None)
+    delta = open_table(where.output, table, version if isinstance(version, int) else None)
     if isinstance(version, dt.datetime):
         delta.load_as_version(version)
     return delta.to_pyarrow_table()
@@ -165,7 +187,7 @@ def maintain(where: Published, retention_hours: float) -> dict:
     earliest runs then no longer time-travel (docs/dataset.md)."""
     deleted = {}
     for table in TABLES:
-        delta = DeltaTable(table_uri(where.output, table))
+        delta = open_table(where.output, table)
         removed = delta.vacuum(retention_hours=int(retention_hours), dry_run=False, enforce_retention_duration=False)
         deleted[table] = len(removed)
     return deleted

@@ -23,8 +23,20 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table, _parquet_files_to_data_files
 from pyiceberg.transforms import MonthTransform
 
+from transforms.sink import objects
+from transforms.sink.view import is_local
 from transforms.write.parquet import DATE_COLUMN, PARTITION_KEY, PARTITIONED_TABLES, TABLES
-from transforms.write.tables import ICEBERG, RUN_ID, Published, TableFormatError, link, local_path, table_root
+from transforms.write.tables import (
+    ICEBERG,
+    RUN_ID,
+    Published,
+    TableFormatError,
+    delete_files,
+    link,
+    local_path,
+    table_root,
+    unread_files,
+)
 
 CATALOG_FILE = "catalog.db"
 # Appends merge small manifests (else one more per run, each read by every later run's scan and commit).
@@ -33,15 +45,20 @@ CATALOG_NAME = "news"  # the catalog's name in its SQL tables (``catalog_name``)
 
 
 def catalog(where: Published) -> SqlCatalog:
-    """The dataset's SQL catalog: the one named, or the SQLite file beside the dataset."""
+    """The dataset's SQL catalog: the one named, or the SQLite file beside a local dataset. On S3 the
+    tables' FileIO (pyarrow's S3 filesystem) gets Beam's S3 settings (``objects.iceberg_properties``)."""
     warehouse = posixpath.join(local_path(where.output), f"_{ICEBERG}")
     uri = where.catalog
+    if uri is None and not is_local(where.output):
+        raise TableFormatError(f"the Iceberg tables of {where.output} need --iceberg-catalog: no SQLite file on an object store")
     if uri is None:
         os.makedirs(warehouse, exist_ok=True)
         uri = f"sqlite:///{posixpath.join(warehouse, CATALOG_FILE)}"
     elif ":***@" in uri:
         raise TableFormatError(f"{where.output}'s Iceberg catalog needs its password: pass --iceberg-catalog")
-    found = SqlCatalog(CATALOG_NAME, uri=uri, warehouse=warehouse if "://" in warehouse else f"file://{warehouse}")
+    properties = {} if is_local(where.output) else objects.iceberg_properties()
+    location = warehouse if "://" in warehouse else f"file://{warehouse}"
+    found = SqlCatalog(CATALOG_NAME, uri=uri, warehouse=location, **properties)
     found.create_namespace_if_not_exists(where.namespace)
     return found
 
@@ -50,20 +67,20 @@ def _identifier(where: Published, table: str) -> tuple[str, str]:
     return (where.namespace, table)
 
 
-def publish(where: Published, files: dict[str, list[str]], run_id: str, version_root: str, data_change: bool = True) -> None:
+def publish(where: Published, files: dict[str, dict[str, str]], run_id: str, data_change: bool = True) -> None:
     """One catalog commit per table: the version's files the table lacks added (a fast append), or, when
     it also holds files the version lost (an overwrite run, a compaction), one overwrite snapshot that
-    deletes those and adds these."""
+    deletes those and adds these. ``files``: per table, each file's path in the table -> where it is."""
     found = catalog(where)
     properties = {RUN_ID: run_id}
     for table, wanted in files.items():
         location = table_root(where.output, ICEBERG, table)
-        paths = {f"{location}/data/{relative}": relative for relative in wanted}
-        for path, relative in paths.items():
-            link(posixpath.join(version_root, table, relative), path)
+        paths = {f"{location}/data/{relative}": source for relative, source in wanted.items()}
         try:
             iceberg = found.load_table(_identifier(where, table))
         except NoSuchTableError:
+            for path, source in paths.items():
+                link(source, path)
             create = found.create_table_transaction(
                 _identifier(where, table), schema=TABLES[table], location=location, properties=PROPERTIES
             )
@@ -75,6 +92,8 @@ def publish(where: Published, files: dict[str, list[str]], run_id: str, version_
         held = {task.file.file_path: task.file for task in iceberg.scan().plan_files()}
         added = [path for path in paths if path not in held]
         removed = [data_file for path, data_file in held.items() if path not in paths]
+        for path in added:  # only this run's: one check (and copy) per new file, not per file of the table
+            link(paths[path], path)
         with iceberg.transaction() as tx:
             _evolve(tx, iceberg, table)
             if not removed:
@@ -143,12 +162,7 @@ def maintain(where: Published, retention_hours: float) -> dict:
             iceberg = found.load_table(_identifier(where, table))
         kept = {task.file.file_path for s in iceberg.snapshots() for task in iceberg.scan(snapshot_id=s.snapshot_id).plan_files()}
         data = posixpath.join(table_root(where.output, ICEBERG, table), "data")
-        gone = 0
-        for folder, _, names in os.walk(data):
-            for name in names:
-                path = os.path.join(folder, name)
-                if path not in kept and os.path.getmtime(path) < cutoff.timestamp():
-                    os.remove(path)
-                    gone += 1
-        deleted[table] = gone
+        gone = unread_files(data, kept, cutoff.timestamp())
+        delete_files(gone)
+        deleted[table] = len(gone)
     return deleted
