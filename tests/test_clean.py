@@ -393,3 +393,10 @@ def test_a_cookie_notice_is_chrome_and_does_not_outweigh_the_body():
     assert is_credit(cookies[0]) and all(is_credit(line) for line in cookies)
     assert clean_article(text_article(page)).text == "\n\n".join(BODY)
     assert not is_credit("She baked cookies for the whole street and handed them out on Sunday, neighbours said.")
+    for news in (  # articles about cookies keep their lines
+        "Google said it would phase out third-party cookies in its Chrome browser by the end of next year.",
+        "The CNIL fined Amazon 35 million euros for placing advertising cookies without prior consent.",
+        "Regulators said websites must make it as easy to reject cookies as to accept them.",
+        "Girl Scout cookies sold out within hours, and visitors to the troop's website found an empty shop.",
+    ):
+        assert not is_credit(news), news

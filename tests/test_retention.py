@@ -68,3 +68,18 @@ def test_vacuum_keeps_the_kept_versions_whole_and_deletes_what_none_lists(s3):
     assert read_table(output, "articles").num_rows == 0
     done = vacuum(output, keep=1, horizon=0, now=NOW + dt.timedelta(days=1))
     assert done.kept == ["v5"] and done.retired == ["v3", "v4"] and not done.removed  # v5 lists both files
+
+
+def test_a_current_version_never_sealed_stops_the_vacuum_before_any_delete(s3):
+    """A stream killed after publishing its version leaves ``_CURRENT`` on an unsealed folder: a chain cut
+    there would list nothing, and every earlier version's objects would go."""
+    FileSystems.set_options(s3.options())
+    output = s3.bucket("unsealed") + "/news"
+    run(output, "v1", append=False)
+    run(output, "v2", append=True)
+    before = set(s3.keys(output))
+    killed = commit.begin(output, "v3", append=True)
+    commit.publish(killed)  # published, never sealed
+    with pytest.raises(commit.DatasetError, match="v3 .* not sealed"):
+        vacuum(output, keep=1, horizon=0, now=NOW + dt.timedelta(days=1))
+    assert before <= set(s3.keys(output))

@@ -96,11 +96,15 @@ FOOTER_LINE = re.compile(
     re.IGNORECASE,
 )
 
-# A cookie notice or a consent manager's table: a site's, never an article's ("This website uses cookies ...",
-# "_ga 2 years Google Analytics sets this cookie to ..."): cookies beside a website, browser, consent or tracking.
+# A cookie notice or a consent manager's table, in a site's own words ("This website uses cookies ...",
+# "Necessary cookies are ...", "_ga 2 years ... sets this cookie to ...", a "Cookie Settings" link): an article
+# about cookies (third-party cookies in a browser, a fine for cookies set without consent) says none of these.
 COOKIE_LINE = re.compile(
-    r"\bcookies?\b.{0,160}\b(?:websites?|browser|consent|gdpr|plugin|visitors?|track(?:s|ing)?|analytics|"
-    r"opt[- ]out|preferences)\b|\b(?:websites?|browser|consent|gdpr|we use|accept(?: all)?)\b.{0,160}\bcookies?\b",
+    r"\b(?:(?:this|our) (?:web)?site uses|we use|we and our partners use|accept all|reject all|manage your|"
+    r"necessary|functional|performance|analytics|analytical|advertisement|uncategori[sz]ed) cookies\b|"
+    r"\bcookie consent plugin\b|\b(?:sets|uses) this (?:\w+ )?cookie\b|\b(?:this|the) cookie (?:is|records|stores|tracks)\b|"
+    r"\bthis is an? \w+ cookie\b|^\W*cookies?\s+duration\s+description\b|"
+    r"^\W*cookies? (?:settings|policy|preferences)\b.{0,40}$",
     re.IGNORECASE,
 )
 

@@ -28,7 +28,16 @@ from typing import Optional
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.sink import objects, view
-from transforms.write.commit import MANIFEST, RETIRED, SUCCESS, VERSIONS, _manifest, current_version, state_dir_of
+from transforms.write.commit import (
+    MANIFEST,
+    RETIRED,
+    SUCCESS,
+    VERSIONS,
+    DatasetError,
+    _manifest,
+    current_version,
+    state_dir_of,
+)
 
 
 @dataclasses.dataclass
@@ -41,15 +50,24 @@ class Vacuumed:
 
 def history(output: str) -> list[tuple[str, Optional[dt.datetime]]]:
     """The committed versions, newest first, with the time each finished: ``_CURRENT`` and its manifests'
-    ``previous_version`` back to the first (or to the first one already retired)."""
+    ``previous_version`` back to the first (or to the first one already retired or deleted). The current
+    version unsealed, or an earlier link unsealed but not empty (a stream killed after publishing its
+    version), stops everything: a chain cut there would leave the versions before it unlisted, so deleted."""
     found = []
     run_id = current_version(output)
     seen = set()
     while run_id and run_id not in seen:
         seen.add(run_id)
         root = FileSystems.join(output, VERSIONS, run_id)
-        if not FileSystems.exists(FileSystems.join(root, SUCCESS)):
+        if FileSystems.exists(FileSystems.join(root, RETIRED)):
             break
+        if not FileSystems.exists(FileSystems.join(root, SUCCESS)):
+            if found and next(objects.keys(root), None) is None:
+                break  # removed by an earlier vacuum
+            raise DatasetError(
+                f"version {run_id} of {output} is in the history but not sealed (a stream killed after "
+                "publishing it?): nothing vacuumed"
+            )
         manifest = _manifest(root)
         found.append((run_id, _time(manifest.get("finished_at"))))
         run_id = manifest.get("previous_version")
