@@ -272,3 +272,17 @@ def test_a_format_without_its_library_is_refused_before_any_work(tmp_path, capsy
     assert main(["--input", str(SEEDS / "*.txt"), "--output", str(tmp_path / "out"), "--table-format", "delta"]) == 2
     assert "--table-format delta needs the delta extra" in capsys.readouterr().err
     assert not (tmp_path / "out" / "_versions").exists()
+
+
+def test_iceberg_on_s3_always_names_a_region(monkeypatch):
+    """Without one, pyiceberg asks amazonaws.com where the bucket lives, whatever the endpoint."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from transforms.sink import objects
+
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setattr(FileSystems, "_pipeline_options", PipelineOptions(["--s3_endpoint_url=http://127.0.0.1:9"]))
+    properties = objects.iceberg_properties()
+    assert properties["s3.endpoint"] == "http://127.0.0.1:9" and properties["s3.region"]

@@ -106,6 +106,10 @@ def iceberg_properties() -> dict[str, str]:
     }
     properties = {name: str(found[key]) for key, name in names.items() if found.get(key)}
     properties["py-io-impl"] = "pyiceberg.io.pyarrow.PyArrowFileIO"
+    if "s3.region" not in properties:  # else pyiceberg asks amazonaws.com for the bucket's region, endpoint or not
+        import boto3
+
+        properties["s3.region"] = boto3.session.Session().region_name or "us-east-1"
     return properties
 
 
