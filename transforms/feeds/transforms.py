@@ -190,7 +190,9 @@ class RememberFeedState(beam.PTransform):
     One writer per feed: its poll and its keys grouped by feed URL.
 
     ``written`` (the written file paths) gates the save: a run that fails before writing remembers nothing,
-    so its entries are fetched again next time."""
+    so its entries are fetched again next time. The gate is a join on one key, not a side input: on the
+    DaskRunner a side input beside its own lineage holds its elements several times
+    (``tests/test_dask_defects.py::test_a_side_input_beside_its_own_lineage_holds_elements_several_times``)."""
 
     def __init__(self, state_dir: str):
         super().__init__()
@@ -198,15 +200,23 @@ class RememberFeedState(beam.PTransform):
 
     def expand(self, inputs):
         written, polls, ingested = inputs["written"], inputs["polls"], inputs["ingested"]
-        done = written | "Written" >> beam.combiners.Count.Globally()
-        return (
+        feeds = (
             (
                 polls | "Polls" >> beam.Map(lambda p: (p.feed_url, p)),
                 ingested | "Keys" >> beam.FlatMap(_feed_keys),
             )
             | "Together" >> beam.Flatten()
             | "ByFeed" >> beam.GroupByKey()
-            | "Save" >> beam.Map(_save_feed, self.state_dir, beam.pvalue.AsSingleton(done))
+        )
+        return (
+            {
+                "written": written | "Written" >> beam.combiners.Count.Globally() | "Done" >> beam.Map(lambda n: (0, n)),
+                "feed": feeds | "OneKey" >> beam.Map(lambda feed: (0, feed)),
+            }
+            | "AfterWriting" >> beam.CoGroupByKey()
+            | "EachFeed" >> beam.FlatMap(lambda gathered: gathered[1]["feed"])
+            | "Reshuffle" >> beam.Reshuffle()
+            | "Save" >> beam.Map(_save_feed, self.state_dir)
         )
 
 
@@ -215,7 +225,7 @@ def _feed_keys(record) -> Iterable[tuple[str, str]]:
     return ((record.feed_url, key) for key in entry_keys(record.entry_id, record.url)) if record.feed_url else ()
 
 
-def _save_feed(grouped, state_dir: str, _written: int) -> int:
+def _save_feed(grouped, state_dir: str) -> int:
     feed_url, items = grouped
     polls = [item for item in items if isinstance(item, FeedPoll)]
     keys = {item for item in items if isinstance(item, str)}
