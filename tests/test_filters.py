@@ -59,3 +59,15 @@ def test_parse_skips_a_document_outside_the_dates_and_one_of_a_host_filtered_out
     assert parse_document(raw, filters=FilterSettings(published_after=date_bound("2020-01-01"))) == Skip("published")
     assert parse_document(raw, filters=FilterSettings(hosts=["-example.com"])) == Skip("host")
     assert parse_document(raw, filters=FilterSettings(published_after=date_bound("2019-01-01"))).url == raw.url
+
+
+def test_a_day_bound_reads_the_publishers_day_and_a_time_bound_the_instant():
+    """``--published-before 2024-02-01`` keeps what the January folders hold, whatever the offset."""
+    evening_new_york = dt.datetime(2024, 1, 31, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))  # Feb 1 in UTC
+    morning_tokyo = dt.datetime(2024, 2, 1, 7, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))  # Jan 31 in UTC
+    by_day = FilterSettings(published_before=date_bound("2024-02-01"))
+    assert by_day.published_skip(evening_new_york) is None
+    assert by_day.published_skip(morning_tokyo) == Skip("published")
+    by_time = FilterSettings(published_before=date_bound("2024-02-01T00:00:00Z"))
+    assert by_time.published_skip(evening_new_york) == Skip("published")
+    assert by_time.published_skip(morning_tokyo) is None

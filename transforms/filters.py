@@ -47,8 +47,15 @@ def languages(value: str) -> str:
 
 
 def date_bound(value: str) -> str:
-    """An ISO 8601 date or date-time (UTC when no offset is given), kept as its ISO text."""
+    """An ISO 8601 date (a publisher's day, as ``published_date``) or date-time (an instant; UTC when no
+    offset is given), kept as its ISO text."""
+    if _is_day(value):
+        return dt.date.fromisoformat(value.strip()).isoformat()
     return _as_datetime(value).isoformat()
+
+
+def _is_day(value: str) -> bool:
+    return len(value.strip()) == 10
 
 
 def _as_datetime(value: str) -> dt.datetime:
@@ -76,14 +83,20 @@ class FilterSettings:
         parse=languages,
     )
     published_after: Optional[str] = option(
-        None, "keep only articles published at or after this date (ISO 8601, UTC); undated articles are kept", parse=date_bound
+        None,
+        "keep only articles published on or after this day (the publisher's, as published_date) or at or after "
+        "this time (ISO 8601, UTC when no offset); undated articles are kept",
+        parse=date_bound,
     )
     published_before: Optional[str] = option(
-        None, "keep only articles published before this date (ISO 8601, UTC); undated articles are kept", parse=date_bound
+        None,
+        "keep only articles published before this day or time (as --published-after); undated articles are kept",
+        parse=date_bound,
     )
 
     def check(self) -> None:
-        if self.published_after and self.published_before and self.published_after >= self.published_before:
+        after, before = self.published_after, self.published_before
+        if after and before and _is_day(after) == _is_day(before) and after >= before:
             raise ValueError("--published-after must be earlier than --published-before")
 
     def host_skip(self, url: Optional[str]) -> Optional[Skip]:
@@ -97,17 +110,29 @@ class FilterSettings:
         return None
 
     def published_skip(self, published: Optional[dt.datetime]) -> Optional[Skip]:
+        """A day bound is compared with the publisher's day (what the ``published_date`` column and its
+        folders hold), a time bound with the instant."""
         if published is None:
             return None
-        if self.published_after and published < _as_datetime(self.published_after):
+        after, before = self.published_after, self.published_before
+        if after and _as_bound(published, after) < _bound(after):
             return Skip(PUBLISHED_SKIP)
-        if self.published_before and published >= _as_datetime(self.published_before):
+        if before and _as_bound(published, before) >= _bound(before):
             return Skip(PUBLISHED_SKIP)
         return None
 
     def language_skip(self, language: Optional[str]) -> Optional[Skip]:
         wanted = {code for value in self.languages or () for code in value.split(",")}
         return Skip(LANGUAGE_SKIP) if wanted and language and language not in wanted else None
+
+
+def _bound(text: str) -> dt.date | dt.datetime:
+    return dt.date.fromisoformat(text) if _is_day(text) else _as_datetime(text)
+
+
+def _as_bound(published: dt.datetime, bound: str) -> dt.date | dt.datetime:
+    """``published`` as ``bound`` reads it: its own day (in the offset it was stated in) or the instant."""
+    return published.date() if _is_day(bound) else published
 
 
 def _split_hosts(values: tuple[str, ...]) -> tuple[list[str], list[str]]:
