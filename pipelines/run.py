@@ -260,8 +260,12 @@ class _Job:
             quiet_workers(options)
         job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
         job.version = begin(run.output, job.run_id, job.append, state_dir=run.state_dir)
-        finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
-        settle(state_dir(run, job.version.root), job.version.root, job.version.removed)  # feed state: folded, migrated
+        try:
+            finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
+            settle(state_dir(run, job.version.root), job.version.root, job.version.removed)  # feed state: folded, migrated
+        except BaseException:
+            abandon(job.version)  # the version and its lease given up: the dataset as it was
+            raise
         job.outcome = RunResult(job.run_id, run.output)
         log.info(
             "run %s: %d files (%d bytes) into %s (%s)",
