@@ -19,9 +19,10 @@ from pipelines.repair import main as repair
 from pipelines.report.__main__ import main as report
 from pipelines.run import main as run
 from tests.support.cli import SEEDS, summary_numbers
+from tests.support.versions import commit
 from transforms.feeds.state import FeedState, load, save
 from transforms.files import read_key_sets
-from transforms.write.commit import CURRENT, VERSIONS, Version, abandon, begin, commit, current_version
+from transforms.write.commit import CURRENT, VERSIONS, Version, abandon, begin, current_version
 
 SEED = str(SEEDS / "002*")
 

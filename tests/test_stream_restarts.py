@@ -10,6 +10,7 @@ import pipelines.run
 from pipelines.run import run_pipeline
 from tests.support.cli import table
 from tests.support.feed_server import FeedServer
+from tests.support.versions import commit
 from transforms.dedupe.across_time import Memory, Remembered, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.formats import entry_keys
@@ -17,7 +18,7 @@ from transforms.feeds.state import ingested_keys
 from transforms.schema import Article, Duplicate, Entity
 from transforms.write import bundles, stream
 from transforms.write.bundles import STAGING, finish_staged
-from transforms.write.commit import begin, commit
+from transforms.write.commit import begin
 
 
 class Crash(Exception):

@@ -9,6 +9,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from tests.support.versions import commit
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
 from transforms.write import TABLES, WriteDataset, write_parquet
 from transforms.write.commit import ensure_tables
@@ -162,7 +163,7 @@ def legacy_dataset(output) -> None:
     """A committed dataset as the release before wrote it: ``published_date=<day>|undated`` folders, no date
     column in the files, the state in the version."""
     from transforms.schema import SCHEMAS
-    from transforms.write.commit import begin, commit
+    from transforms.write.commit import begin
 
     version = begin(str(output), "old", append=False)
     kabul = (Entity("Kabul", "GPE", 0, 5, "Kabul"),)
@@ -182,7 +183,7 @@ def legacy_dataset(output) -> None:
 
 
 def test_an_append_rewrites_the_old_layout_keeping_every_row_and_the_state(tmp_path):
-    from transforms.write.commit import abandon, begin, commit, current_version, stale_tables
+    from transforms.write.commit import abandon, begin, current_version, stale_tables
 
     output = tmp_path / "out"
     legacy_dataset(output)
