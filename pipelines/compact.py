@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         "--retain",
         type=duration,
         default=7 * 86400,
-        help="Delta/Iceberg: keep the files of versions younger than this, for time travel (default 7d, Delta's own)",
+        help="keep what versions younger than this read, for time travel: Delta/Iceberg files, and on S3 the "
+        "dataset's versions (default 7d, Delta's own)",
     )
     parser.add_argument(
         "--keep-versions",
