@@ -6,11 +6,10 @@ clone has no ../shared) the gate says so and passes.
     python -m bench.extraction_gate [--eval ../shared/eval] [--workers 2]
 
 The bounds guard against regressions and sit a little under the measured figures (docs/extraction.md):
-- extraction-dev HTML, parse and clean: F1 >= HTML_F1; news-pages-dev HTML: F1 >= NEWS_HTML_F1, no page emptied;
-- extraction-dev rendered to text by each renderer, ``--boilerplate auto``: F1 >= RENDERED_F1 and no page emptied;
-- clean-text-dev bodies: every one kept; CoNLL-2003 dev news as text: every document kept with all its words;
-- news-pages-dev rendered to text by each renderer: F1 >= NEWS_RENDERED_F1 and no page emptied; the list-heavy
-  gold bodies (``bench.dump_eval.list_heavy_bodies``) as clean text: each kept >= LIST_KEPT (``dump_gate``).
+- each page set (``PAGE_BOUNDS``), parsed and cleaned from its HTML and from each text rendering
+  (``--boilerplate auto``): F1 at least its bound, no page emptied;
+- clean-text-dev bodies: every one kept; the list-heavy gold bodies (``bench.dump_eval.list_heavy_bodies``)
+  as clean text: each kept >= LIST_KEPT; CoNLL-2003 dev news as text: every document kept with all its words.
 """
 
 from __future__ import annotations
@@ -64,37 +63,39 @@ def check(failures: list[str], name: str, figure: str, ok: bool) -> None:
         failures.append(name)
 
 
+# Each page set's bounds: its HTML F1, and each text rendering's F1 (``--boilerplate auto``).
+PAGE_BOUNDS = {"extraction-dev": (HTML_F1, RENDERED_F1), "news-pages-dev": (NEWS_HTML_F1, NEWS_RENDERED_F1)}
+
+
 def gate(sets: dict[str, Path], workers: int) -> list[str]:
     """The names of the bounds not met (printing every figure)."""
+    from bench.dump_eval import list_heavy_bodies
+
     failures: list[str] = []
-    pages = load_extraction_dev(sets["extraction-dev"].parent)
-    golds = [p["gold"] for p in pages]
-    with ProcessPoolExecutor(workers) as pool:
-        texts = list(pool.map(page_texts, pages, chunksize=4))
-    print(f"== extraction-dev ({len(pages)} pages)")
-    _, _, f = f1([t["html"] for t in texts], golds)
-    check(failures, "html", f"F1 {f:.3f} (>= {HTML_F1})", f >= HTML_F1)
-    for name in RENDERERS:
-        outs = [t[name] for t in texts]
-        _, _, f = f1(outs, golds)
-        empty = sum(not o.strip() for o in outs)
-        check(
-            failures,
-            f"rendered by {name}, --boilerplate auto",
-            f"F1 {f:.3f} (>= {RENDERED_F1}), empty {empty} (0)",
-            f >= RENDERED_F1 and not empty,
-        )
-    news = load_news_pages(sets["news-pages-dev"].parent)
-    with ProcessPoolExecutor(workers) as pool:
-        outs = list(pool.map(ours_html, news, chunksize=4))
-    print(f"== news-pages-dev ({len(news)} pages)")
-    _, _, f = f1(outs, [p["gold"] for p in news])
-    empty = sum(not o.strip() for o in outs)
-    check(failures, "html", f"F1 {f:.3f} (>= {NEWS_HTML_F1}), empty {empty} (0)", f >= NEWS_HTML_F1 and not empty)
+    loaded = {
+        "extraction-dev": load_extraction_dev(sets["extraction-dev"].parent),
+        "news-pages-dev": load_news_pages(sets["news-pages-dev"].parent),
+    }
+    for name, pages in loaded.items():
+        html_bound, rendered_bound = PAGE_BOUNDS[name]
+        golds = [p["gold"] for p in pages]
+        with ProcessPoolExecutor(workers) as pool:
+            texts = list(pool.map(page_texts, pages, chunksize=4))
+        print(f"== {name} ({len(pages)} pages)")
+        for source, bound in (("html", html_bound), *((renderer, rendered_bound) for renderer in RENDERERS)):
+            outs = [t[source] for t in texts]
+            _, _, f = f1(outs, golds)
+            empty = sum(not o.strip() for o in outs)
+            label = source if source == "html" else f"{name} rendered by {source}, auto"
+            check(failures, label, f"F1 {f:.3f} (>= {bound}), empty {empty} (0)", f >= bound and not empty)
     articles = load_clean_articles(sets["clean-text-dev"])
     kept = sum(kept_share(ours_text(a["text"], a.get("title") or None), a["text"]) > 0 for a in articles)
     print(f"== clean-text-dev ({len(articles)} clean bodies)")
     check(failures, "clean bodies kept", f"{kept}/{len(articles)}", kept == len(articles))
+    lists = list_heavy_bodies(loaded, articles)
+    shares = [kept_share(ours_text(x["text"]), x["text"]) for x in lists]
+    print(f"== list-heavy gold bodies as clean text ({len(lists)} bodies)")
+    check(failures, "list-heavy bodies kept", f"min {min(shares):.3f} (>= {LIST_KEPT})", min(shares) >= LIST_KEPT)
     docs = load_conll(sets["ner-dev"])
     outs = [ours_text(d) for d in docs]
     kept = sum(bool(o.strip()) for o in outs)
@@ -103,42 +104,6 @@ def gate(sets: dict[str, Path], workers: int) -> list[str]:
     check(
         failures, "documents kept with all their words", f"kept {kept}/{len(docs)}, whole {whole}/{len(docs)}", whole == len(docs)
     )
-    return failures
-
-
-def rendered_texts(page: dict) -> dict[str, str]:
-    """Our text of each text rendering of one page."""
-    return {name: ours_text(render(page["html"])) for name, render in RENDERERS.items()}
-
-
-def dump_gate(root: Path, workers: int) -> list[str]:
-    """news-pages-dev's text dumps and the list-heavy clean bodies (issue 28); skipped without news-pages-dev."""
-    from bench.dump_eval import list_heavy_bodies
-
-    folder = root / "news-pages-dev"
-    if not (folder / "gold.jsonl").exists():
-        print(f"  (skipped news-pages-dev and the list-heavy set: no {folder})")
-        return []
-    failures: list[str] = []
-    pages = load_news_pages(folder)
-    with ProcessPoolExecutor(workers) as pool:
-        texts = list(pool.map(rendered_texts, pages, chunksize=4))
-    print(f"== news-pages-dev ({len(pages)} pages)")
-    for name in RENDERERS:
-        outs = [t[name] for t in texts]
-        _, _, f = f1(outs, [p["gold"] for p in pages])
-        empty = sum(not o.strip() for o in outs)
-        check(
-            failures,
-            f"news-pages-dev rendered by {name}, auto",
-            f"F1 {f:.3f} (>= {NEWS_RENDERED_F1}), empty {empty} (0)",
-            f >= NEWS_RENDERED_F1 and not empty,
-        )
-    sets = {"extraction-dev": load_extraction_dev(root / "extraction-dev"), "news-pages-dev": pages}
-    lists = list_heavy_bodies(sets, load_clean_articles(root / "clean-text-dev" / "articles.jsonl"))
-    shares = [kept_share(ours_text(x["text"]), x["text"]) for x in lists]
-    print(f"== list-heavy gold bodies as clean text ({len(lists)} bodies)")
-    check(failures, "list-heavy bodies kept", f"min {min(shares):.3f} (>= {LIST_KEPT})", min(shares) >= LIST_KEPT)
     return failures
 
 
@@ -156,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench.extraction_gate: dev sets missing at {args.eval}: {', '.join(missing)}")
         return 2
     start = time.perf_counter()
-    failures = gate(sets, args.workers) + dump_gate(args.eval, args.workers)
+    failures = gate(sets, args.workers)
     verdict = f"FAILED: {', '.join(failures)}" if failures else "passed"
     print(f"bench.extraction_gate: {verdict} ({time.perf_counter() - start:.0f} s)")
     return 1 if failures else 0
