@@ -38,6 +38,8 @@ from transforms.entities.tables import (
     US_STATE_ABBREVIATIONS,
 )
 
+LOOKUPS_CACHED = 65_536  # names a worker's index remembers the answer for (a few MB at most)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Place:
@@ -70,6 +72,12 @@ class PlaceIndex(Mapping):
             self._runs.append(len(self._numbers))
         self._blob, self._keys = bytes(blob), _Keys(self)
         self.places: tuple[Place, ...] = tuple(numbers)  # each place once, in the order first indexed
+        # The names an article asks for recur across articles (and most are no place): each searched once.
+        self.get = functools.lru_cache(maxsize=LOOKUPS_CACHED)(self._get)
+
+    def _get(self, name: str, default=None):
+        i = self._find(name)
+        return default if i < 0 else self._at(i)
 
     def _find(self, name: str) -> int:
         encoded = name.encode("utf-8")
@@ -80,6 +88,9 @@ class PlaceIndex(Mapping):
         i = self._find(name)
         if i < 0:
             raise KeyError(name)
+        return self._at(i)
+
+    def _at(self, i: int) -> tuple[Place, ...]:
         return tuple(self.places[n] for n in self._numbers[self._runs[i] : self._runs[i + 1]])
 
     def __contains__(self, name: object) -> bool:
