@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from typing import Optional
 from urllib.parse import urlsplit
@@ -126,6 +127,7 @@ class FilterSettings:
         return Skip(LANGUAGE_SKIP) if wanted and language and language not in wanted else None
 
 
+@functools.cache  # a run has two bounds; its articles each compare against them
 def _bound(text: str) -> dt.date | dt.datetime:
     return dt.date.fromisoformat(text) if _is_day(text) else _as_datetime(text)
 
