@@ -15,13 +15,10 @@ from transforms.write.commit import (
     begin,
     check_pointer,
     exclusive,
-    publish,
-    seal,
     state_dir_of,
 )
 from transforms.write.parquet import new_run_id
-from transforms.write.tables import TableSettings, resolve
-from transforms.write.tables import publish as publish_tables
+from transforms.write.tables import TableSettings, commit, resolve
 
 
 def object_store_options(parser, rest: list[str]):
@@ -50,18 +47,14 @@ def change_version(
         version = begin(output, new_run_id(), append=True, state_dir=state_dir_of(output, current))
         try:
             done = change(version)
-            seal(
-                version,
-                {
-                    "run_id": version.run_id,
-                    "previous_version": version.previous,
-                    what: done,
-                    "started_at": started.isoformat(),
-                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-                },
-            )
-            publish_tables(resolve(output, tables), version.root, version.run_id, data_change=False)  # rows unchanged
-            publish(version)
+            manifest = {
+                "run_id": version.run_id,
+                "previous_version": version.previous,
+                what: done,
+                "started_at": started.isoformat(),
+                "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+            commit(version, manifest, resolve(output, tables), data_change=False)  # rows unchanged
         except BaseException:
             abandon(version)
             raise

@@ -61,8 +61,7 @@ from transforms.write.commit import (
     publish,
     seal,
 )
-from transforms.write.tables import TableFormatError, TableSettings, resolve
-from transforms.write.tables import publish as publish_tables
+from transforms.write.tables import TableFormatError, TableSettings, commit, resolve
 
 log = logging.getLogger("pipelines.run")
 
@@ -209,9 +208,7 @@ def run_batch(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunRe
             job.outcome.failure = f"run {job.run_id} not committed: {failure}; {run.output} is as it was"
             echo(f"{job.outcome.failure}\n{text}")
             return job.outcome
-        seal(job.version, job.manifest())  # the table format's one commit, then the pointer:
-        publish_tables(resolve(run.output, settings(options, TableSettings)), job.version.root, job.run_id)
-        publish(job.version)  # a failure before the pointer moved adds nothing
+        commit(job.version, job.manifest(), resolve(run.output, settings(options, TableSettings)))
         job.outcome.status, job.outcome.committed = "committed", True
     echo(f"Run {job.run_id} committed, output in {run.output}\n{text}")
     return job.outcome

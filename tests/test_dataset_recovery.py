@@ -19,10 +19,10 @@ from pipelines.repair import main as repair
 from pipelines.report.__main__ import main as report
 from pipelines.run import main as run
 from tests.support.cli import SEEDS, summary_numbers
-from tests.support.versions import commit
 from transforms.feeds.state import FeedState, load, save
 from transforms.files import read_key_sets
 from transforms.write.commit import CURRENT, VERSIONS, Version, abandon, begin, current_version
+from transforms.write.tables import commit
 
 SEED = str(SEEDS / "002*")
 
@@ -133,7 +133,7 @@ def test_a_run_killed_before_its_commit_leaves_no_state_behind(tmp_path, capsys,
     def killed(*_):
         raise SystemExit(137)  # SIGKILL: nothing after this point runs, not even the clean-up
 
-    monkeypatch.setattr(run_module, "seal", killed)  # the commit begins by sealing the version
+    monkeypatch.setattr(run_module, "commit", killed)  # the run is killed as its commit begins
     monkeypatch.setattr(run_module, "abandon", lambda version: None)
     with pytest.raises(SystemExit):
         run([*arguments, "--write_mode", "append"])

@@ -27,13 +27,13 @@ from tests.support.cli import ROOT, SEEDS, dataset_rows, run_cli, run_command, s
 from tests.support.cli import table as table_rows
 from tests.support.corpus import generate, wire_copy
 from tests.support.feed_server import FeedServer
-from tests.support.versions import commit
 from transforms.feeds.formats import feed_records
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
 from transforms.formats.jsonl import read_jsonl
 from transforms.schema import ARTICLES_SCHEMA, ErrorRecord
 from transforms.write import TABLES
 from transforms.write.commit import VERSIONS, begin, current_version
+from transforms.write.tables import commit
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,7 @@ def test_a_failed_run_leaves_the_feed_state_it_started_from(tmp_path, monkeypatc
     path = output / VERSIONS / first.run_id / "_state" / "feeds" / f"{feed_state.feed_id(str(feed))}.json"
     before = path.read_bytes()
     write_feed(feed, ["dam", "ferry"])
-    monkeypatch.setattr("pipelines.run.seal", lambda *a: (_ for _ in ()).throw(RuntimeError("killed before the commit")))
+    monkeypatch.setattr("pipelines.run.commit", lambda *a: (_ for _ in ()).throw(RuntimeError("killed before the commit")))
     with pytest.raises(RuntimeError):
         run_pipeline(feed=[str(feed)], output=str(output), write_mode="append", quiet=True)
     assert current_version(str(output)) == first.run_id and path.read_bytes() == before

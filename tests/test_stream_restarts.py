@@ -10,7 +10,6 @@ import pipelines.run
 from pipelines.run import run_pipeline
 from tests.support.cli import table
 from tests.support.feed_server import FeedServer
-from tests.support.versions import commit
 from transforms.dedupe.across_time import Memory, Remembered, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.formats import entry_keys
@@ -19,6 +18,7 @@ from transforms.schema import Article, Duplicate, Entity
 from transforms.write import bundles, stream
 from transforms.write.bundles import STAGING, finish_staged
 from transforms.write.commit import begin
+from transforms.write.tables import commit
 
 
 class Crash(Exception):

@@ -9,10 +9,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.versions import commit
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
 from transforms.write import TABLES, WriteDataset, write_parquet
 from transforms.write.commit import ensure_tables
+from transforms.write.tables import commit
 
 UTC = dt.UTC
 

@@ -148,6 +148,19 @@ def publish(where: Published, root: str, run_id: str, data_change: bool = True) 
     _module(where.format).publish(where, version_files(root), run_id, data_change)
 
 
+def commit(version, manifest: dict, where: Optional[Published] = None, data_change: bool = True) -> None:
+    """A version's end, the one path for runs and maintenance: sealed, published as one commit per table
+    in its table format (``where``; None: plain Parquet), then the pointer moved. A failure before the
+    pointer moved adds nothing."""
+    from transforms.write.commit import publish as move_pointer
+    from transforms.write.commit import seal
+
+    seal(version, manifest)
+    if where is not None:
+        publish(where, version.root, version.run_id, data_change)
+    move_pointer(version)
+
+
 def read(output: str, table: str, as_of=None, catalog: Optional[str] = None) -> pa.Table:
     """A table of a dataset published as Delta or Iceberg, as of now or of an earlier run (``as_of``: a run
     id, a ``datetime``, or the format's own version number / snapshot id)."""
