@@ -14,6 +14,7 @@ from pipelines.run import run_pipeline
 from tests.support.cli import table
 from tests.support.feed_server import STORIES, rss, story_html
 from transforms.feeds import state as feed_state
+from transforms.feeds import transforms as feed_transforms
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.state import (
     FORGET_AFTER_POLLS,
@@ -94,9 +95,33 @@ def test_the_state_check_does_not_read_the_feed_files(tmp_path):
     check_state_files(str(tmp_path))  # not read here
     with pytest.raises(ValueError, match="damaged"):
         load(str(tmp_path), "u")
+
+
+@pytest.mark.parametrize("damage", [b"\xff not json", b"{not json", b'{"entries": {"id:1": 5}}', b"[1, 2]"])
+def test_a_damaged_feed_file_is_read_as_a_new_feed_and_said_in_its_status_row(tmp_path, damage):
+    """A run goes on: the feed is read whole (what was written before is set aside by id), its status row
+    says why, and the file is replaced when the state is saved."""
+    feed = tmp_path / "feed.xml"
+    write_feed(feed, ["dam"])
+    save(str(tmp_path), FeedState(str(feed), {}, 0, {"id:x": (1e9, 0)}))
+    (tmp_path / "feeds" / f"{feed_state.feed_id(str(feed))}.json").write_bytes(damage)
     fetch = _FetchFeeds(HttpSettings(), str(tmp_path))
-    status, error = fetch.process("u")  # that feed is an error row, said in one line; a run goes on with the others
-    assert status.status == "failed" and "damaged" in error.error and error.feed_url == "u"
+    fetch.setup()
+    status, *entries, poll = fetch.process(str(feed))
+    fetch.teardown()
+    assert status.status == "fetched" and "damaged" in status.error and "read as a new feed" in status.error
+    assert [e.entry_id for e in entries] == ["local-dam"]
+    notes = []
+    assert load(str(tmp_path), str(feed), damaged=notes.append)[0].seen == frozenset() and "damaged" in notes[0]
+    feed_transforms._save_feed((str(feed), [poll, "id:local-dam"]), str(tmp_path))
+    assert load(str(tmp_path), str(feed))[0].seen == {"id:local-dam"}
+
+
+def test_a_damaged_feed_file_with_a_streams_bundles_is_folded_at_run_start(tmp_path):
+    record_ingested_keys(str(tmp_path), [("u", "id:1")], "bundle1")
+    (tmp_path / "feeds" / f"{feed_state.feed_id('u')}.json").write_bytes(b"{")
+    done = feed_state.settle(str(tmp_path), str(tmp_path), [])
+    assert done["feed_files_damaged"] == 1 and load(str(tmp_path), "u")[0].seen == {"id:1"}
 
 
 # ----------------------------------------------------------------------- runs over a local feed file
@@ -173,7 +198,7 @@ def test_settle_folds_what_a_stream_left_and_migrates_its_bundles_of_the_layout_
     rows = [("https://a.example/feed", "url:https://a.example/2")]
     monkeypatch.setattr(feed_state, "feed_keys_in_tables", lambda root: iter(rows))  # the tables' rows
     done = settle(str(state), str(tmp_path), [])
-    assert done == {"feeds_migrated": 1, "feeds_folded": 1}
+    assert done == {"feeds_migrated": 1, "feeds_folded": 1, "feed_files_damaged": 0}
     assert load(str(state), "https://a.example/feed") == (load(str(state), "https://a.example/feed")[0], [])
     assert load(str(state), "https://a.example/feed")[0].seen == {"id:1", "url:https://a.example/2"}
     assert not (state / "ingested").exists() or not list((state / "ingested").iterdir())

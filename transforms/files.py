@@ -86,7 +86,11 @@ READ_BY_KEY = ("/part=", "/feeds/")
 
 
 class StateFileError(ValueError):
-    """A state file that cannot be read: named, with what to do, in one line."""
+    """A state file that cannot be read: named, with what to do, in one line (``damage``: without the advice)."""
+
+    def __init__(self, path: str, why: str):
+        self.damage = f"state file {path} is damaged ({why})"
+        super().__init__(f"{self.damage}: restore it, or rebuild the dataset and its state with --write_mode overwrite")
 
 
 def read_state_text(path: str) -> str:
@@ -96,10 +100,7 @@ def read_state_text(path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise StateFileError(
-            f"state file {path} is damaged (not UTF-8 at byte {e.start}): restore it, or rebuild the dataset "
-            "and its state with --write_mode overwrite"
-        ) from None
+        raise StateFileError(path, f"not UTF-8 at byte {e.start}") from None
 
 
 def read_state_json(path: str):
@@ -107,10 +108,7 @@ def read_state_json(path: str):
     try:
         return json.loads(read_state_text(path))
     except json.JSONDecodeError as e:
-        raise StateFileError(
-            f"state file {path} is damaged (not JSON: {e.msg} at byte {e.pos}): restore it, or rebuild the "
-            "dataset and its state with --write_mode overwrite"
-        ) from None
+        raise StateFileError(path, f"not JSON: {e.msg} at byte {e.pos}") from None
 
 
 def check_state_files(folder: str) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import posixpath
 import time
 from collections.abc import Callable, Iterable
@@ -40,9 +41,18 @@ from typing import Optional
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import read_key_sets, read_state_json, read_state_text, write_atomically, write_key_set
+from transforms.files import (
+    StateFileError,
+    read_key_sets,
+    read_state_json,
+    read_state_text,
+    write_atomically,
+    write_key_set,
+)
 from transforms.schema import FeedStatus
 from transforms.sink import view
+
+log = logging.getLogger(__name__)
 
 FEEDS_FOLDER = "feeds"
 LEGACY_FILE, LEGACY_INGESTED = "feeds.json", "ingested"  # the layout before issue 24
@@ -96,24 +106,55 @@ class FeedState:
     @classmethod
     def from_json(cls, data: dict) -> FeedState:
         entries = {key: (float(at), int(poll)) for key, (at, poll) in data.get("entries", {}).items()}
-        return cls(data.get("feed"), data.get("validators", {}), int(data.get("polls", 0)), entries)
+        return cls(data.get("feed"), dict(data.get("validators", {})), int(data.get("polls", 0)), entries)
 
 
-def load(state_dir: Optional[str], feed_url: str, now: Optional[float] = None) -> tuple[FeedState, list[str]]:
+def load(
+    state_dir: Optional[str], feed_url: str, now: Optional[float] = None, damaged: Optional[Callable[[str], None]] = None
+) -> tuple[FeedState, list[str]]:
     """A feed's state (its file, and the keys its stream bundles recorded since, as listed ``now`` at its
-    latest poll), and the bundle files read (to fold: ``save(..., folded=)``)."""
+    latest poll), and the bundle files read (to fold: ``save(..., folded=)``). A damaged file raises a
+    ``StateFileError``, or, given ``damaged``, is told to it and read as empty (``read_or_new``)."""
     if not state_dir:
         return FeedState(feed_url), []
-    path = feed_path(state_dir, feed_url)
-    state = FeedState.from_json(read_state_json(path)) if view.exists(path) else FeedState()
+    state = read_or_new(feed_path(state_dir, feed_url), damaged)
     state.feed_url = state.feed_url or feed_url
     bundles = view.match(FileSystems.join(bundle_folder(state_dir, feed_url), "*.txt"))
     now = time.time() if now is None else now
     for bundle in bundles:
-        for key in read_state_text(bundle).splitlines():
-            if key and key not in state.entries:
-                state.entries[key] = (now, state.polls)
+        added = _bundle_keys(bundle, damaged) - state.entries.keys()
+        state.entries.update(dict.fromkeys(added, (now, state.polls)))
     return state, bundles
+
+
+def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> FeedState:
+    """A feed's file; none is a new feed. A damaged one (not JSON, or not a feed's state) raises a
+    ``StateFileError``, or, given ``damaged``, is told to it and read as a new feed: losing a feed's keys
+    loses no data, as its entries read again are set aside by their ids (``read/already_ingested``) or
+    marked duplicates, and the file is replaced in the run's version (the earlier version keeps it)."""
+    if not view.exists(path):
+        return FeedState()
+    try:
+        data = read_state_json(path)
+        try:
+            return FeedState.from_json(data)
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise StateFileError(path, f"not a feed's state: {e!r}") from None
+    except StateFileError as e:
+        if damaged is None:
+            raise
+        damaged(e.damage)
+        return FeedState()
+
+
+def _bundle_keys(path: str, damaged: Optional[Callable[[str], None]]) -> set[str]:
+    try:
+        return set(read_state_text(path).splitlines()) - {""}
+    except StateFileError as e:
+        if damaged is None:
+            raise
+        damaged(e.damage)
+        return set()
 
 
 def save(state_dir: str, state: FeedState, folded: Iterable[str] = (), discard: Optional[Callable] = None) -> None:
@@ -193,22 +234,26 @@ def ingested_keys(state_dir: str, feed_url: Optional[str]) -> set[str]:
 
 def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None) -> dict[str, int]:
     """Before the job, in the run's version: the earlier layout migrated (``migrate_legacy``), and the bundle
-    files a stream left folded into their feeds' files. A file of the version's base is dropped from the
-    version only (local: its link; object stores: named in ``removed``). Returns what was done."""
+    files a stream left folded into their feeds' files (a damaged one read as a new feed, ``read_or_new``). A
+    file of the version's base is dropped from the version only (local: its link; object stores: named in
+    ``removed``). Returns what was done."""
     now = time.time() if now is None else now
     discard = _discarder(root, state_dir, removed)
     migrated = migrate_legacy(state_dir, root, discard, now)
     folders = {posixpath.dirname(p) for p in view.match(FileSystems.join(state_dir, FEEDS_FOLDER, "*", "*.txt"))}
+    damaged: list[str] = []
     for folder in sorted(folders):
         path = f"{folder}.json"
-        state = FeedState.from_json(read_state_json(path)) if view.exists(path) else FeedState()
+        state = read_or_new(path, damaged.append)
         bundles = view.match(FileSystems.join(folder, "*.txt"))
         for bundle in bundles:
-            added = set(read_state_text(bundle).splitlines()) - {""} - state.entries.keys()
+            added = _bundle_keys(bundle, damaged.append) - state.entries.keys()
             state.entries.update(dict.fromkeys(added, (now, state.polls)))
         write_atomically(path, lambda sink, data=state.to_json(): sink.write(data))
         discard(bundles)
-    return {"feeds_migrated": migrated, "feeds_folded": len(folders)}
+    for damage in damaged:
+        log.warning("%s: read as a new feed's", damage)
+    return {"feeds_migrated": migrated, "feeds_folded": len(folders), "feed_files_damaged": len(damaged)}
 
 
 def _discarder(root: str, state_dir: str, removed: list) -> Callable[[list[str]], None]:

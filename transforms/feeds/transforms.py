@@ -18,7 +18,6 @@ from transforms.feeds.formats import entry_keys
 from transforms.feeds.sources import read_feed
 from transforms.feeds.state import FeedPoll, load, polled, save, validators_of
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
-from transforms.files import StateFileError
 from transforms.robots import Robots
 from transforms.schema import FETCH, READ, Body, ErrorRecord, FeedStatus, RawDocument
 from transforms.stage import Skip, SkipCounters, SplitByType, count_in, counter
@@ -32,6 +31,7 @@ FEED_COUNTERS = {
     "entries_polled": "entries polled",
     "entries_already_seen": "entries seen before",
     "pages_fetched": "article pages fetched",
+    "state_damaged": "feeds whose state file was damaged (read as new)",
 }
 
 
@@ -57,6 +57,7 @@ class _FetchFeeds(beam.DoFn):
         self.already_seen = feed_counter("entries_already_seen")
         self.not_modified = feed_counter("not_modified")
         self.feeds = feed_counter("fetched")
+        self.damaged = feed_counter("state_damaged")
 
     def setup(self):
         self.session = new_session(self.http)
@@ -66,13 +67,13 @@ class _FetchFeeds(beam.DoFn):
 
     def process(self, source: str) -> Iterable:
         self.feeds.inc()
-        try:
-            state, _ = load(self.state_dir, source)
-        except StateFileError as e:  # this feed's file only: the feed is an error row, the others are read
-            yield FeedStatus(source, "failed", dt.datetime.now(dt.UTC), error=str(e))
-            yield ErrorRecord.of(source, READ, str(e), feed_url=source)
-            return
+        damage: list[str] = []  # this feed's file only: read as a new feed's, said in its status row
+        state, _ = load(self.state_dir, source, damaged=damage.append)
         records, status = read_feed(source, self.session, self.http, state.conditional_headers(), frozenset())
+        if damage:
+            self.damaged.inc()
+            note = f"{damage[0]}: read as a new feed's (entries written before are set aside by their ids)"
+            status = dataclasses.replace(status, error="; ".join(filter(None, (status.error, note))))
         listed = frozenset(k for r in records if isinstance(r, RawDocument) for k in entry_keys(r.entry_id, r.url))
         records = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & state.seen]
         if status.status == "fetched":
@@ -229,6 +230,6 @@ def _save_feed(grouped, state_dir: str) -> int:
     feed_url, items = grouped
     polls = [item for item in items if isinstance(item, FeedPoll)]
     keys = {item for item in items if isinstance(item, str)}
-    state, bundles = load(state_dir, feed_url)
+    state, bundles = load(state_dir, feed_url, damaged=lambda damage: None)  # said by the feed's reader
     save(state_dir, polled(state, polls[0] if polls else None, keys, time.time()), folded=bundles)
     return len(keys)
