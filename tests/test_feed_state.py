@@ -16,6 +16,7 @@ from tests.support.feed_server import STORIES, rss, story_html
 from transforms.feeds import state as feed_state
 from transforms.feeds import transforms as feed_transforms
 from transforms.feeds.formats import entry_keys
+from transforms.feeds.poll import _PollFeed
 from transforms.feeds.state import (
     FORGET_AFTER_POLLS,
     FORGET_AFTER_SECONDS,
@@ -115,6 +116,15 @@ def test_a_damaged_feed_file_is_read_as_a_new_feed_and_said_in_its_status_row(tm
     assert load(str(tmp_path), str(feed), damaged=notes.append)[0].seen == frozenset() and "damaged" in notes[0]
     feed_transforms._save_feed((str(feed), [poll, "id:local-dam"]), str(tmp_path))
     assert load(str(tmp_path), str(feed))[0].seen == {"id:local-dam"}
+
+
+def test_a_streams_poll_reads_a_damaged_feed_file_as_a_new_feeds_and_replaces_it(tmp_path):
+    save(str(tmp_path), FeedState("u", {}, 0, {"id:1": (1e9, 0)}))
+    (tmp_path / "feeds" / f"{feed_state.feed_id('u')}.json").write_bytes(b"{")
+    notes = []
+    assert _PollFeed(HttpSettings(), str(tmp_path), 0.0, DAY)._recorded("u", None, notes.append) == frozenset()
+    assert len(notes) == 1 and "damaged" in notes[0]
+    assert load(str(tmp_path), "u")[0] == FeedState("u")  # replaced, though the poll read nothing (a 304)
 
 
 def test_a_damaged_feed_file_with_a_streams_bundles_is_folded_at_run_start(tmp_path):

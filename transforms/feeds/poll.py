@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Optional
 
 import apache_beam as beam
@@ -41,7 +41,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.sources import read_feed
-from transforms.feeds.state import FeedPoll, conditional_headers, load, polled, save, validators_of
+from transforms.feeds.state import FeedPoll, conditional_headers, damaged_note, load, polled, save, validators_of
 from transforms.feeds.transforms import feed_counter
 from transforms.fetch import HttpSettings, new_session
 from transforms.parse.dates import parse_datetime
@@ -147,6 +147,7 @@ class _PollFeed(beam.DoFn):
         self.already_seen = feed_counter("entries_already_seen")
         self.not_modified = feed_counter("not_modified")
         self.feeds = feed_counter("fetched")
+        self.damaged = feed_counter("state_damaged")
 
     def setup(self):
         self.session = new_session(self.http)
@@ -174,7 +175,11 @@ class _PollFeed(beam.DoFn):
             # a key is forgotten once its entry has left the feed for good
             seen = {key: when for key, when in seen.items() if key in listed or when > polled_at - self.forget_after}
             seen.update(dict.fromkeys(listed & seen.keys(), polled_at))
-        known = seen.keys() | self._recorded(feed_url, listed)
+        damage: list[str] = []
+        known = seen.keys() | self._recorded(feed_url, listed, damage.append)
+        if damage:
+            self.damaged.inc()
+            status = dataclasses.replace(status, error="; ".join(filter(None, (status.error, damaged_note(damage[0])))))
         new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & known]
         new_entries = sum(isinstance(r, RawDocument) for r in new)
         self.polled.inc(status.entries)
@@ -188,16 +193,21 @@ class _PollFeed(beam.DoFn):
                 yield TimestampedValue(record, polled_at)
         seen_state.write(seen)
 
-    def _recorded(self, feed_url: str, listed: Optional[set]) -> frozenset:
+    def _recorded(self, feed_url: str, listed: Optional[set], damaged: Callable[[str], None]) -> frozenset:
         """The keys recorded for this feed by earlier jobs and this one's committed bundles (its state file,
         read by feed); a poll that read the feed also counts in that file (listed keys refreshed, what left
         the feed for good forgotten, the bundles folded in). Keys only committed bundles wrote: an entry
-        emitted and not yet written is never recorded here, so a kill loses none."""
+        emitted and not yet written is never recorded here, so a kill loses none. A damaged file is read as
+        a new feed's (``state.read_or_new``), and replaced by the poll's save."""
         if not self.state_dir:
             return frozenset()
-        state, bundles = load(self.state_dir, feed_url)
-        if listed is not None:
-            save(self.state_dir, polled(state, FeedPoll(feed_url, {}, frozenset(listed)), (), time.time()), folded=bundles)
+        damage: list[str] = []
+        state, bundles = load(self.state_dir, feed_url, damaged=damage.append)
+        if listed is not None or damage:
+            listing = frozenset(listed) if listed is not None else None
+            save(self.state_dir, polled(state, FeedPoll(feed_url, {}, listing), (), time.time()), folded=bundles)
+        for note in damage:
+            damaged(note)
         return state.seen
 
 

@@ -147,6 +147,11 @@ def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> F
         return FeedState()
 
 
+def damaged_note(damage: str) -> str:
+    """What a feed's status row says of its damaged file."""
+    return f"{damage}: read as a new feed's (entries written before are set aside by their ids, or marked duplicates)"
+
+
 def _bundle_keys(path: str, damaged: Optional[Callable[[str], None]]) -> set[str]:
     try:
         return set(read_state_text(path).splitlines()) - {""}
