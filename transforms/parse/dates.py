@@ -26,6 +26,7 @@ from transforms.parse.patterns import (
     DATELINE_WORDS,
     DATEPARSER_SETTINGS,
     EARLIEST_YEAR,
+    ZONE_ABBREVIATIONS,
 )
 from transforms.text import SCRIPT_RANGES, SENTENCE_END
 
@@ -40,11 +41,12 @@ def plausible(when: Optional[dt.datetime], not_after: Optional[dt.datetime] = No
 
 def parse_datetime(value: str | None, not_after: Optional[dt.datetime] = None, own_offset: bool = False) -> Optional[dt.datetime]:
     """Any date string -> aware UTC datetime (with ``own_offset``, in the offset the string gives: the
-    publisher's day); a date without a zone is taken as UTC. None if unusable or not plausible."""
+    publisher's day); a date without a zone is taken as UTC, a zone's abbreviation read by
+    ``ZONE_ABBREVIATIONS`` (EDT is -04:00, not UTC). None if unusable or not plausible."""
     if not value or not value.strip():
         return None
     try:
-        parsed = dateutil_parser.parse(value.strip(), default=dt.datetime(1970, 1, 1))
+        parsed = dateutil_parser.parse(value.strip(), default=dt.datetime(1970, 1, 1), tzinfos=ZONE_ABBREVIATIONS)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.UTC)
         utc = parsed.astimezone(dt.UTC)  # ValueError for an offset of 24 h or more (+25:00): no such zone
