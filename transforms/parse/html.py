@@ -50,8 +50,9 @@ def published(
 ) -> tuple[Optional[dt.datetime], Optional[str]]:
     """The publication time and its source, the first plausible candidate in ``HTML_DATE_SOURCES`` order:
     htmldate's search (``found``) when the page's stated time (JSON-LD, <meta>) or its URL has the same day
-    ("agreed": the stated time itself is taken then, with its offset), the stated time, the URL's day,
-    htmldate's search alone (a date it found in the markup or text, "text"). A time stated in UTC is put
+    ("agreed": the stated time itself is taken then, with its offset), the stated time, the URL's day, the
+    dateline printed under the headline ("text"), htmldate's search alone (a date it found anywhere in the
+    markup or text, "text"). A time stated in UTC is put
     in the offset of the time the page prints under its headline, when it prints one: ``published_date``
     is the publisher's day. A feed entry's time wins over the page's unless the page states an earlier one
     (a feed's date is often a later update: the original is what "who ran it first" needs); a date given
