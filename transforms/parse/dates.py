@@ -25,6 +25,7 @@ from transforms.parse.patterns import (
     DATELINE_NUMBERS,
     DATELINE_WORDS,
     DATEPARSER_SETTINGS,
+    DOTTED_DATE,
     EARLIEST_YEAR,
     ZONE_ABBREVIATIONS,
 )
@@ -70,9 +71,11 @@ def first_plausible(
 
 def read_dateline(line: str, not_after: Optional[dt.datetime] = None) -> Optional[dt.datetime]:
     """The date of a dateline ("Published: 16 August 2021", "Опубликовано 12 марта 2021, 10:15",
-    "2021年3月12日 10:15"), or None for a line that is not one: too long, a sentence, no date."""
+    "2021年3月12日 10:15", "05.12.2020, 10:15": day first, as dotted dates are written), or None for a line
+    that is not one: too long, a sentence, no date."""
     if len(line.split()) > DATELINE_WORDS + 4 or (SENTENCE_END.search(line) and len(line.split()) > DATELINE_WORDS):
         return None
+    line = DOTTED_DATE.sub(lambda m: f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}", line)
     bare = DATE_LINE_LABEL.sub("", line).strip()
     match = DATE_PATTERN.search(bare)
     if (

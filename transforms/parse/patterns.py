@@ -120,7 +120,10 @@ URL_DATES = (
 PRINTED_DATE_NODES = 40
 # A date in numbers alone, day and month first in either order ("05/12/2020", "١ / ١٢ / ٢٠٢٠" once digits are
 # read as numbers): when both could be the month, the reading depends on the locale, so it is no evidence.
-NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})\s?[./-]\s?(\d{1,2})\s?[./-]\s?(?:\d{4}|\d{2})(?!\d)")
+NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})\s?[/-]\s?(\d{1,2})\s?[/-]\s?(?:\d{4}|\d{2})(?!\d)")
+# With dots it is day first wherever it is written so (German, Russian, Polish, Turkish, Nordic...: "05.12.2020,
+# 10:15" is 5 December), which dateparser read month first: rewritten as ISO before it is read.
+DOTTED_DATE = re.compile(r"(?<![\d.])(0?[1-9]|[12]\d|3[01])\.(0?[1-9]|1[0-2])\.((?:19|20)\d{2})(?![\d.]),?")
 PRINTED_LINE_CHARS = 120  # a longer text node is prose, not a dateline
 TIME_OF_DAY = re.compile(
     r"(?<![\d.:/-])([01]?\d|2[0-3])\s?(?:[:.]|h\s?)([0-5]\d)(?![\d.:/-])(?:\s*([AaPp])\.?\s?[Mm]\b\.?)?"
