@@ -231,7 +231,7 @@ def per_fold(outs: list[dict], golds: list[dict], score) -> str:
 
 def date_candidates(job: tuple[str, dict]) -> dict:
     """One page's publication-time candidates by ``HTML_DATE_SOURCES`` name (as ``parse.html.published``
-    sees them), each as (UTC day, the publisher's day)."""
+    sees them, a time stated in UTC put in the printed time's offset), each as (UTC day, the publisher's day)."""
     from htmldate import find_date
     from trafilatura.utils import load_html
 
@@ -246,16 +246,27 @@ def date_candidates(job: tuple[str, dict]) -> dict:
         return {}
     found = find_date(tree, url=p["url"], **date_extraction(None))
     stated = [w for v in meta.meta_dates(tree) if (w := parse_datetime(v, None, own_offset=True))]
+    names = meta.site_names(tree, p["url"], None)
+    head = meta.headline(tree, meta.page_title(tree, names, meta.registered_domain(p["url"]), None))
+    printed = meta.printed_date(tree, head)
+    clock = meta.printed_time(tree, None, head) if head is not None else None
     out = {}
-    for name, values in candidates_of(stated, meta.url_date(p["url"]), found, None).items():
+    for name, values in candidates_of(stated, meta.url_date(p["url"]), found, None, printed).items():
         when, _ = first_plausible(values)
+        in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)
+        if in_utc and (offset := meta.printed_offset(when, clock)):  # as parse.html.published does
+            when = when.astimezone(offset)
         if when is not None:
             out[name] = (when.astimezone(dt.UTC).date().isoformat(), when.date().isoformat())
     return out
 
 
 ORDERS = (
+    ("agreed", "html", "url", "printed", "search"),
     ("agreed", "html", "url", "search"),
+    ("agreed", "html", "printed", "url", "search"),
+    ("agreed", "printed", "html", "url", "search"),
+    ("printed", "agreed", "html", "url", "search"),
     ("agreed", "search", "html", "url"),
     ("agreed", "url", "html", "search"),
     ("html", "url", "agreed", "search"),
@@ -392,6 +403,9 @@ def main() -> int:
             print(
                 f"  {label}, order chosen by site fold: {['>'.join(o) for o in chosen]}, held-out day right {held[0]:.3f} of both sets"
             )
+            for cands, golds, key, name in ((news_c, news, "published", "news-pages-dev"), (dates_c, dates, "date", "dates-dev")):
+                chosen, held = order_cv([(cands, golds, key)], own)
+                print(f"  {label}, chosen on {name} alone by site fold: {sorted({'>'.join(o) for o in chosen})}, held out {held[0]:.3f}")
     dateline_fixtures()
     return 0
 

@@ -165,6 +165,72 @@ def test_a_feed_entry_time_wins_over_its_page_unless_the_page_states_an_earlier_
     assert parse_document(given).published_source == "input"
 
 
+def test_a_dateline_printed_under_the_headline_beats_a_date_htmldate_found_elsewhere():
+    """Reproduces dates-dev (news.az, asiapacificstar.com): with no stated time and no URL day, htmldate took
+    a masthead's or a sidebar's day; the dateline printed under the headline is the story's."""
+    from trafilatura.utils import load_html
+
+    raw = page(after="<ul><li>By Ann Lee</li><li>13 Oct 2020 18:29</li></ul>")
+    assert published(raw, load_html(raw.body), raw.url, "2020-12-08") == (dt.datetime(2020, 10, 13, tzinfo=UTC), "text")
+    # htmldate's day agreeing with the printed one: its time of day is kept
+    assert published(raw, load_html(raw.body), raw.url, "2020-10-13T18:29:00") == (dt.datetime(2020, 10, 13, 18, 29, tzinfo=UTC), "text")
+    # the page's statement and its URL's day still win over what it prints
+    stated = page('<meta property="article:published_time" content="2020-10-20T09:00:00Z">', after="<p>13 Oct 2020</p>")
+    assert published(stated, load_html(stated.body), stated.url, None)[0].date() == dt.date(2020, 10, 20)
+    dated_url = page(after="<p>13 Oct 2020</p>", url="https://harbour.example/2020/10/20/port")
+    assert published(dated_url, load_html(dated_url.body), dated_url.url, None)[0].date() == dt.date(2020, 10, 20)
+
+
+def test_the_printed_dateline_is_read_under_an_h2_headline_and_not_from_an_update_or_an_ambiguous_number():
+    from trafilatura.utils import load_html
+
+    from transforms.parse.page import headline, printed_date
+
+    html = (
+        "<html><body><div><span>Tue, 14 Jan 2020</span></div><h2>Fires brought under control</h2>"
+        "<p>News24<br>13 Jan 2020, 22:11 GMT+10</p><p>Fire crews said the blaze was contained.</p></body></html>"
+    )
+    tree = load_html(html)
+    head = headline(tree, "Fires brought under control")
+    assert head.tag == "h2" and printed_date(tree, head) == dt.datetime(2020, 1, 13, tzinfo=UTC)
+    for printed, want in [
+        ("<p>Updated December 26, 2023</p><p>December 22, 2023</p>", dt.date(2023, 12, 22)),  # the update passed over
+        ("<p>05/12/2020 - 15:10</p>", None),  # 5 December or May 12: no evidence
+        ("<p>25/12/2020 - 15:10</p>", dt.date(2020, 12, 25)),
+    ]:
+        tree = load_html(page(after=printed).body)
+        got = printed_date(tree, headline(tree, "Port reopens after storm"))
+        assert (got.date() if got else None) == want, printed
+
+
+def test_a_photo_or_video_story_with_a_stated_time_and_a_caption_is_an_article():
+    """Reproduces dates-dev (bizwest.com, couriermail.com.au): a photo page and a video page with a headline,
+    a stated time and a caption ended as error rows, so no analyst could find them by day."""
+    caption = "The Loft is closing its store at Twenty Ninth Street in Boulder. Lucas High/BizWest"
+    head = (
+        '<meta property="og:type" content="article"><meta property="og:title" content="Loft closes">'
+        f'<meta property="og:description" content="{caption}"><meta name="twitter:description" content="Visit the post.">'
+        '<meta property="article:published_time" content="2020-03-11T20:07:04+00:00">'
+    )
+    html = f"<html><head>{head}</head><body><h1>Loft closes</h1><img src='loft.jpg'><p>Sponsored Content</p></body></html>"
+    article = parse_document(RawDocument("p", "p.html", "html", html, url="https://harbour.example/photo/loft"))
+    assert (article.text, article.title, article.published_source) == (caption, "Loft closes", "html")
+    assert article.published_date == dt.date(2020, 3, 11)
+    # without a time the page states, or on a page that is no story (og:type website), it stays an error row
+    for changed in (head.replace("article:published_time", "article:other"), head.replace('"article"', '"website"')):
+        with pytest.raises(ValueError, match="no main text"):
+            parse_document(RawDocument("p", "p.html", "html", html.replace(head, changed), url="https://harbour.example/p"))
+
+
+def test_a_stated_time_with_a_zone_abbreviation_keeps_its_offset():
+    from transforms.parse.dates import parse_datetime
+
+    eastern = parse_datetime("Tue, Sep 15 2020 10:01:41 EDT", own_offset=True)
+    assert eastern.utcoffset() == dt.timedelta(hours=-4) and eastern.astimezone(UTC).hour == 14
+    assert parse_datetime("Dec 22, 2023 22:10 PST").date() == dt.date(2023, 12, 23)  # the UTC instant
+    assert parse_datetime("2020-09-15 10:01 CST", own_offset=True).utcoffset() == dt.timedelta(0)  # ambiguous: as before
+
+
 # ------------------------------------------------------------------------------------------ titles
 
 
@@ -190,6 +256,15 @@ def test_the_page_headline_beats_the_social_media_title():
         '<meta property="og:title" content="Port reopens after storm - Harbour Times">', before="<h1>Football</h1>"
     )
     assert parse_document(with_section_h1).title == "Port reopens after storm"
+
+
+def test_a_social_title_that_is_only_the_site_name_does_not_make_the_logo_the_headline():
+    """Reproduces dates-dev (news.az): twitter:title "News.az" agreed with the logo's h1, which became the title."""
+    from trafilatura.utils import load_html
+
+    head = '<meta name="twitter:title" content="Harbour Times"><title>Port reopens after storm</title>'
+    raw = page(head, before="<h1>Harbour Times</h1>")
+    assert page_title(load_html(raw.body), ["Harbour Times"], "harbour.example", None) == "Port reopens after storm"
 
 
 def test_a_menu_line_or_a_masthead_is_never_a_dump_title():

@@ -25,7 +25,9 @@ from transforms.parse.patterns import (
     DATELINE_NUMBERS,
     DATELINE_WORDS,
     DATEPARSER_SETTINGS,
+    DOTTED_DATE,
     EARLIEST_YEAR,
+    ZONE_ABBREVIATIONS,
 )
 from transforms.text import SCRIPT_RANGES, SENTENCE_END
 
@@ -40,11 +42,12 @@ def plausible(when: Optional[dt.datetime], not_after: Optional[dt.datetime] = No
 
 def parse_datetime(value: str | None, not_after: Optional[dt.datetime] = None, own_offset: bool = False) -> Optional[dt.datetime]:
     """Any date string -> aware UTC datetime (with ``own_offset``, in the offset the string gives: the
-    publisher's day); a date without a zone is taken as UTC. None if unusable or not plausible."""
+    publisher's day); a date without a zone is taken as UTC, a zone's abbreviation read by
+    ``ZONE_ABBREVIATIONS`` (EDT is -04:00, not UTC). None if unusable or not plausible."""
     if not value or not value.strip():
         return None
     try:
-        parsed = dateutil_parser.parse(value.strip(), default=dt.datetime(1970, 1, 1))
+        parsed = dateutil_parser.parse(value.strip(), default=dt.datetime(1970, 1, 1), tzinfos=ZONE_ABBREVIATIONS)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.UTC)
         utc = parsed.astimezone(dt.UTC)  # ValueError for an offset of 24 h or more (+25:00): no such zone
@@ -68,9 +71,11 @@ def first_plausible(
 
 def read_dateline(line: str, not_after: Optional[dt.datetime] = None) -> Optional[dt.datetime]:
     """The date of a dateline ("Published: 16 August 2021", "Опубликовано 12 марта 2021, 10:15",
-    "2021年3月12日 10:15"), or None for a line that is not one: too long, a sentence, no date."""
+    "2021年3月12日 10:15", "05.12.2020, 10:15": day first, as dotted dates are written), or None for a line
+    that is not one: too long, a sentence, no date."""
     if len(line.split()) > DATELINE_WORDS + 4 or (SENTENCE_END.search(line) and len(line.split()) > DATELINE_WORDS):
         return None
+    line = DOTTED_DATE.sub(lambda m: f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}", line)
     bare = DATE_LINE_LABEL.sub("", line).strip()
     match = DATE_PATTERN.search(bare)
     if (

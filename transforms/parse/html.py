@@ -13,6 +13,7 @@ from transforms.parse.dates import first_plausible, parse_datetime
 from transforms.parse.patterns import EARLIEST_YEAR, HTML_DATE_EXTRACTION, HTML_DATE_SOURCES
 from transforms.schema import Article, Body, RawDocument
 from transforms.settings import duration, option
+from transforms.text import MIN_ARTICLE_WORDS, word_count
 from transforms.urls import canonical_url
 
 
@@ -44,11 +45,14 @@ def date_extraction(not_after: Optional[dt.datetime]) -> dict:
     return {**HTML_DATE_EXTRACTION, "max_date": limit.isoformat(), "min_date": f"{EARLIEST_YEAR}-01-01"}
 
 
-def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) -> tuple[Optional[dt.datetime], Optional[str]]:
+def published(
+    raw: RawDocument, tree, url: Optional[str], found: Optional[str], title: Optional[str] = None
+) -> tuple[Optional[dt.datetime], Optional[str]]:
     """The publication time and its source, the first plausible candidate in ``HTML_DATE_SOURCES`` order:
     htmldate's search (``found``) when the page's stated time (JSON-LD, <meta>) or its URL has the same day
-    ("agreed": the stated time itself is taken then, with its offset), the stated time, the URL's day,
-    htmldate's search alone (a date it found in the markup or text, "text"). A time stated in UTC is put
+    ("agreed": the stated time itself is taken then, with its offset), the stated time, the URL's day, the
+    dateline printed under the headline ("text"), htmldate's search alone (a date it found anywhere in the
+    markup or text, "text"). A time stated in UTC is put
     in the offset of the time the page prints under its headline, when it prints one: ``published_date``
     is the publisher's day. A feed entry's time wins over the page's unless the page states an earlier one
     (a feed's date is often a later update: the original is what "who ran it first" needs); a date given
@@ -57,10 +61,12 @@ def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) 
     metas = page.meta_dates(tree) if tree is not None else ()
     stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
     url_day = page.url_date(url) or page.url_date(raw.url)
-    candidates = date_candidates(stated, url_day, found, not_after)
+    head = page.headline(tree, title) if tree is not None else None
+    printed = page.printed_date(tree, head, not_after) if head is not None else None
+    candidates = date_candidates(stated, url_day, found, not_after, printed)
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
     in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)
-    if in_utc and tree is not None and (offset := page.printed_offset(when, page.printed_time(tree, not_after))):
+    if in_utc and head is not None and (offset := page.printed_offset(when, page.printed_time(tree, not_after, head))):
         when = when.astimezone(offset)
     given = parse_datetime(raw.published, not_after, own_offset=True)
     if given is not None and raw.feed_url and not (source == "html" and when < given):
@@ -71,7 +77,11 @@ def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) 
 
 
 def date_candidates(
-    stated: list[dt.datetime], url_day: Optional[dt.datetime], found: Optional[str], not_after: Optional[dt.datetime]
+    stated: list[dt.datetime],
+    url_day: Optional[dt.datetime],
+    found: Optional[str],
+    not_after: Optional[dt.datetime],
+    printed: Optional[dt.datetime] = None,
 ) -> dict[str, list[tuple[str, Optional[dt.datetime]]]]:
     """(source, time) candidates by ``HTML_DATE_SOURCES`` name. htmldate's result that a stated time or the
     URL's day corroborates is "agreed" (labelled by what agrees, "html" or "url"); alone it is "search",
@@ -89,14 +99,27 @@ def date_candidates(
         "agreed": agreed,
         "html": [("html", w) for w in stated],
         "url": [("url", url_day)],
+        "printed": [("text", search if search and printed and search.date() == printed.date() else printed)],
         "search": [("text", search)],
     }
+
+
+def story_text(raw: RawDocument, tree) -> str:
+    """A photo or video story's text: the caption or summary it states (``page.story_summary``), when the
+    page is dated by its own statement (JSON-LD, <meta>). Analysts filter such stories by day as any other;
+    a page with neither (a menu, an index, a broken page) stays an error."""
+    summary = page.story_summary(tree) if tree is not None else None
+    stated = tree is not None and any(parse_datetime(v, fetched_time(raw)) for v in page.meta_dates(tree))
+    if not summary or not stated or word_count(summary) < MIN_ARTICLE_WORDS:
+        raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
+    return summary
 
 
 def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Article:
     import trafilatura
     from trafilatura.utils import load_html
 
+    dates = date_extraction(fetched_time(raw))
     extracted = trafilatura.bare_extraction(
         raw.body,
         url=raw.url,
@@ -104,18 +127,21 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         favor_precision=options.favor_precision,
         include_comments=options.include_comments,
         include_tables=options.include_tables,
-        date_extraction_params=date_extraction(fetched_time(raw)),
+        date_extraction_params=dates,
     )
-    if extracted is None or not (extracted.text or "").strip():
-        raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
+    tree = load_html(raw.body)
+    text = (extracted.text or "").strip() if extracted is not None else ""
+    if word_count(text) < MIN_ARTICLE_WORDS:
+        text = story_text(raw, tree)
+        if extracted is None:  # trafilatura gives no metadata without a main text: ask for it alone
+            extracted = trafilatura.extract_metadata(raw.body, default_url=raw.url, date_config=dates)
     # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
     url = canonical_url(extracted.url or raw.url)
-    tree = load_html(raw.body)
     domain = page.registered_domain(url or raw.url)
     names = page.site_names(tree, url, extracted.sitename) if tree is not None else []
     title = page.page_title(tree, names, domain, extracted.title) if tree is not None else extracted.title
     authors, agency = page.page_authors(tree, extracted.author, names, domain) if tree is not None else ((), None)
-    published_at, published_source = published(raw, tree, url, extracted.date)
+    published_at, published_source = published(raw, tree, url, extracted.date, title)
     return Article(
         article_id=raw.doc_id,
         source_path=raw.source_path,
@@ -127,7 +153,7 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
         published_source=published_source,
         agency=agency,
         language=extracted.language,
-        text=extracted.text,
+        text=text,
         input_format=Body.HTML,
         encoding=raw.encoding,
         feed_url=raw.feed_url,

@@ -23,16 +23,20 @@ from transforms.parse.patterns import (
     AUTHOR_SEPARATOR,
     BYLINE_BLOCK_LEVELS,
     BYLINE_CHILDREN,
+    DESCRIPTION_META,
     H1_SECTION_WORDS,
+    HEADLINE_OVERLAP,
     MAX_NAME_WORDS,
     NAME_CREDENTIALS,
     NAME_LABELS,
     NOT_A_PERSON,
+    NUMERIC_DATE,
     PRINTED_DATE_NODES,
     PRINTED_LINE_CHARS,
     PRINTED_TIME_SLACK_MINUTES,
     PUBLISHED_META,
     SITE_NAME_META,
+    STORY_OG_TYPE,
     TIME_OF_DAY,
     TITLE_SEPARATOR,
     TITLE_SITE_WORDS,
@@ -101,6 +105,19 @@ def _objects(data, depth: int = 0) -> Iterator[dict]:
 def _types(obj: dict) -> set[str]:
     kind = obj.get("@type") or ()
     return {str(k).casefold() for k in ([kind] if isinstance(kind, str) else kind)}
+
+
+def story_summary(tree) -> Optional[str]:
+    """The summary or caption of a page that says it is a story (og:type article or video, a JSON-LD article
+    type other than a bare web page): the longest description it states. A photo or video story has no
+    article text for the extractor, but its headline, time and caption are what an analyst filters and reads."""
+    articles = [obj for obj in json_ld_articles(tree) if _types(obj) - {"webpage"}]
+    og_type = next(iter(meta_values(tree, ("og:type",))), "")
+    if not articles and not STORY_OG_TYPE.match(og_type):
+        return None
+    found = [squeeze(o["description"]) for o in articles if isinstance(o.get("description"), str)]
+    found += meta_values(tree, DESCRIPTION_META)
+    return max(found, key=len, default=None) or None
 
 
 # ----------------------------------------------------------------------------------------- site names
@@ -189,7 +206,8 @@ def page_title(tree, names: list[str], domain: Optional[str], fallback: Optional
         )
         if squeeze(t)
     ]
-    metas = [m for m in metas if m]
+    own = {alnum(n) for n in names} | ({alnum(domain), alnum(domain.split(".")[0])} if domain else set())
+    metas = [m for m in metas if m and alnum(m) not in own]  # a twitter:title that is the site's name alone
     h1s = [text for text in (element_text(e) for e in tree.iter("h1")) if len(words(text)) >= 1]
     best = None
     if h1s:
@@ -363,30 +381,67 @@ def url_date(url: Optional[str]) -> Optional[dt.datetime]:
 _MONTHS = {name.casefold(): number for number, name in enumerate(calendar.month_abbr) if name}
 
 
-def printed_time(tree, not_after: Optional[dt.datetime] = None) -> Optional[dt.datetime]:
-    """The date and time of day the page prints for its readers, as on the page's clock (naive): the first
-    dateline among the text after its h1 (``PRINTED_DATE_NODES`` nodes) that has a time of day and is not
-    an update's. None when the page prints no such line (or only a day)."""
-    h1 = next(tree.iter("h1"), None)
-    if h1 is None:
-        return None
+def headline(tree, title: Optional[str] = None):
+    """The page's headline element: the first h1 that is the page's title (``HEADLINE_OVERLAP``: not a logo's
+    h1), else the first h2 or h3 that is (a page that sets its headline in an h2), else its first h1."""
+    if title:
+        for tags in (("h1",), ("h2", "h3")):
+            found = next((h for h in tree.iter(*tags) if overlap(element_text(h), title) >= HEADLINE_OVERLAP), None)
+            if found is not None:
+                return found
+    return next(tree.iter("h1"), None)
+
+
+def printed_datelines(tree, head, not_after: Optional[dt.datetime] = None) -> Iterator[tuple[str, dt.datetime]]:
+    """(line, its date) for each dateline among the short text nodes after the headline element ``head``
+    (``PRINTED_DATE_NODES`` of them), in page order."""
+    if head is None:
+        return
     seen = 0
-    for element in _after(tree, h1):
+    for element in _after(tree, head):
         for text in (element.text, element.tail):
             line = squeeze(text)
             if not line or len(line) > PRINTED_LINE_CHARS:
                 continue
             seen += 1
             if seen > PRINTED_DATE_NODES:
-                return None
-            if UPDATE_LABEL.search(line) or not (day := read_dateline(line, not_after)):
-                continue
-            clock = TIME_OF_DAY.search(line)
-            if clock is None:
-                return None  # the first dateline prints a day only: no offset to read
-            hour, minute, half = int(clock.group(1)), int(clock.group(2)), (clock.group(3) or "").casefold()
-            hour = hour % 12 + 12 if half == "p" else hour % 12 if half == "a" else hour
-            return dt.datetime.combine(day.date(), dt.time(hour, minute))
+                return
+            if day := read_dateline(line, not_after):
+                yield line, day
+
+
+def printed_date(tree, head, not_after: Optional[dt.datetime] = None) -> Optional[dt.datetime]:
+    """The day the page prints under its headline for its readers (midnight UTC): its first dateline there
+    that is not an update's ("Updated …") and reads one way only (``ambiguous_numeric``). None if none."""
+    for line, day in printed_datelines(tree, head, not_after):
+        if UPDATE_LABEL.search(line):
+            continue
+        if ambiguous_numeric(line):
+            return None
+        return dt.datetime.combine(day.date(), dt.time(0), tzinfo=dt.UTC)
+    return None
+
+
+def ambiguous_numeric(line: str) -> bool:
+    """A date written in numbers alone whose day and month could swap ("05/12/2020": 5 December or May 12)."""
+    match = NUMERIC_DATE.search(line)
+    return bool(match) and int(match.group(1)) <= 12 and int(match.group(2)) <= 12 and match.group(1) != match.group(2)
+
+
+def printed_time(tree, not_after: Optional[dt.datetime] = None, head=None) -> Optional[dt.datetime]:
+    """The date and time of day the page prints for its readers, as on the page's clock (naive): the first
+    dateline among the text after its headline (``PRINTED_DATE_NODES`` nodes) that has a time of day and is
+    not an update's. None when the page prints no such line (or only a day)."""
+    head = head if head is not None else next(tree.iter("h1"), None)
+    for line, day in printed_datelines(tree, head, not_after):
+        if UPDATE_LABEL.search(line):
+            continue
+        clock = TIME_OF_DAY.search(line)
+        if clock is None:
+            return None  # the first dateline prints a day only: no offset to read
+        hour, minute, half = int(clock.group(1)), int(clock.group(2)), (clock.group(3) or "").casefold()
+        hour = hour % 12 + 12 if half == "p" else hour % 12 if half == "a" else hour
+        return dt.datetime.combine(day.date(), dt.time(hour, minute))
     return None
 
 

@@ -22,6 +22,16 @@ DATE_PATTERN = re.compile(
     r")(?:\s+(?:at\s+)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s+(?:UTC|GMT))?)?",
     re.IGNORECASE,
 )
+# Zone abbreviations a stated time may end with ("Tue, Sep 15 2020 10:01:41 EDT"), to their offset in seconds;
+# dateutil knows only UTC and GMT and would read the others as UTC. Only abbreviations with one meaning:
+# not CST (US Central or China), IST (India, Israel, Ireland), BST (British or Bangladesh), ET/PT (no season).
+ZONE_ABBREVIATIONS = {
+    "EST": -5 * 3600, "EDT": -4 * 3600, "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600,
+    "PDT": -7 * 3600, "AKST": -9 * 3600, "AKDT": -8 * 3600, "HST": -10 * 3600, "CET": 3600, "CEST": 2 * 3600,
+    "EET": 2 * 3600, "EEST": 3 * 3600, "WEST": 3600, "MSK": 3 * 3600, "JST": 9 * 3600, "KST": 9 * 3600,
+    "AEST": 10 * 3600, "AEDT": 11 * 3600, "ACST": 34200, "ACDT": 37800, "AWST": 8 * 3600, "NZST": 12 * 3600,
+    "NZDT": 13 * 3600,
+}
 DATE_LINE_LABEL = re.compile(r"^(?:published|updated|posted|date|last updated)\s*(?:on)?\s*:?\s*", re.I)
 EARLIEST_YEAR = 1995  # a parsed date before this is a misreading, not a news date (htmldate's minimum too)
 # A dateline in another language: a short line with a year (or a CJK date) that dateparser then reads.
@@ -80,6 +90,11 @@ PUBLISHED_META = (  # <meta property|name|itemprop=...> holding the original pub
     "published_at",
 )
 SITE_NAME_META = ("og:site_name", "application-name", "apple-mobile-web-app-title", "twitter:site", "dc.publisher", "publisher")
+# A photo or video story (a headline, a stated time, a caption or summary, no article text): the summary the
+# page states is its text, the longest of these <meta> (and its JSON-LD article's description); the page must
+# say it is a story (og:type, or a JSON-LD article type other than a bare web page).
+DESCRIPTION_META = ("og:description", "twitter:description", "description", "dc.description")
+STORY_OG_TYPE = re.compile(r"^(?:article|video|photo|image)", re.I)
 AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "cxenseparse:author", "dc.creator", "byl")
 ARTICLE_TYPES = frozenset(  # JSON-LD types whose headline, author and datePublished are the page's article's
     {"article", "newsarticle", "reportagenews", "analysisnewsarticle", "opinionnewsarticle", "blogposting",
@@ -89,6 +104,7 @@ ARTICLE_TYPES = frozenset(  # JSON-LD types whose headline, author and datePubli
 # Segments a <title> or og:title is made of ("Headline - Section | Site"): the site's part is dropped.
 TITLE_SEPARATOR = re.compile(r"\s+(?:[|\u2013\u2014\-:\u00b7\u00bb/]|::)\s+")
 TITLE_SITE_WORDS = 5  # a segment of this many words or fewer, at either end, may be the site's name
+HEADLINE_OVERLAP = 0.8  # word overlap (Jaccard) of a heading with the page's title that makes it the headline
 H1_SECTION_WORDS = 3  # an h1 = a meta title with up to this many words before it ("Politics | <headline>")
 
 # A date in the path of a URL: /2023/12/20/, /2023-12-20/, /20231220/, /2023/dec/21/ (English month names).
@@ -102,6 +118,12 @@ URL_DATES = (
 # offset, so ``published_date`` is the day the outlet printed. Looked for in this many text nodes after the
 # h1; a time of day is read by ``TIME_OF_DAY``; a line that says it is an update is not the publication's.
 PRINTED_DATE_NODES = 40
+# A date in numbers alone, day and month first in either order ("05/12/2020", "١ / ١٢ / ٢٠٢٠" once digits are
+# read as numbers): when both could be the month, the reading depends on the locale, so it is no evidence.
+NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})\s?[/-]\s?(\d{1,2})\s?[/-]\s?(?:\d{4}|\d{2})(?!\d)")
+# With dots it is day first wherever it is written so (German, Russian, Polish, Turkish, Nordic...: "05.12.2020,
+# 10:15" is 5 December), which dateparser read month first: rewritten as ISO before it is read.
+DOTTED_DATE = re.compile(r"(?<![\d.])(0?[1-9]|[12]\d|3[01])\.(0?[1-9]|1[0-2])\.((?:19|20)\d{2})(?![\d.]),?")
 PRINTED_LINE_CHARS = 120  # a longer text node is prose, not a dateline
 TIME_OF_DAY = re.compile(
     r"(?<![\d.:/-])([01]?\d|2[0-3])\s?(?:[:.]|h\s?)([0-5]\d)(?![\d.:/-])(?:\s*([AaPp])\.?\s?[Mm]\b\.?)?"
@@ -120,10 +142,11 @@ PRINTED_TIME_SLACK_MINUTES = 1
 DATE_AFTER_FETCH_SLACK_HOURS = 14  # a local time without its zone, read as UTC, may run this far ahead
 # Where a publication time may come from, in the order tried on an HTML page (``parse.html.date_candidates``):
 # "agreed" (htmldate's search when the page's stated time or URL has its day), "html" (the stated time:
-# JSON-LD, <meta>), "url" (the URL's day), "search" (htmldate's alone: a date in the markup or text).
+# JSON-LD, <meta>), "url" (the URL's day), "printed" (the first dateline printed under the headline, not an
+# update's), "search" (htmldate's alone: a date anywhere in the markup or text).
 # docs/metadata.md measures the orders and chooses by site fold.
 # "feed" (the feed entry's) and "input" (given with the document, a JSONL field) are placed by parse itself.
-HTML_DATE_SOURCES = ("agreed", "html", "url", "search")
+HTML_DATE_SOURCES = ("agreed", "html", "url", "printed", "search")
 DATE_SOURCES = ("feed", "input", "html", "url", "text")
 
 # ----------------------------------------------------------------------------------------------- authors
