@@ -11,51 +11,41 @@ lists is deleted (``transforms.write.retention``)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.maintenance import change_version, object_store_options
+from pipelines.options import add_options
 from transforms.dedupe.index import STATE_TABLES as DEDUPE_INDEX_TABLES
-from transforms.settings import duration
+from transforms.settings import byte_size, duration, option
 from transforms.write.commit import DatasetError, exclusive
 from transforms.write.compact import compact_version
 from transforms.write.retention import vacuum
 from transforms.write.tables import TableFormatError, TableSettings, catalog_uri, maintain
 
-_UNITS = {"KB": 2**10, "MB": 2**20, "GB": 2**30}
 
+@dataclasses.dataclass(frozen=True)
+class CompactSettings:
+    """``python -m pipelines.compact``'s options, each parsed and range-checked by its ``option``."""
 
-def size(value: str) -> int:
-    """Bytes from ``134217728``, ``128MB`` or ``1GB``."""
-    text = value.strip().upper()
-    unit = next((u for u in _UNITS if text.endswith(u)), None)
-    try:
-        number = float(text[: -len(unit)]) * _UNITS[unit] if unit else float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {value!r} (use e.g. 128MB)") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"not a positive size: {value!r}")
-    return int(number)
+    target_size: int = option(128 * 2**20, "bytes per file (default 128MiB)", parse=byte_size, minimum=1)
+    retain: float = option(
+        7 * 86400,
+        "keep what versions younger than this read, for time travel: Delta/Iceberg files, and on S3 the "
+        "dataset's versions (default 7d, Delta's own)",
+        parse=duration,
+    )
+    keep_versions: int = option(
+        2, "S3: keep at least this many newest versions readable (besides those younger than --retain; default 2)", minimum=1
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines.compact", description=__doc__)
     parser.add_argument("output", help="the dataset folder (a run's --output)")
-    parser.add_argument("--target-size", type=size, default=128 * 2**20, help="bytes per file (default 128MB)")
-    parser.add_argument(
-        "--retain",
-        type=duration,
-        default=7 * 86400,
-        help="keep what versions younger than this read, for time travel: Delta/Iceberg files, and on S3 the "
-        "dataset's versions (default 7d, Delta's own)",
-    )
-    parser.add_argument(
-        "--keep-versions",
-        type=positive,
-        default=2,
-        help="S3: keep at least this many newest versions readable (besides those younger than --retain; default 2)",
-    )
+    add_options(parser, CompactSettings)
     parser.add_argument(
         "--iceberg-catalog", type=catalog_uri, help="Iceberg: the catalog URI, when the dataset's needs a password"
     )
@@ -92,16 +82,6 @@ def main(argv: list[str] | None = None) -> int:
             f"({len(vacuumed.retired)} still hold files kept versions list): {vacuumed.deleted} objects deleted"
         )
     return 0
-
-
-def positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"not a positive whole number: {value!r}")
-    return number
 
 
 if __name__ == "__main__":

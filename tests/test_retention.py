@@ -83,3 +83,15 @@ def test_a_current_version_never_sealed_stops_the_vacuum_before_any_delete(s3):
     with pytest.raises(commit.DatasetError, match="v3 .* not sealed"):
         vacuum(output, keep=1, horizon=0, now=NOW + dt.timedelta(days=1))
     assert before <= set(s3.keys(output))
+
+
+@pytest.mark.parametrize("args", [["--keep-versions", "0"], ["--target-size", "0"], ["--retain", "soon"]])
+def test_compactions_options_are_parsed_and_checked_by_their_settings(args, tmp_path, capsys):
+    from pipelines.compact import main as compact
+
+    with pytest.raises(SystemExit) as refused:
+        compact([str(tmp_path), *args])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert args[0] in err and ("out of range (allowed: at least 1" in err or "not a" in err), err
+    assert not list(tmp_path.iterdir())  # refused before the dataset is touched

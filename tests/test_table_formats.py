@@ -257,6 +257,8 @@ def test_iceberg_on_an_object_store_needs_a_catalog(s3):
     output = s3.bucket("nocatalog") + "/news"
     with pytest.raises(TableFormatError, match="needs --iceberg-catalog"):
         resolve(output, TableSettings(table_format=ICEBERG))
+    with pytest.raises(TableFormatError, match="needs --iceberg-catalog"):  # one check, also where it is opened
+        iceberg.catalog(Published(output, ICEBERG))
     assert resolve(output, TableSettings(table_format=DELTA)).format == DELTA
 
 

@@ -245,7 +245,10 @@ def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None
     now = time.time() if now is None else now
     discard = _discarder(root, state_dir, removed)
     migrated = migrate_legacy(state_dir, root, discard, now)
-    folders = {posixpath.dirname(p) for p in view.match(FileSystems.join(state_dir, FEEDS_FOLDER, "*", "*.txt"))}
+    # in this version (on an object store ``match`` answers with where a file is: often the base's folder,
+    # which this run must not write into)
+    found = view.match(FileSystems.join(state_dir, FEEDS_FOLDER, "*", "*.txt"))
+    folders = {posixpath.dirname(view.in_version(p, state_dir)) for p in found}
     damaged: list[str] = []
     for folder in sorted(folders):
         path = f"{folder}.json"

@@ -114,13 +114,20 @@ def resolve(output: str, settings: Optional[TableSettings] = None, streaming: bo
     if streaming:
         raise TableFormatError(f"--table-format {wanted} is for batch runs: a stream has no end of run to commit at")
     catalog = settings.iceberg_catalog or (known.catalog if known else None)
-    if wanted == ICEBERG and catalog is None and not is_local(output):
+    if wanted == ICEBERG:
+        check_catalog(output, catalog)
+    space = settings.iceberg_namespace if settings.table_format or not known else known.namespace
+    return Published(output, wanted, catalog, space)
+
+
+def check_catalog(output: str, catalog: Optional[str]) -> None:
+    """Iceberg's catalog: a dataset on an object store needs one named (checked before a run, and again
+    wherever the catalog is opened)."""
+    if catalog is None and not is_local(output):
         raise TableFormatError(
             f"--table-format iceberg on {output} needs --iceberg-catalog (e.g. sqlite:////srv/news-catalog.db): "
             "the default SQLite catalog is a file beside a local dataset, and an object store holds no SQLite file"
         )
-    space = settings.iceberg_namespace if settings.table_format or not known else known.namespace
-    return Published(output, wanted, catalog, space)
 
 
 def _module(name: str):

@@ -31,6 +31,7 @@ from transforms.write.tables import (
     RUN_ID,
     Published,
     TableFormatError,
+    check_catalog,
     delete_files,
     link,
     local_path,
@@ -49,8 +50,7 @@ def catalog(where: Published) -> SqlCatalog:
     tables' FileIO (pyarrow's S3 filesystem) gets Beam's S3 settings (``objects.iceberg_properties``)."""
     warehouse = posixpath.join(local_path(where.output), f"_{ICEBERG}")
     uri = where.catalog
-    if uri is None and not is_local(where.output):
-        raise TableFormatError(f"the Iceberg tables of {where.output} need --iceberg-catalog: no SQLite file on an object store")
+    check_catalog(where.output, uri)
     if uri is None:
         os.makedirs(warehouse, exist_ok=True)
         uri = f"sqlite:///{posixpath.join(warehouse, CATALOG_FILE)}"
