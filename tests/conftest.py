@@ -101,7 +101,7 @@ def seeds_copy(seeds_run, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def observed_run(tmp_path_factory):
-    """A run of a few hundred documents (and some bad inputs) on two worker processes: (process, output)."""
+    """A run of about a hundred documents (and some bad inputs) on two worker processes: (process, output)."""
     from tests.support.observed import corpus_with_errors, multiprocess_run
 
     folder = corpus_with_errors(tmp_path_factory.mktemp("corpus"))
