@@ -139,11 +139,22 @@ def _launches(function, module, seen: set) -> bool:
 # together and in order.
 SHARED_RUNS = ("observed_run", "seeds_run")
 
-# Seconds each group of the full tier took on one worker (``--durations=0`` summed by group, 2026-12-06, this
-# 2-core machine): only the order in which groups start, never a limit. A group missing here (a new module)
-# is placed by its tests: SLOW_SECONDS for each slow one, FAST_SECONDS for each other.
-GROUP_SECONDS: dict[str, float] = {}
-SLOW_SECONDS, FAST_SECONDS = 10.0, 0.2
+# Seconds each group took, one module at a time (``pytest --group-seconds``), 2026-12-06 on this 2-core
+# machine shared with other sessions (about three times an idle run; only their order matters): the order in
+# which groups start, never a limit. A group missing here is placed by its tests, in the same units:
+# SLOW_SECONDS for each slow one, FAST_SECONDS for each other.
+GROUP_SECONDS = {
+    "tests/test_runners.py": 705,
+    "tests/test_s3_tables.py": 530,
+    "tests/test_runners.py:append": 295,
+    "tests/test_dedupe_runs.py": 265,
+    "tests/test_s3.py": 190,
+    "tests/test_streaming.py": 175,
+    "tests/test_feeds.py": 150,
+    "observed_run": 135,
+    "tests/test_dedupe_batching.py": 60,
+}
+SLOW_SECONDS, FAST_SECONDS = 30.0, 0.5
 
 
 def group_of(item) -> str:
@@ -172,8 +183,9 @@ def pytest_collection_modifyitems(items):
     _GROUP_OF.update({item.nodeid: group for item, group in groups.items()})
 
 
-# ``pytest --group-seconds ...``: each group's seconds (setup, call and teardown of its tests), printed as
-# GROUP_SECONDS's entries at the end of the run, to refresh that table after a change to the slow tier.
+# ``pytest --group-seconds tests/test_x.py``: each group's seconds (setup, call and teardown of its tests),
+# printed as GROUP_SECONDS's entries at the end of the run, to refresh that table after a change to the slow
+# tier. In one process: under xdist the controller, which collects nothing, can only sum by module.
 _GROUP_OF: dict[str, str] = {}
 _SPENT: Counter = Counter()
 
@@ -183,9 +195,7 @@ def pytest_addoption(parser):
 
 
 def pytest_runtest_logreport(report):
-    nodeid = report.nodeid  # under xdist (the controller collects nothing): "<test>@<group>"
-    group = _GROUP_OF.get(nodeid) or (nodeid.rsplit("@", 1)[1] if "@" in nodeid else nodeid.split("::")[0])
-    _SPENT[group] += report.duration
+    _SPENT[_GROUP_OF.get(report.nodeid, report.nodeid.split("::")[0])] += report.duration  # by module under xdist
 
 
 def pytest_terminal_summary(terminalreporter, config):
