@@ -235,7 +235,7 @@ def date_candidates(job: tuple[str, dict]) -> dict:
     from htmldate import find_date
     from trafilatura.utils import load_html
 
-    from transforms.parse import stated_dates as meta
+    from transforms.parse import page as meta
     from transforms.parse.dates import first_plausible, parse_datetime
     from transforms.parse.html import date_candidates as candidates_of
     from transforms.parse.html import date_extraction

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from transforms.parse import find_date, parse_document
-from transforms.parse.byline import clean_authors
 from transforms.parse.dates import plausible
-from transforms.parse.headline import page_title, strip_site
 from transforms.parse.html import published
+from transforms.parse.page import clean_authors, page_title, strip_site
 from transforms.parse.text import find_title
 from transforms.schema import ARTICLES_SCHEMA, RawDocument
 
@@ -143,7 +142,7 @@ def test_htmldate_wins_when_the_statement_or_url_agrees_and_the_statement_wins_o
 
 
 def test_a_url_with_an_english_month_name_gives_its_day():
-    from transforms.parse.stated_dates import url_date
+    from transforms.parse.page import url_date
 
     assert url_date("https://checks.example/article/2023/dec/21/claims-about-the-port/") == dt.datetime(2023, 12, 21, tzinfo=UTC)
     assert url_date("https://checks.example/2023/September/5/port") == dt.datetime(2023, 9, 5, tzinfo=UTC)

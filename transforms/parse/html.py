@@ -1,6 +1,6 @@
-"""HTML pages: the page's own metadata (``headline``, ``byline``, ``stated_dates``; trafilatura's as the
-fallback) and trafilatura's main text, favouring precision, as the body (chosen on two dev sets by site
-cross-validation: docs/extraction.md); feed entries, whose content is the article already, rendered to text."""
+"""HTML pages: the page's own metadata (``page``, trafilatura's as the fallback) and trafilatura's main text,
+favouring precision, as the body (chosen on two dev sets by site cross-validation: docs/extraction.md); feed
+entries, whose content is the article already, rendered to text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 from typing import Optional
 
-from transforms.parse import byline, headline, stated_dates
+from transforms.parse import page
 from transforms.parse.dates import first_plausible, parse_datetime
 from transforms.parse.patterns import EARLIEST_YEAR, HTML_DATE_EXTRACTION, HTML_DATE_SOURCES
 from transforms.schema import Article, Body, RawDocument
@@ -54,13 +54,13 @@ def published(raw: RawDocument, tree, url: Optional[str], found: Optional[str]) 
     (a feed's date is often a later update: the original is what "who ran it first" needs); a date given
     with the document (a JSONL field) is the fallback (docs/metadata.md)."""
     not_after = fetched_time(raw)
-    metas = stated_dates.meta_dates(tree) if tree is not None else ()
+    metas = page.meta_dates(tree) if tree is not None else ()
     stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
-    url_day = stated_dates.url_date(url) or stated_dates.url_date(raw.url)
+    url_day = page.url_date(url) or page.url_date(raw.url)
     candidates = date_candidates(stated, url_day, found, not_after)
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
     in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)
-    if in_utc and tree is not None and (offset := stated_dates.printed_offset(when, stated_dates.printed_time(tree, not_after))):
+    if in_utc and tree is not None and (offset := page.printed_offset(when, page.printed_time(tree, not_after))):
         when = when.astimezone(offset)
     given = parse_datetime(raw.published, not_after, own_offset=True)
     if given is not None and raw.feed_url and not (source == "html" and when < given):
@@ -111,10 +111,10 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
     # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
     url = canonical_url(extracted.url or raw.url)
     tree = load_html(raw.body)
-    domain = headline.registered_domain(url or raw.url)
-    names = headline.site_names(tree, url, extracted.sitename) if tree is not None else []
-    title = headline.page_title(tree, names, domain, extracted.title) if tree is not None else extracted.title
-    authors, agency = byline.page_authors(tree, extracted.author, names, domain) if tree is not None else ((), None)
+    domain = page.registered_domain(url or raw.url)
+    names = page.site_names(tree, url, extracted.sitename) if tree is not None else []
+    title = page.page_title(tree, names, domain, extracted.title) if tree is not None else extracted.title
+    authors, agency = page.page_authors(tree, extracted.author, names, domain) if tree is not None else ((), None)
     published_at, published_source = published(raw, tree, url, extracted.date)
     return Article(
         article_id=raw.doc_id,
