@@ -48,6 +48,26 @@ def s3():
         yield server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_kept_between_runs():
+    """Each spaCy pipeline loaded once per test process (5 s of CPU each, with its gazetteer ruler), not once
+    per in-process run: Beam's ``Shared`` handle (``tag._shared_model``) lets it go when a job ends, which a
+    process that runs one job (the command, a runner's worker) never notices and a test worker pays for at
+    every ``run_command``, ``run_pipeline`` or ``run_stream``. The model itself is the same."""
+    from transforms.entities import tag
+
+    acquire, kept = tag._shared_model, {}
+
+    def keep(name: str):
+        if name not in kept:
+            kept[name] = acquire(name)
+        return kept[name]
+
+    tag._shared_model = keep
+    yield
+    tag._shared_model = acquire
+
+
 @pytest.fixture(scope="session")
 def seed_paths() -> list[Path]:
     return sorted(SEEDS.glob("*.txt"))
@@ -81,7 +101,7 @@ def seeds_copy(seeds_run, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def observed_run(tmp_path_factory):
-    """A run of a few hundred documents (and some bad inputs) on two worker processes: (process, output)."""
+    """A run of about a hundred documents (and some bad inputs) on two worker processes: (process, output)."""
     from tests.support.observed import corpus_with_errors, multiprocess_run
 
     folder = corpus_with_errors(tmp_path_factory.mktemp("corpus"))
@@ -91,10 +111,10 @@ def observed_run(tmp_path_factory):
 
 # The full tier (``-m slow``): a test that launches a process (the command, a job service, a Dask cluster, a
 # browser), itself, through a fixture or through a function of its own module. ``make test-fast`` runs the rest.
-# A run of the command through ``tests.support.cli.run_command`` (in-process, standing in for ``run_cli``) is in
-# the full tier too, as the run it replaced was.
+# A run of the command through ``tests.support.cli.run_command`` (in-process, standing in for ``run_cli``) or
+# a stream through ``tests.support.streams.run_stream`` is in the full tier too, as the run it replaced was.
 LAUNCHERS = {"run_cli", "subprocess", "Popen", "service", "dask_cluster", "multiprocess_run", "chromium", "local_s3"}
-LAUNCHERS |= {"run_command"}
+LAUNCHERS |= {"run_command", "run_stream"}
 
 
 def _launches(function, module, seen: set) -> bool:
@@ -114,9 +134,27 @@ def _launches(function, module, seen: set) -> bool:
 # module that read one of these session fixtures together, so that it runs once in all; or a group a test
 # names itself (``@pytest.mark.xdist_group("...")``: a long module split in two, each part paying for the
 # fixture it needs, so that both workers share it). Groups are handed out in collection order
-# (``--no-loadscope-reorder``): the modules with the most slow tests first, so that the long ones start at
-# once and the short in-process ones fill in at the end; a module's tests stay together and in order.
+# (``--no-loadscope-reorder``), longest first (``GROUP_SECONDS``), so that the long ones start at once, the
+# short in-process ones fill in at the end and both workers end near the same time; a group's tests stay
+# together and in order.
 SHARED_RUNS = ("observed_run", "seeds_run")
+
+# Seconds each group took, one module at a time (``pytest --group-seconds``), 2026-12-06 on this 2-core
+# machine shared with other sessions (about three times an idle run; only their order matters): the order in
+# which groups start, never a limit. A group missing here is placed by its tests, in the same units:
+# SLOW_SECONDS for each slow one, FAST_SECONDS for each other.
+GROUP_SECONDS = {
+    "tests/test_runners.py": 705,
+    "tests/test_s3_tables.py": 530,
+    "tests/test_runners.py:append": 295,
+    "tests/test_dedupe_runs.py": 265,
+    "tests/test_s3.py": 190,
+    "tests/test_streaming.py": 175,
+    "tests/test_feeds.py": 150,
+    "observed_run": 135,
+    "tests/test_dedupe_batching.py": 60,
+}
+SLOW_SECONDS, FAST_SECONDS = 30.0, 0.5
 
 
 def group_of(item) -> str:
@@ -129,15 +167,39 @@ def group_of(item) -> str:
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects and before xdist reads the groups
 def pytest_collection_modifyitems(items):
-    slow, size = Counter(), Counter()
+    estimate, groups = Counter(), {}
     for item in items:
         functions = [item.function, *(d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs)]
-        module = item.nodeid.split("::")[0]
-        if any(_launches(f, inspect.getmodule(f), set()) for f in functions):
+        slow = any(_launches(f, inspect.getmodule(f), set()) for f in functions)
+        if slow:
             item.add_marker("slow")
-            slow[module] += 1
-        size[module] += 1
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
-    order = {item: (-slow[m], -size[m], m, i) for i, item in enumerate(items) for m in [item.nodeid.split("::")[0]]}
+        groups[item] = group = group_of(item)
+        estimate[group] += SLOW_SECONDS if slow else FAST_SECONDS
+    seconds = {group: GROUP_SECONDS.get(group, guess) for group, guess in estimate.items()}
+    order = {item: (-seconds[groups[item]], groups[item], i) for i, item in enumerate(items)}
     items.sort(key=order.__getitem__)
+    _GROUP_OF.update({item.nodeid: group for item, group in groups.items()})
+
+
+# ``pytest --group-seconds tests/test_x.py``: each group's seconds (setup, call and teardown of its tests),
+# printed as GROUP_SECONDS's entries at the end of the run, to refresh that table after a change to the slow
+# tier. In one process: under xdist the controller, which collects nothing, can only sum by module.
+_GROUP_OF: dict[str, str] = {}
+_SPENT: Counter = Counter()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--group-seconds", action="store_true", help="print each xdist group's seconds (for GROUP_SECONDS)")
+
+
+def pytest_runtest_logreport(report):
+    _SPENT[_GROUP_OF.get(report.nodeid, report.nodeid.split("::")[0])] += report.duration  # by module under xdist
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("--group-seconds"):
+        terminalreporter.write_line("GROUP_SECONDS entries, longest first:")
+        for group, seconds in _SPENT.most_common():
+            terminalreporter.write_line(f"    {group!r}: {seconds:.0f},")

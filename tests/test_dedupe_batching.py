@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from tests.support.cli import SHARED, run_cli
+from tests.support.cli import SHARED, run_command
 from tests.support.syndication import clusters_written
 
 CORPUS = SHARED / "eval" / "syndication-dev-2"
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/eva
 
 
 def run(output, pattern, *extra):
-    result = run_cli("--input", pattern, "--output", str(output), *extra)  # default options: the 7-day horizon
+    result = run_command("--input", pattern, "--output", str(output), *extra)  # default options: the 7-day horizon
     assert result.returncode == 0, result.stderr[-3000:]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.cli import run_cli, summary_numbers, table
+from tests.support.cli import run_command, summary_numbers, table
 from tests.support.syndication import CORPUS, clusters_written, pair_scores, truth
 
 pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/eval/syndication-dev-2")
@@ -15,7 +15,7 @@ HORIZON = ("--dedupe-horizon", "36500d")  # the corpus spans years of publicatio
 
 
 def run(output, pattern, *extra):
-    result = run_cli("--input", pattern, "--output", str(output), *HORIZON, *extra)
+    result = run_command("--input", pattern, "--output", str(output), *HORIZON, *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     return summary_numbers(result.stdout)
 

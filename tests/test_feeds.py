@@ -6,7 +6,7 @@ import time
 import feedparser
 import pytest
 
-from tests.support.cli import SHARED, run_cli, summary_numbers, table
+from tests.support.cli import SHARED, run_command, summary_numbers, table
 from tests.support.feed_server import BOMB, ILL_FORMED, FeedServer
 from transforms.feeds import entry_keys, feed_records, parse_feed, read_feeds_file
 from transforms.fetch import FetchError, HttpSettings, check_url, fetch, new_session
@@ -183,7 +183,7 @@ def test_two_runs_against_the_server(server, tmp_path):
         "0.01",
     ]
 
-    first = run_cli(*args)
+    first = run_command(*args)
     assert first.returncode == 0, first.stderr[-3000:]
     articles, duplicates, errors = table(output, "articles"), table(output, "duplicates"), table(output, "errors")
     failed = {e["source_path"]: e for e in errors}
@@ -211,7 +211,7 @@ def test_two_runs_against_the_server(server, tmp_path):
     assert "documents read" in first.stdout and "feeds read" in first.stdout
     assert len(articles) > 0 and len(duplicates) > 0  # links.xml, etag.xml, flaky and gzip.xml share stories
 
-    second = run_cli(*args)
+    second = run_command(*args)
     assert second.returncode == 0, second.stderr[-3000:]
     assert len(table(output, "articles")) == len(articles)  # nothing new: 304 or entries seen before
     assert len(table(output, "duplicates")) == len(duplicates)
@@ -225,7 +225,7 @@ def test_every_dev_feed_entry_is_accounted_for(tmp_path):
     output = tmp_path / "out"
     names = sorted(p.name for p in DEV_FEEDS.iterdir() if p.suffix in (".rss", ".atom", ".xml", ".rdf"))
     assert len(names) == 16
-    result = run_cli(*[arg for name in names for arg in ("--input", str(DEV_FEEDS / name))], "--output", str(output))
+    result = run_command(*[arg for name in names for arg in ("--input", str(DEV_FEEDS / name))], "--output", str(output))
     assert result.returncode == 0, result.stderr[-3000:]
     rows = table(output, "articles") + table(output, "duplicates") + table(output, "errors")
     for name in names:

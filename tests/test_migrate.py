@@ -11,7 +11,7 @@ import shutil
 import pyarrow.parquet as pq
 
 from pipelines import read_table
-from tests.support.cli import ROOT, run_cli, summary_numbers
+from tests.support.cli import ROOT, run_command, summary_numbers
 from transforms.dedupe.index import INDEX
 from transforms.write.commit import VERSIONS, current_version
 from transforms.write.parquet import TABLES
@@ -26,7 +26,7 @@ def test_append_onto_the_previous_release_adds_the_column_and_keeps_everything(t
     old_ids = set(read_table(str(output), "articles").column("article_id").to_pylist())
     assert old_ids and "tone" not in pq.read_schema(next((output / "articles").rglob("*.parquet"))).names
 
-    result = run_cli("--input=seeds/*.txt", f"--output={output}", "--write_mode=append")
+    result = run_command("--input=seeds/*.txt", f"--output={output}", "--write_mode=append")
     assert result.returncode == 0, result.stderr[-2000:]
     numbers = summary_numbers(result.stdout)
     assert numbers["files skipped (seen)"] == 2  # the file digests were kept: the two files read before
@@ -45,6 +45,6 @@ def test_append_onto_the_previous_release_adds_the_column_and_keeps_everything(t
     now_index = {p.name for p in (output / "_state" / INDEX).rglob("*.parquet")}
     assert earlier_index < now_index  # the dedupe index kept, and added to
 
-    again = run_cli("--input=seeds/*.txt", f"--output={output}", "--write_mode=append")
+    again = run_command("--input=seeds/*.txt", f"--output={output}", "--write_mode=append")
     assert again.returncode == 0 and summary_numbers(again.stdout)["files skipped (seen)"] == 5
     assert read_table(str(output), "articles").num_rows == articles.num_rows

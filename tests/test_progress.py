@@ -7,7 +7,7 @@ import os
 import re
 
 from pipelines.progress import InputSize, Progress, input_size, progress_line
-from tests.support.cli import SEEDS, run_cli
+from tests.support.cli import SEEDS, run_command
 from tests.support.observed import DOCUMENTS
 from transforms import progress as tallies
 
@@ -76,7 +76,7 @@ def test_progress_on_stderr_from_worker_processes(observed_run):
 
 
 def test_quiet_prints_no_progress(tmp_path):
-    process = run_cli("--output", str(tmp_path / "out"), "-q")
+    process = run_command("--output", str(tmp_path / "out"), "-q")
     assert process.returncode == 0, process.stderr
     assert not [line for line in process.stderr.splitlines() if line.startswith("[")], process.stderr
     assert "documents read" in process.stdout

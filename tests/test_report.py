@@ -60,10 +60,10 @@ def test_report_renders_in_chromium_with_every_chart_drawn(report, tmp_path):
 
 
 def test_report_of_an_empty_dataset_says_so(tmp_path):
-    from tests.support.cli import run_cli
+    from tests.support.cli import run_command
 
     (tmp_path / "in").mkdir()
-    process = run_cli("--input", str(tmp_path / "in" / "*"), "--allow-empty-input", "--output", str(tmp_path / "out"), "-q")
+    process = run_command("--input", str(tmp_path / "in" / "*"), "--allow-empty-input", "--output", str(tmp_path / "out"), "-q")
     assert process.returncode == 0, process.stderr
     text = build_report(str(tmp_path / "out"))
     assert "No dated article." in text and "No error" in text and 'data-chart="runs"' in text

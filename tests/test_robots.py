@@ -10,7 +10,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.summary import documents_read, mismatches, summary
-from tests.support.cli import run_cli, summary_numbers
+from tests.support.cli import run_command, summary_numbers
 from tests.support.feed_server import FeedServer
 from transforms.feeds.transforms import FetchArticlePages
 from transforms.fetch import FetchError, HttpSettings, new_session
@@ -119,7 +119,7 @@ def test_a_run_counts_disallowed_pages_and_balances(server, tmp_path):
     server.robots = (200, b"User-agent: news-ingest\nDisallow: /article/1.html\n")
     output = tmp_path / "out"
     args = ["--feed", server.url("/links.xml"), "--fetch-articles", "--allow-private-hosts", "--host-delay", "0"]
-    done = run_cli(*args, "--output", str(output), "--http-retries", "0")
+    done = run_command(*args, "--output", str(output), "--http-retries", "0")
     assert done.returncode == 0, done.stderr[-3000:]
     numbers = summary_numbers(done.stdout)
     skipped = int(re.search(r"^skipped at fetch: robots +(\d+)$", done.stdout, re.M)[1])

@@ -14,7 +14,7 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import read_table
-from tests.support.cli import ROOT, SEEDS, run_cli
+from tests.support.cli import ROOT, SEEDS, run_command
 from transforms.write import commit
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -36,7 +36,7 @@ def test_append_on_s3_copies_no_earlier_object_and_reads_back(s3):
     bucket = s3.bucket("append")
     output = f"{bucket}/news"
     FileSystems.set_options(s3.options())
-    first = run_cli(f"--input={upload(s3, bucket, SEED_FILES[:3])}", f"--output={output}", "--write_mode=append", *s3.flags())
+    first = run_command(f"--input={upload(s3, bucket, SEED_FILES[:3])}", f"--output={output}", "--write_mode=append", *s3.flags())
     assert first.returncode == 0, first.stderr[-2000:]
     first_run = commit.current_version(output)
     first_objects = {k for k in s3.keys(output) if "/_versions/" in k}
@@ -45,7 +45,7 @@ def test_append_on_s3_copies_no_earlier_object_and_reads_back(s3):
 
     for path in SEED_FILES[3:]:
         s3.client().put_object(Bucket="append", Key=f"in/{path.name}", Body=path.read_bytes())
-    second = run_cli(f"--input={bucket}/in/*.txt", f"--output={output}", "--write_mode=append", *s3.flags())
+    second = run_command(f"--input={bucket}/in/*.txt", f"--output={output}", "--write_mode=append", *s3.flags())
     assert second.returncode == 0, second.stderr[-2000:]
     second_run = commit.current_version(output)
     assert second_run != first_run
@@ -58,7 +58,7 @@ def test_append_on_s3_copies_no_earlier_object_and_reads_back(s3):
     assert ids(output) == sorted(read_table(output, "articles", as_of=second_run).column("article_id").to_pylist())
     assert sorted(read_table(output, "articles", as_of=first_run).column("article_id").to_pylist()) == first_ids
 
-    rerun = run_cli(f"--input={bucket}/in/*.txt", f"--output={output}", "--write_mode=append", *s3.flags())
+    rerun = run_command(f"--input={bucket}/in/*.txt", f"--output={output}", "--write_mode=append", *s3.flags())
     assert rerun.returncode == 0 and ids(output) == articles  # the state on S3 skips every file read before
 
 
@@ -120,7 +120,7 @@ def test_killed_run_on_s3_leaves_nothing_seen_and_the_next_run_takes_over(s3):
     source = upload(s3, bucket, SEED_FILES)
     env = {"NEWS_LEASE_SECONDS": "3"}
     FileSystems.set_options(s3.options())
-    first = run_cli(f"--input={source.replace('*', '00[01]*')}", f"--output={output}", "--write_mode=append", *s3.flags())
+    first = run_command(f"--input={source.replace('*', '00[01]*')}", f"--output={output}", "--write_mode=append", *s3.flags())
     assert first.returncode == 0, first.stderr[-2000:]
     committed, before = commit.current_version(output), ids(output)
 
@@ -157,7 +157,7 @@ def test_compaction_and_report_on_s3(s3, tmp_path):
     output = f"{bucket}/news"
     source = upload(s3, bucket, SEED_FILES)
     for pattern in ("00[01]*", "00[234]*"):
-        result = run_cli(f"--input={source.replace('*', pattern)}", f"--output={output}", "--write_mode=append", *s3.flags())
+        result = run_command(f"--input={source.replace('*', pattern)}", f"--output={output}", "--write_mode=append", *s3.flags())
         assert result.returncode == 0, result.stderr[-2000:]
     FileSystems.set_options(s3.options())
     before = {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in ("articles", "entities", "duplicates")}
@@ -194,10 +194,10 @@ def test_feeds_file_and_feed_files_on_s3(s3):
     s3.client().put_object(Bucket="feeds", Key="feeds/news.xml", Body=feed.encode())
     s3.client().put_object(Bucket="feeds", Key="feeds.txt", Body=f"# ours\n{bucket}/feeds/news.xml\n".encode())
     output = f"{bucket}/news"
-    first = run_cli(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
+    first = run_command(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
     assert first.returncode == 0, first.stderr[-2000:]
     FileSystems.set_options(s3.options())
     articles = ids(output)
     assert len(articles) + len(read_table(output, "duplicates")) == 2 and not read_table(output, "errors").num_rows
-    again = run_cli(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
+    again = run_command(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
     assert again.returncode == 0 and ids(output) == articles  # the entries are remembered in the state on S3

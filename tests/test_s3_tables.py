@@ -16,7 +16,7 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import read_table
-from tests.support.cli import ROOT, SEEDS, run_cli, summary_numbers
+from tests.support.cli import ROOT, SEEDS, run_command, summary_numbers
 from transforms.sink import objects
 from transforms.write import TABLES, commit
 from transforms.write.tables import delta, iceberg, read, recorded
@@ -67,7 +67,7 @@ def local(s3, corpus, tmp_path_factory):
     output = str(tmp_path_factory.mktemp("local"))
     found = []
     for pattern, *extra in steps(inputs)[:2]:
-        result = run_cli(f"--input={pattern}", f"--output={output}", "-q", *extra, *s3.flags())
+        result = run_command(f"--input={pattern}", f"--output={output}", "-q", *extra, *s3.flags())
         assert result.returncode == 0, result.stderr[-2000:]
         found.append(all_rows(output))
     return found
@@ -84,7 +84,7 @@ def published(s3, corpus, tmp_path_factory):
         flags = format_flags(fmt, tmp_path_factory.mktemp(fmt))
         summaries, hive, table = [], [], []
         for n, (pattern, *extra) in enumerate(steps(inputs)):
-            result = run_cli(f"--input={pattern}", f"--output={output}", "-q", *(flags if n == 0 else []), *extra, *s3.flags())
+            result = run_command(f"--input={pattern}", f"--output={output}", "-q", *(flags if n == 0 else []), *extra, *s3.flags())
             assert result.returncode == 0, result.stderr[-2000:]
             summaries.append(summary_numbers(result.stdout))
             FileSystems.set_options(s3.options())
@@ -175,7 +175,7 @@ def test_compaction_with_a_format_on_s3_commits_and_cleans_up(s3, corpus, fmt, t
     output = f"{bucket}/compact-{fmt}"
     flags = format_flags(fmt, tmp_path)
     for n, (pattern, *extra) in enumerate(steps(inputs)[:2]):
-        result = run_cli(f"--input={pattern}", f"--output={output}", "-q", *(flags if n == 0 else []), *extra, *s3.flags())
+        result = run_command(f"--input={pattern}", f"--output={output}", "-q", *(flags if n == 0 else []), *extra, *s3.flags())
         assert result.returncode == 0, result.stderr[-2000:]
     FileSystems.set_options(s3.options())
     before = all_rows(output)

@@ -10,6 +10,7 @@ import pipelines.run
 from pipelines.run import run_pipeline
 from tests.support.cli import table
 from tests.support.feed_server import FeedServer
+from tests.support.streams import BOUND, stop_after
 from transforms.dedupe.across_time import Memory, Remembered, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.formats import entry_keys
@@ -124,17 +125,20 @@ def test_a_retried_bundle_writes_the_same_files_again(tmp_path):
 # ------------------------------------------------------------------ whole streaming jobs
 
 
-def stream_for(server: FeedServer, output, seconds: str = "3s"):
-    return run_pipeline(
-        streaming=True,
-        feed=[server.url("/local.xml")],
-        allow_private_hosts=True,
-        poll_interval="1s",
-        window="2s",
-        run_for=seconds,
-        output=str(output),
-        quiet=True,
-    )
+def stream_for(server: FeedServer, output):
+    """A job on /local.xml, stopped once it has read it (``tests.support.streams``), not after a fixed time."""
+    since = len(server.statuses)
+    with stop_after(output, lambda: server.answered("/local.xml", since=since)):
+        return run_pipeline(
+            streaming=True,
+            feed=[server.url("/local.xml")],
+            allow_private_hosts=True,
+            poll_interval="1s",
+            window="2s",
+            run_for=BOUND,
+            output=str(output),
+            quiet=True,
+        )
 
 
 @pytest.mark.parametrize("kill_point", ["record_ingested_keys", "publish_staged"])

@@ -9,8 +9,9 @@ import duckdb
 import pytest
 
 from pipelines.run import main
-from tests.support.cli import ROOT, run_cli, summary_numbers, table
+from tests.support.cli import ROOT, summary_numbers, table
 from tests.support.feed_server import FeedServer
+from tests.support.streams import run_stream
 from transforms.dedupe.across_time import Match, Memory, Remembered, judge, match_and_remember
 from transforms.dedupe.fingerprints import DedupeSettings, sketch
 from transforms.feeds.poll import event_time
@@ -83,14 +84,36 @@ def streaming_args(server: FeedServer, output, *extra: str) -> list[str]:
     ]
 
 
+def grown_when_unchanged(server: FeedServer, grown: list[int]):
+    """A step (``tests.support.streams``): once both feeds answered 304 (polled again, nothing new), they grow."""
+
+    def step() -> bool:
+        if not server.answered("/local.xml", "/wire.xml", status=304):
+            return False
+        grown.append(server.grow_now())
+        return True
+
+    return step
+
+
+def through_the_growth(server: FeedServer) -> tuple:
+    """The steps of a job that sees the feeds unchanged, then grown: it stops once it has read both again."""
+    grown: list[int] = []
+    return grown_when_unchanged(server, grown), lambda: server.answered("/local.xml", "/wire.xml", status=200, since=grown[0])
+
+
 @pytest.fixture(scope="module")
 def streamed(tmp_path_factory):
-    """Two runs on one output: one of 8 s while the feeds grow, then a restart of 3 s."""
+    """Two jobs on one output, each stopped on an event: the first once it has polled the feeds unchanged,
+    then grown (the school story, the wire copy of the dam story); the restart once it has read both."""
     output = tmp_path_factory.mktemp("stream")
-    with FeedServer(grow_after=3.0) as server:
-        first = run_cli(*streaming_args(server, output, "--run-for", "8s"))
+    with FeedServer(grow_after=10_000) as server:
+        first = run_stream(output, streaming_args(server, output), *through_the_growth(server))
         assert first.returncode == 0, first.stderr[-3000:]
-        second = run_cli(*streaming_args(server, output, "--run-for", "3s"))
+        restart = len(server.statuses)
+        second = run_stream(
+            output, streaming_args(server, output), lambda: server.answered("/local.xml", "/wire.xml", since=restart)
+        )
         assert second.returncode == 0, second.stderr[-3000:]
         return output, first, second, list(server.statuses)
 
@@ -154,7 +177,7 @@ def test_sigterm_stops_polling_and_keeps_what_was_written(tmp_path):
             text=True,
         )
         try:
-            deadline = time.time() + 120
+            deadline = time.time() + 300  # a bound, not a wait: a loaded machine takes a minute to start the job
             while not list((tmp_path / "duplicates").glob("part-*Z-*.parquet")) and time.time() < deadline:
                 time.sleep(0.5)
             assert time.time() < deadline, "no file written while the job ran"
@@ -170,13 +193,9 @@ def test_sigterm_stops_polling_and_keeps_what_was_written(tmp_path):
 
 def test_the_stream_runs_on_the_portable_runner(tmp_path, job_service):
     """The Fn API path that Flink, Spark and Dataflow use: the same stories, the same duplicate."""
-    with FeedServer(grow_after=3.0) as server:
-        result = run_cli(
-            *streaming_args(server, tmp_path, "--run-for", "8s"),
-            "--runner=PortableRunner",
-            f"--job_endpoint={job_service}",
-            "--environment_type=LOOPBACK",
-        )
+    with FeedServer(grow_after=10_000) as server:
+        runner = ["--runner=PortableRunner", f"--job_endpoint={job_service}", "--environment_type=LOOPBACK"]
+        result = run_stream(tmp_path, [*streaming_args(server, tmp_path), *runner], *through_the_growth(server))
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(a["title"] for a in table(tmp_path, "articles")) == [
         "Dam inspection finds cracks",
@@ -198,12 +217,12 @@ def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
     """Stop the job after the original is written, restart it, publish the copy: the restarted job reads
     the dedupe index its predecessor left and marks the copy a duplicate of the earlier article."""
     with FeedServer(grow_after=10_000) as server:
-        first = run_cli(*streaming_args(server, tmp_path, "--run-for", "3s"))
+        first = run_stream(tmp_path, streaming_args(server, tmp_path), lambda: server.answered("/local.xml", "/wire.xml"))
         assert first.returncode == 0, first.stderr[-3000:]
         assert summary_numbers(first.stdout)["duplicates"] == 0 and not table(tmp_path, "duplicates")
         [original] = [a for a in table(tmp_path, "articles") if a["title"].startswith("Dam")]
-        server.growing.grow_now()  # the wire copy is published only now
-        second = run_cli(*streaming_args(server, tmp_path, "--run-for", "3s"))
+        grown = server.grow_now()  # the wire copy is published only now
+        second = run_stream(tmp_path, streaming_args(server, tmp_path), lambda: server.answered("/wire.xml", since=grown))
     assert second.returncode == 0, second.stderr[-3000:]
     [duplicate] = table(tmp_path, "duplicates")
     assert duplicate["url"].endswith("/wire/dam.html") and duplicate["canonical_article_id"] == original["article_id"]

@@ -187,6 +187,20 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def answered(self, *paths: str, status: int | None = None, since: int = 0) -> bool:
+        """Whether each of the GrowingFeeds ``paths`` was answered (with ``status``) since the ``since``-th
+        request to them: an event a streaming test waits for (``tests.support.streams``) instead of a time."""
+        with self.lock:
+            seen = {path for path, code in self.statuses[since:] if status is None or code == status}
+        return set(paths) <= seen
+
+    def grow_now(self) -> int:
+        """The GrowingFeeds grow from this moment; returns the index of their next request (``answered``'s
+        ``since``: what was polled after the growth)."""
+        with self.lock:
+            self.growing.grow_now()
+            return len(self.statuses)
+
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
         with self.lock:
@@ -202,12 +216,13 @@ class FeedServer:
             request.end_headers()
             request.wfile.write(body)
 
-        growing = self.growing.version(path)
-        if growing:
-            etag, body = growing
-            status = 304 if request.headers.get("If-None-Match") == etag else 200
-            with self.lock:
+        with self.lock:  # the version served and its record at once: ``grow_now``'s index divides them
+            growing = self.growing.version(path)
+            if growing:
+                etag, body = growing
+                status = 304 if request.headers.get("If-None-Match") == etag else 200
                 self.statuses.append((path, status))
+        if growing:
             return send(status, b"" if status == 304 else body, ETag=etag)
         if path.startswith("/dev/") and self.dev_feeds:
             file = self.dev_feeds / path[5:]

@@ -1,4 +1,4 @@
-"""A corpus of a few hundred documents with some bad inputs, and one multi-process run of it, shared by the
+"""A corpus of about a hundred documents with some bad inputs, and one multi-process run of it, shared by the
 progress, stats and report tests (one run of ~15 s instead of one per test)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support.cli import run_cli
 from tests.support.corpus import generate
 
-DOCUMENTS = 300
+DOCUMENTS = 120  # enough that reading spans several progress lines; every kind of error is among the few below
 
 
 def corpus_with_errors(folder: Path) -> Path:
