@@ -235,7 +235,8 @@ def date_candidates(job: tuple[str, dict]) -> dict:
     from htmldate import find_date
     from trafilatura.utils import load_html
 
-    from transforms.parse import page as meta
+    from transforms.parse import headline
+    from transforms.parse import stated_dates as meta
     from transforms.parse.dates import first_plausible, parse_datetime
     from transforms.parse.html import date_candidates as candidates_of
     from transforms.parse.html import date_extraction
@@ -246,8 +247,8 @@ def date_candidates(job: tuple[str, dict]) -> dict:
         return {}
     found = find_date(tree, url=p["url"], **date_extraction(None))
     stated = [w for v in meta.meta_dates(tree) if (w := parse_datetime(v, None, own_offset=True))]
-    names = meta.site_names(tree, p["url"], None)
-    head = meta.headline(tree, meta.page_title(tree, names, meta.registered_domain(p["url"]), None))
+    names = headline.site_names(tree, p["url"], None)
+    head = headline.headline(tree, headline.page_title(tree, names, headline.registered_domain(p["url"]), None))
     printed = meta.printed_date(tree, head)
     clock = meta.printed_time(tree, None, head) if head is not None else None
     out = {}

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from transforms.parse import find_date, parse_document
+from transforms.parse.byline import clean_authors
 from transforms.parse.dates import plausible
+from transforms.parse.headline import page_title, strip_site
 from transforms.parse.html import published
-from transforms.parse.page import clean_authors, page_title, strip_site
 from transforms.parse.text import find_title
 from transforms.schema import ARTICLES_SCHEMA, RawDocument
 
@@ -142,7 +143,7 @@ def test_htmldate_wins_when_the_statement_or_url_agrees_and_the_statement_wins_o
 
 
 def test_a_url_with_an_english_month_name_gives_its_day():
-    from transforms.parse.page import url_date
+    from transforms.parse.stated_dates import url_date
 
     assert url_date("https://checks.example/article/2023/dec/21/claims-about-the-port/") == dt.datetime(2023, 12, 21, tzinfo=UTC)
     assert url_date("https://checks.example/2023/September/5/port") == dt.datetime(2023, 9, 5, tzinfo=UTC)
@@ -184,7 +185,8 @@ def test_a_dateline_printed_under_the_headline_beats_a_date_htmldate_found_elsew
 def test_the_printed_dateline_is_read_under_an_h2_headline_and_not_from_an_update_or_an_ambiguous_number():
     from trafilatura.utils import load_html
 
-    from transforms.parse.page import headline, printed_date
+    from transforms.parse.headline import headline
+    from transforms.parse.stated_dates import printed_date
 
     html = (
         "<html><body><div><span>Tue, 14 Jan 2020</span></div><h2>Fires brought under control</h2>"

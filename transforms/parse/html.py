@@ -1,6 +1,7 @@
-"""HTML pages: the page's own metadata (``page``, trafilatura's as the fallback) and trafilatura's main text,
-favouring precision, as the body (chosen on two dev sets by site cross-validation: docs/extraction.md); feed
-entries, whose content is the article already, rendered to text."""
+"""HTML pages: the page's own metadata (``headline``, ``byline``, ``stated_dates``; trafilatura's as the
+fallback) and trafilatura's main text, favouring precision, as the body (chosen on two dev sets by site
+cross-validation: docs/extraction.md), or a story's caption (``markup``); feed entries, whose content is the
+article already, rendered to text."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import Optional
 
-from transforms.parse import page
+from transforms.parse import byline, headline, markup, stated_dates
 from transforms.parse.dates import first_plausible, parse_datetime
 from transforms.parse.patterns import EARLIEST_YEAR, HTML_DATE_EXTRACTION, HTML_DATE_SOURCES
 from transforms.schema import Article, Body, RawDocument
@@ -58,15 +59,16 @@ def published(
     (a feed's date is often a later update: the original is what "who ran it first" needs); a date given
     with the document (a JSONL field) is the fallback (docs/metadata.md)."""
     not_after = fetched_time(raw)
-    metas = page.meta_dates(tree) if tree is not None else ()
+    metas = stated_dates.meta_dates(tree) if tree is not None else ()
     stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
-    url_day = page.url_date(url) or page.url_date(raw.url)
-    head = page.headline(tree, title) if tree is not None else None
-    printed = page.printed_date(tree, head, not_after) if head is not None else None
+    url_day = stated_dates.url_date(url) or stated_dates.url_date(raw.url)
+    head = headline.headline(tree, title) if tree is not None else None
+    printed = stated_dates.printed_date(tree, head, not_after) if head is not None else None
     candidates = date_candidates(stated, url_day, found, not_after, printed)
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
     in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)
-    if in_utc and head is not None and (offset := page.printed_offset(when, page.printed_time(tree, not_after, head))):
+    clock = stated_dates.printed_time(tree, not_after, head) if in_utc and head is not None else None
+    if clock is not None and (offset := stated_dates.printed_offset(when, clock)):
         when = when.astimezone(offset)
     given = parse_datetime(raw.published, not_after, own_offset=True)
     if given is not None and raw.feed_url and not (source == "html" and when < given):
@@ -105,11 +107,11 @@ def date_candidates(
 
 
 def story_text(raw: RawDocument, tree) -> str:
-    """A photo or video story's text: the caption or summary it states (``page.story_summary``), when the
+    """A photo or video story's text: the caption or summary it states (``markup.story_summary``), when the
     page is dated by its own statement (JSON-LD, <meta>). Analysts filter such stories by day as any other;
     a page with neither (a menu, an index, a broken page) stays an error."""
-    summary = page.story_summary(tree) if tree is not None else None
-    stated = tree is not None and any(parse_datetime(v, fetched_time(raw)) for v in page.meta_dates(tree))
+    summary = markup.story_summary(tree) if tree is not None else None
+    stated = tree is not None and any(parse_datetime(v, fetched_time(raw)) for v in stated_dates.meta_dates(tree))
     if not summary or not stated or word_count(summary) < MIN_ARTICLE_WORDS:
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
     return summary
@@ -137,10 +139,10 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
             extracted = trafilatura.extract_metadata(raw.body, default_url=raw.url, date_config=dates)
     # A page knows itself best (its canonical link, its own byline); what came with it is the fallback.
     url = canonical_url(extracted.url or raw.url)
-    domain = page.registered_domain(url or raw.url)
-    names = page.site_names(tree, url, extracted.sitename) if tree is not None else []
-    title = page.page_title(tree, names, domain, extracted.title) if tree is not None else extracted.title
-    authors, agency = page.page_authors(tree, extracted.author, names, domain) if tree is not None else ((), None)
+    domain = headline.registered_domain(url or raw.url)
+    names = headline.site_names(tree, url, extracted.sitename) if tree is not None else []
+    title = headline.page_title(tree, names, domain, extracted.title) if tree is not None else extracted.title
+    authors, agency = byline.page_authors(tree, extracted.author, names, domain) if tree is not None else ((), None)
     published_at, published_source = published(raw, tree, url, extracted.date, title)
     return Article(
         article_id=raw.doc_id,

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Optional
 
 from transforms.parse.dates import find_date, parse_datetime
-from transforms.parse.page import registered_domain
+from transforms.parse.headline import registered_domain
 from transforms.parse.patterns import (
     BYLINE,
     BYLINE_NAME_SEPARATOR,
