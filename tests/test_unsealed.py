@@ -106,6 +106,39 @@ def test_an_s3_version_whose_base_is_gone_is_refused(s3, monkeypatch):
     assert commit.current_version(output) == streamed.run_id
 
 
+def test_an_s3_version_whose_base_record_cannot_be_read_is_refused(s3, monkeypatch):
+    """A damaged ``_base.json`` is not read as "starts from nothing", which would seal the version without
+    every earlier row."""
+    bucket = s3.bucket("late-seal-damaged")
+    output = f"{bucket}/news"
+    FileSystems.set_options(s3.options())
+    streamed = killed_stream(output, monkeypatch)
+    s3.client().put_object(Bucket="late-seal-damaged", Key="news/_versions/stream000000/_base.json", Body=b"{")
+    from transforms.sink import view
+
+    view._bases.pop(streamed.root, None)
+    with pytest.raises(commit.DatasetError, match="cannot be read"):
+        commit.begin(output, "after0000000", append=True)
+    assert commit.current_version(output) == streamed.run_id
+    assert not FileSystems.exists(FileSystems.join(streamed.root, commit.SUCCESS))
+
+
+def test_an_s3_streams_state_dir_is_found_by_an_append_that_names_none(s3, monkeypatch):
+    """The stream kept its state in a --state-dir that the append does not name: its ``_base.json`` says
+    where, so its late seal records it (not "inside the version", which would orphan the state), and the
+    append is refused as onto any version whose state is elsewhere; with the --state-dir it goes on."""
+    bucket = s3.bucket("late-seal-state")
+    output, state_dir = f"{bucket}/news", f"{bucket}/state"
+    FileSystems.set_options(s3.options())
+    streamed = killed_stream(output, monkeypatch, state_dir)
+    with pytest.raises(commit.DatasetError, match="--state-dir"):
+        commit.begin(output, "after0000000", append=True)
+    assert commit._manifest(streamed.root)["state_dir"] == state_dir
+    after = appended(output, state_dir)
+    assert after.previous == streamed.run_id
+    assert_nothing_lost(output, after)
+
+
 def test_a_streams_entry_keys_are_folded_into_the_appending_version_on_s3_never_into_earlier_ones(s3, monkeypatch):
     """``feeds.state.settle`` folds a stream's bundle key files into their feed's file: in the new version,
     not in the folder ``view.match`` found them in (the base's, on S3), which is committed and not this run's;

@@ -22,6 +22,7 @@ import json
 import pickle
 import subprocess
 import sys
+import tempfile
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -149,8 +150,10 @@ for name, path in {shells!r}:
     shell.__path__ = [path]
     sys.modules[name] = shell
 from transforms.entities.gazetteer import build_gazetteer
-sys.stdout.buffer.write(pickle.dumps(build_gazetteer(*{args!r}), protocol=pickle.HIGHEST_PROTOCOL))
+with open({out!r}, "wb") as f:  # not stdout: a library that prints would corrupt it
+    pickle.dump(build_gazetteer(*{args!r}), f, protocol=pickle.HIGHEST_PROTOCOL)
 """
+BUILD_SECONDS = 600  # the child's imports and build: 2-6 s, far more on a loaded machine; a hung child fails
 
 
 @functools.cache
@@ -159,11 +162,19 @@ def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: 
     index, not the high-water mark of decoding the towns' JSON."""
     package = Path(__file__).resolve().parent
     shells = (("transforms", str(package.parent)), ("transforms.entities", str(package)))
-    code = _CHILD.format(shells=shells, args=(min_city_population, state_point))
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True)
-    if child.returncode:
-        raise RuntimeError(f"building the gazetteer failed: {child.stderr.decode(errors='replace')[-2000:]}")
-    return pickle.loads(child.stdout)
+    with tempfile.TemporaryDirectory() as folder:
+        out = str(Path(folder) / "gazetteer.pickle")
+        code = _CHILD.format(shells=shells, args=(min_city_population, state_point), out=out)
+        try:  # -P: the working directory is not put on the child's sys.path
+            child = subprocess.run(
+                [sys.executable, "-P", "-c", code], stdin=subprocess.DEVNULL, capture_output=True, timeout=BUILD_SECONDS
+            )
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"building the gazetteer took over {BUILD_SECONDS} s: its child process was killed") from None
+        if child.returncode:
+            raise RuntimeError(f"building the gazetteer failed: {child.stderr.decode(errors='replace')[-2000:]}")
+        with open(out, "rb") as f:
+            return pickle.load(f)
 
 
 def build_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:

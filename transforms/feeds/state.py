@@ -129,9 +129,10 @@ def load(
 
 def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> FeedState:
     """A feed's file; none is a new feed. A damaged one (not JSON, or not a feed's state) raises a
-    ``StateFileError``, or, given ``damaged``, is told to it and read as a new feed: losing a feed's keys
-    loses no data, as its entries read again are set aside by their ids (``read/already_ingested``) or
-    marked duplicates, and the file is replaced in the run's version (the earlier version keeps it)."""
+    ``StateFileError``, or, given ``damaged``, is told to it and read as a new feed, and the file is replaced
+    in the run's version (the earlier version keeps it). Losing a feed's keys loses no data: its entries
+    read again are set aside by their ids in a batch run (``read/already_ingested``); a stream marks them
+    duplicates within its dedupe horizon and writes older ones again, which its status row says."""
     if not view.exists(path):
         return FeedState()
     try:
@@ -149,7 +150,10 @@ def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> F
 
 def damaged_note(damage: str) -> str:
     """What a feed's status row says of its damaged file."""
-    return f"{damage}: read as a new feed's (entries written before are set aside by their ids, or marked duplicates)"
+    return (
+        f"{damage}: read as a new feed's (entries written before are set aside by their ids; in a stream, "
+        "beyond the dedupe horizon, written again)"
+    )
 
 
 def _bundle_keys(path: str, damaged: Optional[Callable[[str], None]]) -> set[str]:
@@ -297,7 +301,8 @@ def migrate_legacy(state_dir: str, root: str, discard: Callable, now: float) -> 
         if key in seen:
             states.setdefault(feed_url, FeedState(feed_url)).entries[key] = (now, 0)
     for feed_url, state in states.items():
-        current, _ = load(state_dir, feed_url)  # a feed file already there (a stream's bundle finished first)
+        # a feed file already there (a stream's bundle finished first)
+        current, _ = load(state_dir, feed_url, damaged=log.warning)
         state.entries = {**state.entries, **current.entries}
         state.validators = current.validators or state.validators
         save(state_dir, state)

@@ -88,6 +88,16 @@ def base_of(versions: str, run: str) -> Optional[str]:
     return _bases[folder]
 
 
+def base_record(versions: str, run: str) -> dict:
+    """An unsealed version's ``_base.json``, read strictly (never cached): a ``ValueError`` when it cannot be
+    read or is not a base record, since sealing on a guess would drop the base's files."""
+    with FileSystems.open(FileSystems.join(versions, run, BASE)) as handle:
+        data = json.loads(handle.read().decode("utf-8"))
+    if not isinstance(data, dict) or "base" not in data:
+        raise ValueError(f"{BASE} is not a base record")
+    return data
+
+
 def base_files(versions: str, run: str) -> dict[str, str]:
     base = base_of(versions, run)
     return (sealed_files(base) or {}) if base else {}
@@ -114,13 +124,14 @@ def version_files(versions: str, run: str, removed: frozenset = frozenset()) -> 
     return {rel: path for rel, path in files.items() if rel not in gone}
 
 
-def write_base(root: str, base: Optional[str]) -> None:
+def write_base(root: str, base: Optional[str], state_dir: Optional[str] = None) -> None:
     """Mark a new version folder on an object store as starting from the version folder ``base`` (None:
-    empty)."""
+    empty), and where its state is kept (``--state-dir``; None: inside it): what a late seal needs to know
+    of a version its stream never sealed."""
     from transforms.files import write_atomically
 
     _bases[root.rstrip("/")] = base
-    data = json.dumps({"base": base}).encode("utf-8")
+    data = json.dumps({"base": base, "state_dir": state_dir}).encode("utf-8")
     write_atomically(FileSystems.join(root, BASE), lambda sink: sink.write(data))
 
 

@@ -11,14 +11,12 @@ import posixpath
 import shutil
 from typing import Optional
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import StateFileError, check_state_files, ensure_folder
 from transforms.sink import migrate, objects, view
 from transforms.sink.view import is_local
-from transforms.write.parquet import TABLES, table_files
+from transforms.write.parquet import TABLES
 from transforms.write.pointer import publish
 from transforms.write.seal import seal_unsealed
 from transforms.write.versions import (
@@ -39,6 +37,7 @@ from transforms.write.versions import (
     committed_versions,
     current_version,
     pointer_object,
+    stale_tables,
     state_dir_of,
 )
 
@@ -87,26 +86,11 @@ def begin(output: str, run_id: str, append: bool, state_dir: Optional[str] = Non
 def _start_views(version: Version, root: Optional[str], state: Optional[str]) -> None:
     """An object store's new version: its folder (and its state's, when kept apart) names the folder it
     starts from; nothing is copied."""
-    view.write_base(version.root, root)
+    view.write_base(version.root, root, version.state_dir)
     if version.state_dir:
         view.write_base(version.state, state)
     elif state and state != FileSystems.join(root, STATE):
         raise DatasetError(f"the committed state of {version.output} is in {state}: run with --state-dir set to it")
-
-
-def stale_tables(root: str) -> dict[str, pa.Schema]:
-    """The tables of a version whose files do not have today's schema, with the schema they have (one file
-    of each is read: a committed version's files of a table share one schema, migrations included)."""
-    stale = {}
-    for table, schema in TABLES.items():
-        files = table_files(root, table)
-        if files:
-            files = sorted(files)
-            with FileSystems.open(files[0]) as handle:
-                found = pq.read_schema(handle)
-                if not found.remove_metadata().equals(schema):
-                    stale[table] = found
-    return stale
 
 
 def remove_version(output: str, run_id: str) -> None:

@@ -7,9 +7,11 @@ A stream's version is the committed one from its start (``pipelines.run.run_stre
 as they are written. If the stream dies, that version stays current without a manifest, so nothing says where
 its state is (``--state-dir``), and on an object store no list says which files it has: an append onto it
 would start from its base's files alone, dropping the stream's rows and state. ``seal_unsealed`` first
-finishes the bundles it left staged (``bundles.finish_staged``), then seals it as it stands, which changes
-nothing a reader sees; only what cannot be verified is refused: the state in no folder this run knows of,
-or, on an object store, a version that names no base or a base whose list is gone.
+finishes the bundles it left staged (``bundles.finish_staged``: committed bundles, moved where readers see
+them), then seals it as it stands; only what cannot be verified is refused: the state in no folder this
+run knows of, or, on an object store, a version that names no base (or whose ``_base.json`` cannot be
+read), a base whose list is gone, or a base whose tables the stream migrated (the files it replaced were
+known only to the stream).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from transforms.write.versions import (
     DatasetError,
     Version,
     _local,
+    stale_tables,
     state_dir_of,
     state_folder,
 )
@@ -52,6 +55,7 @@ def ensure_tables(root: str, run_id: str) -> None:
 def seal(version: Version, manifest: dict) -> None:
     """Write the version's manifest, then ``_SUCCESS``: the evidence that the run finished. The manifest
     says where the version's state is (``state_dir``), so the next run, or compaction, finds it."""
+    check_lease(version)  # a run whose lease another run took writes nothing more into the dataset
     ensure_tables(version.root, version.run_id)
     if not is_local(version.output):
         view.seal_files(version.root, frozenset(version.removed))
@@ -84,7 +88,7 @@ def seal_unsealed(output: str, run_id: str, state_dir: Optional[str], by: str) -
     if run_id == LEGACY:  # a dataset written before versions, adopted (``commit.adopt_legacy``): no stream's
         return
     chain = _unsealed_chain(output, run_id)
-    found = [(run, base, _state_dir_of_unsealed(output, run, base, state_dir)) for run, base in chain]
+    found = [(run, base, _state_dir_of_unsealed(output, run, base, state_dir, record)) for run, base, record in chain]
     for run, base, kept_in in reversed(found):
         late = Version(output, run, base, kept_in)
         finish_staged(late.root, late.state)
@@ -92,28 +96,42 @@ def seal_unsealed(output: str, run_id: str, state_dir: Optional[str], by: str) -
         seal(late, {"run_id": run, "previous_version": base, "finished_at": now, "sealed_late_by": by})
 
 
-def _unsealed_chain(output: str, run_id: str) -> list[tuple[str, Optional[str]]]:
-    """(version, the version it starts from) for ``run_id`` and, on an object store, each unsealed version it
-    starts from, newest first. On a local disk a version holds all its files: its base is not needed (and
-    not recorded: None)."""
+def _unsealed_chain(output: str, run_id: str) -> list[tuple[str, Optional[str], dict]]:
+    """(version, the version it starts from, its ``_base.json``) for ``run_id`` and, on an object store, each
+    unsealed version it starts from, newest first. On a local disk a version holds all its files: its base
+    is not needed (and not recorded: None)."""
     if is_local(output):
-        return [(run_id, None)]
+        return [(run_id, None, {})]
     chain, run = [], run_id
     versions = FileSystems.join(output, VERSIONS)
     while run is not None and not FileSystems.exists(FileSystems.join(versions, run, SUCCESS)):
-        if run in (r for r, _ in chain) or not FileSystems.exists(FileSystems.join(versions, run, view.BASE)):
+        if run in (r for r, _, _ in chain) or not FileSystems.exists(FileSystems.join(versions, run, view.BASE)):
             raise _unverifiable(output, run, f"it names no version it starts from ({view.BASE})")
-        base = view.base_of(versions, run)
-        chain.append((run, posixpath.basename(base.rstrip("/")) if base else None))
+        try:
+            record = view.base_record(versions, run)
+        except Exception as e:  # damaged, or the store did not answer: never sealed on a guess
+            raise _unverifiable(output, run, f"its {view.BASE} cannot be read ({e})") from None
+        base = record["base"]
+        chain.append((run, posixpath.basename(base.rstrip("/")) if base else None, record))
         run = chain[-1][1]
     if run is not None and view.sealed_files(FileSystems.join(versions, run)) is None:
         raise _unverifiable(output, chain[-1][0], f"the version it starts from, {run}, lists no files ({view.FILES})")
+    if run is not None and (stale := stale_tables(FileSystems.join(versions, run))):
+        raise _unverifiable(
+            output, chain[-1][0], f"the stream migrated {', '.join(stale)} of {run}, and only it knew which files it replaced"
+        )
     return chain
 
 
-def _state_dir_of_unsealed(output: str, run_id: str, base: Optional[str], state_dir: Optional[str]) -> Optional[str]:
+def _state_dir_of_unsealed(
+    output: str, run_id: str, base: Optional[str], state_dir: Optional[str], record: dict
+) -> Optional[str]:
     """Where an unsealed version keeps its state (its ``--state-dir``; None: inside it), which no manifest
-    says: in this run's ``--state-dir`` or its base's if that holds the version's folder, else inside."""
+    says: on an object store its ``_base.json`` records it; a version laid out before that was recorded
+    (and a local one) has it in this run's ``--state-dir`` or its base's if that holds the version's folder,
+    else inside."""
+    if "state_dir" in record:
+        return record["state_dir"]
     root = FileSystems.join(output, VERSIONS, run_id)
     for folder in dict.fromkeys(d for d in (state_dir, state_dir_of(output, base)) if d):
         state = state_folder(root, folder)

@@ -19,11 +19,13 @@ import os
 import posixpath
 from typing import Optional
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.sink import objects
 from transforms.sink.view import is_local
-from transforms.write.parquet import TABLES
+from transforms.write.parquet import TABLES, table_files
 
 VERSIONS = "_versions"  # every version, one folder each, named by run id
 CURRENT = "_current"  # local filesystems: the link to the committed version
@@ -194,3 +196,18 @@ def _children(folder: str) -> list[str]:
         return objects.children(folder)
     matched = FileSystems.match([FileSystems.join(folder, "*")])[0].metadata_list
     return sorted({posixpath.relpath(m.path, folder).split("/")[0] for m in matched})
+
+
+def stale_tables(root: str) -> dict[str, pa.Schema]:
+    """The tables of a version whose files do not have today's schema, with the schema they have (one file
+    of each is read: a committed version's files of a table share one schema, migrations included)."""
+    stale = {}
+    for table, schema in TABLES.items():
+        files = table_files(root, table)
+        if files:
+            files = sorted(files)
+            with FileSystems.open(files[0]) as handle:
+                found = pq.read_schema(handle)
+                if not found.remove_metadata().equals(schema):
+                    stale[table] = found
+    return stale
