@@ -158,7 +158,8 @@ def publish(where: Published, root: str, run_id: str, data_change: bool = True) 
 def commit(version, manifest: dict, where: Optional[Published] = None, data_change: bool = True) -> None:
     """A version's end, the one path for runs and maintenance: sealed, published as one commit per table
     in its table format (``where``; None: plain Parquet), then the pointer moved. A failure before the
-    pointer moved adds nothing."""
+    format's commit adds nothing; after it (the pointer not moved), the tables are one run ahead, with
+    their own links or copies of its files, until the next run's commit removes them (docs/dataset.md)."""
     from transforms.write.commit import publish as move_pointer
     from transforms.write.commit import seal
 
