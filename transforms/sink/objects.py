@@ -256,9 +256,18 @@ def leased(path: str, seconds: float = LEASE_SECONDS) -> Iterator[Lease]:
     stop = threading.Event()
 
     def renew():
+        """Every third of the lease; a failed request (not a lost lease) is retried at the next turn, and
+        the lease counts as lost once it has expired unrenewed (another run may then take it)."""
+        renewed = time.time()
         while not stop.wait(seconds / 3):
-            if not lease.renew():
-                return
+            try:
+                if not lease.renew():
+                    return
+                renewed = time.time()
+            except Exception:  # the store did not answer: the lease stands until it expires
+                if time.time() - renewed >= seconds:
+                    lease.lost = True
+                    return
 
     thread = threading.Thread(target=renew, name="lease", daemon=True)
     thread.start()
