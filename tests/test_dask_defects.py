@@ -6,6 +6,8 @@ named in its docstring can go.
 
 from __future__ import annotations
 
+import uuid
+
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -95,3 +97,26 @@ def test_metrics_are_not_collected(dask_scheduler):
     with pytest.raises(NotImplementedError):
         result.metrics()
     result.client.close()
+
+
+def test_a_transform_upstream_of_a_side_input_runs_more_than_once(tmp_path, dask_scheduler):
+    """A ``ParDo`` whose output is read both as a main input and, downstream of a ``GroupByKey``, as a side
+    input runs more than once per element: the side input's lineage is computed again, apart from the main
+    graph (``DaskSideInputIterator`` computes it from inside a worker); the same graph with a ``Flatten`` in
+    place of the side input runs it once. Found by the runners' corpus: ``transforms.read._ReadFiles`` ran a second time after
+    ``RememberFiles`` had written this very run's file keys, saw every file as already ingested and skipped
+    it, so the read stage's error rows were lost (``tests/test_runners.py::test_dask_runner``). No workaround
+    yet."""
+
+    def once(n):
+        (tmp_path / f"{n}-{uuid.uuid4().hex}").write_text("")
+        return n
+
+    def build(pipeline):
+        numbers = pipeline | beam.Create(range(4)) | "Once" >> beam.Map(once)
+        grouped = numbers | beam.Map(lambda n: (n % 2, n)) | beam.GroupByKey() | beam.FlatMap(lambda g: g[1])
+        _ = numbers | "Seen" >> beam.Map(lambda n, side: (n, len(side)), side=beam.pvalue.AsList(grouped))
+
+    run_on_dask(build, dask_scheduler)
+    runs = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+    assert len(runs) > 4  # on 2.78 each element twice; correct would be each of the 4 once

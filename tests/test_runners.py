@@ -163,7 +163,9 @@ def test_portable_runner(inputs, direct_rows, tmp_path, job_service, environment
     strict=True,  # once the rows are there, this marker must go
     reason="DaskRunner drops the read stage's error rows (an empty file, a binary, an unsupported or corrupt file, a "
     "damaged WARC member, a malformed JSONL line: 6 of 8 errors here) and, with no metrics, counts only what was "
-    "written, so the run balances: found by this corpus on 2026-12-06, not yet reduced to a canary",
+    "written, so the run balances: the read stage runs again for a side input downstream, after RememberFiles wrote this "
+    "run's keys, and skips every file (canary: test_dask_defects.py::"
+    "test_a_transform_upstream_of_a_side_input_runs_more_than_once)",
 )
 def test_dask_runner(inputs, direct_rows, tmp_path, dask_scheduler):
     result = run_on(runner_args("dask", dask_scheduler=dask_scheduler), *inputs, "--output", str(tmp_path))
