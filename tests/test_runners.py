@@ -160,7 +160,9 @@ def test_portable_runner(inputs, direct_rows, tmp_path, job_service, environment
 
 
 @pytest.mark.xfail(
-    strict=True,  # once the rows are there, this marker must go
+    # Not strict: whether the second run of the read stage comes after RememberFiles depends on timing (a
+    # fresh cluster loses the rows, a warm one may not); the canary below pins the defect deterministically.
+    strict=False,
     reason="DaskRunner drops the read stage's error rows (an empty file, a binary, an unsupported or corrupt file, a "
     "damaged WARC member, a malformed JSONL line: 6 of 8 errors here) and, with no metrics, counts only what was "
     "written, so the run balances: the read stage runs again for a side input downstream, after RememberFiles wrote this "
