@@ -122,7 +122,7 @@ def test_a_streams_poll_reads_a_damaged_feed_file_as_a_new_feeds_and_replaces_it
     save(str(tmp_path), FeedState("u", {}, 0, {"id:1": (1e9, 0)}))
     (tmp_path / "feeds" / f"{feed_state.feed_id('u')}.json").write_bytes(b"{")
     notes = []
-    assert _PollFeed(HttpSettings(), str(tmp_path), 0.0, DAY)._recorded("u", None, notes.append) == frozenset()
+    assert _PollFeed(HttpSettings(), str(tmp_path), 0.0, DAY)._recorded("u", None, notes) == frozenset()
     assert len(notes) == 1 and "damaged" in notes[0]
     assert load(str(tmp_path), "u")[0] == FeedState("u")  # replaced, though the poll read nothing (a 304)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Optional
 
 import apache_beam as beam
@@ -41,7 +41,7 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.sources import read_feed
-from transforms.feeds.state import FeedPoll, conditional_headers, damaged_note, load, polled, save, validators_of
+from transforms.feeds.state import FeedPoll, conditional_headers, load, polled, save, validators_of, with_damage
 from transforms.feeds.transforms import feed_counter
 from transforms.fetch import HttpSettings, new_session
 from transforms.parse.dates import parse_datetime
@@ -176,10 +176,10 @@ class _PollFeed(beam.DoFn):
             seen = {key: when for key, when in seen.items() if key in listed or when > polled_at - self.forget_after}
             seen.update(dict.fromkeys(listed & seen.keys(), polled_at))
         damage: list[str] = []
-        known = seen.keys() | self._recorded(feed_url, listed, damage.append)
+        known = seen.keys() | self._recorded(feed_url, listed, damage)
         if damage:
             self.damaged.inc()
-            status = dataclasses.replace(status, error="; ".join(filter(None, (status.error, damaged_note(damage[0])))))
+        status = with_damage(status, damage)
         new = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & known]
         new_entries = sum(isinstance(r, RawDocument) for r in new)
         self.polled.inc(status.entries)
@@ -193,7 +193,7 @@ class _PollFeed(beam.DoFn):
                 yield TimestampedValue(record, polled_at)
         seen_state.write(seen)
 
-    def _recorded(self, feed_url: str, listed: Optional[set], damaged: Callable[[str], None]) -> frozenset:
+    def _recorded(self, feed_url: str, listed: Optional[set], damage: list[str]) -> frozenset:
         """The keys recorded for this feed by earlier jobs and this one's committed bundles (its state file,
         read by feed); a poll that read the feed also counts in that file (listed keys refreshed, what left
         the feed for good forgotten, the bundles folded in). Keys only committed bundles wrote: an entry
@@ -201,13 +201,10 @@ class _PollFeed(beam.DoFn):
         a new feed's (``state.read_or_new``), and replaced by the poll's save."""
         if not self.state_dir:
             return frozenset()
-        damage: list[str] = []
         state, bundles = load(self.state_dir, feed_url, damaged=damage.append)
         if listed is not None or damage:
             listing = frozenset(listed) if listed is not None else None
             save(self.state_dir, polled(state, FeedPoll(feed_url, {}, listing), (), time.time()), folded=bundles)
-        for note in damage:
-            damaged(note)
         return state.seen
 
 

@@ -148,12 +148,15 @@ def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> F
         return FeedState()
 
 
-def damaged_note(damage: str) -> str:
-    """What a feed's status row says of its damaged file."""
-    return (
-        f"{damage}: read as a new feed's (entries written before are set aside by their ids; in a stream, "
+def with_damage(status: FeedStatus, damage: list[str]) -> FeedStatus:
+    """A feed's status row, saying that its state file was damaged (``damage``: what ``load`` told)."""
+    if not damage:
+        return status
+    note = (
+        f"{damage[0]}: read as a new feed's (entries written before are set aside by their ids; in a stream, "
         "beyond the dedupe horizon, written again)"
     )
+    return dataclasses.replace(status, error="; ".join(filter(None, (status.error, note))))
 
 
 def _bundle_keys(path: str, damaged: Optional[Callable[[str], None]]) -> set[str]:

@@ -16,7 +16,7 @@ import apache_beam as beam
 from transforms.decode import decode_html
 from transforms.feeds.formats import entry_keys
 from transforms.feeds.sources import read_feed
-from transforms.feeds.state import FeedPoll, damaged_note, load, polled, save, validators_of
+from transforms.feeds.state import FeedPoll, load, polled, save, validators_of, with_damage
 from transforms.fetch import FetchError, HostThrottle, HttpSettings, fetch, new_session
 from transforms.robots import Robots
 from transforms.schema import FETCH, READ, Body, ErrorRecord, FeedStatus, RawDocument
@@ -72,7 +72,7 @@ class _FetchFeeds(beam.DoFn):
         records, status = read_feed(source, self.session, self.http, state.conditional_headers(), frozenset())
         if damage:
             self.damaged.inc()
-            status = dataclasses.replace(status, error="; ".join(filter(None, (status.error, damaged_note(damage[0])))))
+        status = with_damage(status, damage)
         listed = frozenset(k for r in records if isinstance(r, RawDocument) for k in entry_keys(r.entry_id, r.url))
         records = [r for r in records if not isinstance(r, RawDocument) or not entry_keys(r.entry_id, r.url) & state.seen]
         if status.status == "fetched":
