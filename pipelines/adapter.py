@@ -27,6 +27,12 @@ DaskRunner (batch only):
   that ends elsewhere (a side effect: files remembered, the dedupe index written) would never run. Every
   PCollection nothing reads is flattened into one last transform. Canary:
   ``tests/test_dask_defects.py::test_only_the_lineage_of_the_last_transform_runs``.
+- no side inputs, a guard rather than a workaround: the DaskRunner computes a side input's whole lineage a
+  second time, apart from the main graph, so a side effect upstream of it (files remembered) ran twice and
+  the second run read the first's keys: the read stage's error rows were lost. The stages join where they
+  would read a side input (and combine ``without_defaults``, whose default is one); a graph with a side
+  input is refused on this runner. Canary:
+  ``tests/test_dask_defects.py::test_a_transform_upstream_of_a_side_input_runs_more_than_once``.
 
 Any other runner is passed through untouched.
 """
@@ -170,6 +176,7 @@ def _dask_runner():
 
         def run_pipeline(self, pipeline, options):
             pipeline.replace_all([_SplitTaggedOutputs()])
+            _refuse_side_inputs(pipeline)
             _flatten_leaves(pipeline)
             return super().run_pipeline(pipeline, options)
 
@@ -223,6 +230,22 @@ class _SplitTaggedOutputs(PTransformOverride):
 
     def get_replacement_transform_for_applied_ptransform(self, applied):
         return _PairsSplit(applied.transform, list(applied.outputs))
+
+
+def _refuse_side_inputs(pipeline: beam.Pipeline) -> None:
+    readers = []
+
+    class SideInputs(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node):
+            if node.side_inputs:
+                readers.append(node.full_label)
+
+    pipeline.visit(SideInputs())
+    if readers:
+        raise ValueError(
+            f"side inputs on the DaskRunner, which computes their lineage twice: {', '.join(readers)} (join instead; "
+            "a CombineGlobally with defaults reads one: use without_defaults)"
+        )
 
 
 def _flatten_leaves(pipeline: beam.Pipeline) -> None:

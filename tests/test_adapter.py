@@ -4,6 +4,7 @@ import datetime as dt
 import pickle
 
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -122,3 +123,14 @@ def test_tagged_outputs_are_apart_on_the_adapted_dask_runner(tmp_path, dask_sche
 
     run_on_adapted_dask(build, dask_scheduler)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["even2", "even4", "odd1", "odd3"]
+
+
+def test_the_adapted_dask_runner_refuses_a_side_input():
+    """A side input's lineage runs twice on the DaskRunner (the canary in tests/test_dask_defects.py):
+    refused before the job starts, a CombineGlobally's default included."""
+    options = PipelineOptions([f"--runner={DASK_RUNNER}"])
+    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
+    numbers = pipeline | beam.Create([1, 2])
+    _ = numbers | "Count" >> beam.combiners.Count.Globally()
+    with pytest.raises(ValueError, match="side inputs on the DaskRunner.*Count"):
+        pipeline.run()

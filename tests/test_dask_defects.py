@@ -63,8 +63,7 @@ def test_a_side_input_beside_its_own_lineage_holds_elements_several_times(tmp_pa
     """A ``ParDo`` whose side input is its own main input, downstream of a ``GroupByKey``, sees each
     element of the side input several times. Workaround: the run-wide label vote
     (``transforms.entities.corpus.VoteLabelsAcrossRun``) joins its decisions to the articles instead of
-    reading them as a side input; the index's file count (``dedupe.across_runs.AddToIndex``, a side input
-    of the same shape) only sets how many files the index is cut into."""
+    reading them as a side input."""
 
     def build(pipeline):
         numbers = (
@@ -105,8 +104,9 @@ def test_a_transform_upstream_of_a_side_input_runs_more_than_once(tmp_path, dask
     graph (``DaskSideInputIterator`` computes it from inside a worker); the same graph with a ``Flatten`` in
     place of the side input runs it once. Found by the runners' corpus: ``transforms.read._ReadFiles`` ran a second time after
     ``RememberFiles`` had written this very run's file keys, saw every file as already ingested and skipped
-    it, so the read stage's error rows were lost (``tests/test_runners.py::test_dask_runner``). No workaround
-    yet."""
+    it, so the read stage's error rows were lost (``tests/test_runners.py::test_dask_runner``). Guard: no
+    stage reads a side input, and the adapted DaskRunner refuses a graph that does
+    (``pipelines.adapter._refuse_side_inputs``)."""
 
     def once(n):
         (tmp_path / f"{n}-{uuid.uuid4().hex}").write_text("")

@@ -9,7 +9,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.support.corpus import story
-from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index_folder
+from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index, index_folder
 from transforms.dedupe.across_runs import copy_of_earlier, indexed_sketch
 from transforms.dedupe.across_time import remembered_from_index
 from transforms.dedupe.fingerprints import Fingerprint, Sketch, band_keys, bucket, sketch
@@ -17,6 +17,7 @@ from transforms.dedupe.index import (
     ALL,
     ALL_MAX_FILES,
     BANDS,
+    PARTITIONS,
     SKETCHES,
     Earlier,
     band_partition,
@@ -162,7 +163,9 @@ def article(article_id, text, published=T0):
     )
 
 
-def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path):
+@pytest.mark.parametrize("small_run", [index.SMALL_RUN, 2])
+def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path, monkeypatch, small_run):
+    monkeypatch.setattr(index, "SMALL_RUN", small_run)  # 2: this run of 3 is large, its rows partitioned
     folder = index_folder(str(tmp_path / "_state"))
     write_index(folder, "run1", [entry("old", STORY, T0 - DAY, "old-cluster")])
     place = IndexPlace(folder, "run2", T0, look_up=True)
@@ -179,11 +182,16 @@ def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path):
             equal_to([("copy", "old-cluster"), ("copy2", "old-cluster")]),
             label="duplicates",
         )
-    added = {r["article_id"]: r["cluster_id"] for part in range(256) for r in read_partition(folder, SKETCHES, f"{part:02x}")}
+    added = {r["article_id"]: r["cluster_id"] for part in PARTITIONS for r in read_partition(folder, SKETCHES, part)}
     assert added == {"old": "old-cluster", "copy": "old-cluster", "copy2": "old-cluster", "new": "new"}
     mine = [p for paths in files_by_partition(folder, BANDS).values() for p in paths if "/part-run2" in p]
     mine += [p for paths in files_by_partition(folder, SKETCHES).values() for p in paths if "/part-run2" in p]
-    assert len(mine) == 2 and all("/part=all/" in p for p in mine)  # a small run: one file per table (issue 24)
+    if small_run == 2:
+        assert {p.split("/part=")[1][:2] for p in mine} == {sketch_partition(a) for a in ("copy", "copy2", "new")} | {
+            band_partition(key) for a in articles for key in band_keys(sketch(a.text).signature, SETTINGS)
+        }
+    else:
+        assert len(mine) == 2 and all("/part=all/" in p for p in mine)  # a small run: one file per table (issue 24)
 
 
 def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypatch):

@@ -16,6 +16,8 @@ import apache_beam as beam
 from transforms.dedupe.clusters import Decision, apply_decision, fewest_candidates, swapped
 from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, band_keys
 from transforms.dedupe.index import (
+    INDEX_TABLES,
+    PARTITIONS,
     Earlier,
     band_partition,
     best_earlier,
@@ -198,8 +200,22 @@ def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:
             yield indexed_sketch(fp, cluster_id, ingested_at)
 
 
-def _placed_rows(entry: IndexedSketch, settings: DedupeSettings, articles: int) -> Iterator[tuple[tuple[str, str], tuple]]:
-    return (((table, run_partition(partition, articles)), row) for table, partition, row in index_rows(entry, settings))
+def _partition_rows(entry: IndexedSketch, settings: DedupeSettings) -> Iterator[tuple[tuple[str, str], tuple]]:
+    return (((table, partition), row) for table, partition, row in index_rows(entry, settings))
+
+
+def _every_partition(articles: int) -> Iterator[tuple[tuple[str, str], int]]:
+    """The run's article count, to every (table, partition) key its rows can have."""
+    return (((table, partition), articles) for table in INDEX_TABLES for partition in PARTITIONS)
+
+
+def _placed(joined) -> Iterator[tuple[tuple[str, str], list[tuple]]]:
+    """One partition's rows, moved to where a run of this size writes them (``index.run_partition``)."""
+    (table, partition), grouped = joined
+    rows = list(grouped["rows"])
+    if rows:
+        (articles,) = grouped["articles"]
+        yield (table, run_partition(partition, articles)), rows
 
 
 class AddToIndex(beam.PTransform):
@@ -221,13 +237,18 @@ class AddToIndex(beam.PTransform):
             | "JoinClusters" >> beam.CoGroupByKey()
             | "Entries" >> beam.FlatMap(_entries, place.ingested_at)
         )
-        articles = entries | "CountEntries" >> beam.combiners.Count.Globally()
-        return (
+        articles = (
             entries
-            | "Rows" >> beam.FlatMap(_placed_rows, settings, beam.pvalue.AsSingleton(articles))
-            | "ByPartition" >> beam.GroupByKey()
+            | "CountEntries" >> beam.combiners.Count.Globally().without_defaults()
+            | "ToEveryPartition" >> beam.FlatMap(_every_partition)
+        )
+        return (
+            {"rows": entries | "Rows" >> beam.FlatMap(_partition_rows, settings), "articles": articles}
+            | "WithCount" >> beam.CoGroupByKey()
+            | "Place" >> beam.FlatMap(_placed)
+            | "ByFile" >> beam.GroupByKey()
             | "WriteFiles"
-            >> beam.MapTuple(lambda tp, rows: write_index_file(place.folder, tp[0], tp[1], place.run_id, list(rows)))
-            | "AllWritten" >> beam.combiners.ToList()
+            >> beam.MapTuple(lambda tp, parts: write_index_file(place.folder, *tp, place.run_id, [r for p in parts for r in p]))
+            | "AllWritten" >> beam.combiners.ToList().without_defaults()
             | "Tidy" >> beam.FlatMap(lambda written: [*written, *tidy(place.folder, place.run_id)])
         )

@@ -51,6 +51,7 @@ INDEX_TABLES = {BANDS: arrow_schema(IndexedBand), SKETCHES: arrow_schema(Indexed
 STATE_TABLES = {f"{INDEX}/{table}": schema for table, schema in INDEX_TABLES.items()}  # under ``<state>``: what compaction merges
 PARTITION_HEX = BUCKET_HEX  # a stream's state key (band and these digits) then falls in one partition, with the other bands' keys
 KEY_COLUMNS = {BANDS: "band_key", SKETCHES: "article_id"}  # what a table is partitioned, sorted and looked up by
+PARTITIONS = tuple(f"{n:0{PARTITION_HEX}x}" for n in range(16**PARTITION_HEX))  # a partition: a hash's first hex digits
 ALL = "all"  # the partition of small runs' rows, every key
 SMALL_RUN = 2_000  # articles: a run or bundle with no more writes one file per table, in ``part=all``
 ALL_MAX_FILES = 8  # ``part=all``'s files merged into one when it holds more

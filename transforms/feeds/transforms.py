@@ -210,7 +210,9 @@ class RememberFeedState(beam.PTransform):
         )
         return (
             {
-                "written": written | "Written" >> beam.combiners.Count.Globally() | "Done" >> beam.Map(lambda n: (0, n)),
+                "written": written
+                | "Written" >> beam.combiners.Count.Globally().without_defaults()
+                | "Done" >> beam.Map(lambda n: (0, n)),
                 "feed": feeds | "OneKey" >> beam.Map(lambda feed: (0, feed)),
             }
             | "AfterWriting" >> beam.CoGroupByKey()
