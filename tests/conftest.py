@@ -138,15 +138,18 @@ def _launches(function, module, seen: set) -> bool:
 # short in-process ones fill in at the end and both workers end near the same time; a group's tests stay
 # together and in order.
 SHARED_RUNS = ("observed_run", "seeds_run")
+# One Dask cluster in all: every test that needs one runs with the runners' append half (a cluster is started
+# per xdist worker that asks for one, and a cold cluster's first job pays its workers' imports and models).
+SHARED_SERVICES = {"dask_scheduler": "tests/test_runners.py:append"}
 
 # Seconds each group took, one module at a time (``pytest --group-seconds``), 2026-12-06 on this 2-core
 # machine shared with other sessions (about three times an idle run; only their order matters): the order in
 # which groups start, never a limit. A group missing here is placed by its tests, in the same units:
 # SLOW_SECONDS for each slow one, FAST_SECONDS for each other.
 GROUP_SECONDS = {
-    "tests/test_runners.py": 705,
+    "tests/test_runners.py": 555,
     "tests/test_s3_tables.py": 530,
-    "tests/test_runners.py:append": 295,
+    "tests/test_runners.py:append": 445,
     "tests/test_dedupe_runs.py": 265,
     "tests/test_s3.py": 190,
     "tests/test_streaming.py": 175,
@@ -161,7 +164,8 @@ def group_of(item) -> str:
     own = item.get_closest_marker("xdist_group")
     if own is not None:
         return str(own.args[0] if own.args else own.kwargs.get("name", "default"))
-    shared = [name for name in SHARED_RUNS if name in item.fixturenames]
+    services = [group for name, group in SHARED_SERVICES.items() if name in item.fixturenames]
+    shared = services + [name for name in SHARED_RUNS if name in item.fixturenames]
     return shared[0] if shared else item.nodeid.split("::")[0]
 
 

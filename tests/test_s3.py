@@ -32,34 +32,37 @@ def ids(output: str, table: str = "articles") -> list[str]:
     return sorted(read_table(output, table).column("article_id").to_pylist())
 
 
-def test_append_on_s3_copies_no_earlier_object_and_reads_back(s3):
+@pytest.fixture(scope="module")
+def appended(s3):
+    """Three append runs on S3: three seeds, then all five, then all five again. (output, each run's version,
+    the version objects after the first, the article ids after each)."""
     bucket = s3.bucket("append")
     output = f"{bucket}/news"
     FileSystems.set_options(s3.options())
-    first = run_command(f"--input={upload(s3, bucket, SEED_FILES[:3])}", f"--output={output}", "--write_mode=append", *s3.flags())
-    assert first.returncode == 0, first.stderr[-2000:]
-    first_run = commit.current_version(output)
-    first_objects = {k for k in s3.keys(output) if "/_versions/" in k}
-    first_ids = ids(output)
-    assert len(first_ids) + len(read_table(output, "duplicates")) == 3
+    versions, objects, articles = [], [], []
+    for paths in (SEED_FILES[:3], SEED_FILES[3:], []):
+        source = upload(s3, bucket, paths)
+        result = run_command(f"--input={source}", f"--output={output}", "--write_mode=append", *s3.flags())
+        assert result.returncode == 0, result.stderr[-2000:]
+        versions.append(commit.current_version(output))
+        objects.append({k for k in s3.keys(output) if "/_versions/" in k})
+        articles.append(ids(output))
+    return output, versions, objects, articles
 
-    for path in SEED_FILES[3:]:
-        s3.client().put_object(Bucket="append", Key=f"in/{path.name}", Body=path.read_bytes())
-    second = run_command(f"--input={bucket}/in/*.txt", f"--output={output}", "--write_mode=append", *s3.flags())
-    assert second.returncode == 0, second.stderr[-2000:]
-    second_run = commit.current_version(output)
+
+def test_append_on_s3_copies_no_earlier_object_and_reads_back(appended):
+    output, (first_run, second_run, _), (first_objects, second_objects, _), (first_ids, articles, again) = appended
+    assert len(first_ids) + len(read_table(output, "duplicates", as_of=first_run)) == 3
     assert second_run != first_run
-    new_objects = {k for k in s3.keys(output) if "/_versions/" in k} - first_objects
+    new_objects = second_objects - first_objects
     assert new_objects and all(f"/_versions/{second_run}/" in k for k in new_objects)
     assert not [k for k in new_objects if f"part-{first_run}" in k]  # nothing of the first run copied
-    articles, duplicates = ids(output), read_table(output, "duplicates")
+    duplicates = read_table(output, "duplicates", as_of=second_run)
     assert set(first_ids) <= set(articles)
     assert len(articles) + len(duplicates) == len(SEED_FILES)  # every document once: no row lost or doubled
-    assert ids(output) == sorted(read_table(output, "articles", as_of=second_run).column("article_id").to_pylist())
+    assert articles == sorted(read_table(output, "articles", as_of=second_run).column("article_id").to_pylist())
     assert sorted(read_table(output, "articles", as_of=first_run).column("article_id").to_pylist()) == first_ids
-
-    rerun = run_command(f"--input={bucket}/in/*.txt", f"--output={output}", "--write_mode=append", *s3.flags())
-    assert rerun.returncode == 0 and ids(output) == articles  # the state on S3 skips every file read before
+    assert again == articles  # the rerun: the state on S3 skips every file read before
 
 
 def test_two_versions_begun_from_one_pointer_cannot_both_commit(s3):
@@ -114,7 +117,7 @@ def test_concurrent_writers_on_s3_one_commits_the_other_exits_2(s3):
     assert len(ids(output)) + len(read_table(output, "duplicates")) == len(SEED_FILES)
 
 
-def test_killed_run_on_s3_leaves_nothing_seen_and_the_next_run_takes_over(s3):
+def test_killed_run_on_s3_leaves_nothing_seen_and_the_next_run_takes_over(s3, monkeypatch):
     bucket = s3.bucket("killed")
     output = f"{bucket}/news"
     source = upload(s3, bucket, SEED_FILES)
@@ -136,41 +139,12 @@ def test_killed_run_on_s3_leaves_nothing_seen_and_the_next_run_takes_over(s3):
     assert commit.current_version(output) == committed and ids(output) == before  # readers see the last commit
 
     time.sleep(3.5)  # the dead run's lease expires unrenewed
-    after = subprocess.run(
-        [sys.executable, "-m", "pipelines.run", "--runner=DirectRunner", f"--input={source}", f"--output={output}",
-         "--write_mode=append", *s3.flags()],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), **env), capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    monkeypatch.setenv("NEWS_LEASE_SECONDS", env["NEWS_LEASE_SECONDS"])
+    after = run_command(f"--input={source}", f"--output={output}", "--write_mode=append", *s3.flags())
     assert after.returncode == 0, after.stderr[-2000:]
     folders = {k.split("/_versions/")[1].split("/")[0] for k in s3.keys(output) if "/_versions/" in k}
     assert folders == {committed, commit.current_version(output)}  # the killed run's folder was removed
     assert len(ids(output)) + len(read_table(output, "duplicates")) == len(SEED_FILES)  # nothing lost or doubled
-
-
-def test_compaction_and_report_on_s3(s3, tmp_path):
-    """Compaction commits a version that lists the merged files and leaves the merged ones out (deleting
-    none a reader may hold); the report reads the committed version."""
-    from pipelines.compact import main as compact
-    from pipelines.report.__main__ import main as report
-
-    bucket = s3.bucket("compact")
-    output = f"{bucket}/news"
-    source = upload(s3, bucket, SEED_FILES)
-    for pattern in ("00[01]*", "00[234]*"):
-        result = run_command(f"--input={source.replace('*', pattern)}", f"--output={output}", "--write_mode=append", *s3.flags())
-        assert result.returncode == 0, result.stderr[-2000:]
-    FileSystems.set_options(s3.options())
-    before = {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in ("articles", "entities", "duplicates")}
-    previous = commit.current_version(output)
-    files_before = len(commit_files(output))
-    assert compact([output, *s3.flags()]) == 0
-    assert commit.current_version(output) != previous
-    assert {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in before} == before
-    assert len(commit_files(output)) < files_before
-    assert read_table(output, "articles", as_of=previous).num_rows == len(before["articles"])  # the old version kept
-    page = tmp_path / "report.html"
-    assert report([output, f"--out={page}", *s3.flags()]) == 0
-    assert f"<b>{len(before['articles'])}</b>articles" in page.read_text()
 
 
 def commit_files(output: str) -> dict:
@@ -201,3 +175,25 @@ def test_feeds_file_and_feed_files_on_s3(s3):
     assert len(articles) + len(read_table(output, "duplicates")) == 2 and not read_table(output, "errors").num_rows
     again = run_command(f"--feeds-file={bucket}/feeds.txt", f"--output={output}", *s3.flags())
     assert again.returncode == 0 and ids(output) == articles  # the entries are remembered in the state on S3
+
+
+def test_compaction_and_report_on_s3(appended, s3, tmp_path):
+    """Compaction commits a version that lists the merged files and leaves the merged ones out (deleting
+    none a reader may hold); the report reads the committed version. On the appended dataset, so the
+    module's last test: the append's test reads it as the runs left it."""
+    from pipelines.compact import main as compact
+    from pipelines.report.__main__ import main as report
+
+    output = appended[0]
+    FileSystems.set_options(s3.options())
+    before = {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in ("articles", "entities", "duplicates")}
+    previous = commit.current_version(output)
+    files_before = len(commit_files(output))
+    assert compact([output, *s3.flags()]) == 0
+    assert commit.current_version(output) != previous
+    assert {t: sorted(map(repr, read_table(output, t).to_pylist())) for t in before} == before
+    assert len(commit_files(output)) < files_before
+    assert read_table(output, "articles", as_of=previous).num_rows == len(before["articles"])  # the old version kept
+    page = tmp_path / "report.html"
+    assert report([output, f"--out={page}", *s3.flags()]) == 0
+    assert f"<b>{len(before['articles'])}</b>articles" in page.read_text()

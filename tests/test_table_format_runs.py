@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import duckdb
 import pytest
 
-from tests.support.cli import ROOT, SEEDS, run_command, summary_numbers
+from pipelines.compact import main as compact
+from tests.support.cli import SEEDS, run_command, summary_numbers
 from transforms.write import TABLES
 from transforms.write.tables import delta, iceberg, read, recorded
 
@@ -121,8 +120,7 @@ def test_a_failed_run_adds_nothing_and_compaction_keeps_the_rows(outputs, inputs
     assert code == 1 and "not committed" in stderr
     assert MODULES[fmt].runs(where, "articles") == before and format_rows(output) == rows[-1]
 
-    process = run_cli_module("pipelines.compact", str(output), "--retain", "1s")
-    assert process.returncode == 0, process.stderr[-2000:]
+    assert compact([str(output), "--retain", "1s"]) == 0
     assert format_rows(output) == rows[-1] == hive_rows(output)
     manifest = json.loads((output / "_manifest.json").read_text())
     assert "compaction" in manifest
@@ -132,7 +130,3 @@ def test_a_failed_run_adds_nothing_and_compaction_keeps_the_rows(outputs, inputs
         assert after[:-1] == before
     else:  # snapshots older than --retain expired: only the compaction's is left
         assert len(after) == 1
-
-
-def run_cli_module(module: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
