@@ -52,6 +52,7 @@ from transforms.write.versions import (
 )
 
 log = logging.getLogger(__name__)
+DID_NOT_BALANCE, UNKNOWN = "did not balance", "unknown"  # a late seal's ``accounting``
 
 
 def ensure_tables(root: str, run_id: str) -> None:
@@ -116,9 +117,6 @@ def seal_unsealed(output: str, run_id: str, state_dir: Optional[str], by: str) -
             why,
             accounting,
         )
-
-
-DID_NOT_BALANCE, UNKNOWN = "did not balance", "unknown"  # a late seal's ``accounting``
 
 
 def stream_accounting(output: str, run_id: str) -> tuple[str, str]:
