@@ -53,6 +53,7 @@ from transforms.settings import flag_name, option_fields
 from transforms.write import TABLES, count_written_rows, new_run_id, run_files, write_empty_table
 from transforms.write.bundles import finish_staged
 from transforms.write.commit import (
+    ACCOUNTING_MISMATCH,
     DatasetError,
     abandon,
     begin,
@@ -199,7 +200,7 @@ def run_batch(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunRe
         if not balanced:
             abandon(job.version)
             echo(f"Run {job.run_id} failed, nothing committed: {run.output} is as it was\n{text}")
-            job.outcome.status = "accounting mismatch"
+            job.outcome.status = ACCOUNTING_MISMATCH
             return job.outcome
         failure = refusal(job.totals, job.reasons, run.max_error_rate, not (job.append or run.allow_empty_input))
         if failure:
@@ -231,7 +232,7 @@ def run_stream(options: NewsPipelineOptions, run: RunSettings, echo=say) -> RunR
             FileSystems.delete([stop_file])
         if not balanced:
             echo(f"Run {job.run_id} ended with its accounting broken; its files are in {run.output}\n{text}")
-            job.outcome.status = "accounting mismatch"
+            job.outcome.status = ACCOUNTING_MISMATCH
             return job.outcome
         seal(job.version, job.manifest())
         job.outcome.status, job.outcome.committed = "committed", True

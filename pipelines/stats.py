@@ -24,8 +24,8 @@ from pipelines.summary import Totals, counted, stage_counts
 from transforms.files import write_atomically
 from transforms.schema import CLEAN, DEDUPE, FETCH, PARSE, READ, STAGES, TAG, WRITE
 from transforms.write.parquet import table_files
+from transforms.write.versions import RUNS
 
-RUNS = "_runs"
 # The graph's top-level step names (pipelines/batch.py, streaming.py) -> the stage they belong to.
 STEP_STAGES = {
     "ReadFiles": READ,

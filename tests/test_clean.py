@@ -22,7 +22,7 @@ from transforms.clean.scripts import ends_sentence, prose_lines, script_of, stop
 from transforms.clean.tables import DumpSettings, LineSettings
 from transforms.parse import parse_document
 from transforms.schema import Article, RawDocument
-from transforms.text import word_count
+from transforms.text import MIN_ARTICLE_WORDS, too_short, word_count
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "multilingual"
 LANGS = ["zh", "ja", "ko", "ar", "ru"]
@@ -69,6 +69,17 @@ def test_word_count_counts_unspaced_scripts_by_character():
     assert word_count("two words") == 2 and word_count("今天天气") == 4 and word_count("AI 新闻") == 3
     # The clean stage's unspaced scripts, half-width katakana included (counted as one word before issue 23)
     assert word_count("ｶﾀｶﾅ") == 4 and word_count("ㇰㇱ") == 2
+
+
+def test_parse_and_clean_share_one_rule_on_too_few_words():
+    """``text.too_short``: fewer than ``MIN_ARTICLE_WORDS`` words, any script, is no article, in either stage."""
+    assert too_short("one two three four") and not too_short("one two three four five")
+    assert too_short("今天天气") and not too_short("今天天气好")  # a character of an unspaced script is a word
+    assert too_short("whatever the text", words=MIN_ARTICLE_WORDS - 1) and not too_short("", words=MIN_ARTICLE_WORDS)
+    with pytest.raises(ValueError, match="fewer than 5 words of text"):
+        parse_document(RawDocument("d", "d.txt", "text", "one two three four"))
+    with pytest.raises(ValueError, match="3 words after cleaning"):
+        clean_article(Article("a", "p", None, None, None, (), None, "en", "one two three", "text"))
 
 
 def test_language_is_guessed_on_lines():

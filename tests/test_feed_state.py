@@ -4,6 +4,7 @@ run's version; and across runs and stream restarts no entry ingested twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -31,6 +32,7 @@ from transforms.feeds.state import (
 from transforms.feeds.transforms import _FetchFeeds
 from transforms.fetch import HttpSettings
 from transforms.files import check_state_files
+from transforms.schema import FeedStatus
 from transforms.sink import view
 from transforms.write.commit import VERSIONS, current_version
 
@@ -134,6 +136,38 @@ def test_a_damaged_feed_file_with_a_streams_bundles_is_folded_at_run_start(tmp_p
     assert done["feed_files_damaged"] == 1 and load(str(tmp_path), "u")[0].seen == {"id:1"}
 
 
+def damaged_bundle(state_dir, feed_url: str) -> str:
+    """A bundle key file of ``feed_url`` that cannot be read (not UTF-8), beside a good one (``id:1``)."""
+    record_ingested_keys(str(state_dir), [(feed_url, "id:1")], "good")
+    path = os.path.join(feed_state.bundle_folder(str(state_dir), feed_url), "damaged.txt")
+    with open(path, "wb") as handle:
+        handle.write(b"id:2\n\xff\xfe cut")
+    return path
+
+
+def test_a_damaged_bundle_file_is_kept_when_a_run_starts_and_the_rest_folded(tmp_path, caplog):
+    """Its keys are not known: deleted as folded, they would be lost and their entries ingested again."""
+    damaged = damaged_bundle(tmp_path, "u")
+    with caplog.at_level("WARNING", logger="transforms.feeds.state"):
+        done = settle(str(tmp_path), str(tmp_path), [])
+    assert done == {"feeds_migrated": 0, "feeds_folded": 1, "feed_files_damaged": 0, "bundle_files_kept": 1}
+    assert os.listdir(os.path.dirname(damaged)) == ["damaged.txt"]  # the good one folded, the damaged one kept
+    assert [r for r in caplog.records if "damaged.txt" in r.getMessage() and "kept" in r.getMessage()]
+    notes = []
+    assert load(str(tmp_path), "u", damaged=notes.append)[0].seen == {"id:1"} and "damaged.txt" in notes[0]
+
+
+def test_a_streams_poll_keeps_a_damaged_bundle_file_and_folds_the_rest(tmp_path):
+    damaged = damaged_bundle(tmp_path, "u")
+    notes = []
+    state, bundles = load(str(tmp_path), "u", damaged=notes.append)
+    assert state.seen == {"id:1"} and damaged not in bundles and len(bundles) == 1 and "damaged.txt" in notes[0]
+    error = feed_state.with_damage(FeedStatus("u", "fetched", dt.datetime.now(dt.UTC)), notes).error
+    assert "kept, not folded" in error and "new feed" not in error  # the feed's own file was read
+    save(str(tmp_path), polled(state, None, [], time.time()), folded=bundles)
+    assert os.listdir(os.path.dirname(damaged)) == ["damaged.txt"]
+
+
 # ----------------------------------------------------------------------- runs over a local feed file
 
 
@@ -208,7 +242,7 @@ def test_settle_folds_what_a_stream_left_and_migrates_its_bundles_of_the_layout_
     rows = [("https://a.example/feed", "url:https://a.example/2")]
     monkeypatch.setattr(feed_state, "feed_keys_in_tables", lambda root: iter(rows))  # the tables' rows
     done = settle(str(state), str(tmp_path), [])
-    assert done == {"feeds_migrated": 1, "feeds_folded": 1, "feed_files_damaged": 0}
+    assert done == {"feeds_migrated": 1, "feeds_folded": 1, "feed_files_damaged": 0, "bundle_files_kept": 0}
     assert load(str(state), "https://a.example/feed") == (load(str(state), "https://a.example/feed")[0], [])
     assert load(str(state), "https://a.example/feed")[0].seen == {"id:1", "url:https://a.example/2"}
     assert not (state / "ingested").exists() or not list((state / "ingested").iterdir())

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+from transforms.files import StateFileError
 from transforms.keyed_sets import MAX_FILES, KeyedSet, add_keys, add_partition_keys, key_partition, partition_folders
 from transforms.read import ReadDocuments, RememberFiles
 from transforms.write.compact import compact_key_sets
@@ -43,6 +45,24 @@ def test_a_partition_is_merged_past_its_file_limit_and_compaction_merges_each(tm
     compact_key_sets(str(tmp_path))
     assert [len(os.listdir(os.path.join(folder, p))) for p in ("part=ab", "part=cd")] == [1, 1]
     assert {"x", "y"} == set(KeyedSet(folder)._partition("cd"))
+
+
+def test_a_damaged_key_file_is_never_merged_away(tmp_path):
+    """A partition's merge, or compaction, that meets a key file it cannot read stops with the file named
+    and deletes nothing: merged as empty, its keys would be lost and their files read again."""
+    folder = str(tmp_path / "files")
+    for run in range(MAX_FILES - 1):
+        add_partition_keys(folder, "ab", [f"key{run}"])
+    damaged = os.path.join(folder, "part=ab", "damaged.txt")
+    with open(damaged, "wb") as handle:
+        handle.write(b"key\xff cut")
+    before = sorted(os.listdir(os.path.join(folder, "part=ab")))
+    with pytest.raises(StateFileError, match="damaged.txt"):
+        compact_key_sets(str(tmp_path))
+    assert sorted(os.listdir(os.path.join(folder, "part=ab"))) == before
+    with pytest.raises(StateFileError, match="damaged.txt"):
+        add_partition_keys(folder, "ab", ["one too many"])  # past MAX_FILES: merged
+    assert set(before) < set(os.listdir(os.path.join(folder, "part=ab")))  # the new file added, none deleted
 
 
 def test_a_run_remembers_its_files_by_partition_and_the_next_skips_them(tmp_path, test_pipeline):

@@ -48,6 +48,18 @@ def test_a_call_over_the_limit_is_stopped_and_the_next_one_gets_a_new_process():
         sandbox.close()
 
 
+def test_the_child_does_not_import_from_the_working_directory(tmp_path, monkeypatch):
+    """A worker run from a folder holding a ``pickle.py`` (a user's script, a checkout) still starts its
+    child: the working directory is not on the child's path (``-P``)."""
+    (tmp_path / "pickle.py").write_text("raise ImportError('the working directory was searched')\n")
+    monkeypatch.chdir(tmp_path)
+    sandbox = Sandbox()
+    try:
+        assert sandbox.call(30, divmod, 9, 4) == (2, 1)
+    finally:
+        sandbox.close()
+
+
 def test_a_normal_page_is_extracted_as_without_the_limit():
     page = raw("ok", article_page(3).decode())
     assert parse_document(page) == parse_html(page)

@@ -230,6 +230,19 @@ def test_a_restarted_job_catches_a_copy_of_what_it_wrote_before(tmp_path):
     assert list((tmp_path / "_state" / "dedupe" / "sketches").rglob("*.parquet"))  # the index grew as it wrote
 
 
+def test_a_stream_with_its_state_in_a_state_dir_is_stopped_on_its_event(tmp_path):
+    """``tests.support.streams`` stops a job through its stop file, which is in the job's state: with
+    ``--state-dir``, in that folder. The job found and removed it (none is left anywhere), so it ended on
+    the event, not after ``--run-for``; its state is in the folder."""
+    output, state = tmp_path / "out", tmp_path / "state"
+    with FeedServer(grow_after=10_000) as server:
+        args = streaming_args(server, output, "--state-dir", str(state))
+        result = run_stream(output, args, lambda: server.answered("/local.xml", "/wire.xml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not [p for folder in (output, state) for p in folder.rglob("stop-*")]
+    assert len(table(output, "articles")) == 2 and list(state.rglob("*.json"))
+
+
 def test_what_an_earlier_run_wrote_precedes_every_newcomer():
     settings, memory = DedupeSettings(horizon=3600), Memory()
     earlier = Remembered("written-before", 500.0, sketch(TEXT, DedupeSettings()), cluster_id="its-cluster")

@@ -5,6 +5,7 @@ written."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -64,6 +65,34 @@ def test_an_append_onto_a_killed_streams_version_keeps_its_rows_and_state(tmp_pa
     assert_nothing_lost(output, after)
     assert os.path.exists(os.path.join(streamed.root, commit.SUCCESS))  # sealed, late, by the append
     assert commit._manifest(streamed.root)["state_dir"] == state_dir
+
+
+def test_a_killed_streams_late_seal_says_its_accounting_is_unknown(tmp_path, monkeypatch, caplog):
+    """A killed stream left no record of its accounting: the late seal does not pass for a run that
+    balanced; its manifest says so, and a warning names the version."""
+    output = str(tmp_path / "out")
+    streamed = killed_stream(output, monkeypatch)
+    with caplog.at_level("WARNING", logger="transforms.write.seal"):
+        appended(output)
+    assert commit._manifest(streamed.root)["accounting"] == "unknown"
+    assert [r for r in caplog.records if r.levelname == "WARNING" and streamed.run_id in r.getMessage()]
+
+
+def test_a_streams_late_seal_says_its_accounting_did_not_balance(tmp_path, monkeypatch, caplog):
+    """The stream's own stats file says its accounting broke (``run_stream``'s status): the late seal records
+    that in the manifest and warns; the rows are kept, as they stand."""
+    output = str(tmp_path / "out")
+    streamed = killed_stream(output, monkeypatch)
+    runs = os.path.join(output, commit.RUNS)
+    os.makedirs(runs, exist_ok=True)
+    with open(os.path.join(runs, f"{streamed.run_id}.json"), "w", encoding="utf-8") as handle:
+        json.dump({"run_id": streamed.run_id, "status": commit.ACCOUNTING_MISMATCH}, handle)
+    with caplog.at_level("WARNING", logger="transforms.write.seal"):
+        after = appended(output)
+    assert commit._manifest(streamed.root)["accounting"] == "did not balance"
+    assert [r for r in caplog.records if "did not balance" in r.getMessage()]
+    assert_nothing_lost(output, after)
+    assert "accounting" not in commit._manifest(after.root)  # the append's own seal: balanced, nothing to say
 
 
 def test_a_killed_streams_version_whose_state_cannot_be_found_is_refused(tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ no article."""
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 MIN_ARTICLE_WORDS = 5  # fewer words than this, after parsing or cleaning, is no article
 HEADLINE_WORDS = (3, 30)  # a headline (a dump's title) has this many words
@@ -54,3 +55,9 @@ def line_key(line: str) -> str:
 def word_count(text: str) -> int:
     """Words of any script: space-separated words, plus one per character of an unspaced script."""
     return len(UNSPACED_CHAR.findall(text)) + len(UNSPACED_CHAR.sub(" ", text).split())
+
+
+def too_short(text: str, words: Optional[int] = None) -> bool:
+    """Whether a text has too few words to be an article (``MIN_ARTICLE_WORDS``): the one rule parse (a
+    page's text, a story's caption) and clean apply. ``words``: its ``word_count``, when already counted."""
+    return (word_count(text) if words is None else words) < MIN_ARTICLE_WORDS

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.options import NewsPipelineOptions, RunSettings, settings
+from pipelines.streaming import stop_file
 from tests.support.cli import run_command
-from transforms.write.commit import VERSIONS, current_version, state_folder
+from transforms.write.commit import VERSIONS, current_version
 
 BOUND = "90s"  # --run-for: a job whose events never come still ends; the test's assertions then say what was missing
 
@@ -24,10 +26,11 @@ def _version(output: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def stop_after(output: Path, *steps: Callable[[], bool], timeout: float = 120):
+def stop_after(output: Path, *steps: Callable[[], bool], state_dir: str | None = None, timeout: float = 120):
     """While the block runs a stream on ``output``: wait for each step in turn (a callable that says whether
     its event happened; it may act once it has, e.g. grow a feed), then stop the stream as SIGTERM does,
-    through its stop file (``pipelines.streaming.stop_file``): it writes what is pending and ends."""
+    through its stop file (``pipelines.streaming.stop_file``: in its state, with ``--state-dir`` there,
+    ``state_dir``): it writes what is pending and ends."""
     before, done = _version(output), threading.Event()
 
     def watch():
@@ -37,7 +40,7 @@ def stop_after(output: Path, *steps: Callable[[], bool], timeout: float = 120):
             while run_id not in (None, before) and pending and pending[0]():
                 pending.pop(0)
             if run_id not in (None, before) and not pending:
-                stop = Path(state_folder(str(output / VERSIONS / run_id), None)) / f"stop-{run_id}"
+                stop = Path(stop_file(RunSettings(state_dir=state_dir), str(output / VERSIONS / run_id), run_id))
                 stop.parent.mkdir(parents=True, exist_ok=True)
                 stop.write_text("stop\n")
                 return
@@ -57,5 +60,6 @@ def stop_after(output: Path, *steps: Callable[[], bool], timeout: float = 120):
 
 def run_stream(output: Path, args: list[str], *steps: Callable[[], bool]):
     """The command (``--streaming`` among ``args``) in-process, stopped once ``steps`` happened in turn."""
-    with stop_after(output, *steps):
+    state_dir = settings(NewsPipelineOptions(args), RunSettings).state_dir  # read as the command reads it
+    with stop_after(output, *steps, state_dir=state_dir):
         return run_command(*args, "--run-for", BOUND)

@@ -21,7 +21,7 @@ from transforms.filters import NO_FILTERS, FilterSettings
 from transforms.schema import CLEAN, Article, Body, ErrorRecord
 from transforms.settings import option
 from transforms.stage import ApplyOrRecordError, Skip, SplitByType
-from transforms.text import MIN_ARTICLE_WORDS, word_count
+from transforms.text import MIN_ARTICLE_WORDS, too_short, word_count
 
 __all__ = ["CleanArticles", "CleanSettings", "clean_article", "detect_language", "dump_evidence", "extract", "repair"]
 
@@ -61,7 +61,7 @@ def clean_article(
     mode = "off" if settings.boilerplate == "auto" and article.input_format in EXTRACTED_FORMATS else settings.boilerplate
     text, language = clean_text(article.text, title, mode)
     words = word_count(text)
-    if words < MIN_ARTICLE_WORDS:
+    if too_short(text, words):
         raise ValueError(f"no article text: {words} words after cleaning (fewer than {MIN_ARTICLE_WORDS})")
     if skip := filters.language_skip(article.language or language):
         return skip

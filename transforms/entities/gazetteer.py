@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Optional
 
+from transforms.child import python_child
 from transforms.entities.tables import (
     AMBIGUOUS_NAMES,
     CONTINENT_DEMONYMS,
@@ -142,13 +143,9 @@ class Gazetteer:
         return self.by_name.get(name.lower(), ())
 
 
-# The child imports this module alone: empty shells stand for its packages, whose __init__s import Beam.
+# The child imports this module alone, not Beam (``transforms.child``).
 _CHILD = """
-import pickle, sys, types
-for name, path in {shells!r}:
-    shell = types.ModuleType(name)
-    shell.__path__ = [path]
-    sys.modules[name] = shell
+import pickle
 from transforms.entities.gazetteer import build_gazetteer
 with open({out!r}, "wb") as f:  # not stdout: a library that prints would corrupt it
     pickle.dump(build_gazetteer(*{args!r}), f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -160,15 +157,11 @@ BUILD_SECONDS = 600  # the child's imports and build: 2-6 s, far more on a loade
 def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:
     """The gazetteer, built in a child process (``build_gazetteer``): this process receives the built
     index, not the high-water mark of decoding the towns' JSON."""
-    package = Path(__file__).resolve().parent
-    shells = (("transforms", str(package.parent)), ("transforms.entities", str(package)))
     with tempfile.TemporaryDirectory() as folder:
         out = str(Path(folder) / "gazetteer.pickle")
-        code = _CHILD.format(shells=shells, args=(min_city_population, state_point), out=out)
-        try:  # -P: the working directory is not put on the child's sys.path
-            child = subprocess.run(
-                [sys.executable, "-P", "-c", code], stdin=subprocess.DEVNULL, capture_output=True, timeout=BUILD_SECONDS
-            )
+        command, env = python_child(__name__, _CHILD.format(args=(min_city_population, state_point), out=out))
+        try:
+            child = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=BUILD_SECONDS)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"building the gazetteer took over {BUILD_SECONDS} s: its child process was killed") from None
         if child.returncode:

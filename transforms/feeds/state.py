@@ -58,6 +58,7 @@ FEEDS_FOLDER = "feeds"
 LEGACY_FILE, LEGACY_INGESTED = "feeds.json", "ingested"  # the layout before issue 24
 FORGET_AFTER_POLLS = 3
 FORGET_AFTER_SECONDS = 30 * 86400.0
+KEPT = "kept, not folded"  # what becomes of a bundle file that cannot be read
 
 
 def feed_id(feed_url: Optional[str]) -> str:
@@ -114,17 +115,15 @@ def load(
 ) -> tuple[FeedState, list[str]]:
     """A feed's state (its file, and the keys its stream bundles recorded since, as listed ``now`` at its
     latest poll), and the bundle files read (to fold: ``save(..., folded=)``). A damaged file raises a
-    ``StateFileError``, or, given ``damaged``, is told to it and read as empty (``read_or_new``)."""
+    ``StateFileError``, or, given ``damaged``, is told to it: a feed's file is read as a new feed's
+    (``read_or_new``), a bundle file is left out of those read, so that it is kept, not folded away."""
     if not state_dir:
         return FeedState(feed_url), []
     state = read_or_new(feed_path(state_dir, feed_url), damaged)
     state.feed_url = state.feed_url or feed_url
     bundles = view.match(FileSystems.join(bundle_folder(state_dir, feed_url), "*.txt"))
-    now = time.time() if now is None else now
-    for bundle in bundles:
-        added = _bundle_keys(bundle, damaged) - state.entries.keys()
-        state.entries.update(dict.fromkeys(added, (now, state.polls)))
-    return state, bundles
+    read = _fold_bundles(state, bundles, time.time() if now is None else now, damaged)
+    return state, read
 
 
 def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> FeedState:
@@ -152,21 +151,31 @@ def with_damage(status: FeedStatus, damage: list[str]) -> FeedStatus:
     """A feed's status row, saying that its state file was damaged (``damage``: what ``load`` told)."""
     if not damage:
         return status
-    note = (
+    note = damage[0] if damage[0].endswith(KEPT) else (
         f"{damage[0]}: read as a new feed's (entries written before are set aside by their ids; in a stream, "
         "beyond the dedupe horizon, written again)"
     )
     return dataclasses.replace(status, error="; ".join(filter(None, (status.error, note))))
 
 
-def _bundle_keys(path: str, damaged: Optional[Callable[[str], None]]) -> set[str]:
-    try:
-        return set(read_state_text(path).splitlines()) - {""}
-    except StateFileError as e:
-        if damaged is None:
-            raise
-        damaged(e.damage)
-        return set()
+def _fold_bundles(
+    state: FeedState, bundles: list[str], now: float, damaged: Optional[Callable[[str], None]]
+) -> list[str]:
+    """Add the keys of a feed's bundle files to its ``state``, listed ``now``; returns the files read, the
+    only ones that may be deleted as folded. A damaged one raises, or, given ``damaged``, is told to it and
+    left out: deleted, its keys would be lost and their entries ingested again."""
+    read = []
+    for bundle in bundles:
+        try:
+            keys = set(read_state_text(bundle).splitlines()) - {""}
+        except StateFileError as e:
+            if damaged is None:
+                raise
+            damaged(f"{e.damage}: {KEPT}")
+            continue
+        state.entries.update(dict.fromkeys(keys - state.entries.keys(), (now, state.polls)))
+        read.append(bundle)
+    return read
 
 
 def save(state_dir: str, state: FeedState, folded: Iterable[str] = (), discard: Optional[Callable] = None) -> None:
@@ -246,7 +255,8 @@ def ingested_keys(state_dir: str, feed_url: Optional[str]) -> set[str]:
 
 def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None) -> dict[str, int]:
     """Before the job, in the run's version: the earlier layout migrated (``migrate_legacy``), and the bundle
-    files a stream left folded into their feeds' files (a damaged one read as a new feed, ``read_or_new``). A
+    files a stream left folded into their feeds' files (a damaged feed file read as a new feed's,
+    ``read_or_new``; a damaged bundle file kept, warned and counted, ``_fold_bundles``). A
     file of the version's base is dropped from the version only (local: its link; object stores: named in
     ``removed``). Returns what was done."""
     now = time.time() if now is None else now
@@ -257,18 +267,24 @@ def settle(state_dir: str, root: str, removed: list, now: Optional[float] = None
     found = view.match(FileSystems.join(state_dir, FEEDS_FOLDER, "*", "*.txt"))
     folders = {posixpath.dirname(view.in_version(p, state_dir)) for p in found}
     damaged: list[str] = []
+    kept: list[str] = []
     for folder in sorted(folders):
         path = f"{folder}.json"
         state = read_or_new(path, damaged.append)
         bundles = view.match(FileSystems.join(folder, "*.txt"))
-        for bundle in bundles:
-            added = _bundle_keys(bundle, damaged.append) - state.entries.keys()
-            state.entries.update(dict.fromkeys(added, (now, state.polls)))
+        read = _fold_bundles(state, bundles, now, kept.append)
         write_atomically(path, lambda sink, data=state.to_json(): sink.write(data))
-        discard(bundles)
+        discard(read)
     for damage in damaged:
         log.warning("%s: read as a new feed's", damage)
-    return {"feeds_migrated": migrated, "feeds_folded": len(folders), "feed_files_damaged": len(damaged)}
+    for damage in kept:
+        log.warning("%s (restore it, or its entries may be ingested again)", damage)
+    return {
+        "feeds_migrated": migrated,
+        "feeds_folded": len(folders),
+        "feed_files_damaged": len(damaged),
+        "bundle_files_kept": len(kept),
+    }
 
 
 def _discarder(root: str, state_dir: str, removed: list) -> Callable[[list[str]], None]:

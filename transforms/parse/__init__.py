@@ -18,7 +18,7 @@ from transforms.parse.limit import within_time_limit
 from transforms.parse.text import find_byline, find_title, parse_text
 from transforms.schema import PARSE, Article, Body, ErrorRecord, RawDocument
 from transforms.stage import ApplyOrRecordError, Skip, SplitByType
-from transforms.text import MIN_ARTICLE_WORDS, word_count
+from transforms.text import MIN_ARTICLE_WORDS, too_short
 
 # What parse_html imports on its first page, imported when its child process starts (parse.limit).
 HTML_MODULES = ("trafilatura",)
@@ -44,7 +44,7 @@ def parse_document(
     if skip := filters.host_skip(raw.url):
         return skip
     article = PARSERS[Body(raw.format)](raw, options)
-    if word_count(article.text) < MIN_ARTICLE_WORDS:
+    if too_short(article.text):
         raise ValueError(f"fewer than {MIN_ARTICLE_WORDS} words of text")
     if skip := filters.published_skip(article.published_at):
         return skip

@@ -14,7 +14,7 @@ from transforms.parse.dates import first_plausible, parse_datetime
 from transforms.parse.patterns import EARLIEST_YEAR, HTML_DATE_EXTRACTION, HTML_DATE_SOURCES
 from transforms.schema import Article, Body, RawDocument
 from transforms.settings import duration, option
-from transforms.text import MIN_ARTICLE_WORDS, word_count
+from transforms.text import too_short
 from transforms.urls import canonical_url
 
 
@@ -112,7 +112,7 @@ def story_text(raw: RawDocument, tree) -> str:
     a page with neither (a menu, an index, a broken page) stays an error."""
     summary = markup.story_summary(tree) if tree is not None else None
     stated = tree is not None and any(parse_datetime(v, fetched_time(raw)) for v in stated_dates.meta_dates(tree))
-    if not summary or not stated or word_count(summary) < MIN_ARTICLE_WORDS:
+    if not summary or not stated or too_short(summary):
         raise ValueError("no main text found in the HTML (empty, broken or not an article page)")
     return summary
 
@@ -133,7 +133,7 @@ def parse_html(raw: RawDocument, options: HtmlOptions = HtmlOptions()) -> Articl
     )
     tree = load_html(raw.body)
     text = (extracted.text or "").strip() if extracted is not None else ""
-    if word_count(text) < MIN_ARTICLE_WORDS:
+    if too_short(text):
         text = story_text(raw, tree)
         if extracted is None:  # trafilatura gives no metadata without a main text: ask for it alone
             extracted = trafilatura.extract_metadata(raw.body, default_url=raw.url, date_config=dates)

@@ -27,18 +27,11 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Optional
 
+from transforms.child import python_child
+
 _HEADER = struct.Struct("!Q")
 STARTUP_SECONDS = 300.0  # a new child's imports (1-5 s; more on a loaded machine)
-# The child needs the extraction modules, not Beam: an empty shell stands for this package, so that its
-# __init__ (which imports Beam: seconds and ~100 MB) does not run there.
-_CHILD = """
-import sys, types
-package = types.ModuleType({package!r})
-package.__path__ = [{folder!r}]
-sys.modules[{package!r}] = package
-from {package}.limit import _serve
-_serve()
-"""
+_CHILD = f"from {__name__} import _serve\n_serve()\n"  # the extraction modules, not Beam (``child``)
 
 
 class TimeLimitExceeded(Exception):
@@ -87,11 +80,8 @@ class Sandbox:
 
     def _start(self) -> None:
         self.close()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        code = _CHILD.format(package=__name__.rpartition(".")[0], folder=os.path.dirname(os.path.abspath(__file__)))
-        self._child = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True
-        )
+        command, env = python_child(__name__, _CHILD)
+        self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
         _CHILDREN.add(self)
 
 

@@ -54,6 +54,7 @@ from transforms.write.begin import (
 from transforms.write.pointer import publish
 from transforms.write.seal import check_lease, ensure_tables, seal
 from transforms.write.versions import (
+    ACCOUNTING_MISMATCH,
     CURRENT,
     LEGACY,
     LOCK,
@@ -61,6 +62,7 @@ from transforms.write.versions import (
     POINTER_OBJECT,
     REPAIR,
     RETIRED,
+    RUNS,
     STATE,
     SUCCESS,
     VERSIONS,
@@ -78,7 +80,8 @@ from transforms.write.versions import (
 )
 
 __all__ = [  # the protocol's one interface: ``versions``, ``seal``, ``pointer``, ``begin`` and this module
-    "CURRENT", "LEGACY", "LOCK", "MANIFEST", "POINTER_OBJECT", "REPAIR", "RETIRED", "STATE", "SUCCESS", "VERSIONS",
+    "ACCOUNTING_MISMATCH", "CURRENT", "LEGACY", "LOCK", "MANIFEST", "POINTER_OBJECT", "REPAIR", "RETIRED", "RUNS",
+    "STATE", "SUCCESS", "VERSIONS",
     "VISIBLE", "DatasetError", "Version", "_manifest", "abandon", "adopt_legacy", "begin", "check_lease",
     "check_output", "check_pointer", "committed_versions", "current_version", "ensure_tables", "exclusive",
     "lease_seconds", "pointer_object", "publish", "remove_stray_pointers", "remove_uncommitted", "remove_version",

@@ -12,12 +12,18 @@ them), then seals it as it stands; only what cannot be verified is refused: the 
 run knows of, or, on an object store, a version that names no base (or whose ``_base.json`` cannot be
 read), a base whose list is gone, or a base whose tables the stream migrated (the files it replaced were
 known only to the stream).
+
+A late seal does not pass for a run that balanced: the stream's own seal is written only when every
+document is accounted for, a late one whatever its accounting was. Its manifest says ``"accounting":
+"did not balance"`` when the stream's stats file (``OUTPUT/_runs/<run>.json``) says so, ``"unknown"`` when
+it left none (killed) or ended otherwise (failed), and a warning says it on stderr.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import posixpath
 from typing import Optional
@@ -30,8 +36,10 @@ from transforms.sink.view import is_local
 from transforms.write.bundles import finish_staged
 from transforms.write.parquet import TABLES, write_empty_table
 from transforms.write.versions import (
+    ACCOUNTING_MISMATCH,
     LEGACY,
     MANIFEST,
+    RUNS,
     STATE,
     SUCCESS,
     VERSIONS,
@@ -42,6 +50,9 @@ from transforms.write.versions import (
     state_dir_of,
     state_folder,
 )
+
+log = logging.getLogger(__name__)
+DID_NOT_BALANCE, UNKNOWN = "did not balance", "unknown"  # a late seal's ``accounting``
 
 
 def ensure_tables(root: str, run_id: str) -> None:
@@ -93,7 +104,34 @@ def seal_unsealed(output: str, run_id: str, state_dir: Optional[str], by: str) -
         late = Version(output, run, base, kept_in)
         finish_staged(late.root, late.state)
         now = dt.datetime.now(dt.UTC).isoformat()
-        seal(late, {"run_id": run, "previous_version": base, "finished_at": now, "sealed_late_by": by})
+        accounting, why = stream_accounting(output, run)
+        manifest = {"run_id": run, "previous_version": base, "finished_at": now, "sealed_late_by": by}
+        seal(late, {**manifest, "accounting": accounting})
+        log.warning(
+            "the version %s of %s, which a stream left unsealed, is sealed late by %s as it stands: its accounting %s "
+            '(%s); its manifest says "accounting": "%s"',
+            run,
+            output,
+            by,
+            "did not balance" if accounting == DID_NOT_BALANCE else "is unknown",
+            why,
+            accounting,
+        )
+
+
+def stream_accounting(output: str, run_id: str) -> tuple[str, str]:
+    """(the late-sealed stream's ``accounting``, what its stats file says of its end): ``did not balance``
+    when its status is the accounting mismatch, else ``unknown`` (no stats file: killed; another status:
+    failed before its seal)."""
+    path = FileSystems.join(output, RUNS, f"{run_id}.json")
+    try:
+        if not FileSystems.exists(path):
+            return UNKNOWN, f"it left no {path}: killed"
+        with FileSystems.open(path) as handle:
+            status = json.loads(handle.read().decode("utf-8")).get("status")
+    except Exception as e:  # damaged or unreadable: nothing says it balanced
+        return UNKNOWN, f"its {path} cannot be read: {type(e).__name__}: {e}"
+    return (DID_NOT_BALANCE if status == ACCOUNTING_MISMATCH else UNKNOWN), f"its status: {status}"
 
 
 def _unsealed_chain(output: str, run_id: str) -> list[tuple[str, Optional[str], dict]]:

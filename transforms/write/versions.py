@@ -5,6 +5,7 @@ writing of them is ``commit``'s, their sealing ``seal``'s).
     OUTPUT/_current -> _versions/<run>        local filesystems: the one pointer, a symbolic link
     OUTPUT/_CURRENT                           object stores: the one pointer, an object naming the version
     STATE_DIR/_versions/<run>/                with ``--state-dir``: the version's state, kept outside
+    OUTPUT/_runs/<run>.json                   every run's stats, committed or not (``pipelines.stats``)
 
 A pointer that exists but names no version is a ``DatasetError``, never "nothing committed" (which would
 make the next run remove every version).
@@ -34,6 +35,8 @@ LOCK, SUCCESS, MANIFEST, STATE = "_lock", "_SUCCESS", "_manifest.json", "_state"
 RETIRED = "_RETIRED"  # object stores: a version no longer kept whose files kept versions still list (retention)
 LEGACY = "legacy"  # the version a dataset written before versions becomes
 VISIBLE = (*TABLES, STATE, SUCCESS, MANIFEST)  # the names readers use, linked to the committed version
+RUNS = "_runs"  # every run's stats file, <run>.json (``pipelines.stats``); a late seal reads a stream's
+ACCOUNTING_MISMATCH = "accounting mismatch"  # a run's status in its stats file when its accounting broke
 
 
 class DatasetError(Exception):
