@@ -8,7 +8,11 @@ For each size N (a corpus from tests/support/corpus.py, 30% syndicated copies, g
 - the pipeline (DirectRunner: in-memory for 1 worker, multi_processing for more), in a child process:
   end-to-end docs/s, docs/s per stage from the runner's per-step execution time, peak RSS of the
   whole process tree (sampled every 0.2 s), dedupe's candidate and verified pairs per document;
-and the ratios: pipeline / plain loop (1 worker), 2 workers / 1 worker, peak RSS between sizes.
+- with ``--dask``, the pipeline on the DaskRunner, a LocalCluster of the largest ``--workers`` worker
+  processes started by the child (no metrics there: its counts are read back from the files), and
+  whether its rows are the DirectRunner's (a digest of the articles', duplicates' and errors' ids);
+and the ratios: pipeline / plain loop (1 worker), 2 workers / 1 worker, Dask / DirectRunner at as many
+workers, peak RSS between sizes.
 """
 
 from __future__ import annotations
@@ -87,10 +91,10 @@ def tree_rss(pid: int) -> int:
         return 0
 
 
-def pipeline_run(folder: Path, workers: int) -> dict:
+def pipeline_run(folder: Path, workers: int, runner: str = "direct") -> dict:
     """Run the pipeline in a child process; wall time, peak RSS of its process tree, per-stage msecs."""
     with tempfile.TemporaryDirectory() as output:
-        args = [sys.executable, __file__, "--child", str(folder), output, str(workers)]
+        args = [sys.executable, __file__, "--child", str(folder), output, str(workers), runner]
         started = time.perf_counter()
         child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
         peak, done = 0, threading.Event()
@@ -113,26 +117,57 @@ def pipeline_run(folder: Path, workers: int) -> dict:
         return result
 
 
-def child(folder: str, output: str, workers: int) -> None:
-    """In the child: run the pipeline, print per-stage msecs and counts as JSON."""
+def rows_digest(output: str) -> tuple[dict[str, int], str]:
+    """Rows per table as written, and a digest of which documents became articles, duplicates of which
+    cluster, and errors: equal digests, the same outcome for every document."""
+    import hashlib
+
+    import pyarrow.dataset as ds
+
+    columns = {"articles": ["article_id"], "duplicates": ["article_id", "canonical_article_id"], "errors": ["source_path"]}
+    rows, outcome = {}, {}
+    for table, names in columns.items():
+        found = ds.dataset(f"{output}/{table}", partitioning="hive").to_table(columns=names).to_pylist()
+        rows[table] = len(found)
+        outcome[table] = sorted(repr(sorted(r.items())) for r in found)
+    return rows, hashlib.sha256(json.dumps(outcome).encode()).hexdigest()[:12]
+
+
+def child(folder: str, output: str, workers: int, runner: str) -> None:
+    """In the child: run the pipeline, print per-stage msecs, counts and the rows' digest as JSON."""
+    import contextlib
+
     import apache_beam as beam
 
     from pipelines import batch
     from pipelines.adapter import adapted_runner
+    from pipelines.checks import DASK_RUNNER
     from pipelines.options import NewsPipelineOptions
     from transforms.schema import DEDUPE, WRITE
     from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS
 
     args = ["--input", f"{folder}/*", "--output", output]
-    if workers > 1:
-        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
-    options = NewsPipelineOptions(args)
-    pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
-    batch.build(pipeline, options, "bench", output)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with contextlib.ExitStack() as stack:
+        if runner == "dask":
+            from distributed import LocalCluster
+
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+            )
+            args += [f"--runner={DASK_RUNNER}", f"--dask_client_address={cluster.scheduler_address}"]
+        elif workers > 1:
+            args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+        options = NewsPipelineOptions(args)
+        pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
+        batch.build(pipeline, options, "bench", output)
+        result = pipeline.run()
+        result.wait_until_finish()
     msecs: dict[str, int] = collections.Counter()
     counts: dict[str, int] = collections.Counter()
+    rows, digest = rows_digest(output)
+    if runner == "dask":  # no metrics
+        print(json.dumps({"msecs": msecs, "counts": rows, "digest": digest}))
+        return
     for counter in result.monitoring_metrics().query()["counters"]:
         name = counter.key.metric.name
         if name == "metric:pardo_execution_time:process_bundle_msecs:v1" and counter.key.step:
@@ -142,7 +177,7 @@ def child(folder: str, output: str, workers: int) -> None:
             (DEDUPE, VERIFIED_PAIRS),
         ):
             counts[name] += counter.committed or 0
-    print(json.dumps({"msecs": msecs, "counts": counts}))
+    print(json.dumps({"msecs": msecs, "counts": counts, "digest": digest}))
 
 
 def main() -> int:
@@ -151,10 +186,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--corpora", type=Path, default=Path(tempfile.gettempdir()) / "news-bench")
     parser.add_argument("--plain-limit", type=int, help="time the plain loop on this many documents only")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--dask", action="store_true", help="also run on the DaskRunner (LocalCluster, max --workers)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
+        child(args.child[0], args.child[1], int(args.child[2]), args.child[3])
         return 0
 
     peaks, candidates = {}, {}
@@ -193,6 +229,16 @@ def main() -> int:
             print(f"ratio pipeline 1w / plain loop: {loop_total * n / runs[1]['seconds']:.2f}")
             if 2 in runs:
                 print(f"ratio 2 workers / 1 worker:     {runs[1]['seconds'] / runs[2]['seconds']:.2f}")
+        if args.dask:
+            workers = max(args.workers)
+            dask = pipeline_run(folder, workers, "dask")
+            direct = runs[workers]
+            print(
+                f"dask {workers}w  end-to-end {n / dask['seconds']:6.1f} docs/s ({dask['seconds']:.0f} s), peak RSS "
+                f"{dask['peak_rss'] / 2**20:6.0f} MiB; rows {dask['counts']}; the DirectRunner's rows: "
+                f"{'yes' if dask['digest'] == direct['digest'] else 'NO'}"
+            )
+            print(f"ratio dask / direct at {workers}w:   {direct['seconds'] / dask['seconds']:.2f}")
     for workers in args.workers:
         sizes = sorted(size for size, w in peaks if w == workers)
         for small, large in zip(sizes, sizes[1:]):
