@@ -27,6 +27,12 @@ DaskRunner (batch only):
   that ends elsewhere (a side effect: files remembered, the dedupe index written) would never run. Every
   PCollection nothing reads is flattened into one last transform. Canary:
   ``tests/test_dask_defects.py::test_only_the_lineage_of_the_last_transform_runs``.
+- reshuffles and groupings spread: the DaskRunner cuts a ``Create`` into partitions of ~128 elements,
+  runs a ``Reshuffle`` as the identity and keeps a bag's partitions through every ``GroupByKey``, so a job
+  that starts from a few file patterns ran its first stages in one partition, one worker at a time (and
+  a ``Flatten`` adds its inputs' partitions up: 145 for a run of the seeds). The output of each is cut
+  into as many partitions as the cluster has worker threads. Canary:
+  ``tests/test_dask_defects.py::test_a_reshuffle_keeps_the_partitions_of_its_input``.
 - no side inputs, a guard rather than a workaround: the DaskRunner computes a side input's whole lineage a
   second time, apart from the main graph, so a side effect upstream of it (files remembered) ran twice and
   the second run read the first's keys: the read stage's error rows were lost. The stages join where they
@@ -180,7 +186,30 @@ def _dask_runner():
             _flatten_leaves(pipeline)
             return super().run_pipeline(pipeline, options)
 
+        def to_dask_bag_visitor(self, bag_kwargs=None, lazy_side_inputs=False):
+            return _spread_groupings(DaskRunner.to_dask_bag_visitor(bag_kwargs, lazy_side_inputs))
+
     return _DaskRunner()
+
+
+def _spread_groupings(visitor):
+    """The runner's translation, each reshuffle's and grouping's bag then cut into as many partitions as
+    the cluster (the client ``run_pipeline`` has just made) has worker threads: fewer left workers idle,
+    more cost a bundle's set-up each."""
+    from apache_beam.runners.dask.overrides import _GroupByKeyOnly, _Reshuffle
+    from distributed import get_client
+
+    threads = sum(get_client().nthreads().values())
+    translate = visitor.visit_transform
+
+    def visit_transform(node):
+        translate(node)
+        bag = visitor.bags[node]
+        if isinstance(node.transform, (_Reshuffle, _GroupByKeyOnly)) and bag.npartitions != threads:
+            visitor.bags[node] = bag.repartition(npartitions=threads)
+
+    visitor.visit_transform = visit_transform
+    return visitor
 
 
 class _AsPairs(beam.DoFn):

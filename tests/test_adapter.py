@@ -134,3 +134,19 @@ def test_the_adapted_dask_runner_refuses_a_side_input():
     _ = numbers | "Count" >> beam.combiners.Count.Globally()
     with pytest.raises(ValueError, match="side inputs on the DaskRunner.*Count"):
         pipeline.run()
+
+
+def test_a_grouping_is_spread_over_the_workers_on_the_adapted_dask_runner(tmp_path, dask_scheduler):
+    """The canary's graph (tests/test_dask_defects.py) on the adapted DaskRunner: a bundle per worker
+    thread after the grouping, every element once."""
+    from tests.test_dask_defects import _Bundles
+
+    def build(pipeline):
+        numbers = pipeline | beam.Create(["pattern"]) | beam.FlatMap(lambda _: range(1000)) | beam.Reshuffle()
+        _ = numbers | beam.ParDo(_Bundles(tmp_path / "bundles")) | "Write" >> beam.Map(writer(tmp_path / "elements"))
+
+    (tmp_path / "bundles").mkdir()
+    (tmp_path / "elements").mkdir()
+    run_on_adapted_dask(build, dask_scheduler)
+    assert len(list((tmp_path / "bundles").iterdir())) == 2  # the fixture's cluster: two single-threaded workers
+    assert sorted(int(p.name) for p in (tmp_path / "elements").iterdir()) == list(range(1000))

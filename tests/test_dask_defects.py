@@ -120,3 +120,37 @@ def test_a_transform_upstream_of_a_side_input_runs_more_than_once(tmp_path, dask
     run_on_dask(build, dask_scheduler)
     runs = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
     assert len(runs) > 4  # on 2.78 each element twice; correct would be each of the 4 once
+
+
+class _Bundles(beam.DoFn):
+    """Writes one file per bundle: on the DaskRunner, a bundle is a partition of the bag."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def start_bundle(self):
+        (self.folder / uuid.uuid4().hex).write_text("")
+
+    def process(self, element):
+        yield element
+
+
+def test_a_reshuffle_keeps_the_partitions_of_its_input(tmp_path, dask_scheduler):
+    """The DaskRunner cuts a ``Create`` into partitions of ~128 elements, runs a ``Reshuffle`` as the
+    identity and a ``GroupByKey`` as a Dask bag's task shuffle, which keeps its input's partitions: a job
+    that starts from a few elements (file patterns) runs every stage in one partition, one worker at a
+    time, however many elements a step fans out to and however many workers there are. Workaround:
+    ``pipelines.adapter`` spreads the output of each over the cluster's worker threads, on the DaskRunner
+    only."""
+
+    def build(pipeline):
+        _ = (
+            pipeline
+            | beam.Create(["pattern"])
+            | beam.FlatMap(lambda _: range(1000))
+            | beam.Reshuffle()
+            | beam.ParDo(_Bundles(tmp_path))
+        )
+
+    run_on_dask(build, dask_scheduler)
+    assert len(list(tmp_path.iterdir())) == 1  # one partition; spread over 2 workers would be 2 or more
