@@ -31,7 +31,7 @@ DaskRunner (batch only):
   runs a ``Reshuffle`` as the identity and keeps a bag's partitions through every ``GroupByKey``, so a job
   that starts from a few file patterns ran its first stages in one partition, one worker at a time (and
   a ``Flatten`` adds its inputs' partitions up: 145 for a run of the seeds). The output of each is cut
-  into as many partitions as the cluster has worker threads. Canary:
+  into one to four partitions per worker thread of the cluster. Canary:
   ``tests/test_dask_defects.py::test_a_reshuffle_keeps_the_partitions_of_its_input``.
 - no side inputs, a guard rather than a workaround: the DaskRunner computes a side input's whole lineage a
   second time, apart from the main graph, so a side effect upstream of it (files remembered) ran twice and
@@ -192,21 +192,26 @@ def _dask_runner():
     return _DaskRunner()
 
 
+PARTITIONS_PER_THREAD = 4  # the most a reshuffle's or grouping's output is cut into, per worker thread
+
+
 def _spread_groupings(visitor):
-    """The runner's translation, each reshuffle's and grouping's bag then cut into as many partitions as
-    the cluster (the client ``run_pipeline`` has just made) has worker threads: fewer left workers idle,
-    more cost a bundle's set-up each."""
+    """The runner's translation, each reshuffle's and grouping's bag then cut into at least as many
+    partitions as the cluster (the client ``run_pipeline`` has just made) has worker threads, and at most
+    ``PARTITIONS_PER_THREAD`` times as many: fewer left workers idle, more cost a bundle's set-up each, and
+    each partition is held whole by the task that reads it."""
     from apache_beam.runners.dask.overrides import _GroupByKeyOnly, _Reshuffle
     from distributed import get_client
 
-    threads = sum(get_client().nthreads().values())
+    threads = max(1, sum(get_client().nthreads().values()))  # none: workers still joining
     translate = visitor.visit_transform
 
     def visit_transform(node):
         translate(node)
         bag = visitor.bags[node]
-        if isinstance(node.transform, (_Reshuffle, _GroupByKeyOnly)) and bag.npartitions != threads:
-            visitor.bags[node] = bag.repartition(npartitions=threads)
+        wanted = min(max(bag.npartitions, threads), PARTITIONS_PER_THREAD * threads)
+        if isinstance(node.transform, (_Reshuffle, _GroupByKeyOnly)) and bag.npartitions != wanted:
+            visitor.bags[node] = bag.repartition(npartitions=wanted)
 
     visitor.visit_transform = visit_transform
     return visitor
@@ -262,6 +267,7 @@ class _SplitTaggedOutputs(PTransformOverride):
 
 
 def _refuse_side_inputs(pipeline: beam.Pipeline) -> None:
+    """A graph that reads a side input refused, naming its readers (the canary: its lineage runs twice)."""
     readers = []
 
     class SideInputs(beam.pipeline.PipelineVisitor):

@@ -1,8 +1,9 @@
 """A Python child process without Beam, for the work a worker hands off: a page's extraction, killed past its
 time limit (``parse.limit``), and the gazetteer's build, whose memory high-water mark ends with the child
-(``entities.gazetteer``). The child is this interpreter, on this process's import path but never the working
-directory (``-P``: a ``pickle.py`` there would stand for the standard library's), and empty shells stand for
-the packages above the module it imports: their ``__init__``s import Beam (seconds and ~100 MB)."""
+(``entities.gazetteer``). The child is this interpreter, on this process's import path (``PYTHONPATH``),
+without adding its own working directory to it (``-P``: a ``pickle.py`` there would stand for the standard
+library's), and empty shells stand for the packages above the module it imports: their ``__init__``s import
+Beam (seconds and ~100 MB)."""
 
 from __future__ import annotations
 

@@ -221,7 +221,9 @@ def _placed(joined) -> Iterator[tuple[tuple[str, str], list[tuple]]]:
 class AddToIndex(beam.PTransform):
     """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written: one per
     table and partition (a small run: one per table, ``index.run_partition``), then the index tidied
-    (``index.tidy``) by one worker once they are all written. A run adds files, never rewrites one."""
+    (``index.tidy``) by one worker once they are all written; a run that adds no entry writes and tidies
+    nothing. A run adds files, never rewrites one. The run's entry count reaches the partitions by a join,
+    not a side input (``pipelines.adapter``: on the DaskRunner a side input's lineage runs twice)."""
 
     def __init__(self, place: IndexPlace, settings: DedupeSettings):
         super().__init__()

@@ -197,8 +197,9 @@ class _PollFeed(beam.DoFn):
         """The keys recorded for this feed by earlier jobs and this one's committed bundles (its state file,
         read by feed); a poll that read the feed also counts in that file (listed keys refreshed, what left
         the feed for good forgotten, the bundles folded in). Keys only committed bundles wrote: an entry
-        emitted and not yet written is never recorded here, so a kill loses none. A damaged file is read as
-        a new feed's (``state.read_or_new``), and replaced by the poll's save."""
+        emitted and not yet written is never recorded here, so a kill loses none. A damaged feed file is read
+        as a new feed's (``state.read_or_new``) and replaced by the poll's save; a damaged bundle file is kept
+        (``state.load``), and the feed's file saved at each poll while it is."""
         if not self.state_dir:
             return frozenset()
         state, bundles = load(self.state_dir, feed_url, damaged=damage.append)

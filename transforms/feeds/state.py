@@ -148,14 +148,18 @@ def read_or_new(path: str, damaged: Optional[Callable[[str], None]] = None) -> F
 
 
 def with_damage(status: FeedStatus, damage: list[str]) -> FeedStatus:
-    """A feed's status row, saying that its state file was damaged (``damage``: what ``load`` told)."""
+    """A feed's status row, naming each damaged file ``load`` told of (``damage``): the feed's own file,
+    read as a new feed's, or a bundle file, kept."""
     if not damage:
         return status
-    note = damage[0] if damage[0].endswith(KEPT) else (
-        f"{damage[0]}: read as a new feed's (entries written before are set aside by their ids; in a stream, "
+    notes = [
+        d
+        if d.endswith(KEPT)
+        else f"{d}: read as a new feed's (entries written before are set aside by their ids; in a stream, "
         "beyond the dedupe horizon, written again)"
-    )
-    return dataclasses.replace(status, error="; ".join(filter(None, (status.error, note))))
+        for d in damage
+    ]
+    return dataclasses.replace(status, error="; ".join(filter(None, (status.error, *notes))))
 
 
 def _fold_bundles(

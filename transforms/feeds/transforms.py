@@ -67,7 +67,7 @@ class _FetchFeeds(beam.DoFn):
 
     def process(self, source: str) -> Iterable:
         self.feeds.inc()
-        damage: list[str] = []  # this feed's file only: read as a new feed's, said in its status row
+        damage: list[str] = []  # this feed's damaged state files (its own, a bundle kept), said in its status row
         state, _ = load(self.state_dir, source, damaged=damage.append)
         records, status = read_feed(source, self.session, self.http, state.conditional_headers(), frozenset())
         if damage:
@@ -189,8 +189,9 @@ class RememberFeedState(beam.PTransform):
     entries refreshed, its ingested entry keys added, what left the feed for good forgotten (``state``).
     One writer per feed: its poll and its keys grouped by feed URL.
 
-    ``written`` (the written file paths) gates the save: a run that fails before writing remembers nothing,
-    so its entries are fetched again next time. The gate is a join on one key, not a side input: on the
+    ``written`` (the written file paths) orders the save after every write: a run whose writing fails never
+    saves (and a run that fails later abandons its version, the state in it), so its entries are fetched
+    again next time. The order is a join on one key, not a side input: on the
     DaskRunner a side input beside its own lineage holds its elements several times
     (``tests/test_dask_defects.py::test_a_side_input_beside_its_own_lineage_holds_elements_several_times``)."""
 

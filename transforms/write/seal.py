@@ -105,15 +105,14 @@ def seal_unsealed(output: str, run_id: str, state_dir: Optional[str], by: str) -
         finish_staged(late.root, late.state)
         now = dt.datetime.now(dt.UTC).isoformat()
         accounting, why = stream_accounting(output, run)
-        manifest = {"run_id": run, "previous_version": base, "finished_at": now, "sealed_late_by": by}
-        seal(late, {**manifest, "accounting": accounting})
+        seal(late, {"run_id": run, "previous_version": base, "finished_at": now, "sealed_late_by": by, "accounting": accounting})
         log.warning(
             "the version %s of %s, which a stream left unsealed, is sealed late by %s as it stands: its accounting %s "
             '(%s); its manifest says "accounting": "%s"',
             run,
             output,
             by,
-            "did not balance" if accounting == DID_NOT_BALANCE else "is unknown",
+            DID_NOT_BALANCE if accounting == DID_NOT_BALANCE else "is unknown",
             why,
             accounting,
         )
