@@ -260,3 +260,11 @@ def test_folding_never_deletes_a_file_of_the_version_it_starts_from(tmp_path):
     assert view.in_version("s3://b/o/_versions/r1/_state/feeds/x/b1.txt", "s3://b/o/_versions/r2/_state") == (
         "s3://b/o/_versions/r2/_state/feeds/x/b1.txt"
     )
+
+
+def test_a_status_row_names_every_damaged_file():
+    status = FeedStatus("https://example.com/feed.xml", "fetched", dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    damage = ["feeds/abc.json: not JSON", f"feeds/abc/bundle-1.txt: not UTF-8: {feed_state.KEPT}"]
+    error = feed_state.with_damage(status, damage).error
+    assert "feeds/abc.json: not JSON: read as a new feed's" in error
+    assert error.endswith(f"feeds/abc/bundle-1.txt: not UTF-8: {feed_state.KEPT}")
