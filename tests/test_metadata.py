@@ -186,7 +186,7 @@ def test_the_printed_dateline_is_read_under_an_h2_headline_and_not_from_an_updat
     from trafilatura.utils import load_html
 
     from transforms.parse.headline import headline
-    from transforms.parse.stated_dates import printed_date
+    from transforms.parse.stated_dates import first_dateline, printed_date
 
     html = (
         "<html><body><div><span>Tue, 14 Jan 2020</span></div><h2>Fires brought under control</h2>"
@@ -194,14 +194,14 @@ def test_the_printed_dateline_is_read_under_an_h2_headline_and_not_from_an_updat
     )
     tree = load_html(html)
     head = headline(tree, "Fires brought under control")
-    assert head.tag == "h2" and printed_date(tree, head) == dt.datetime(2020, 1, 13, tzinfo=UTC)
+    assert head.tag == "h2" and printed_date(first_dateline(tree, head)) == dt.datetime(2020, 1, 13, tzinfo=UTC)
     for printed, want in [
         ("<p>Updated December 26, 2023</p><p>December 22, 2023</p>", dt.date(2023, 12, 22)),  # the update passed over
         ("<p>05/12/2020 - 15:10</p>", None),  # 5 December or May 12: no evidence
         ("<p>25/12/2020 - 15:10</p>", dt.date(2020, 12, 25)),
     ]:
         tree = load_html(page(after=printed).body)
-        got = printed_date(tree, headline(tree, "Port reopens after storm"))
+        got = printed_date(first_dateline(tree, headline(tree, "Port reopens after storm")))
         assert (got.date() if got else None) == want, printed
 
 

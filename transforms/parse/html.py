@@ -63,11 +63,11 @@ def published(
     stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
     url_day = stated_dates.url_date(url) or stated_dates.url_date(raw.url)
     head = headline.headline(tree, title) if tree is not None else None
-    printed = stated_dates.printed_date(tree, head, not_after) if head is not None else None
-    candidates = date_candidates(stated, url_day, found, not_after, printed)
+    dateline = stated_dates.first_dateline(tree, head, not_after) if head is not None else None
+    candidates = date_candidates(stated, url_day, found, not_after, stated_dates.printed_date(dateline))
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
     in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)
-    clock = stated_dates.printed_time(tree, not_after, head) if in_utc and head is not None else None
+    clock = stated_dates.printed_time(dateline) if in_utc else None
     if clock is not None and (offset := stated_dates.printed_offset(when, clock)):
         when = when.astimezone(offset)
     given = parse_datetime(raw.published, not_after, own_offset=True)

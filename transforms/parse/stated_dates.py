@@ -70,16 +70,18 @@ def printed_datelines(tree, head, not_after: Optional[dt.datetime] = None) -> It
                 yield line, day
 
 
-def printed_date(tree, head, not_after: Optional[dt.datetime] = None) -> Optional[dt.datetime]:
-    """The day the page prints under its headline for its readers (midnight UTC): its first dateline there
-    that is not an update's ("Updated …") and reads one way only (``ambiguous_numeric``). None if none."""
-    for line, day in printed_datelines(tree, head, not_after):
-        if UPDATE_LABEL.search(line):
-            continue
-        if ambiguous_numeric(line):
-            return None
-        return dt.datetime.combine(day.date(), dt.time(0), tzinfo=dt.UTC)
-    return None
+def first_dateline(tree, head, not_after: Optional[dt.datetime] = None) -> Optional[tuple[str, dt.datetime]]:
+    """(line, its date) of the first dateline under the headline element ``head`` that is not an update's
+    ("Updated …"): what the page prints for its readers. None if it prints none."""
+    return next(((line, day) for line, day in printed_datelines(tree, head, not_after) if not UPDATE_LABEL.search(line)), None)
+
+
+def printed_date(dateline: Optional[tuple[str, dt.datetime]]) -> Optional[dt.datetime]:
+    """The day a page's ``first_dateline`` prints (midnight UTC), when it reads one way only
+    (``ambiguous_numeric``)."""
+    if dateline is None or ambiguous_numeric(dateline[0]):
+        return None
+    return dt.datetime.combine(dateline[1].date(), dt.time(0), tzinfo=dt.UTC)
 
 
 def ambiguous_numeric(line: str) -> bool:
@@ -88,28 +90,21 @@ def ambiguous_numeric(line: str) -> bool:
     return bool(match) and int(match.group(1)) <= 12 and int(match.group(2)) <= 12 and match.group(1) != match.group(2)
 
 
-def printed_time(tree, not_after: Optional[dt.datetime] = None, head=None) -> Optional[dt.datetime]:
-    """The date and time of day the page prints for its readers, as on the page's clock (naive): the first
-    dateline among the text after its headline (``PRINTED_DATE_NODES`` nodes) that has a time of day and is
-    not an update's. None when the page prints no such line (or only a day)."""
-    head = head if head is not None else next(tree.iter("h1"), None)
-    for line, day in printed_datelines(tree, head, not_after):
-        if UPDATE_LABEL.search(line):
-            continue
-        clock = TIME_OF_DAY.search(line)
-        if clock is None:
-            return None  # the first dateline prints a day only: no offset to read
-        hour, minute, half = int(clock.group(1)), int(clock.group(2)), (clock.group(3) or "").casefold()
-        hour = hour % 12 + 12 if half == "p" else hour % 12 if half == "a" else hour
-        return dt.datetime.combine(day.date(), dt.time(hour, minute))
-    return None
+def printed_time(dateline: Optional[tuple[str, dt.datetime]]) -> Optional[dt.datetime]:
+    """The date and time of day a page's ``first_dateline`` prints, as on the page's clock (naive); None when
+    it prints a day only (no offset to read)."""
+    if dateline is None or (clock := TIME_OF_DAY.search(dateline[0])) is None:
+        return None
+    hour, minute, half = int(clock.group(1)), int(clock.group(2)), (clock.group(3) or "").casefold()
+    hour = hour % 12 + 12 if half == "p" else hour % 12 if half == "a" else hour
+    return dt.datetime.combine(dateline[1].date(), dt.time(hour, minute))
 
 
-def _after(tree, h1) -> Iterator:
-    """The elements after the h1 in document order (its own text and what follows), no scripts or styles."""
+def _after(tree, head) -> Iterator:
+    """The elements after the headline in document order (its own text and what follows), no scripts or styles."""
     after = False
     for element in tree.iter():
-        if element is h1:
+        if element is head:
             after = True
         if after and isinstance(element.tag, str) and element.tag not in ("script", "style", "noscript", "template"):
             yield element
