@@ -40,7 +40,8 @@ DaskRunner (batch only):
   input is refused on this runner. Canary:
   ``tests/test_dask_defects.py::test_a_transform_upstream_of_a_side_input_runs_more_than_once``.
 
-Any other runner is passed through untouched.
+Any other runner is passed through untouched. On every runner, the graph is built without the lookups Beam
+repeats (a DoFn's state specs, an options view): ``pipelines.construction``, with its canaries.
 """
 
 from __future__ import annotations
@@ -58,13 +59,16 @@ from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.transforms.util import ReshufflePerKey
 
 from pipelines.checks import DASK_RUNNER
+from pipelines.construction import keep_repeated_lookups
 
 DIRECT_NAMES = {None, "DirectRunner", "direct", "SwitchingDirectRunner"}
 
 
 def adapted_runner(options: PipelineOptions):
     """The runner instance for a job under ``options``, with the workarounds its runner needs; None to let
-    Beam pick the requested runner as it is."""
+    Beam pick the requested runner as it is. Every runner's graph is built without Beam's repeated lookups
+    (``pipelines.construction``)."""
+    keep_repeated_lookups()
     standard = options.view_as(StandardOptions)
     if standard.runner in DIRECT_NAMES:
         return _direct_runner(options)

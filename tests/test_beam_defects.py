@@ -201,3 +201,53 @@ def test_beam_s3_cannot_write_an_empty_object(s3):
     FileSystems.set_options(s3.options())
     with pytest.raises(Exception, match="MalformedXML"), FileSystems.create(f"{bucket}/empty"):
         pass
+
+
+class _Stateless(beam.DoFn):
+    def process(self, element):
+        yield element
+
+
+def test_a_dofns_state_specs_are_derived_again_at_every_call(monkeypatch):
+    """``userstate.get_dofn_specs`` takes every method of a DoFn apart each time it is asked, and it is asked
+    about eight times per ``ParDo`` while a graph is built. Workaround: ``pipelines.construction`` keeps the
+    answer per DoFn."""
+    from apache_beam.runners import common
+
+    from pipelines import construction
+
+    wrapped = []
+    original = common.MethodWrapper
+    monkeypatch.setattr(common, "MethodWrapper", lambda *args: wrapped.append(args[1]) or original(*args))
+    dofn = _Stateless()
+    construction._ORIGINAL_SPECS(dofn)
+    once = len(wrapped)
+    construction._ORIGINAL_SPECS(dofn)
+    assert once > 0 and len(wrapped) == 2 * once
+    assert construction.get_dofn_specs(dofn) == construction.get_dofn_specs(dofn) == (set(), set())
+    assert len(wrapped) == 3 * once  # the kept answer is derived once
+
+
+def test_every_type_check_parses_the_options_again(monkeypatch):
+    """``typehints.is_consistent_with`` asks the pipeline's options for a ``TypeOptions`` view at every check,
+    and ``view_as`` builds a parser and parses the flags each time: 1,700 parses for the batch graph.
+    Workaround: ``pipelines.construction`` keeps each view per options object."""
+    from apache_beam.options.pipeline_options import TypeOptions
+    from apache_beam.options.pipeline_options_context import scoped_pipeline_options
+    from apache_beam.typehints.typehints import is_consistent_with
+
+    from pipelines import construction
+
+    parsed = []
+    original = TypeOptions._add_argparse_args.__func__
+    monkeypatch.setattr(TypeOptions, "_add_argparse_args", classmethod(lambda cls, parser: parsed.append(cls) or original(cls, parser)))
+    monkeypatch.setattr(PipelineOptions, "view_as", construction._ORIGINAL_VIEW_AS)
+    options = PipelineOptions(["--disable_beartype"])
+    with scoped_pipeline_options(options):
+        assert is_consistent_with(int, int) and is_consistent_with(str, str)
+    assert len(parsed) == 2
+    monkeypatch.setattr(PipelineOptions, "view_as", construction.view_as)
+    view = options.view_as(TypeOptions)
+    assert options.view_as(TypeOptions) is view and view.disable_beartype and len(parsed) == 3
+    view.disable_beartype = False  # a view writes through to the options, and a view kept reads it
+    assert options.view_as(TypeOptions).disable_beartype is False and len(parsed) == 3
