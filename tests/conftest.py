@@ -155,7 +155,6 @@ GROUP_SECONDS = {
     "tests/test_streaming.py": 175,
     "tests/test_feeds.py": 150,
     "observed_run": 135,
-    "tests/test_dedupe_batching.py": 60,
 }
 SLOW_SECONDS, FAST_SECONDS = 30.0, 0.5
 
