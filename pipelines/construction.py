@@ -1,7 +1,7 @@
 """Building a Beam graph without the work Beam repeats: two pure lookups it redoes at every call, kept.
 
 Beam 2.78 spends about 1.5 s of CPU building and translating this project's batch graph for five files
-(3.4 s in all for a run of the seeds in a process that has its model loaded, 1.9 s with these caches):
+(a run of the seeds in a process that has its model loaded: 3.0-3.4 s in all, 1.5-2.0 s with these caches):
 - a DoFn's state and timer specs: ``userstate.get_dofn_specs`` takes every method of the DoFn apart
   (``inspect.signature``) each time it is asked, and it is asked about eight times per ``ParDo``
   (``is_stateful_dofn``, ``validate_stateful_dofn``, translation): 32,000 signatures for the batch graph.
@@ -10,8 +10,9 @@ Beam 2.78 spends about 1.5 s of CPU building and translating this project's batc
   time, and every type check (``typehints.is_consistent_with``) asks for one: 1,700 parses per graph.
   Canary: ``tests/test_beam_defects.py::test_every_type_check_parses_the_options_again``.
 
-Both answers depend only on the object asked about, so each is kept for that object (a DoFn; an options
-object with the same flags and values behind it) and given again. ``keep_repeated_lookups()`` installs both,
+Both answers depend only on the object asked about, so each is kept for that very object (a DoFn that
+compares by identity, as ``beam.DoFn`` does; an options object with the same flags and values behind it)
+and given again. ``keep_repeated_lookups()`` installs both,
 once per process; ``pipelines.adapter.adapted_runner`` calls it for every job, whatever its runner.
 """
 
@@ -32,14 +33,18 @@ _VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_dofn_specs(dofn):
-    """``userstate.get_dofn_specs``, derived once per DoFn (one that cannot be a weak key: every time)."""
+    """``userstate.get_dofn_specs``, derived once per DoFn; every time for a DoFn that compares by value
+    (two equal DoFns may differ in their state) or cannot be a weak key. Callers get sets of their own."""
+    kind = type(dofn)
+    if kind.__eq__ is not object.__eq__ or kind.__hash__ is not object.__hash__:
+        return _ORIGINAL_SPECS(dofn)
     try:
-        return _SPECS[dofn]
+        states, timers = _SPECS[dofn]
     except KeyError:
-        specs = _SPECS[dofn] = _ORIGINAL_SPECS(dofn)
-        return specs
+        states, timers = _SPECS[dofn] = _ORIGINAL_SPECS(dofn)
     except TypeError:
         return _ORIGINAL_SPECS(dofn)
+    return set(states), set(timers)
 
 
 def view_as(self, cls):

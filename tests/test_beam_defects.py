@@ -227,6 +227,16 @@ def test_a_dofns_state_specs_are_derived_again_at_every_call(monkeypatch):
     assert construction.get_dofn_specs(dofn) == construction.get_dofn_specs(dofn) == (set(), set())
     assert len(wrapped) == 3 * once  # the kept answer is derived once
 
+    class ByValue(beam.DoFn):  # equal to any other ByValue: never taken for another's answer
+        __eq__, __hash__ = (lambda self, other: isinstance(other, ByValue)), (lambda self: 0)
+
+    class Stateful(ByValue):
+        def process(self, element, bag=beam.DoFn.StateParam(userstate.BagStateSpec("bag", PickleCoder()))):
+            yield element
+
+    assert construction.get_dofn_specs(ByValue()) == (set(), set())
+    assert len(construction.get_dofn_specs(Stateful())[0]) == 1
+
 
 def test_every_type_check_parses_the_options_again(monkeypatch):
     """``typehints.is_consistent_with`` asks the pipeline's options for a ``TypeOptions`` view at every check,
