@@ -88,6 +88,40 @@ def test_two_versions_begun_from_one_pointer_cannot_both_commit(s3):
     assert not [k for k in s3.keys(output) if "/two000000000/" in k]
 
 
+def test_a_renewal_beside_another_of_the_same_run_does_not_lose_the_lease(s3, monkeypatch):
+    """The lease thread renews while the commit renews (``seal.check_lease``): both from this run, so the
+    one that finds the other's renewal in place keeps the lease. It was taken for another run's (the
+    second conditional put carried the etag the first had just replaced) and the run was refused."""
+    import threading
+
+    from transforms.sink import objects
+
+    bucket = s3.bucket("renewals")
+    FileSystems.set_options(s3.options())
+    lease = objects.Lease(f"{bucket}/news/_lock", 3.0)
+    lease.take()
+    put, calls = objects.put, []
+
+    def slow_put(path, body, **conditions):  # the first renewal's request is still on its way
+        calls.append(path)
+        if len(calls) == 1:
+            time.sleep(0.5)
+        return put(path, body, **conditions)
+
+    monkeypatch.setattr(objects, "put", slow_put)
+    first = threading.Thread(target=lease.renew)
+    first.start()
+    time.sleep(0.1)
+    second = lease.renew()
+    first.join()
+    assert second and not lease.lost and len(calls) == 2
+    monkeypatch.setattr(objects, "put", put)
+    other = objects.Lease(lease.path, 3.0, etag=lease.etag)  # another run's lease in its place
+    other.holder = "elsewhere"
+    objects.put(lease.path, other.body(), if_match=lease.etag)
+    assert not lease.renew() and lease.lost  # a lease another run took is still lost
+
+
 def _start(*args: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.run", "--runner=DirectRunner", *args],

@@ -208,6 +208,7 @@ class Lease:
     holder: str = dataclasses.field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     etag: str = ""
     lost: bool = False
+    _renewing: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False, compare=False)
 
     def body(self) -> bytes:
         return json.dumps({"holder": self.holder, "expires": time.time() + self.seconds}).encode("utf-8")
@@ -233,14 +234,17 @@ class Lease:
         self.etag = put(self.path, self.body(), if_match=etag)
 
     def renew(self) -> bool:
-        """Extend the lease; False (and ``lost``) when it is no longer ours."""
-        if self.lost:
-            return False
-        try:
-            self.etag = put(self.path, self.body(), if_match=self.etag)
-        except PreconditionFailed:
-            self.lost = True
-        return not self.lost
+        """Extend the lease; False (and ``lost``) when it is no longer ours. One renewal at a time: the
+        lease thread and the commit both renew, and the second of two at once would carry the etag the
+        first had just replaced, and take the lease for lost."""
+        with self._renewing:
+            if self.lost:
+                return False
+            try:
+                self.etag = put(self.path, self.body(), if_match=self.etag)
+            except PreconditionFailed:
+                self.lost = True
+            return not self.lost
 
     def release(self) -> None:
         found = get(self.path)
