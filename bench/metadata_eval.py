@@ -249,7 +249,7 @@ def date_candidates(job: tuple[str, dict]) -> dict:
     stated = [w for v in meta.meta_dates(tree) if (w := parse_datetime(v, None, own_offset=True))]
     names = headline.site_names(tree, p["url"], None)
     head = headline.headline(tree, headline.page_title(tree, names, headline.registered_domain(p["url"]), None))
-    dateline = meta.first_dateline(tree, head) if head is not None else None
+    dateline = meta.first_dateline(tree, head)
     clock = meta.printed_time(dateline)
     out = {}
     for name, values in candidates_of(stated, meta.url_date(p["url"]), found, None, meta.printed_date(dateline)).items():

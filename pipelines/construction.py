@@ -12,8 +12,8 @@ Beam 2.78 spends about 1.5 s of CPU building and translating this project's batc
 
 Both answers depend only on the object asked about, so each is kept for that very object (a DoFn that
 compares by identity, as ``beam.DoFn`` does; an options object with the same flags and values behind it)
-and given again. ``keep_repeated_lookups()`` installs both,
-once per process; ``pipelines.adapter.adapted_runner`` calls it for every job, whatever its runner.
+and given again. ``keep_repeated_lookups()`` installs both, once per process;
+``pipelines.adapter.adapted_runner`` calls it for every job, whatever its runner.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from apache_beam.options import pipeline_options
 from apache_beam.runners.direct import transform_evaluator
 from apache_beam.transforms import userstate
 
-_installed = threading.Lock()
+_installing = threading.Lock()
 _ORIGINAL_SPECS = userstate.get_dofn_specs
 _ORIGINAL_VIEW_AS = pipeline_options.PipelineOptions.view_as
 _SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -62,7 +62,7 @@ def view_as(self, cls):
 
 
 def keep_repeated_lookups() -> None:
-    with _installed:
+    with _installing:
         if userstate.get_dofn_specs is get_dofn_specs:
             return
         userstate.get_dofn_specs = get_dofn_specs

@@ -63,7 +63,7 @@ def published(
     stated = [when for value in metas if (when := parse_datetime(value, not_after, own_offset=True))]
     url_day = stated_dates.url_date(url) or stated_dates.url_date(raw.url)
     head = headline.headline(tree, title) if tree is not None else None
-    dateline = stated_dates.first_dateline(tree, head, not_after) if head is not None else None
+    dateline = stated_dates.first_dateline(tree, head, not_after)
     candidates = date_candidates(stated, url_day, found, not_after, stated_dates.printed_date(dateline))
     when, source = first_plausible([c for name in HTML_DATE_SOURCES for c in candidates[name]], not_after)
     in_utc = when is not None and when.utcoffset() == dt.timedelta(0) and when.time() != dt.time(0)

@@ -72,7 +72,7 @@ def printed_datelines(tree, head, not_after: Optional[dt.datetime] = None) -> It
 
 def first_dateline(tree, head, not_after: Optional[dt.datetime] = None) -> Optional[tuple[str, dt.datetime]]:
     """(line, its date) of the first dateline under the headline element ``head`` that is not an update's
-    ("Updated …"): what the page prints for its readers. None if it prints none."""
+    ("Updated …"): what the page prints for its readers. None if it prints none (or has no headline)."""
     return next(((line, day) for line, day in printed_datelines(tree, head, not_after) if not UPDATE_LABEL.search(line)), None)
 
 
