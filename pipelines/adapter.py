@@ -112,16 +112,22 @@ class _FnApiRunner(fn_runner.FnApiRunner):
 
 
 _CODEC = pa.Codec("zstd", compression_level=1)
+_COMPRESSED_FROM = 256  # bytes of pickle: a band key or an id pair gains nothing from compression but its cost
+_AS_IS = (0).to_bytes(4, "little")
 
 
 def pack(record) -> bytes:
+    """One pickle: compressed behind its size, or, when small, as it is behind a size of 0."""
     data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(data) < _COMPRESSED_FROM:
+        return _AS_IS + data
     return len(data).to_bytes(4, "little") + _CODEC.compress(data, asbytes=True)
 
 
 def unpack(packed: bytes):
     size = int.from_bytes(packed[:4], "little")
-    return pickle.loads(_CODEC.decompress(packed[4:], decompressed_size=size, asbytes=True))
+    data = memoryview(packed)[4:]
+    return pickle.loads(_CODEC.decompress(data, decompressed_size=size, asbytes=True) if size else data)
 
 
 class _Unpacked:

@@ -40,6 +40,8 @@ def test_a_packed_record_comes_back_equal_and_much_smaller():
     packed = pack(article)
     assert unpack(packed) == article
     assert len(packed) < len(pickle.dumps(article)) / 3  # text and entities compressed
+    pair = ("bucket-key", "article-id")
+    assert unpack(pack(pair)) == pair and len(pack(pair)) == 4 + len(pickle.dumps(pair, pickle.HIGHEST_PROTOCOL))
 
 
 def direct_pipeline() -> beam.Pipeline:

@@ -1,5 +1,6 @@
 import re
 import types
+from pathlib import Path
 
 import apache_beam as beam
 import pytest
@@ -29,8 +30,10 @@ from transforms.entities.gazetteer import ruler_names
 from transforms.entities.model import check_installed, installed_models
 from transforms.entities.tag import by_language, latin_share, not_tagged_counter, tagging_language, untagged
 from transforms.schema import Article, Entity, entity_rows
+from transforms.text import whole_word_spans
 
 MODEL = EntitySettings().model
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def article(text: str, language="en", article_id="a") -> Article:
@@ -89,6 +92,19 @@ def gazetteer():
 def test_only_the_ner_runs_with_line_and_rule_sentences_and_the_ruler(nlp):
     assert nlp.pipe_names == ["sentencizer", "newline_sentences", "ner", "entity_ruler"]
     assert load_model(MODEL, ruler_min_population=None).pipe_names == ["sentencizer", "newline_sentences", "ner"]
+
+
+def test_the_ner_multiplies_on_numpys_blas_and_finds_what_it_finds_on_blis():
+    from thinc.api import NumpyOps
+
+    fast, slow = (load_model(MODEL, ruler_min_population=None) for _ in range(2))
+    assert all(isinstance(node.ops, NumpyOps) and not node.ops.use_blis for node in fast.get_pipe("ner").model.walk())
+    for node in slow.get_pipe("ner").model.walk():
+        node.ops = NumpyOps(use_blis=True)
+    texts = [path.read_text() for path in sorted((ROOT / "seeds").iterdir())]
+    found = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in fast.pipe(texts)]
+    assert sum(map(len, found)) > 50
+    assert found == [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in slow.pipe(texts)]
 
 
 def test_mentions_never_cross_a_line_break(nlp):
@@ -371,3 +387,18 @@ def test_summary_names_the_languages_left_untagged():
     assert not_tagged(totals) == [("not tagged: no model for ko", 2), ("not tagged: language unknown", 1)]
     text, _ = summary(totals, 1.0)
     assert re.search(r"^not tagged: no model for ko +2$", text, re.M)
+
+
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("Shearer, SHEARER and Shearer's; Shearers no, _Shearer no, Shearer1 no, 1Shearer no", "Shearer"),
+        ("U.S. and U.S.A. and the U.S.", "U.S."),
+        ("aaaa aa a aa", "aa"),  # overlapping candidates: the first that stands alone wins, as with finditer
+        ("Zürich, Zürichs, éZürich, Zürich\u00e9 and 京Zürich", "Zürich"),
+        ("nothing here", "Smith"),
+    ],
+)
+def test_whole_word_spans_find_what_a_word_bounded_pattern_finds(text, phrase):
+    pattern = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)")
+    assert whole_word_spans(text, phrase) == [m.span() for m in pattern.finditer(text)]

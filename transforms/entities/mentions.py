@@ -28,6 +28,7 @@ from transforms.entities.tables import (
     VOTED_LABELS,
 )
 from transforms.schema import Entity
+from transforms.text import whole_word_spans
 
 Mention = tuple[str, str, int, int]  # (text, label, start, end)
 
@@ -133,10 +134,10 @@ def propagate(text: str, mentions: Sequence[Mention], taken: Sequence[tuple[int,
     added = []
     for name, label in labels.items():
         for variant in sorted({name, name.upper()}):
-            for m in re.finditer(r"(?<!\w)" + re.escape(variant) + r"(?!\w)", text):
-                span = range(m.start(), m.end())
+            for start, end in whole_word_spans(text, variant):
+                span = range(start, end)
                 if taken_chars.isdisjoint(span):
-                    added.append((variant, label, m.start(), m.end()))
+                    added.append((variant, label, start, end))
                     taken_chars.update(span)
     return sorted([*mentions, *added], key=lambda m: m[2])
 

@@ -6,6 +6,11 @@ without tok2vec, tagger, parser and lemmatizer its entities are the same at 2.4x
 stands in for the parser's, and a line break always starts a sentence (headlines, lists and result tables
 otherwise glue "Crewe 0 Watford 2\\nGillingham 0" into one PERSON). For English a gazetteer ruler after
 the NER adds the countries, US states, capitals and big cities the model missed, without overriding it.
+
+The model's matrix products run on numpy's BLAS (OpenBLAS, which picks its kernels for the CPU at run
+time), one thread per worker process (the workers are the parallelism), not on blis: blis 1.3 falls back
+to its generic kernels on CPUs it does not know (this machine's AMD Zen 4), where the NER runs far slower
+with the same entities (docs/entities.md).
 """
 
 from __future__ import annotations
@@ -96,11 +101,25 @@ def load_model(name: str, ruler_min_population: Optional[int] = RULER_MIN_CITY_P
     needed = {"ner"} | {n for n, pipe in nlp.components if "ner" in (getattr(pipe, "listening_components", None) or ())}
     for component in [n for n in nlp.component_names if n not in needed]:
         nlp.remove_pipe(component)
+    _on_numpys_blas(nlp)
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("newline_sentences", before="ner")
     if ruler_min_population is not None and nlp.lang in RULER_LANGUAGES:
         _add_gazetteer_ruler(nlp, ruler_min_population)
     return nlp
+
+
+def _on_numpys_blas(nlp) -> None:
+    """Every layer of every component multiplies with numpy, one BLAS thread in this process (the
+    module's docstring says why)."""
+    from thinc.api import NumpyOps
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+    ops = NumpyOps(use_blis=False)
+    for _, component in nlp.components:
+        for node in component.model.walk() if hasattr(component, "model") else ():
+            node.ops = ops
 
 
 def _add_gazetteer_ruler(nlp, min_population: int) -> None:
