@@ -54,8 +54,8 @@ def _is_word_char(ch: str) -> bool:
 
 def whole_word_spans(text: str, phrase: str) -> list[tuple[int, int]]:
     """Where ``phrase`` occurs in ``text`` with no word character on either side: what
-    ``re.finditer(r"(?<!\\w)" + re.escape(phrase) + r"(?!\\w)", text)`` finds, at 50x the speed (a
-    pattern that opens with a look-behind is tried at every position)."""
+    ``re.finditer(r"(?<!\\w)" + re.escape(phrase) + r"(?!\\w)", text)`` finds, without its cost (a
+    pattern that opens with a look-behind is tried at every position; ``str.find`` jumps to the phrase)."""
     spans, size, at = [], len(phrase), text.find(phrase)
     while at >= 0:
         end = at + size

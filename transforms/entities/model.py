@@ -9,8 +9,8 @@ the NER adds the countries, US states, capitals and big cities the model missed,
 
 The model's matrix products run on numpy's BLAS (OpenBLAS, which picks its kernels for the CPU at run
 time), one thread per worker process (the workers are the parallelism), not on blis: blis 1.3 falls back
-to its generic kernels on CPUs it does not know (this machine's AMD Zen 4), where the NER runs far slower
-with the same entities (docs/entities.md).
+to its generic kernels on CPUs it does not know, where the NER runs far slower with the same entities
+(docs/entities.md has the CPU and the figures).
 """
 
 from __future__ import annotations
