@@ -3,7 +3,7 @@
     python -m bench.scale_bench [--sizes 1000 10000 100000] [--workers 1 2] [--corpora /tmp/news-bench]
 
 For each size N (a corpus from tests/support/corpus.py, 30% syndicated copies, generated once and kept):
-- plain loop: read, parse (trafilatura / text heuristics), clean, MinHash and spaCy NER (batches of 64)
+- plain loop: read, parse (trafilatura / text heuristics), clean, MinHash and spaCy NER (the pipeline's batches)
   over the same documents in one Python process: docs/s per stage and in all;
 - the pipeline (DirectRunner: in-memory for 1 worker, multi_processing for more), in a child process:
   end-to-end docs/s, docs/s per stage from the runner's per-step execution time, peak RSS of the
@@ -73,9 +73,10 @@ def plain_loop(folder: Path, limit: int | None = None) -> dict[str, float]:
     settings = DedupeSettings()
     _ = [(content_hash(a.text), sketch(a.text, settings)) for a in articles]
     seconds["minhash"] = time.perf_counter() - started
-    nlp = load_model(EntitySettings().model)
+    entity_settings = EntitySettings()
+    nlp = load_model(entity_settings.model)
     started = time.perf_counter()
-    _ = [len(doc.ents) for doc in nlp.pipe((a.text for a in articles), batch_size=64)]
+    _ = [len(doc.ents) for doc in nlp.pipe((a.text for a in articles), batch_size=entity_settings.batch_size)]
     seconds["ner"] = time.perf_counter() - started
     seconds["documents"] = len(documents)
     return seconds

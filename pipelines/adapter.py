@@ -18,6 +18,11 @@ DirectRunner (the in-process FnApiRunner, one process or several):
   value of a ``GroupByKey`` (and so of a ``CoGroupByKey``) crosses it as one zstd-compressed pickle (~2 KB),
   unpacked as the group is iterated. Canary:
   ``tests/test_beam_defects.py::test_the_grouping_buffer_holds_values_decoded``.
+- flattened values packed: a ``Flatten`` of two or more inputs is not fused: each input is written whole to a
+  buffer in the runner's process, with the value's own coder (a tagged article: ~7 KB, its text and entities
+  uncompressed), and read back by the next stage; a ``CoGroupByKey`` flattens every side this way before it
+  groups. Each value crosses it packed (~2.8 KB). Canary:
+  ``tests/test_beam_defects.py::test_a_flatten_of_several_inputs_is_held_in_a_runner_buffer``.
 
 DaskRunner (batch only):
 - tagged outputs split apart: the DaskRunner hands every output of a ``ParDo`` (main and tagged) to every
@@ -97,7 +102,7 @@ class _FnApiRunner(fn_runner.FnApiRunner):
     """The FnApiRunner with the DirectRunner's workarounds."""
 
     def run_pipeline(self, pipeline, options):
-        pipeline.replace_all([_PackGroupedValues()])
+        pipeline.replace_all([_PackGroupedValues(), _PackFlattenedValues()])
         return super().run_pipeline(pipeline, options)
 
     def run_stages(self, stage_context, stages):
@@ -179,6 +184,33 @@ class _PackGroupedValues(PTransformOverride):
 
     def get_replacement_transform_for_applied_ptransform(self, applied):
         return _PackedGroupByKey()
+
+
+class _PackedFlatten(beam.PTransform):
+    """``Flatten``: the same elements out, each packed while the runner holds it between stages."""
+
+    def expand(self, pcolls):
+        pcolls = (pcolls,) if isinstance(pcolls, beam.pvalue.PCollection) else tuple(pcolls)
+        element_type = pcolls[0].element_type if len({p.element_type for p in pcolls}) == 1 else Any
+        return (
+            [pcoll | f"Pack{i}" >> beam.Map(pack) for i, pcoll in enumerate(pcolls)]
+            | "Flatten" >> beam.Flatten()
+            | "Unpack" >> beam.Map(unpack).with_output_types(element_type)
+        )
+
+
+class _PackFlattenedValues(PTransformOverride):
+    """Every ``Flatten`` the runner holds (of two or more inputs; a ``CoGroupByKey``'s too) packed."""
+
+    def matches(self, applied) -> bool:
+        return (
+            isinstance(applied.transform, beam.Flatten)
+            and len(applied.inputs) > 1
+            and not (applied.parent and isinstance(applied.parent.transform, _PackedFlatten))
+        )
+
+    def get_replacement_transform_for_applied_ptransform(self, applied):
+        return _PackedFlatten()
 
 
 # -------------------------------------------------------------------------------------------- DaskRunner

@@ -8,7 +8,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.adapter import _PackedGroupByKey, adapted_runner, pack, unpack
+from pipelines.adapter import _PackedFlatten, _PackedGroupByKey, adapted_runner, pack, unpack
 from pipelines.checks import DASK_RUNNER
 from tests.test_dask_defects import writer
 from transforms.schema import Article, Entity, ErrorRecord
@@ -50,13 +50,13 @@ def direct_pipeline() -> beam.Pipeline:
     return beam.Pipeline(runner=adapted_runner(options), options=options)
 
 
-def packed_groups(pipeline) -> int:
-    """How many of the job's groupings the adapter packed (``assert_that``'s own left out)."""
+def packed_groups(pipeline, kind: type = _PackedGroupByKey) -> int:
+    """How many of the job's groupings (or flattens) the adapter packed (``assert_that``'s own left out)."""
     found = []
 
     class Visitor(beam.pipeline.PipelineVisitor):
         def enter_composite_transform(self, node):
-            if isinstance(node.transform, _PackedGroupByKey) and not node.full_label.startswith("assert_that"):
+            if isinstance(node.transform, kind) and not node.full_label.startswith("assert_that"):
                 found.append(node)
 
     pipeline.visit(Visitor())
@@ -99,7 +99,18 @@ def test_packed_join_gives_what_co_group_by_key_gives():
                 ]
             ),
         )
-    assert packed_groups(test_pipeline) == 1
+    assert packed_groups(test_pipeline) == 1 and packed_groups(test_pipeline, _PackedFlatten) == 1
+
+
+def test_packed_flatten_gives_what_flatten_gives_and_leaves_one_input_alone():
+    test_pipeline = direct_pipeline()
+    articles, errors = [an_article(i) for i in range(3)], [ErrorRecord("x.txt", "parse", "bad")]
+    with test_pipeline as p:
+        both = (p | "Articles" >> beam.Create(articles), p | "Errors" >> beam.Create(errors)) | "Both" >> beam.Flatten()
+        alone = (p | "Alone" >> beam.Create([1, 2]),) | "One" >> beam.Flatten()
+        assert_that(both, equal_to(articles + errors))
+        assert_that(alone, equal_to([1, 2]), label="assert_that_alone")
+    assert packed_groups(test_pipeline, _PackedFlatten) == 1
 
 
 def run_on_adapted_dask(build, address: str) -> None:

@@ -155,6 +155,19 @@ def test_the_grouping_buffer_holds_values_decoded():
     assert held == [record] and not isinstance(held[0], bytes)  # the object itself, not its encoded bytes
 
 
+def test_a_flatten_of_several_inputs_is_held_in_a_runner_buffer():
+    """The FnApiRunner does not fuse a ``Flatten`` of two or more inputs into its consumer: each input's stage
+    writes its values, encoded, to one buffer the runner holds until the consuming stage reads it.
+    Workaround: ``pipelines.adapter`` packs each value of such a flatten on that runner."""
+    from apache_beam.runners.worker.bundle_processor import DATA_OUTPUT_URN
+
+    pipeline = beam.Pipeline()
+    _ = (pipeline | "A" >> beam.Create([1]), pipeline | "B" >> beam.Create([2])) | "Both" >> beam.Flatten() | beam.Map(str)
+    _, stages = fn_runner.FnApiRunner().create_stages(pipeline.to_runner_api())
+    writes = [t for stage in stages for t in stage.transforms if t.unique_name.startswith("Both/Write/")]
+    assert len(writes) == 2 and all(t.spec.urn == DATA_OUTPUT_URN for t in writes)
+
+
 class _DeferOnce(beam.DoFn):
     """Emits the time of each call: position 0 at once, then the rest deferred by three seconds."""
 

