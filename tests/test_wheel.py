@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 WHEEL = f"{PROJECT['name'].replace('-', '_')}-{PROJECT['version']}-py3-none-any.whl"
 LOCK = ROOT / "requirements.lock"
-CACHE_MISS = "network was disabled"  # uv's hint when --offline meets a cold cache
+CACHE_MISS = ("network was disabled", "network connectivity is disabled")  # uv's words when --offline meets a cold cache
 
 
 def uv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -33,7 +33,7 @@ def uv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     process = subprocess.run(
         [sys.executable, "-m", "uv", *args, "--offline"], cwd=cwd, capture_output=True, text=True, timeout=900
     )
-    if process.returncode and CACHE_MISS in process.stderr:
+    if process.returncode and any(hint in process.stderr.lower() for hint in CACHE_MISS):
         pytest.skip(f"uv's cache lacks a locked package (install the project with `make` first): {process.stderr[-300:]}")
     assert process.returncode == 0, f"uv {' '.join(args)}:\n{process.stderr}"
     return process
