@@ -60,6 +60,6 @@ def cached_file(name: str, build: Callable[[Path], None]) -> Iterator[Path]:
 
 
 def forget(name: str) -> None:
-    """Remove a cached file that could not be read (a file of another Python, a disk that lost it)."""
+    """Remove a cached file that could not be read (cut short or damaged on disk), to be built again."""
     with contextlib.suppress(OSError):
         (cache_folder() / name).unlink()
