@@ -21,7 +21,8 @@ DirectRunner (the in-process FnApiRunner, one process or several):
 - flattened values packed: a ``Flatten`` of two or more inputs is not fused: each input is written whole to a
   buffer in the runner's process, with the value's own coder (a tagged article: ~7 KB, its text and entities
   uncompressed), and read back by the next stage; a ``CoGroupByKey`` flattens every side this way before it
-  groups. Each value crosses it packed (~2.8 KB). Canary:
+  groups. Each value crosses it packed (~2.8 KB); a join (of a dict of inputs) is packed whole instead,
+  each value once before its flatten and grouping. Canary:
   ``tests/test_beam_defects.py::test_a_flatten_of_several_inputs_is_held_in_a_runner_buffer``.
 
 DaskRunner (batch only):
@@ -53,7 +54,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -102,7 +103,7 @@ class _FnApiRunner(fn_runner.FnApiRunner):
     """The FnApiRunner with the DirectRunner's workarounds."""
 
     def run_pipeline(self, pipeline, options):
-        pipeline.replace_all([_PackGroupedValues(), _PackFlattenedValues()])
+        pipeline.replace_all([_PackJoins(), _PackGroupedValues(), _PackFlattenedValues()])  # joins first: whole
         return super().run_pipeline(pipeline, options)
 
     def run_stages(self, stage_context, stages):
@@ -165,25 +166,30 @@ class _PackedGroupByKey(beam.PTransform):
         )
 
 
-_NOT_PACKED = (_PackedGroupByKey, beam.CombinePerKey, beam.CombineGlobally, beam.Reshuffle, ReshufflePerKey)
+class _PackedCoGroupByKey(beam.PTransform):
+    """``CoGroupByKey`` of a dict of inputs: the same (key, {tag: values}) out, each value packed once before
+    the join's own flatten and grouping (packing each of those unpacked and packed every value in between)."""
+
+    def __init__(self, tags: list[str]):
+        super().__init__()
+        self.tags = tags
+
+    def expand(self, pcolls):
+        pcolls = (pcolls,) if isinstance(pcolls, beam.pvalue.PCollection) else tuple(pcolls)
+        packed = {tag: pcoll | f"Pack[{tag}]" >> beam.MapTuple(_pack_value) for tag, pcoll in zip(self.tags, pcolls)}
+        return packed | "Join" >> beam.CoGroupByKey() | "Unpack" >> beam.MapTuple(_unpack_joined)
 
 
-class _PackGroupedValues(PTransformOverride):
-    """Every ``GroupByKey`` of the job (a ``CoGroupByKey``'s too) packed; not those of a combine, which the
-    FnApiRunner lifts into partial combines before any grouping, nor a reshuffle's (small values, spread)."""
+def _unpack_joined(key, joined: dict) -> tuple[Any, dict]:
+    return key, {tag: [unpack(v) for v in values] for tag, values in joined.items()}
 
-    def matches(self, applied) -> bool:
-        if not isinstance(applied.transform, beam.GroupByKey):
-            return False
-        parent = applied.parent
-        while parent is not None:
-            if isinstance(parent.transform, _NOT_PACKED):
-                return False
-            parent = parent.parent
-        return True
 
-    def get_replacement_transform_for_applied_ptransform(self, applied):
-        return _PackedGroupByKey()
+def _join_tags(applied) -> Optional[list[str]]:
+    """The tags of a join of a dict of short string tags, which Beam keeps on the join's inner step (a
+    replacement is handed the inputs alone); None for any other join, which gives tuples back."""
+    parts = {part.full_label.rsplit("/", 1)[-1]: part for part in applied.parts}
+    impl = parts.get("CoGroupByKeyImpl")
+    return None if impl is None or "RestoreTags" in parts else list(impl.main_inputs)
 
 
 class _PackedFlatten(beam.PTransform):
@@ -199,15 +205,46 @@ class _PackedFlatten(beam.PTransform):
         )
 
 
-class _PackFlattenedValues(PTransformOverride):
-    """Every ``Flatten`` the runner holds (of two or more inputs; a ``CoGroupByKey``'s too) packed."""
+# Inside these, values are packed already, or small (a combine, which the FnApiRunner lifts into partial
+# combines before any grouping; a reshuffle: small values, spread).
+_NOT_PACKED = (_PackedCoGroupByKey, _PackedGroupByKey, _PackedFlatten, beam.CombinePerKey, beam.CombineGlobally)
+_NOT_PACKED += (beam.Reshuffle, ReshufflePerKey)
+
+
+def _inside_packed(applied) -> bool:
+    parent = applied.parent
+    while parent is not None:
+        if isinstance(parent.transform, _NOT_PACKED):
+            return True
+        parent = parent.parent
+    return False
+
+
+class _PackJoins(PTransformOverride):
+    """Every ``CoGroupByKey`` of a dict of inputs packed whole."""
 
     def matches(self, applied) -> bool:
-        return (
-            isinstance(applied.transform, beam.Flatten)
-            and len(applied.inputs) > 1
-            and not (applied.parent and isinstance(applied.parent.transform, _PackedFlatten))
-        )
+        return isinstance(applied.transform, beam.CoGroupByKey) and not _inside_packed(applied) and bool(_join_tags(applied))
+
+    def get_replacement_transform_for_applied_ptransform(self, applied):
+        return _PackedCoGroupByKey(_join_tags(applied))
+
+
+class _PackGroupedValues(PTransformOverride):
+    """Every other ``GroupByKey`` of the job packed (another join's too)."""
+
+    def matches(self, applied) -> bool:
+        return isinstance(applied.transform, beam.GroupByKey) and not _inside_packed(applied)
+
+    def get_replacement_transform_for_applied_ptransform(self, applied):
+        return _PackedGroupByKey()
+
+
+class _PackFlattenedValues(PTransformOverride):
+    """Every other ``Flatten`` the runner holds (of two or more inputs) packed."""
+
+    def matches(self, applied) -> bool:
+        return isinstance(applied.transform, beam.Flatten) and len(applied.inputs) > 1 and not _inside_packed(applied)
 
     def get_replacement_transform_for_applied_ptransform(self, applied):
         return _PackedFlatten()

@@ -8,7 +8,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.adapter import _PackedFlatten, _PackedGroupByKey, adapted_runner, pack, unpack
+from pipelines.adapter import _PackedCoGroupByKey, _PackedFlatten, _PackedGroupByKey, adapted_runner, pack, unpack
 from pipelines.checks import DASK_RUNNER
 from tests.test_dask_defects import writer
 from transforms.schema import Article, Entity, ErrorRecord
@@ -99,7 +99,9 @@ def test_packed_join_gives_what_co_group_by_key_gives():
                 ]
             ),
         )
-    assert packed_groups(test_pipeline) == 1 and packed_groups(test_pipeline, _PackedFlatten) == 1
+    # the join packed whole, each value once: not its flatten and grouping again
+    assert packed_groups(test_pipeline, _PackedCoGroupByKey) == 1
+    assert packed_groups(test_pipeline) == 0 and packed_groups(test_pipeline, _PackedFlatten) == 0
 
 
 def test_packed_flatten_gives_what_flatten_gives_and_leaves_one_input_alone():
