@@ -14,8 +14,9 @@ from transforms.dedupe.clusters import (
     bucket_pairs,
     candidate_pairs,
     cluster_decisions,
+    copy_edges,
     fewest_candidates,
-    verified_edges,
+    similar_pairs,
 )
 from transforms.dedupe.fingerprints import (
     Fingerprint,
@@ -141,8 +142,14 @@ def packed(*values: int) -> bytes:
 
 def test_only_copies_become_edges():
     b = Sketch(packed(1, 2, 3, 9), 100)
-    joined = {"sketch": [b], "first": [("a", Sketch(packed(1, 2, 3, 4), 100)), ("c", Sketch(packed(7, 8, 9, 9), 100))]}
-    assert list(verified_edges("b", joined, SETTINGS)) == [("a", "b", 0.8571)]  # J 0.75: 85.7 of 100 shared
+    pairs = [("a", "b", None, Sketch(packed(1, 2, 3, 4), 100), b), ("c", "b", None, Sketch(packed(7, 8, 9, 9), 100), b)]
+    similar = [found for pair in pairs for found in similar_pairs(pair, SETTINGS)]
+    assert similar == [("a", ("b", 0.8571))]  # J 0.75: 85.7 of 100 shared
+    story = np.arange(300, dtype="<u2")
+    other = np.concatenate((story[:100], np.arange(1000, 1300, dtype="<u2")))  # shares a passage, has its own
+    assert list(copy_edges(("a", "b", 0.8571, story.tobytes(), story.tobytes()), SETTINGS)) == [("a", "b", 0.8571)]
+    assert list(copy_edges(("a", "b", 0.8571, story.tobytes(), other.tobytes()), SETTINGS)) == []
+    assert list(copy_edges(("a", "b", 0.8571, b"", b"x"), SETTINGS)) == [("a", "b", 0.8571)]  # outline unknown: a copy
 
 
 def test_candidate_pairs_of_large_buckets_pair_with_anchors_only(monkeypatch):

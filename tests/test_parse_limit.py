@@ -8,7 +8,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.support.feed_server import article_page
-from transforms.parse import HtmlOptions, ParseDocuments, parse_document
+from transforms.parse import HtmlOptions, ParseDocuments, limit, parse_document
 from transforms.parse.html import parse_html
 from transforms.parse.limit import Sandbox, TimeLimitExceeded, within_time_limit
 from transforms.schema import RawDocument
@@ -44,6 +44,21 @@ def test_a_call_over_the_limit_is_stopped_and_the_next_one_gets_a_new_process():
         assert sandbox._child is None  # killed, not left running
         assert sandbox.call(30, divmod, 9, 4) == (2, 1)
         assert sandbox._child.pid != first
+    finally:
+        sandbox.close()
+
+
+def test_a_child_left_idle_is_stopped_and_started_again_for_the_next_call(monkeypatch):
+    monkeypatch.setattr(limit, "IDLE_SECONDS", 0.5)  # the watcher looks every 0.5 s
+    sandbox = Sandbox()
+    try:
+        assert sandbox.call(30, divmod, 9, 4) == (2, 1)
+        child = sandbox._child
+        deadline = time.monotonic() + 20
+        while sandbox._child is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sandbox._child is None and child.poll() is not None  # stopped, its memory back
+        assert sandbox.call(30, divmod, 9, 4) == (2, 1)
     finally:
         sandbox.close()
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
-from transforms.write import TABLES, WriteDataset, parquet, write_parquet
+from transforms.write import TABLES, WriteDataset, spill, write_parquet
 from transforms.write.commit import ensure_tables
 from transforms.write.tables import commit
 
@@ -25,21 +25,34 @@ def test_write_parquet_lands_the_file_in_new_folders(tmp_path):
     assert pq.read_schema(path) == ARTICLES_SCHEMA
 
 
-def test_a_write_group_becomes_the_same_table_whatever_order_its_rows_came_in(monkeypatch):
-    monkeypatch.setattr(parquet, "ROWS_PER_BATCH", 3)  # several batches from these few rows
+def test_spilled_rows_come_back_as_the_same_table_whatever_order_they_came_in(tmp_path, monkeypatch):
+    monkeypatch.setattr(spill, "ROWS_PER_BATCH", 3)  # several batches from these few rows
+    monkeypatch.setattr(spill, "BYTES_PER_SPILL", 1)  # and a spill file per batch
     day = dt.date(2021, 8, 16)
     rows = [
         {"article_id": f"a{i % 4}", "entity": f"E{i}", "label": "ORG", "mentions": i, "published_date": day} for i in range(10)
     ] + [{"article_id": "a0", "entity": "E0", "label": "GPE", "mentions": 1, "latitude": None, "published_date": None}]
-    groups = [rows[i : i + 2] for i in range(0, len(rows), 2)]
     schema = TABLES["entities"]
-    built = parquet.sorted_table(groups, schema)
+
+    def spilled(row_lists, folder):
+        buffer = spill.SpillBuffer(str(tmp_path / folder), lambda key: schema)
+        written = [item for rows in row_lists for item in buffer.add("k", rows)] + buffer.spill()
+        assert {key for key, _ in written} == {"k"}
+        return [path for _, path in written]
+
+    groups = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+    paths = spilled(groups, "one")
+    assert len(paths) == 3  # written out each time 3 or more rows are held
+    built = spill.read_spills(paths, schema)
     assert built.schema == schema and built.num_rows == len(rows)
-    assert parquet.sorted_table(reversed(groups), schema).equals(built)
-    assert parquet.sorted_table([[row] for row in rows[::-1]], schema).equals(built)
+    assert spill.read_spills(spilled(reversed(groups), "two"), schema).equals(built)
+    assert spill.read_spills(spilled([[row] for row in rows[::-1]], "three"), schema).equals(built)
     key = [(r["article_id"], r["entity"], r["label"]) for r in built.to_pylist()]
     assert key == sorted(key)
-    assert parquet.sorted_table([], schema).num_rows == 0
+    assert spill.read_spills([], schema).num_rows == 0
+    spill.remove_spills(str(tmp_path / "one"))
+    assert not (tmp_path / "one").exists()
+    spill.remove_spills(str(tmp_path / "never-written"))
 
 
 def test_entity_rows_count_mentions_per_canonical_name():
@@ -83,7 +96,7 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
             "errors": p | "E" >> beam.Create([], reshuffle=False).with_output_types(ErrorRecord),
         } | WriteDataset(str(tmp_path), "run1")
 
-    assert not list(tmp_path.rglob(".*tmp"))
+    assert not list(tmp_path.rglob(".*tmp")) and not (tmp_path / spill.SPILL).exists()
     articles = ds.dataset(tmp_path / "articles", partitioning="hive").to_table()
     assert articles.schema == ARTICLES_SCHEMA.append(pa.field("published_date", pa.date32())).append(
         pa.field("published_month", pa.string())

@@ -2,8 +2,9 @@
 
 Each step is a named sub-transform: exact edges (articles with the same content hash), candidate pairs
 (representatives sharing an LSH band key, grouped by bucket so a grouping holds a few thousand keys, not
-millions), verification (each pair joined to both signatures and kept when similar enough: carrying whole
-signatures under every band key would make this the pipeline's largest shuffle), components (union-find
+millions), verification (each pair joined to both signatures and, when similar enough, to both outlines:
+carrying whole sketches under every band key, or with every pair, would make this the pipeline's largest
+shuffle), components (union-find
 as a ``CombineFn``: partial forests merge, so memory grows with the duplicated documents only) and
 decisions (each cluster keeps its canonical article).
 """
@@ -22,12 +23,13 @@ from transforms.dedupe.clusters import (
     apply_decision,
     bucket_pairs,
     cluster_decisions,
+    copy_edges,
     exact_duplicate_edges,
     fewest_candidates,
+    similar_pairs,
     swapped,
-    verified_edges,
 )
-from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, with_content_hash
+from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, signature_only, with_content_hash
 from transforms.schema import DEDUPE, Article, Duplicate
 from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
@@ -76,26 +78,56 @@ class CandidatePairs(beam.PTransform):
         )
 
 
+def _with_first(joined) -> Iterator[tuple[str, tuple]]:
+    first_id, grouped = joined
+    for value in grouped["value"]:
+        for second_id, carried in grouped["pair"]:
+            yield second_id, (first_id, carried, value)
+
+
+def _with_second(joined) -> Iterator[tuple]:
+    second_id, grouped = joined
+    for value in grouped["value"]:
+        for first_id, carried, first_value in grouped["pair"]:
+            yield first_id, second_id, carried, first_value, value
+
+
+class JoinBothEnds(beam.PTransform):
+    """{"pairs": (first id, (second id, carried)), "values": (id, value)} -> (first id, second id, carried,
+    first's value, second's value) for every pair whose two ends have a value: two joins, by each end."""
+
+    def expand(self, inputs):
+        values = inputs["values"]
+        first = (
+            {"pair": inputs["pairs"], "value": values} | "ByFirst" >> beam.CoGroupByKey() | "First" >> beam.FlatMap(_with_first)
+        )
+        return {"pair": first, "value": values} | "BySecond" >> beam.CoGroupByKey() | "Second" >> beam.FlatMap(_with_second)
+
+
 class VerifiedEdges(beam.PTransform):
     """{"pairs": (first id, second id), "fingerprints": ...} -> (first, second, coverage) edges of the pairs
-    that are copies of one story; two joins bring each pair both sketches."""
+    that are copies of one story. Every pair is joined to both signatures (480 bytes each); only the few that
+    the signatures let through are joined to both outlines (2 bytes a word), to tell a copy from two stories
+    sharing text, so a pair's copies of whole sketches never pile up in a grouping."""
 
     def __init__(self, settings: DedupeSettings):
         super().__init__()
         self.settings = settings
 
     def expand(self, inputs):
-        sketches = inputs["fingerprints"] | "Sketches" >> beam.Map(lambda f: (f.article_id, f.sketch))
-        with_first = (
-            {"second": inputs["pairs"], "sketch": sketches}
-            | "FirstSketch" >> beam.CoGroupByKey()
-            | "BySecond"
-            >> beam.FlatMap(lambda kv: ((second, (kv[0], sketch)) for sketch in kv[1]["sketch"] for second in kv[1]["second"]))
+        fingerprints, settings = inputs["fingerprints"], self.settings
+        signatures = fingerprints | "Signatures" >> beam.Map(lambda f: (f.article_id, signature_only(f).sketch))
+        outlines = fingerprints | "Outlines" >> beam.Map(lambda f: (f.article_id, f.sketch.outline))
+        pairs = inputs["pairs"] | "Carry" >> beam.MapTuple(lambda first, second: (first, (second, None)))
+        similar = (
+            {"pairs": pairs, "values": signatures}
+            | "JoinSignatures" >> JoinBothEnds()
+            | "Similar" >> beam.FlatMap(similar_pairs, settings)
         )
         return (
-            {"first": with_first, "sketch": sketches}
-            | "SecondSketch" >> beam.CoGroupByKey()
-            | "Verify" >> beam.FlatMap(lambda kv, settings: verified_edges(kv[0], kv[1], settings), self.settings)
+            {"pairs": similar, "values": outlines}
+            | "JoinOutlines" >> JoinBothEnds()
+            | "Copies" >> beam.FlatMap(copy_edges, settings)
             | "Count" >> count_as(DEDUPE, VERIFIED_PAIRS)
         )
 
@@ -115,8 +147,9 @@ class Decisions(beam.PTransform):
     """{"fingerprints": ..., "roots": (id, root)} -> (article id, Decision) for every clustered article."""
 
     def expand(self, inputs):
+        fingerprints = inputs["fingerprints"] | "ById" >> beam.Map(lambda f: _keyed(signature_only(f)))
         return (
-            {"fingerprint": inputs["fingerprints"] | "ById" >> beam.Map(_keyed), "root": inputs["roots"]}
+            {"fingerprint": fingerprints, "root": inputs["roots"]}
             | "JoinRoots" >> beam.CoGroupByKey()
             | "ByCluster" >> beam.FlatMap(lambda kv: ((root, fp) for root in kv[1]["root"] for fp in kv[1]["fingerprint"]))
             | "Clusters" >> beam.GroupByKey()

@@ -11,7 +11,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, canonical_order, overlap, verify
+from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, canonical_order, overlap, similarity, two_stories
 from transforms.schema import Article, Duplicate
 
 
@@ -72,13 +72,21 @@ def bucket_pairs(keyed_ids: Iterable[tuple[str, str]]) -> Iterator[tuple[str, st
         yield from candidate_pairs(article_ids)
 
 
-def verified_edges(second_id: str, joined: dict, settings: DedupeSettings) -> Iterator[tuple[str, str, float]]:
-    """Candidate pairs (first id and sketch, keyed by the second id) kept when they are copies of one story."""
-    for sketch in joined["sketch"]:
-        for first_id, first_sketch in joined["first"]:
-            score = verify(first_sketch, sketch, settings)
-            if score is not None:
-                yield first_id, second_id, score
+def similar_pairs(joined: tuple, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, float]]]:
+    """A candidate pair with both signatures (``JoinBothEnds``) -> (first id, (second id, score)) when the
+    signatures say it could be a copy."""
+    first_id, second_id, _, first, second = joined
+    score = similarity(first, second, settings)
+    if score is not None:
+        yield first_id, (second_id, score)
+
+
+def copy_edges(joined: tuple, settings: DedupeSettings) -> Iterator[tuple[str, str, float]]:
+    """A similar pair with both outlines -> the (first id, second id, score) edge unless the two texts are two
+    stories that share text."""
+    first_id, second_id, score, first, second = joined
+    if not two_stories(first, second, settings):
+        yield first_id, second_id, score
 
 
 class ConnectedComponents(beam.CombineFn):

@@ -161,6 +161,12 @@ def sketch(text: str, settings: DedupeSettings = DedupeSettings()) -> Sketch:
     return Sketch(np.asarray(minhash.digest(), dtype="<u4").tobytes(), len(grams), outline(sequence))
 
 
+def signature_only(fp: Fingerprint) -> Fingerprint:
+    """A fingerprint without its outline, for the steps that never compare passages: an outline is most of
+    a fingerprint's bytes (2 a word, against 480 for the signature)."""
+    return dataclasses.replace(fp, sketch=dataclasses.replace(fp.sketch, outline=b""))
+
+
 def fingerprint(article: Article, settings: DedupeSettings = DedupeSettings()) -> Fingerprint:
     return Fingerprint(
         article.article_id, article.content_hash, article.published_at, article.word_count, sketch(article.text, settings)
@@ -235,18 +241,22 @@ def own_passage(a: bytes, b: bytes) -> int:
     return int((cuts_end - cuts_start).max())
 
 
-def two_stories(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> bool:
-    """Whether each text carries a passage of its own: two stories that share text, not two copies.
-    Unknown (an outline missing) counts as no."""
-    return bool(a.outline and b.outline) and min(own_passage(a.outline, b.outline), own_passage(b.outline, a.outline)) >= (
-        settings.own_passage
-    )
+def two_stories(a: bytes, b: bytes, settings: DedupeSettings = DedupeSettings()) -> bool:
+    """Whether each text carries a passage of its own, from their outlines: two stories that share text,
+    not two copies. Unknown (an outline missing) counts as no."""
+    return bool(a and b) and min(own_passage(a, b), own_passage(b, a)) >= settings.own_passage
+
+
+def similarity(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> Optional[float]:
+    """The pair's estimated coverage if their signatures say they could be copies, else None."""
+    found = overlap(a, b)
+    return round(found.coverage, 4) if is_duplicate(found, settings) else None
 
 
 def verify(a: Sketch, b: Sketch, settings: DedupeSettings = DedupeSettings()) -> Optional[float]:
     """The pair's score (estimated coverage: the ``similarity`` column) if they are copies of one story, else None."""
-    found = overlap(a, b)
-    return round(found.coverage, 4) if is_duplicate(found, settings) and not two_stories(a, b, settings) else None
+    score = similarity(a, b, settings)
+    return score if score is not None and not two_stories(a.outline, b.outline, settings) else None
 
 
 def canonical_order(member: Fingerprint) -> tuple:

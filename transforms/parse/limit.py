@@ -7,7 +7,8 @@ first HTML page, ~1 s with its imports, then reused) that runs the function it i
 misses its deadline kills the child, which is started afresh for the next page, and raises
 ``TimeLimitExceeded``, which the stage records as an error row. The child talks over its own stdin and a
 private copy of stdout (its stdout proper goes to stderr, so a library that prints cannot corrupt a frame)
-and ends when its parent does (end of stdin). Per page the round trip costs well under a millisecond
+and ends when its parent does (end of stdin), or is stopped after ``IDLE_SECONDS`` without a page (a batch
+run's parsing is over long before its tagging, and the child holds ~60 MB). Per page the round trip costs well under a millisecond
 (docs/extraction.md); a spawned child, not a fork, since forking a threaded worker can deadlock.
 """
 
@@ -31,6 +32,7 @@ from transforms.child import python_child
 
 _HEADER = struct.Struct("!Q")
 STARTUP_SECONDS = 300.0  # a new child's imports (1-5 s; more on a loaded machine)
+IDLE_SECONDS = 60.0  # a child unused this long is stopped, and started again for the next page
 _CHILD = f"from {__name__} import _serve\n_serve()\n"  # the extraction modules, not Beam (``child``)
 
 
@@ -43,15 +45,30 @@ class Sandbox:
 
     def __init__(self):
         self._child: Optional[subprocess.Popen] = None
+        self._lock = threading.Lock()  # a call, or the idle check (``_stop_idle``), never both at once
+        self._used = time.monotonic()
 
     def call(self, seconds: float, fn: Callable, *args, preload: tuple[str, ...] = ()) -> Any:
         """``fn(*args)`` in the child; its exception is raised here; over ``seconds``, TimeLimitExceeded.
         A child started for this call first imports ``fn``'s module and ``preload`` (what ``fn`` imports
         when first called), on a deadline of its own: a page's limit is for the page, not for imports."""
-        if self._child is None or self._child.poll() is not None:
-            self._start()
-            self._exchange(STARTUP_SECONDS, _import, ((fn.__module__, *preload),), "starting the extraction process")
-        return self._exchange(seconds, fn, args, "extraction")
+        with self._lock:
+            try:
+                if self._child is None or self._child.poll() is not None:
+                    self._start()
+                    self._exchange(STARTUP_SECONDS, _import, ((fn.__module__, *preload),), "starting the extraction process")
+                return self._exchange(seconds, fn, args, "extraction")
+            finally:
+                self._used = time.monotonic()
+
+    def stop_if_idle(self) -> None:
+        """Stop the child if no call has used it for ``IDLE_SECONDS``; a call under way is left alone."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._child is not None and time.monotonic() - self._used >= IDLE_SECONDS:
+                    self.close()
+            finally:
+                self._lock.release()
 
     def _exchange(self, seconds: float, fn: Callable, args: tuple, what: str) -> Any:
         child = self._child
@@ -83,6 +100,7 @@ class Sandbox:
         command, env = python_child(__name__, _CHILD)
         self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
         _CHILDREN.add(self)
+        _watch_idle()
 
 
 def _read_frame(stream, deadline: float) -> Any:
@@ -115,6 +133,24 @@ def within_time_limit(seconds: float, fn: Callable, *args, preload: tuple[str, .
     if sandbox is None:
         sandbox = _LOCAL.sandbox = Sandbox()
     return sandbox.call(seconds, fn, *args, preload=preload)
+
+
+_WATCHER: list[threading.Thread] = []
+
+
+def _watch_idle() -> None:
+    """Start, once per process, the thread that stops children left idle (``Sandbox.stop_if_idle``)."""
+    if _WATCHER and _WATCHER[0].is_alive():
+        return
+
+    def watch() -> None:
+        while True:
+            time.sleep(min(IDLE_SECONDS, 10.0))
+            for sandbox in list(_CHILDREN):
+                sandbox.stop_if_idle()
+
+    _WATCHER[:] = [threading.Thread(target=watch, name="extraction-idle", daemon=True)]
+    _WATCHER[0].start()
 
 
 @atexit.register

@@ -1,7 +1,8 @@
 """Batch writing: rows grouped by (partition, shard), each group written as one whole pyarrow table (far
-faster than Beam's row-at-a-time ``WriteToParquet``, which also cannot write per destination). The file of
-a group is named by run and shard, so a retried bundle rewrites the same file. A table with no row gets
-its schema file when the run is sealed (``commit.seal``), not here."""
+faster than Beam's row-at-a-time ``WriteToParquet``, which also cannot write per destination). Rows reach
+their group as spill files (``spill``), so the runner's grouping holds paths, not rows. The file of a group
+is named by run and shard, so a retried bundle rewrites the same file. A table with no row gets its schema
+file when the run is sealed (``commit.seal``), not here."""
 
 from __future__ import annotations
 
@@ -9,10 +10,31 @@ from collections.abc import Iterable
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms.schema import WRITE, shard_of
 from transforms.stage import counter
-from transforms.write.parquet import TABLES, sorted_table, table_batches, table_folder, write_table
+from transforms.write.parquet import TABLES, table_batches, table_folder, write_table
+from transforms.write.spill import SPILL, SpillBuffer, read_spills, remove_spills
+
+
+class _SpillRows(beam.DoFn):
+    """(table, partition, rows) -> ((table, partition, shard), spill file path), a buffer per bundle."""
+
+    def __init__(self, folder: str, shards: int):
+        self.folder, self.shards = folder, shards
+
+    def start_bundle(self):
+        self.buffer = SpillBuffer(self.folder, lambda key: TABLES[key[0]])
+
+    def process(self, batch):
+        table, partition, rows = batch
+        shard = shard_of(repr(rows), self.shards) if self.shards > 1 else 0
+        yield from self.buffer.add((table, partition, shard), rows)
+
+    def finish_bundle(self):
+        for spilled in self.buffer.spill():
+            yield GlobalWindows.windowed_value(spilled)
 
 
 class _WritePartFile(beam.DoFn):
@@ -21,8 +43,8 @@ class _WritePartFile(beam.DoFn):
         self.rows_written = {table: counter(WRITE, table) for table in TABLES}
 
     def process(self, group) -> Iterable[str]:
-        (table, partition, shard), row_lists = group
-        data = sorted_table(row_lists, TABLES[table])
+        (table, partition, shard), spills = group
+        data = read_spills(spills, TABLES[table])
         path = FileSystems.join(table_folder(self.output, table, partition), f"part-{self.run_id}-{shard:05d}.parquet")
         write_table(path, data)
         self.rows_written[table].inc(data.num_rows)
@@ -32,20 +54,26 @@ class _WritePartFile(beam.DoFn):
 class WriteParquetTables(beam.PTransform):
     """(table, partition or None, list of row dicts) batches -> one Parquet file per (table, partition,
     shard); outputs the file paths. A record's rows travel as one list (an article's entity rows: one
-    shuffled value, not ~30)."""
+    value, not ~30)."""
 
     def __init__(self, output: str, run_id: str, shards: int = 1):
         super().__init__()
         self.output, self.run_id, self.shards = output, run_id, shards
 
     def expand(self, batches):
-        shards, output, run_id = self.shards, self.output, self.run_id
-        return (
+        spills = FileSystems.join(self.output, SPILL)
+        written = (
             batches
-            | "ShardKey" >> beam.Map(lambda b: ((b[0], b[1], shard_of(repr(b[2]), shards) if shards > 1 else 0), b[2]))
+            | "Spill" >> beam.ParDo(_SpillRows(spills, self.shards))
             | "GroupFiles" >> beam.GroupByKey()
-            | "WriteFiles" >> beam.ParDo(_WritePartFile(output, run_id))
+            | "WriteFiles" >> beam.ParDo(_WritePartFile(self.output, self.run_id))
         )
+        _ = (
+            written
+            | "AllWritten" >> beam.combiners.Count.Globally()
+            | "RemoveSpills" >> beam.Map(lambda _: remove_spills(spills))
+        )
+        return written
 
 
 class WriteDataset(beam.PTransform):

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
 from typing import Optional
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
@@ -65,26 +63,6 @@ def table_folder(output: str, table: str, partition: Optional[str]) -> str:
 def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
     """Write one complete file: no reader sees half a file."""
     write_table(path, pa.Table.from_pylist(rows, schema=schema))
-
-
-ROWS_PER_BATCH = 512  # rows held as Python dicts at a time while a file is built (an article row with its entities: ~30 KB)
-
-
-def sorted_table(row_lists: Iterable[list[dict]], schema: pa.Schema) -> pa.Table:
-    """Row lists (a write group, unpacked as it is iterated) -> one table ordered by its scalar columns, so
-    the file is the same whatever order a runner delivered the rows in. Built ``ROWS_PER_BATCH`` rows at a
-    time: a partition's rows are held as Arrow columns, never all at once as Python dicts (several times
-    their size, and a whole partition at 100k documents)."""
-    batches, pending = [], []
-    for rows in row_lists:
-        pending.extend(rows)
-        if len(pending) >= ROWS_PER_BATCH:
-            batches.append(pa.RecordBatch.from_pylist(pending, schema=schema))
-            pending = []
-    batches.append(pa.RecordBatch.from_pylist(pending, schema=schema))
-    data = pa.Table.from_batches(batches, schema=schema)
-    keys = [(f.name, "ascending") for f in schema if not pa.types.is_nested(f.type)]
-    return data.take(pc.sort_indices(data, sort_keys=keys)) if data.num_rows > 1 else data
 
 
 def write_table(path: str, table: pa.Table) -> None:

@@ -1,0 +1,99 @@
+"""Rows on their way to a table file, held on disk, not in the runner: a batch write groups paths of spill
+files, not rows.
+
+Beam's local runner holds a grouping's whole output in its own process, coder-encoded, and hands it to
+the next stage at once (docs/scale.md, "Memory at 10,000"): a write that grouped rows held every row of
+the run there at the end of the run. Here each worker converts its rows to Arrow a batch at a time, writes
+them to spill files (Arrow IPC, uncompressed: read back once, straight away) and hands on their paths;
+one step per table file reads its spills back and writes the file. Spills live under the run's version
+(``SPILL``): a failed run's go with its version, a finished write removes them (``remove_spills``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.files import ensure_folder
+from transforms.sink.view import is_local
+
+SPILL = "_spill"  # the folder under a run's version that holds its write's spill files
+ROWS_PER_BATCH = 512  # rows held as Python dicts at a time (an article row with its entities: ~30 KB)
+BYTES_PER_SPILL = 32 << 20  # Arrow bytes a worker holds before it writes them out
+
+
+class SpillBuffer:
+    """Rows added per key ((table, partition, shard)) -> spill files, one per key each time the buffer is
+    written out: when it holds ``BYTES_PER_SPILL`` of Arrow data, and at ``spill()``."""
+
+    def __init__(self, folder: str, schema_of):
+        self.folder, self.schema_of = folder, schema_of  # schema_of(key) -> the key's Arrow schema
+        self.rows: dict[Hashable, list[dict]] = defaultdict(list)
+        self.batches: dict[Hashable, list[pa.RecordBatch]] = defaultdict(list)
+        self.row_count = self.nbytes = 0
+
+    def add(self, key: Hashable, rows: list[dict]) -> list[tuple[Hashable, str]]:
+        """Hold ``rows`` under ``key``; the (key, path) of each file written out meanwhile."""
+        self.rows[key].extend(rows)
+        self.row_count += len(rows)
+        if self.row_count < ROWS_PER_BATCH:
+            return []
+        self._to_arrow()
+        return self.spill() if self.nbytes >= BYTES_PER_SPILL else []
+
+    def spill(self) -> list[tuple[Hashable, str]]:
+        """Write out everything held: (key, path) per key."""
+        self._to_arrow()
+        written = [(key, write_spill(self.folder, batches)) for key, batches in self.batches.items()]
+        self.batches.clear()
+        self.nbytes = 0
+        return written
+
+    def _to_arrow(self) -> None:
+        for key, rows in self.rows.items():
+            batch = pa.RecordBatch.from_pylist(rows, schema=self.schema_of(key))
+            self.batches[key].append(batch)
+            self.nbytes += batch.nbytes
+        self.rows.clear()
+        self.row_count = 0
+
+
+def write_spill(folder: str, batches: list[pa.RecordBatch]) -> str:
+    """One spill file of ``batches`` under ``folder``, named so that no two writers collide. Not written
+    atomically: a file is read only once its path has been handed on, after it was closed."""
+    ensure_folder(folder)
+    path = FileSystems.join(folder, f"{uuid.uuid4().hex}.arrow")
+    with FileSystems.create(path) as sink, pa.ipc.new_stream(sink, batches[0].schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    return path
+
+
+def read_spills(paths: Iterable[str], schema: pa.Schema) -> pa.Table:
+    """The spill files' rows as one table, ordered by its scalar columns: the same table whatever order a
+    runner delivered the rows in, so a file's bytes do not depend on the runner."""
+    tables = []
+    for path in sorted(paths):
+        with FileSystems.open(path) as source:
+            tables.append(pa.ipc.open_stream(source).read_all())
+    data = pa.concat_tables(tables) if tables else schema.empty_table()
+    keys = [(f.name, "ascending") for f in schema if not pa.types.is_nested(f.type)]
+    return data.take(pc.sort_indices(data, sort_keys=keys)) if data.num_rows > 1 else data
+
+
+def remove_spills(folder: str) -> None:
+    """Remove a write's spill folder (written, or left by a retried bundle); a missing one is no error."""
+    try:
+        found = [m.path for m in FileSystems.match([FileSystems.join(folder, "*")])[0].metadata_list]
+    except BeamIOError:  # no such folder
+        found = []
+    if is_local(folder) and FileSystems.exists(folder):
+        found.append(folder)
+    if found:
+        FileSystems.delete(found)
