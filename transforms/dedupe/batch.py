@@ -4,9 +4,8 @@ Each step is a named sub-transform: exact edges (articles with the same content 
 (representatives sharing an LSH band key, grouped by bucket so a grouping holds a few thousand keys, not
 millions), verification (each pair joined to both signatures and, when similar enough, to both outlines:
 carrying whole sketches under every band key, or with every pair, would make this the pipeline's largest
-shuffle), components (union-find
-as a ``CombineFn``: partial forests merge, so memory grows with the duplicated documents only) and
-decisions (each cluster keeps its canonical article).
+shuffle), components (union-find as a ``CombineFn``: partial forests merge, so memory grows with the
+duplicated documents only) and decisions (each cluster keeps its canonical article).
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ misses its deadline kills the child, which is started afresh for the next page, 
 ``TimeLimitExceeded``, which the stage records as an error row. The child talks over its own stdin and a
 private copy of stdout (its stdout proper goes to stderr, so a library that prints cannot corrupt a frame)
 and ends when its parent does (end of stdin), or is stopped after ``IDLE_SECONDS`` without a page (a batch
-run's parsing is over long before its tagging, and the child holds ~60 MB). Per page the round trip costs well under a millisecond
-(docs/extraction.md); a spawned child, not a fork, since forking a threaded worker can deadlock.
+run's parsing is over long before its tagging, and the child holds ~60 MB). Per page the round trip costs
+well under a millisecond (docs/extraction.md); a spawned child, not a fork, since forking a threaded worker
+can deadlock.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Sandbox:
 
     def __init__(self):
         self._child: Optional[subprocess.Popen] = None
-        self._lock = threading.Lock()  # a call, or the idle check (``_stop_idle``), never both at once
+        self._lock = threading.Lock()  # a call, or the idle check (``stop_if_idle``), never both at once
         self._used = time.monotonic()
 
     def call(self, seconds: float, fn: Callable, *args, preload: tuple[str, ...] = ()) -> Any:
