@@ -68,9 +68,9 @@ class WriteParquetTables(beam.PTransform):
             | "GroupFiles" >> beam.GroupByKey()
             | "WriteFiles" >> beam.ParDo(_WritePartFile(self.output, self.run_id))
         )
-        _ = (
+        _ = (  # no default: a write of no row spilled nothing, and a default is a side input (pipelines/adapter.py)
             written
-            | "AllWritten" >> beam.combiners.Count.Globally()
+            | "AllWritten" >> beam.combiners.Count.Globally().without_defaults()
             | "RemoveSpills" >> beam.Map(lambda _: remove_spills(spills))
         )
         return written
