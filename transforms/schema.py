@@ -293,15 +293,23 @@ def __getattr__(name: str):
 
 
 def record_row(record) -> dict:
-    """A record as a Parquet row: its fields by name, nested records as dicts, tuples as lists."""
-    return {name: _plain(value) for name, value in dataclasses.asdict(record).items()}
+    """A record as a Parquet row: its fields by name, nested records as dicts, tuples as lists. Not
+    ``dataclasses.asdict``, which deep-copies every value: twice the time, on every row written."""
+    return {name: _plain(getattr(record, name)) for name in _field_names(type(record))}
+
+
+@functools.cache
+def _field_names(record_type: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(record_type))
 
 
 def _plain(value):
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {name: _plain(item) for name, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return record_row(value)
     return value
 
 
