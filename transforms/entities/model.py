@@ -56,7 +56,7 @@ class EntitySettings:
     )
     batch_size: int = option(
         16,
-        "articles per nlp.pipe batch: a batch's arrays grow with its words, and from 8 to 64 the speed is the same",
+        "articles per nlp.pipe batch: a batch's arrays grow with its words; from 8 to 64 the DirectRunner's speed is the same",
         flag="ner_batch_size",
         minimum=1,
         maximum=4096,
