@@ -207,8 +207,10 @@ class _PackedFlatten(beam.PTransform):
 
 # Inside these, values are packed already, or small (a combine, which the FnApiRunner lifts into partial
 # combines before any grouping; a reshuffle: small values, spread).
-_NOT_PACKED = (_PackedCoGroupByKey, _PackedGroupByKey, _PackedFlatten, beam.CombinePerKey, beam.CombineGlobally)
-_NOT_PACKED += (beam.Reshuffle, ReshufflePerKey)
+_NOT_PACKED = (
+    _PackedCoGroupByKey, _PackedGroupByKey, _PackedFlatten,
+    beam.CombinePerKey, beam.CombineGlobally, beam.Reshuffle, ReshufflePerKey,
+)  # fmt: skip
 
 
 def _inside_packed(applied) -> bool:

@@ -9,6 +9,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from transforms.files import remove_folder
 from transforms.schema import ARTICLES_SCHEMA, ERRORS_SCHEMA, Article, Duplicate, Entity, ErrorRecord, entity_rows, record_row
 from transforms.write import TABLES, WriteDataset, spill, write_parquet
 from transforms.write.commit import ensure_tables
@@ -50,9 +51,9 @@ def test_spilled_rows_come_back_as_the_same_table_whatever_order_they_came_in(tm
     key = [(r["article_id"], r["entity"], r["label"]) for r in built.to_pylist()]
     assert key == sorted(key)
     assert spill.read_spills([], schema).num_rows == 0
-    spill.remove_spills(str(tmp_path / "one"))
+    remove_folder(str(tmp_path / "one"))
     assert not (tmp_path / "one").exists()
-    spill.remove_spills(str(tmp_path / "never-written"))
+    remove_folder(str(tmp_path / "never-written"))
 
 
 def test_entity_rows_count_mentions_per_canonical_name():

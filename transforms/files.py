@@ -6,6 +6,7 @@ import io
 import json
 import os
 import posixpath
+import shutil
 import stat
 import uuid
 from collections.abc import Callable, Iterable
@@ -54,6 +55,16 @@ def ensure_folder(folder: str) -> None:
     except OSError:
         if not FileSystems.exists(folder):
             raise
+
+
+def remove_folder(folder: str) -> None:
+    """A folder and everything under it, on every filesystem; a missing one is no error."""
+    if view.is_local(folder):
+        shutil.rmtree(folder.removeprefix("file://"), ignore_errors=True)
+    elif objects.is_s3(folder):
+        objects.remove_folder(folder)
+    elif FileSystems.exists(folder):
+        FileSystems.delete([folder])
 
 
 def write_atomically(path: str, write: Callable[[IO[bytes]], None]) -> None:

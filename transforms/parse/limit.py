@@ -16,6 +16,7 @@ can deadlock.
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import os
 import pickle
@@ -136,13 +137,9 @@ def within_time_limit(seconds: float, fn: Callable, *args, preload: tuple[str, .
     return sandbox.call(seconds, fn, *args, preload=preload)
 
 
-_WATCHER: list[threading.Thread] = []
-
-
+@functools.cache
 def _watch_idle() -> None:
     """Start, once per process, the thread that stops children left idle (``Sandbox.stop_if_idle``)."""
-    if _WATCHER and _WATCHER[0].is_alive():
-        return
 
     def watch() -> None:
         while True:
@@ -150,8 +147,7 @@ def _watch_idle() -> None:
             for sandbox in list(_CHILDREN):
                 sandbox.stop_if_idle()
 
-    _WATCHER[:] = [threading.Thread(target=watch, name="extraction-idle", daemon=True)]
-    _WATCHER[0].start()
+    threading.Thread(target=watch, name="extraction-idle", daemon=True).start()
 
 
 @atexit.register

@@ -12,10 +12,11 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
+from transforms.files import remove_folder
 from transforms.schema import WRITE, shard_of
 from transforms.stage import counter
 from transforms.write.parquet import TABLES, table_batches, table_folder, write_table
-from transforms.write.spill import SPILL, SpillBuffer, read_spills, remove_spills
+from transforms.write.spill import SPILL, SpillBuffer, read_spills
 
 
 class _SpillRows(beam.DoFn):
@@ -71,7 +72,7 @@ class WriteParquetTables(beam.PTransform):
         _ = (  # no default: a write of no row spilled nothing, and a default is a side input (pipelines/adapter.py)
             written
             | "AllWritten" >> beam.combiners.Count.Globally().without_defaults()
-            | "RemoveSpills" >> beam.Map(lambda _: remove_spills(spills))
+            | "RemoveSpills" >> beam.Map(lambda _: remove_folder(spills))
         )
         return written
 

@@ -13,8 +13,8 @@ from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.files import StateFileError, check_state_files, ensure_folder
-from transforms.sink import migrate, objects, view
+from transforms.files import StateFileError, check_state_files, ensure_folder, remove_folder
+from transforms.sink import migrate, view
 from transforms.sink.view import is_local
 from transforms.write.parquet import TABLES
 from transforms.write.pointer import publish
@@ -94,13 +94,7 @@ def _start_views(version: Version, root: Optional[str], state: Optional[str]) ->
 
 
 def remove_version(output: str, run_id: str) -> None:
-    root = FileSystems.join(output, VERSIONS, run_id)
-    if is_local(output):
-        shutil.rmtree(_local(root), ignore_errors=True)
-    elif objects.is_s3(output):
-        objects.remove_folder(root)
-    elif FileSystems.exists(root):
-        FileSystems.delete([root])
+    remove_folder(FileSystems.join(output, VERSIONS, run_id))
 
 
 def adopt_legacy(output: str) -> None:

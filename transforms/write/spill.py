@@ -6,7 +6,7 @@ the next stage at once (docs/scale.md, "Memory at 10,000"): a write that grouped
 the run there at the end of the run. Here each worker converts its rows to Arrow a batch at a time, writes
 them to spill files (Arrow IPC, uncompressed: read back once, straight away) and hands on their paths;
 one step per table file reads its spills back and writes the file. Spills live under the run's version
-(``SPILL``): a failed run's go with its version, a finished write removes them (``remove_spills``).
+(``SPILL``): a failed run's go with its version, a finished write removes them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from collections.abc import Hashable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.files import ensure_folder
-from transforms.sink.view import is_local
 
 SPILL = "_spill"  # the folder under a run's version that holds its write's spill files
 ROWS_PER_BATCH = 512  # rows held as Python dicts at a time (an article row with its entities: ~30 KB)
@@ -85,15 +83,3 @@ def read_spills(paths: Iterable[str], schema: pa.Schema) -> pa.Table:
     data = pa.concat_tables(tables) if tables else schema.empty_table()
     keys = [(f.name, "ascending") for f in schema if not pa.types.is_nested(f.type)]
     return data.take(pc.sort_indices(data, sort_keys=keys)) if data.num_rows > 1 else data
-
-
-def remove_spills(folder: str) -> None:
-    """Remove a write's spill folder (written, or left by a retried bundle); a missing one is no error."""
-    try:
-        found = [m.path for m in FileSystems.match([FileSystems.join(folder, "*")])[0].metadata_list]
-    except BeamIOError:  # no such folder
-        found = []
-    if is_local(folder) and FileSystems.exists(folder):
-        found.append(folder)
-    if found:
-        FileSystems.delete(found)
