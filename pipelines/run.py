@@ -256,7 +256,6 @@ class _Job:
         job = cls(options, run, size)
         if settings(options, ConsoleSettings).verbose < 2:
             quiet_workers(options)
-        job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)
         job.version = begin(run.output, job.run_id, job.append, state_dir=run.state_dir)
         try:
             finish_staged(job.version.root, state_dir(run, job.version.root))  # bundles a killed stream left half committed
@@ -264,6 +263,7 @@ class _Job:
         except BaseException:
             abandon(job.version)  # the version and its lease given up: the dataset as it was
             raise
+        job.pipeline = beam.Pipeline(runner=adapted_runner(options), options=options)  # a temp folder, removed by its run
         job.outcome = RunResult(job.run_id, run.output)
         log.info(
             "run %s: %d files (%d bytes) into %s (%s)",

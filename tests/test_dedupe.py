@@ -10,6 +10,7 @@ from pipelines.summary import counters, stage_counts
 from tests.support.corpus import teaser
 from transforms.dedupe import DedupeSettings, DeduplicateArticles
 from transforms.dedupe.clusters import (
+    MAX_ANCHORS,
     ConnectedComponents,
     bucket_pairs,
     candidate_pairs,
@@ -175,6 +176,14 @@ def test_a_flood_of_near_identical_teasers_costs_a_few_candidates_per_document()
         firsts[second].append(first)
     verified = [pair for second, ids in firsts.items() for pair in fewest_candidates(second, ids)]
     assert len(verified) / 2000 <= 8  # each carries two sketches to verification (64 anchors: 173)
+
+
+def test_an_article_keeps_the_candidates_that_share_the_most_band_keys():
+    """A copy shares most band keys, an unrelated story one through a stock phrase: the copy stays within
+    the cap however many stock-phrase neighbours have smaller ids (ranked by id, recall fell with N)."""
+    stock_phrase_neighbours = [f"a{i:02d}" for i in range(3 * MAX_ANCHORS)]  # one key each, all smaller ids
+    kept = [first for first, _ in fewest_candidates("zz", stock_phrase_neighbours + ["copy"] * 20)]
+    assert kept == ["copy", *stock_phrase_neighbours[: MAX_ANCHORS - 1]]
 
 
 def test_a_flood_of_near_identical_teasers_is_one_cluster(test_pipeline):

@@ -202,6 +202,18 @@ def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypa
     assert list(earlier_candidates(folder, band_partition(key), [(key, "new")], "run2")) == [("old0", "new"), ("old1", "new")]
 
 
+def test_an_earlier_article_is_a_candidate_once_per_band_key_it_shares(tmp_path):
+    """The count ``fewest_candidates`` ranks by: a copy shares most keys, a stock phrase one."""
+    variants = (f"{STORY} Update {i}." for i in range(100))
+    text = next(t for t in variants if len({band_partition(k) for k in band_keys(sketch(t).signature, SETTINGS)}) < SETTINGS.bands)
+    partitions = [band_partition(k) for k in band_keys(sketch(text).signature, SETTINGS)]
+    partition = next(p for p in partitions if partitions.count(p) > 1)  # two of its band keys in one partition
+    keys = [k for k in band_keys(sketch(text).signature, SETTINGS) if band_partition(k) == partition]
+    folder = str(tmp_path / "dedupe")
+    write_index(folder, "run1", [entry("old", text)])
+    assert list(earlier_candidates(folder, partition, [(k, "new") for k in keys], "run2")) == [("old", "new")] * len(keys)
+
+
 def test_a_run_with_another_banding_than_the_index_is_refused(tmp_path):
     folder = str(tmp_path / "dedupe")
     check_banding(folder, SETTINGS)  # no index yet: any banding

@@ -54,12 +54,16 @@ def swapped(pair: tuple[str, str]) -> tuple[str, str]:
 
 
 def fewest_candidates(second_id: str, first_ids: Iterable[str]) -> Iterator[tuple[str, str]]:
-    """One article's distinct candidates (smaller ids, from all its band keys), its first ``MAX_ANCHORS``
-    only. In a flood each band key has its own first members, so the stars of 24 bands still gave each
-    teaser 33 candidates (64 anchors a key: 173, 3.9 GB and 15 minutes for 5,000, issue 22); capped, an
-    article is verified at most ``MAX_ANCHORS`` times whatever the corpus, and the smallest ids it shares
-    a key with are the flood's common anchors, which keeps the flood one component."""
-    for first_id in sorted(set(first_ids))[:MAX_ANCHORS]:
+    """One article's candidates (smaller ids, one per band key they share with it): the ``MAX_ANCHORS``
+    that share the most keys, the smaller id first among equals. In a flood each band key has its own
+    first members, so the stars of 24 bands still gave each teaser 33 candidates (64 anchors a key: 173,
+    3.9 GB and 15 minutes for 5,000, issue 22); capped, an article is verified at most ``MAX_ANCHORS``
+    times whatever the corpus. A copy shares most keys, an unrelated story one key through a stock phrase:
+    ranked by id alone, the phrases' smaller ids pushed copies out of the cap as a corpus grew
+    (``docs/scale.md``). In a flood every member shares every key, so the smallest ids, the flood's
+    common anchors, still keep it one component."""
+    shared = collections.Counter(first_ids)
+    for first_id, _ in sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:MAX_ANCHORS]:
         yield first_id, second_id
 
 

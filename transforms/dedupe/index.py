@@ -264,19 +264,18 @@ def write_index_file(folder: str, table: str, partition: str, run_id: str, rows:
 def earlier_candidates(
     folder: str, partition: str, new_keys: Iterable[tuple[str, str]], skip_run: str
 ) -> Iterator[tuple[str, str]]:
-    """(earlier id, new id) for each earlier article sharing a band key with a new one, from one partition.
-    A band key shared by many earlier articles (a story copied a thousand times) pairs with its first
-    ``MAX_ANCHORS`` only, as within a run: they are one cluster, and any of them finds it."""
+    """(earlier id, new id) once per band key they share, from one partition: ``fewest_candidates`` ranks
+    an article's candidates by how many keys they share. A band key shared by many earlier articles (a
+    story copied a thousand times) pairs with its first ``MAX_ANCHORS`` only, as within a run: they are one
+    cluster, and any of them finds it."""
     by_key: dict[str, list[str]] = {}
     for key, new_id in new_keys:
         by_key.setdefault(key, []).append(new_id)
     earlier: dict[str, set[str]] = {}
     for row in read_partition(folder, BANDS, partition, skip_run, filters=[("band_key", "in", sorted(by_key))]):
         earlier.setdefault(row["band_key"], set()).add(row["article_id"])
-    pairs = {
-        (old_id, new_id) for key, old_ids in earlier.items() for old_id in sorted(old_ids)[:MAX_ANCHORS] for new_id in by_key[key]
-    }
-    yield from sorted(pairs)
+    for key, old_ids in sorted(earlier.items()):
+        yield from ((old_id, new_id) for old_id in sorted(old_ids)[:MAX_ANCHORS] for new_id in by_key[key])
 
 
 def known_ids(folder: str, partition: str, article_ids: Iterable[str], skip_run: str) -> Iterator[str]:
