@@ -204,11 +204,11 @@ def test_a_crowded_band_key_pairs_with_its_first_anchors_only(tmp_path, monkeypa
 
 def test_an_earlier_article_is_a_candidate_once_per_band_key_it_shares(tmp_path):
     """The count ``fewest_candidates`` ranks by: a copy shares most keys, a stock phrase one."""
-    variants = (f"{STORY} Update {i}." for i in range(100))
-    text = next(t for t in variants if len({band_partition(k) for k in band_keys(sketch(t).signature, SETTINGS)}) < SETTINGS.bands)
-    partitions = [band_partition(k) for k in band_keys(sketch(text).signature, SETTINGS)]
+    variants = ((t, band_keys(sketch(t).signature, SETTINGS)) for t in (f"{STORY} Update {i}." for i in range(100)))
+    text, all_keys = next((t, ks) for t, ks in variants if len({band_partition(k) for k in ks}) < len(ks))
+    partitions = [band_partition(k) for k in all_keys]
     partition = next(p for p in partitions if partitions.count(p) > 1)  # two of its band keys in one partition
-    keys = [k for k in band_keys(sketch(text).signature, SETTINGS) if band_partition(k) == partition]
+    keys = [k for k in all_keys if band_partition(k) == partition]
     folder = str(tmp_path / "dedupe")
     write_index(folder, "run1", [entry("old", text)])
     assert list(earlier_candidates(folder, partition, [(k, "new") for k in keys], "run2")) == [("old", "new")] * len(keys)
