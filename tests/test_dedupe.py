@@ -1,4 +1,5 @@
 import collections
+import dataclasses
 import datetime as dt
 import random
 
@@ -33,6 +34,7 @@ from transforms.dedupe.fingerprints import (
     outline,
     overlap,
     own_passage,
+    shared_bands,
     shingles,
     sketch,
     verify,
@@ -131,10 +133,28 @@ def test_overlap_follows_the_set_sizes():
 
 
 def test_candidate_probability_is_the_lsh_curve():
-    # A trimmed copy the rule accepts (Jaccard >= 0.7, its coverage) is almost always a candidate; at the least
-    # Jaccard the rule can accept (0.6: containment 0.8 and coverage 0.7) most are; unrelated stories sharing
-    # stock phrases (Jaccard 0.14) almost never.
-    assert candidate_probability(0.7) > 0.98 and candidate_probability(0.6) > 0.85 and candidate_probability(0.14) < 0.002
+    # Sharing 2 band keys: a trimmed copy the rule accepts (Jaccard >= 0.7, its coverage) is almost always a
+    # candidate; at the least Jaccard the rule can accept (0.6: containment 0.8 and coverage 0.7) half are;
+    # unrelated stories sharing stock phrases (Jaccard 0.14) practically never, where one shared key made 1 in
+    # 800 of their pairs candidates.
+    assert candidate_probability(0.7) > 0.92 and 0.5 < candidate_probability(0.6) < 0.6 and candidate_probability(0.14) < 1e-6
+    one_key = dataclasses.replace(SETTINGS, min_shared_bands=1)
+    assert candidate_probability(0.7, one_key) > 0.98 and candidate_probability(0.14, one_key) > 0.001
+
+
+def sketches_sharing_one_band() -> tuple[Sketch, Sketch]:
+    """Equal in 97 of their 120 values (Jaccard 0.81: copies by the rule), but in every row of the first band only."""
+    values = np.arange(120, dtype="<u4")
+    edited = values.copy()
+    edited[5::5] += 1000  # the first row of every band but the first
+    return Sketch(values.tobytes(), 100), Sketch(edited.tobytes(), 100)
+
+
+def test_shared_bands_counts_the_band_keys_two_signatures_share():
+    a, b = sketches_sharing_one_band()
+    assert shared_bands(a.signature, b.signature) == 1 == len(set(band_keys(a.signature)) & set(band_keys(b.signature)))
+    assert shared_bands(a.signature, a.signature) == SETTINGS.bands
+    assert shared_bands(a.signature, b"") == 0
 
 
 def packed(*values: int) -> bytes:
@@ -184,6 +204,14 @@ def test_an_article_keeps_the_candidates_that_share_the_most_band_keys():
     stock_phrase_neighbours = [f"a{i:02d}" for i in range(3 * MAX_ANCHORS)]  # one key each, all smaller ids
     kept = [first for first, _ in fewest_candidates("zz", stock_phrase_neighbours + ["copy"] * 20)]
     assert kept == ["copy", *stock_phrase_neighbours[: MAX_ANCHORS - 1]]
+
+
+def test_a_partner_sharing_fewer_band_keys_than_the_least_is_no_candidate():
+    """One shared key is what unrelated stories get through a stock phrase, more of them as a corpus grows;
+    with ``--lsh_min_shared 1`` it is a candidate again."""
+    partners = ["one-key", "copy", "copy", "copy"]
+    assert [first for first, _ in fewest_candidates("zz", partners, min_shared=2)] == ["copy"]
+    assert [first for first, _ in fewest_candidates("zz", partners, min_shared=1)] == ["copy", "one-key"]
 
 
 def test_a_flood_of_near_identical_teasers_is_one_cluster(test_pipeline):

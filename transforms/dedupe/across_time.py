@@ -31,7 +31,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.dedupe.clusters import Decision, apply_decision
-from transforms.dedupe.fingerprints import DedupeSettings, Sketch, band_keys, sketch, verify, with_content_hash
+from transforms.dedupe.fingerprints import DedupeSettings, Sketch, band_keys, shared_bands, sketch, verify, with_content_hash
 from transforms.dedupe.index import (
     index_rows,
     indexed,
@@ -158,6 +158,8 @@ def match_and_remember(memory: Memory, band_key: str, newcomer: Remembered, sett
     for seen in seen_here:
         if newcomer.article_id in (seen.article_id, seen.cluster_id) or not seen.precedes(newcomer):
             continue  # itself, or a copy of itself: an original polled again after a restart stays one
+        if not exact and shared_bands(seen.sketch.signature, newcomer.sketch.signature, settings) < settings.min_shared_bands:
+            continue  # no candidate in a batch run either (``clusters.fewest_candidates``)
         score = 1.0 if exact else verify(seen.sketch, newcomer.sketch, settings)
         if score is not None:
             matches.append(Match(seen.cluster_id or seen.article_id, seen.at, score))

@@ -56,9 +56,10 @@ def _band_items(fp, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, 
 
 
 class CandidatePairs(beam.PTransform):
-    """Fingerprints -> distinct (smaller id, larger id) pairs that share at least one LSH band key: a star
-    around each band key's first members, then each article's first ``MAX_ANCHORS`` partners
-    (``clusters.fewest_candidates``), so a flood of near-identical documents costs a few candidates each."""
+    """Fingerprints -> distinct (smaller id, larger id) pairs that share ``min_shared_bands`` LSH band keys
+    or more: a star around each band key's first members, then each article's ``MAX_ANCHORS`` partners
+    sharing the most keys (``clusters.fewest_candidates``), so a flood of near-identical documents costs a
+    few candidates each."""
 
     def __init__(self, settings: DedupeSettings):
         super().__init__()
@@ -72,7 +73,7 @@ class CandidatePairs(beam.PTransform):
             | "Pairs" >> beam.FlatMap(lambda group: bucket_pairs(group[1]))
             | "BySecond" >> beam.Map(swapped).with_output_types(tuple[str, str])
             | "PerArticle" >> beam.GroupByKey()
-            | "Fewest" >> beam.FlatMapTuple(fewest_candidates)
+            | "Fewest" >> beam.FlatMapTuple(fewest_candidates, self.settings.min_shared_bands)
             | "Count" >> count_as(DEDUPE, CANDIDATE_PAIRS)
         )
 

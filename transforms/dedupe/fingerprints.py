@@ -17,9 +17,10 @@ their own. Each article keeps an *outline* (a 16-bit hash of every shingle, in o
 
 Defaults (``DedupeSettings``; docs/dedupe.md has the figures): word 3-grams over the whole text (paragraph
 breaks do not exist for them, and each edited word costs 3 shingles, not 5), 120 permutations as 24 bands x
-5 rows (LSH midpoint (1/24)^(1/5) = 0.53: a trimmed copy the rule accepts has Jaccard >= 0.7 and is a
-candidate with probability 0.988; unrelated stories that share stock phrases rarely are), duplicate when
-containment >= 0.8 and coverage >= 0.7.
+5 rows, a pair compared when it shares 2 band keys or more (a trimmed copy the rule accepts has Jaccard >=
+0.7 and is compared with probability 0.93; unrelated stories sharing 14% of their 3-grams through stock
+phrases share one key with probability 0.0013, two with 8e-7), duplicate when containment >= 0.8 and
+coverage >= 0.7.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 import re
 import unicodedata
 import zlib
@@ -48,6 +50,9 @@ class DedupeSettings:
         24, f"LSH bands; permutations = bands x rows, at most {MAX_PERMUTATIONS}", flag="lsh_bands", minimum=1, maximum=256
     )
     rows: int = option(5, "rows per LSH band", flag="lsh_rows", minimum=1, maximum=32)
+    min_shared_bands: int = option(
+        2, "LSH band keys two articles must share to be compared", flag="lsh_min_shared", minimum=1, maximum=256
+    )
     min_containment: float = option(
         0.8,
         "near duplicates: least share of the shorter text's shingles found in the longer (below half, it is no copy)",
@@ -88,6 +93,8 @@ class DedupeSettings:
                 f"--lsh_bands {self.bands} x --lsh_rows {self.rows} is {self.permutations} permutations: "
                 f"at most {MAX_PERMUTATIONS} (4 bytes each per article, in every shuffle and in the index)"
             )
+        if self.min_shared_bands > self.bands:
+            raise ValueError(f"--lsh_min_shared {self.min_shared_bands} is more than the {self.bands} --lsh_bands")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,8 +205,18 @@ def bucketed_band_keys(signature: bytes, settings: DedupeSettings = DedupeSettin
 
 
 def candidate_probability(jaccard_: float, settings: DedupeSettings = DedupeSettings()) -> float:
-    """The LSH S-curve: the chance that a pair with this Jaccard similarity shares a band key."""
-    return 1.0 - (1.0 - jaccard_**settings.rows) ** settings.bands
+    """The LSH S-curve: the chance that a pair with this Jaccard similarity shares ``min_shared_bands``
+    band keys or more."""
+    p, n = jaccard_**settings.rows, settings.bands
+    return 1.0 - sum(math.comb(n, k) * p**k * (1.0 - p) ** (n - k) for k in range(settings.min_shared_bands))
+
+
+def shared_bands(a: bytes, b: bytes, settings: DedupeSettings = DedupeSettings()) -> int:
+    """How many band keys two signatures share: the bands whose rows are all equal."""
+    if not a or len(a) != len(b) or len(a) != settings.permutations * 4:
+        return 0
+    equal = np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")
+    return int(equal.reshape(settings.bands, settings.rows).all(axis=1).sum())
 
 
 def jaccard(a: bytes, b: bytes) -> float:
