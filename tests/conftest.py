@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -46,6 +49,19 @@ def s3():
 
     with local_s3() as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temp_files_removed():
+    """Each test process's temp files in a folder of its own, removed at its end: a Beam ``Pipeline`` makes
+    a temp folder that only its run removes, so each test that builds a graph without running it left one
+    in /tmp. Open to every user as /tmp is (a test runs as nobody: ``test_dataset_recovery.read_only``)."""
+    folder = tempfile.mkdtemp(prefix="news-tests-")
+    os.chmod(folder, 0o1777)
+    before, tempfile.tempdir = tempfile.tempdir, folder
+    yield
+    tempfile.tempdir = before
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
