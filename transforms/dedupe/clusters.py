@@ -56,14 +56,13 @@ def swapped(pair: tuple[str, str]) -> tuple[str, str]:
 def fewest_candidates(second_id: str, first_ids: Iterable[str], min_shared: int = 1) -> Iterator[tuple[str, str]]:
     """One article's candidates (smaller ids, one per band key they share with it): of those that share
     ``min_shared`` keys or more, the ``MAX_ANCHORS`` that share the most, the smaller id first among
-    equals. One shared key is weak evidence: unrelated stories share one through a stock phrase, at a
-    rate that grows with the corpus, while a copy shares most keys. In a flood each band key has its own
-    first members, so the stars of 24 bands still gave each teaser 33 candidates (64 anchors a key: 173,
-    3.9 GB and 15 minutes for 5,000, issue 22); capped, an article is verified at most ``MAX_ANCHORS``
-    times whatever the corpus. A copy shares most keys, an unrelated story one key through a stock phrase:
-    ranked by id alone, the phrases' smaller ids pushed copies out of the cap as a corpus grew
-    (``docs/scale.md``). In a flood every member shares every key, so the smallest ids, the flood's
-    common anchors, still keep it one component."""
+    equals. In a flood each band key has its own first members, so the stars of 24 bands still gave each
+    teaser 33 candidates (64 anchors a key: 173, 3.9 GB and 15 minutes for 5,000, issue 22); capped, an
+    article is verified at most ``MAX_ANCHORS`` times whatever the corpus. A copy shares most keys, an
+    unrelated story one key through a stock phrase, more of them as a corpus grows: ranked by id alone,
+    the phrases' smaller ids pushed copies out of the cap, and counted as candidates they grew with N
+    (``docs/dedupe.md``, "Two shared keys"). In a flood every member shares every key, so the smallest
+    ids, the flood's common anchors, still keep it one component."""
     shared = collections.Counter(first_ids)
     enough = (item for item in shared.items() if item[1] >= min_shared)
     for first_id, _ in sorted(enough, key=lambda item: (-item[1], item[0]))[:MAX_ANCHORS]:
