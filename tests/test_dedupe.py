@@ -194,7 +194,7 @@ def test_a_flood_of_near_identical_teasers_costs_a_few_candidates_per_document()
     firsts = collections.defaultdict(list)
     for first, second in emitted:
         firsts[second].append(first)
-    verified = [pair for second, ids in firsts.items() for pair in fewest_candidates(second, ids)]
+    verified = [pair for second, ids in firsts.items() for pair in fewest_candidates(second, ids, SETTINGS.min_shared_bands)]
     assert len(verified) / 2000 <= 8  # each carries two sketches to verification (64 anchors: 173)
 
 
@@ -202,7 +202,7 @@ def test_an_article_keeps_the_candidates_that_share_the_most_band_keys():
     """A copy shares most band keys, an unrelated story one through a stock phrase: the copy stays within
     the cap however many stock-phrase neighbours have smaller ids (ranked by id, recall fell with N)."""
     stock_phrase_neighbours = [f"a{i:02d}" for i in range(3 * MAX_ANCHORS)]  # one key each, all smaller ids
-    kept = [first for first, _ in fewest_candidates("zz", stock_phrase_neighbours + ["copy"] * 20)]
+    kept = [first for first, _ in fewest_candidates("zz", stock_phrase_neighbours + ["copy"] * 20, 1)]
     assert kept == ["copy", *stock_phrase_neighbours[: MAX_ANCHORS - 1]]
 
 

@@ -53,7 +53,9 @@ def swapped(pair: tuple[str, str]) -> tuple[str, str]:
     return pair[1], pair[0]
 
 
-def fewest_candidates(second_id: str, first_ids: Iterable[str], min_shared: int = 1) -> Iterator[tuple[str, str]]:
+def fewest_candidates(
+    second_id: str, first_ids: Iterable[str], min_shared: int = DedupeSettings.min_shared_bands
+) -> Iterator[tuple[str, str]]:
     """One article's candidates (smaller ids, one per band key they share with it): of those that share
     ``min_shared`` keys or more, the ``MAX_ANCHORS`` that share the most, the smaller id first among
     equals. In a flood each band key has its own first members, so the stars of 24 bands still gave each
