@@ -24,6 +24,8 @@ DirectRunner (the in-process FnApiRunner, one process or several):
   groups. Each value crosses it packed (~2.8 KB); a join (of a dict of inputs) is packed whole instead,
   each value once before its flatten and grouping. Canary:
   ``tests/test_beam_defects.py::test_a_flatten_of_several_inputs_is_held_in_a_runner_buffer``.
+- malloc arenas capped: not a defect but a setting, so no canary. The runner and its worker processes
+  allocate under two glibc arenas (``pipelines.allocator``), not one per thread.
 
 DaskRunner (batch only):
 - tagged outputs split apart: the DaskRunner hands every output of a ``ParDo`` (main and tagged) to every
@@ -64,6 +66,7 @@ from apache_beam.pipeline import PTransformOverride
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.transforms.util import ReshufflePerKey
 
+from pipelines.allocator import cap_arenas
 from pipelines.checks import DASK_RUNNER
 from pipelines.construction import keep_repeated_lookups
 
@@ -87,6 +90,7 @@ def adapted_runner(options: PipelineOptions):
 
 
 def _direct_runner(options: PipelineOptions) -> fn_runner.FnApiRunner:
+    cap_arenas()
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 

@@ -1,7 +1,9 @@
 """The runner adapter's workarounds leave every result as it would be without them."""
 
 import datetime as dt
+import os
 import pickle
+import platform
 
 import apache_beam as beam
 import pytest
@@ -9,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.adapter import _PackedCoGroupByKey, _PackedFlatten, _PackedGroupByKey, adapted_runner, pack, unpack
+from pipelines.allocator import cap_arenas
 from pipelines.checks import DASK_RUNNER
 from tests.test_dask_defects import writer
 from transforms.schema import Article, Entity, ErrorRecord
@@ -42,6 +45,15 @@ def test_a_packed_record_comes_back_equal_and_much_smaller():
     assert len(packed) < len(pickle.dumps(article)) / 3  # text and entities compressed
     pair = ("bucket-key", "article-id")
     assert unpack(pack(pair)) == pair and len(pack(pair)) == 4 + len(pickle.dumps(pair, pickle.HIGHEST_PROTOCOL))
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the cap is glibc's")
+def test_the_local_runner_caps_malloc_arenas_for_itself_and_the_workers_it_starts(monkeypatch):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    adapted_runner(PipelineOptions([]))
+    assert os.environ["MALLOC_ARENA_MAX"] == "2"  # what multi-process workers inherit
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert not cap_arenas() and os.environ["MALLOC_ARENA_MAX"] == "4"  # the operator's setting is kept
 
 
 def direct_pipeline() -> beam.Pipeline:
