@@ -211,19 +211,25 @@ def candidate_probability(jaccard_: float, settings: DedupeSettings = DedupeSett
     return 1.0 - sum(math.comb(n, k) * p**k * (1.0 - p) ** (n - k) for k in range(settings.min_shared_bands))
 
 
+def _equal_values(a: bytes, b: bytes) -> Optional[np.ndarray]:
+    """Which MinHash values two signatures share; None when they cannot be compared."""
+    if not a or len(a) != len(b):
+        return None
+    return np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")
+
+
 def shared_bands(a: bytes, b: bytes, settings: DedupeSettings = DedupeSettings()) -> int:
     """How many band keys two signatures share: the bands whose rows are all equal."""
-    if not a or len(a) != len(b) or len(a) != settings.permutations * 4:
+    equal = _equal_values(a, b)
+    if equal is None or equal.size != settings.permutations:
         return 0
-    equal = np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")
     return int(equal.reshape(settings.bands, settings.rows).all(axis=1).sum())
 
 
 def jaccard(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of two shingle sets: the share of equal MinHash values."""
-    if not a or len(a) != len(b):
-        return 0.0
-    return float(np.mean(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")))
+    equal = _equal_values(a, b)
+    return 0.0 if equal is None else float(equal.mean())
 
 
 def overlap(a: Sketch, b: Sketch) -> Overlap:
