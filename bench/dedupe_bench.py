@@ -96,7 +96,7 @@ def run_dedupe_files(chunks: list[str], settings, place=None) -> dict[str, str]:
             # Read from files as a run's read stage would: ``beam.Create`` of every article would pickle them
             # all into the pipeline's definition (bz2-compressed), a cost of the benchmark, not of dedupe.
             loaded = p | beam.Create(chunks) | beam.FlatMap(lambda path: pickle.loads(Path(path).read_bytes()))
-            out = loaded | DeduplicateArticles(settings, place)
+            out = loaded | DeduplicateArticles(settings, f"{folder}/parcels", place)
             verdicts = (out.articles, out.duplicates) | beam.Flatten() | beam.Map(lambda r: f"{r.article_id}\t{r.cluster_id}")
             verdicts | beam.io.WriteToText(f"{folder}/verdicts")
         lines = [line for path in Path(folder).glob("verdicts*") for line in path.read_text().splitlines()]

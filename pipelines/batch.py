@@ -23,6 +23,7 @@ from transforms.entities import EntitySettings, TagEntities, VoteLabelsAcrossRun
 from transforms.feeds import ReadFeeds, RememberFeedState
 from transforms.fetch import HttpSettings
 from transforms.filters import FilterSettings
+from transforms.parcels import parcel_folder
 from transforms.parse import HtmlOptions, ParseDocuments
 from transforms.read import FILES_FOLDER, ReadDocuments, ReadSettings, RememberFiles
 from transforms.write import WriteDataset
@@ -39,7 +40,9 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     sources, source_errors, tables = [], [], {}
     if patterns:
         files_dir = FileSystems.join(state_dir(run, root), FILES_FOLDER)
-        files = pipeline | "ReadFiles" >> ReadDocuments(patterns, files_dir, settings(options, ReadSettings), filters)
+        files = pipeline | "ReadFiles" >> ReadDocuments(
+            patterns, files_dir, settings(options, ReadSettings), filters, parcel_folder(root, "read")
+        )
         sources.append(files.documents)
         source_errors.append(files.errors)
         _ = files.files | "RememberFiles" >> RememberFiles(files_dir)
@@ -57,12 +60,12 @@ def build(pipeline: beam.Pipeline, options, run_id: str, root: str):
     index = IndexPlace(folder, run_id, dt.datetime.now(dt.UTC), look_up=has_entries(folder))
     documents = sources | "AllSources" >> beam.Flatten()
     if index.look_up:
-        documents = documents | "AlreadyIngested" >> SkipIngested(index)
+        documents = documents | "AlreadyIngested" >> SkipIngested(index, parcel_folder(root, "known"))
     parsed = documents | "Parse" >> ParseDocuments(settings(options, HtmlOptions), filters=filters)
     cleaned = parsed.articles | "Clean" >> CleanArticles(settings(options, CleanSettings), filters)
-    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, index)
+    deduped = cleaned.articles | "Dedupe" >> DeduplicateArticles(dedupe, parcel_folder(root, "dedupe"), index)
     tagged = deduped.articles | "Tag" >> TagEntities(settings(options, EntitySettings))
-    articles = tagged.articles | "OneLabelPerName" >> VoteLabelsAcrossRun()
+    articles = tagged.articles | "OneLabelPerName" >> VoteLabelsAcrossRun(parcel_folder(root, "labels"))
     errors = (*source_errors, parsed.errors, cleaned.errors, tagged.errors) | "AllErrors" >> beam.Flatten()
     tables.update(articles=articles, duplicates=deduped.duplicates, errors=errors)
     written = tables | "Write" >> WriteDataset(root, run_id, run.files_per_partition)

@@ -3,6 +3,7 @@
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
+from transforms import parcels
 from transforms.entities import VoteLabelsAcrossRun, load_gazetteer, vote_across, with_places
 from transforms.entities.corpus import corpus_label, label_votes, relabel, split_names
 from transforms.schema import Article, Entity
@@ -60,10 +61,12 @@ def test_relabel_keeps_names_without_a_decision():
     assert relabel(RUN[0], {("en", "Nobody"): "ORG"}) is RUN[0]
 
 
-def test_the_beam_face_votes_over_the_whole_run(test_pipeline):
+def test_the_beam_face_votes_over_the_whole_run_and_removes_its_parcels(test_pipeline, tmp_path, monkeypatch):
+    monkeypatch.setattr(parcels, "PARCEL_RECORDS", 2)  # articles in several parcels
     with test_pipeline as p:
-        voted = p | beam.Create(RUN) | VoteLabelsAcrossRun()
+        voted = p | beam.Create(RUN) | VoteLabelsAcrossRun(str(tmp_path / "parcels"))
         assert_that(
             voted | beam.Map(lambda a: (a.article_id, tuple(labels(a)))),
             equal_to([(a.article_id, tuple(labels(a))) for a in vote_across(RUN)]),
         )
+    assert not (tmp_path / "parcels").exists()

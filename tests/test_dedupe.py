@@ -214,11 +214,11 @@ def test_a_partner_sharing_fewer_band_keys_than_the_least_is_no_candidate():
     assert [first for first, _ in fewest_candidates("zz", partners, min_shared=1)] == ["copy", "one-key"]
 
 
-def test_a_flood_of_near_identical_teasers_is_one_cluster(test_pipeline):
+def test_a_flood_of_near_identical_teasers_is_one_cluster(test_pipeline, tmp_path):
     rng = random.Random(5)
     articles = [article(f"t{i:04d}", teaser(i, rng)) for i in range(300)]
     with test_pipeline as p:
-        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS)
+        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS, str(tmp_path))
         assert_that(out.articles | beam.Map(lambda a: (a.article_id, a.duplicate_count)), equal_to([("t0000", 299)]))
 
 
@@ -255,7 +255,7 @@ def test_canonical_is_earliest_then_longest_then_smallest_id():
     assert undated[0].article_id == "b"  # the longer text when none is dated
 
 
-def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipeline):
+def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipeline, tmp_path):
     early = dt.datetime(2021, 8, 16, tzinfo=dt.UTC)
     words = STORY.split()
     near = " ".join(words[:-6] + ["officials", "said", "late", "on", "Thursday", "evening."])
@@ -268,7 +268,7 @@ def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipelin
         article("other", OTHER),
     ]
     with test_pipeline as p:
-        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS)
+        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS, str(tmp_path))
         assert_that(
             out.articles | beam.Map(lambda a: (a.article_id, a.cluster_id, a.duplicate_count)),
             equal_to([("original", "original", 3), ("other", "other", 0)]),
@@ -287,7 +287,7 @@ def test_dedupe_transform_clusters_exact_near_and_transitive_copies(test_pipelin
         )
 
 
-def test_the_stage_counts_its_candidate_and_verified_pairs(test_pipeline):
+def test_the_stage_counts_its_candidate_and_verified_pairs(test_pipeline, tmp_path):
     # Issue 24, item 3: candidates per document tell whether the search stays linear in N; the run stats
     # carry both counts. Expected: the representatives' pairs that share enough band keys, and those verified.
     words = STORY.split()
@@ -302,7 +302,7 @@ def test_the_stage_counts_its_candidate_and_verified_pairs(test_pipeline):
     ]
     expected_verified = [(x, y) for x, y in expected_candidates if verify(sketches[x], sketches[y], SETTINGS) is not None]
     assert expected_candidates and expected_verified
-    _ = test_pipeline | beam.Create([article(i, t) for i, t in texts.items()]) | DeduplicateArticles(SETTINGS)
+    _ = test_pipeline | beam.Create([article(i, t) for i, t in texts.items()]) | DeduplicateArticles(SETTINGS, str(tmp_path))
     result = test_pipeline.run()
     result.wait_until_finish()
     counts = stage_counts(counters(result), DEDUPE)

@@ -175,7 +175,7 @@ def test_dedupe_against_an_earlier_run(test_pipeline, tmp_path, monkeypatch, sma
         article("new", OTHER),
     ]
     with test_pipeline as p:
-        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS, place)
+        out = p | beam.Create(articles) | DeduplicateArticles(SETTINGS, str(tmp_path / "parcels"), place)
         assert_that(out.articles | beam.Map(lambda a: a.article_id), equal_to(["new"]), label="kept")
         assert_that(
             out.duplicates | beam.Map(lambda d: (d.article_id, d.canonical_article_id)),
@@ -282,3 +282,21 @@ def test_a_large_part_all_is_spread_over_the_partitions_and_they_are_merged(tmp_
     copy = sketch("PORT CITY (Wire) - " + texts[5])
     keys = band_keys(copy.signature, SETTINGS)
     assert "b02-1" in {old for k in keys for old, _ in earlier_candidates(folder, band_partition(k), [(k, "new")], "next")}
+
+
+def test_every_member_of_a_cluster_that_copies_earlier_articles_learns_the_earliest_in_its_parcel():
+    from transforms.dedupe.across_runs import _earlier_to_members, _members_and_matches
+    from transforms.dedupe.clusters import Decision
+
+    joined = [  # per article id: its decision (clustered), its parcel, the earlier articles it copies
+        ("a", {"decision": [Decision("a", "c1", "a", 1.0, 1)], "parcel": ["p1"], "earlier": [Earlier("late", T0, 0.9)]}),
+        ("b", {"decision": [Decision("b", "c1", "a", 0.9, 1)], "parcel": ["p2"], "earlier": [Earlier("old", T0 - DAY, 0.8)]}),
+        ("solo", {"decision": [], "parcel": ["p1"], "earlier": []}),
+    ]
+    by_cluster: dict = {}
+    for item in joined:
+        for cluster_id, tagged in _members_and_matches(item):
+            by_cluster.setdefault(cluster_id, []).append(tagged)
+    assert set(by_cluster) == {"c1", "solo"}  # an article in no cluster is its own
+    routed = [fact for group in by_cluster.items() for fact in _earlier_to_members(group)]
+    assert sorted(routed) == [("p1", ("a", Earlier("old", T0 - DAY, 0.8))), ("p2", ("b", Earlier("old", T0 - DAY, 0.8)))]

@@ -36,6 +36,7 @@ from transforms.files import printable_path, special_kind
 from transforms.filters import NO_FILTERS, FilterSettings
 from transforms.formats import DEFAULT_LIMITS, ReadSettings, Record, Skip, content_digest, content_id, described, format_of
 from transforms.keyed_sets import KeyedSet, add_partition_keys, key_partition
+from transforms.parcels import Park, Unpark
 from transforms.schema import READ, ErrorRecord, RawDocument
 from transforms.stage import SkipCounters, SplitByType
 
@@ -185,7 +186,9 @@ class ReadDocuments(beam.PTransform):
     """Match file globs and read every document in them; outputs ``.documents`` (reshuffled: one archive's
     records spread over the workers), ``.errors``, ``.files`` (``InputFile``s read, to remember),
     ``.skipped`` (files ingested by an earlier run) and ``.special`` (FIFOs, devices, sockets: counted,
-    never opened). ``files_dir``: where earlier runs' ``InputFile`` keys are, or None to read every file."""
+    never opened). ``files_dir``: where earlier runs' ``InputFile`` keys are, or None to read every file;
+    ``parcels``: where the documents are parked on their way to the workers (``transforms.parcels``), or None
+    to reshuffle them in memory (a read small enough to hold)."""
 
     def __init__(
         self,
@@ -193,9 +196,11 @@ class ReadDocuments(beam.PTransform):
         files_dir: Optional[str] = None,
         limits: ReadSettings = DEFAULT_LIMITS,
         filters: FilterSettings = NO_FILTERS,
+        parcels: Optional[str] = None,
     ):
         super().__init__()
         self.patterns, self.files_dir, self.limits, self.filters = list(patterns), files_dir, limits, filters
+        self.parcels = parcels
 
     def expand(self, pbegin):
         read = (
@@ -215,7 +220,13 @@ class ReadDocuments(beam.PTransform):
                 special=SpecialFile,
             )
         )
-        spread = read.documents | "Spread" >> beam.Reshuffle()  # a 1 GB WARC is one file, but not one worker's
+        # a 1 GB WARC is one file, but not one worker's: its documents spread over the workers, parked on disk
+        # on the way when a folder is given (the local runner would hold every document of the run)
+        if self.parcels:
+            parcels = read.documents | "Park" >> beam.ParDo(Park(self.parcels))
+            spread = {"parcels": parcels} | "Spread" >> Unpark(self.parcels)
+        else:
+            spread = read.documents | "Spread" >> beam.Reshuffle()
         return read._replace(documents=spread)
 
 

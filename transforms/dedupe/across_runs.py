@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Optional
 
 import apache_beam as beam
@@ -33,6 +33,7 @@ from transforms.dedupe.index import (
     wanted_sketches,
     write_index_file,
 )
+from transforms.parcels import Park, Unpark
 from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
 from transforms.stage import ALREADY_INGESTED, counter
 
@@ -47,53 +48,47 @@ class IndexPlace:
     look_up: bool  # False when the index holds nothing yet: no lookup to pay for
 
 
-class _DropKnown(beam.DoFn):
-    """(id, {"document": ..., "known": ...}) -> the documents whose id no earlier run wrote; the others counted."""
-
-    def __init__(self):
-        self.skipped = counter(READ, ALREADY_INGESTED)
-
-    def process(self, joined) -> Iterator[RawDocument]:
-        _, grouped = joined
-        documents = list(grouped["document"])
-        if list(grouped["known"]):
-            self.skipped.inc(len(documents))
-            return
-        yield from documents
+def _drop_known(documents: Iterable[RawDocument], known: list[str]) -> Iterator[RawDocument]:
+    """The documents whose id no earlier run wrote; the others counted."""
+    ids, skipped = set(known), counter(READ, ALREADY_INGESTED)
+    for document in documents:
+        if document.doc_id in ids:
+            skipped.inc()
+        else:
+            yield document
 
 
-def _id_partition(document: RawDocument) -> tuple[str, str]:
-    return sketch_partition(document.doc_id), document.doc_id
-
-
-def _by_id(document: RawDocument) -> tuple[str, RawDocument]:
-    return document.doc_id, document
+def _known_in_parcel(joined) -> list[tuple[str, str]]:
+    """(parcel path, id) for each parcel holding a document whose id an earlier run wrote."""
+    doc_id, grouped = joined
+    return [(path, doc_id) for path in grouped["parcel"]] if list(grouped["known"]) else []
 
 
 class SkipIngested(beam.PTransform):
     """Raw documents -> those no earlier run wrote. A document's id is its content within its source
     (``read.content_id``, a feed entry's ``entry_document``), and the index holds the id of every article and
     duplicate written, so a path read again (a JSONL file that grew, a corrected file, file state lost)
-    yields only its new documents; the rest are counted ``read/already_ingested``, not read again."""
+    yields only its new documents; the rest are counted ``read/already_ingested``, not read again. The
+    documents wait for the answer parked under ``parcels`` (``transforms.parcels``): the runner's
+    groupings hold ids and paths, not documents."""
 
-    def __init__(self, place: IndexPlace):
+    def __init__(self, place: IndexPlace, parcels: str):
         super().__init__()
-        self.place = place
+        self.place, self.parcels = place, parcels
 
     def expand(self, documents):
         folder, run_id = self.place.folder, self.place.run_id
+        parcels = documents | "Park" >> beam.ParDo(Park(self.parcels, lambda d: d.doc_id))
+        where = parcels | "Where" >> beam.FlatMap(lambda parcel: [(doc_id, parcel[0]) for doc_id in parcel[1]])
         known = (
-            documents
-            | "IdsByPartition" >> beam.Map(_id_partition)
+            where
+            | "IdsByPartition" >> beam.MapTuple(lambda doc_id, _: (sketch_partition(doc_id), doc_id))
             | "GroupIds" >> beam.GroupByKey()
             | "ReadIds" >> beam.FlatMapTuple(lambda partition, ids: known_ids(folder, partition, ids, run_id))
             | "Known" >> beam.Map(lambda article_id: (article_id, True)).with_output_types(tuple[str, bool])
         )
-        return (
-            {"document": documents | "ById" >> beam.Map(_by_id), "known": known}
-            | "Join" >> beam.CoGroupByKey()
-            | "DropKnown" >> beam.ParDo(_DropKnown())
-        )
+        routed = {"parcel": where, "known": known} | "Join" >> beam.CoGroupByKey() | "ToParcels" >> beam.FlatMap(_known_in_parcel)
+        return {"parcels": parcels, "facts": routed} | "DropKnown" >> Unpark(self.parcels, _drop_known)
 
 
 def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str, tuple[str, str]]]:
@@ -157,35 +152,37 @@ def copy_of_earlier(record: Article | Duplicate, earlier: Optional[Earlier]) -> 
     return apply_decision(record, Decision(record.article_id, earlier.cluster_id, earlier.cluster_id, earlier.similarity, 0))
 
 
-def _cluster_earlier(joined) -> Iterator[tuple[str, Earlier]]:
-    _, grouped = joined
-    for cluster_id in grouped["cluster"]:
-        for found in grouped["earlier"]:
-            yield cluster_id, found
+def _members_and_matches(joined) -> Iterator[tuple[str, tuple[str, object]]]:
+    """(cluster id, ("member", (article id, parcel path))) for this run's article, and (cluster id, ("match",
+    Earlier)) for each earlier article it copies."""
+    article_id, grouped = joined
+    decisions = list(grouped["decision"])
+    cluster_id = decisions[0].cluster_id if decisions else article_id
+    for path in grouped["parcel"]:
+        yield cluster_id, ("member", (article_id, path))
+    for found in grouped["earlier"]:
+        yield cluster_id, ("match", found)
 
 
-def _apply(joined) -> Iterator[Article | Duplicate]:
-    _, grouped = joined
-    found = earliest(list(grouped["earlier"]))
-    for record in grouped["record"]:
-        yield copy_of_earlier(record, found)
+def _earlier_to_members(joined) -> list[tuple[str, tuple[str, Earlier]]]:
+    _, tagged = joined
+    found = earliest([value for kind, value in tagged if kind == "match"])
+    members = [value for kind, value in tagged if kind == "member"]
+    return [(path, (article_id, found)) for article_id, path in members] if found else []
 
 
-class JoinEarlierClusters(beam.PTransform):
-    """{"records": this run's verdicts, "earlier": (article id, Earlier)} -> the verdicts, every cluster with
-    a copy of an earlier article turned into duplicates of that article's cluster (the earliest, if several)."""
+class EarlierClusters(beam.PTransform):
+    """Per article id {"decision": its Decision, if clustered, "parcel": where it is parked, "earlier": the
+    Earliers it copies} -> (parcel path, (article id, Earlier)) for every member of a cluster with a copy of
+    an earlier article: the whole cluster becomes duplicates of that article's cluster (the earliest, if
+    several; ``copy_of_earlier``)."""
 
-    def expand(self, inputs):
-        records = inputs["records"]
-        by_cluster = (
-            {"cluster": records | "ClusterOf" >> beam.Map(lambda r: (r.article_id, r.cluster_id)), "earlier": inputs["earlier"]}
-            | "JoinMatches" >> beam.CoGroupByKey()
-            | "ByCluster" >> beam.FlatMap(_cluster_earlier)
-        )
+    def expand(self, joined):
         return (
-            {"record": records | "KeyByCluster" >> beam.Map(lambda r: (r.cluster_id, r)), "earlier": by_cluster}
-            | "JoinClusters" >> beam.CoGroupByKey()
-            | "Apply" >> beam.FlatMap(_apply)
+            joined
+            | "MembersAndMatches" >> beam.FlatMap(_members_and_matches)
+            | "ByCluster" >> beam.GroupByKey()
+            | "ToMembers" >> beam.FlatMap(_earlier_to_members)
         )
 
 

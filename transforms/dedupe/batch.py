@@ -11,14 +11,16 @@ duplicated documents only) and decisions (each cluster keeps its canonical artic
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterable, Iterator
 from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.across_runs import AddToIndex, IndexPlace, JoinEarlierClusters, LookUpEarlier
+from transforms.dedupe.across_runs import AddToIndex, EarlierClusters, IndexPlace, LookUpEarlier, copy_of_earlier
 from transforms.dedupe.clusters import (
     ConnectedComponents,
+    Decision,
     apply_decision,
     bucket_pairs,
     cluster_decisions,
@@ -29,6 +31,8 @@ from transforms.dedupe.clusters import (
     swapped,
 )
 from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, signature_only, with_content_hash
+from transforms.dedupe.index import Earlier
+from transforms.parcels import Park, Unpark
 from transforms.schema import DEDUPE, Article, Duplicate
 from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
@@ -172,11 +176,22 @@ class NearDuplicateClusters(beam.PTransform):
         return {"fingerprints": fingerprints, "roots": roots} | "Decide" >> Decisions()
 
 
-def _apply_decisions(joined) -> Iterator[Article | Duplicate]:
-    _, grouped = joined
-    decisions = list(grouped["decision"])
-    for article in grouped["article"]:
-        yield apply_decision(article, decisions[0] if decisions else None)
+def _where(parcel) -> list[tuple[str, str]]:
+    path, fingerprints = parcel
+    return [(f.article_id, path) for f in fingerprints]
+
+
+def _decision_to_parcel(joined) -> list[tuple[str, tuple[str, Decision]]]:
+    article_id, grouped = joined
+    return [(path, (article_id, d)) for d in grouped["decision"] for path in grouped["parcel"]]
+
+
+def _apply_decisions(articles: Iterable[Article], facts: list[tuple[str, Decision | Earlier]]) -> list[Article | Duplicate]:
+    """Each parked article under its cluster's decision, then as a copy of an earlier run's article where
+    its cluster copies one."""
+    decisions = {article_id: fact for article_id, fact in facts if isinstance(fact, Decision)}
+    earlier = {article_id: fact for article_id, fact in facts if not isinstance(fact, Decision)}
+    return [copy_of_earlier(apply_decision(a, decisions.get(a.article_id)), earlier.get(a.article_id)) for a in articles]
 
 
 Deduplicated = collections.namedtuple("Deduplicated", ["articles", "duplicates", "index_files"])
@@ -185,25 +200,28 @@ Deduplicated = collections.namedtuple("Deduplicated", ["articles", "duplicates",
 class DeduplicateArticles(beam.PTransform):
     """Articles -> one article per cluster; outputs ``.articles``, ``.duplicates`` and ``.index_files``.
     With an index (``IndexPlace``), a cluster that copies an article of an earlier run becomes duplicates
-    of it, and this run's articles are added to the index."""
+    of it, and this run's articles are added to the index. The articles wait for their decisions parked
+    in parcels under ``parcels`` (``transforms.parcels``), so the runner's groupings hold fingerprints and
+    paths, not articles."""
 
-    def __init__(self, settings: DedupeSettings = DedupeSettings(), index: Optional[IndexPlace] = None):
+    def __init__(self, settings: DedupeSettings, parcels: str, index: Optional[IndexPlace] = None):
         super().__init__()
-        self.settings, self.index = settings, index
+        self.settings, self.parcels, self.index = settings, parcels, index
 
     def expand(self, articles):
         settings, index = self.settings, self.index
         hashed = articles | "CountIn" >> count_in(DEDUPE) | "ContentHash" >> beam.Map(with_content_hash)
-        fingerprints = hashed | "Fingerprint" >> beam.Map(fingerprint, settings)
+        parcels = hashed | "Park" >> beam.ParDo(Park(self.parcels, functools.partial(fingerprint, settings=settings)))
+        fingerprints = parcels | "Fingerprints" >> beam.FlatMap(lambda parcel: parcel[1])
         decisions = fingerprints | "Cluster" >> NearDuplicateClusters(settings)
-        records = (
-            {"article": hashed | "KeyById" >> beam.Map(_keyed), "decision": decisions}
-            | "JoinDecisions" >> beam.CoGroupByKey()
-            | "Apply" >> beam.FlatMap(_apply_decisions)
-        )
+        per_article = {"decision": decisions, "parcel": parcels | "Where" >> beam.FlatMap(_where)}
         if index and index.look_up:
-            earlier = fingerprints | "LookUpEarlier" >> LookUpEarlier(index, settings)
-            records = {"records": records, "earlier": earlier} | "AcrossRuns" >> JoinEarlierClusters()
+            per_article["earlier"] = fingerprints | "LookUpEarlier" >> LookUpEarlier(index, settings)
+        joined = per_article | "JoinDecisions" >> beam.CoGroupByKey()
+        facts = joined | "ToParcels" >> beam.FlatMap(_decision_to_parcel)
+        if index and index.look_up:
+            facts = (facts, joined | "AcrossRuns" >> EarlierClusters()) | "AllFacts" >> beam.Flatten()
+        records = {"parcels": parcels, "facts": facts} | "Apply" >> Unpark(self.parcels, _apply_decisions)
         split = records | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate)
         if index is None:
             return Deduplicated(split.articles, split.duplicates, articles.pipeline | "NoIndex" >> beam.Create([]))

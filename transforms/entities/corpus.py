@@ -6,7 +6,7 @@ entities split and mislead. A run is a larger sample: the label most of its ment
 a clear majority (``tables.CORPUS_MAJORITY``), is given to every mention of the name. Names are keyed by
 the article's language and canonical name: two models' label sets differ (French pipelines have no GPE),
 so they never outvote each other. Plain functions here; ``VoteLabelsAcrossRun`` is the Beam face:
-a combine over the run's votes, then the decisions joined to the articles that read those names.
+a combine over the run's votes, then the decisions joined to the parcels of articles that read those names.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import apache_beam as beam
 from transforms.entities.gazetteer import Gazetteer, load_gazetteer
 from transforms.entities.geocode import with_places
 from transforms.entities.tables import CORPUS_MAJORITY, VOTED_LABELS
+from transforms.parcels import Parcel, Park, Unpark
 from transforms.schema import PLACE_FIELDS, Article
 
 NameKey = tuple[str, str]  # (the article's language, or "" when unknown; the entity's canonical name)
@@ -89,34 +90,31 @@ def vote_across(
 
 
 class VoteLabelsAcrossRun(beam.PTransform):
-    """Tagged articles -> the same articles, each name under its run-wide label. The decisions reach the
-    articles by two joins (name, then article), not a side input: they grow with the run's names, and on
-    the DaskRunner a side input read beside its own lineage holds its elements several times
-    (``tests/test_dask_defects.py::test_a_side_input_beside_its_own_lineage_holds_elements_several_times``)."""
+    """Tagged articles -> the same articles, each name under its run-wide label. The articles are parked in
+    parcels under ``folder`` (``transforms.parcels``): the decisions reach a parcel by two joins (name, then
+    parcel), so the runner's groupings hold names and paths, not articles. Not a side input: decisions grow
+    with the run's names, and on the DaskRunner a side input read beside its own lineage holds its elements
+    several times (``tests/test_dask_defects.py::test_a_side_input_beside_its_own_lineage_holds_elements_several_times``)."""
 
-    def __init__(self, majority: float = CORPUS_MAJORITY):
+    def __init__(self, folder: str, majority: float = CORPUS_MAJORITY):
         super().__init__()
-        self.majority = majority
+        self.folder, self.majority = folder, majority
 
     def expand(self, articles):
-        votes = articles | "Votes" >> beam.Map(lambda a: (a.article_id, label_votes(a)))
+        parcels = articles | "Park" >> beam.ParDo(Park(self.folder, label_votes))
         decided_labels = (
-            votes
-            | "EachName" >> beam.FlatMap(lambda item: item[1])
+            parcels
+            | "EachName" >> beam.FlatMap(lambda parcel: [vote for votes in parcel[1] for vote in votes])
             | "PerName" >> beam.CombinePerKey(merge_votes)
             | "Decide" >> beam.FlatMap(decided, self.majority)
         )
-        readers = votes | "Readers" >> beam.FlatMap(lambda item: [(name, item[0]) for name, _ in item[1]])
-        per_article = (
+        readers = parcels | "Readers" >> beam.FlatMap(_readers)
+        per_parcel = (
             {"label": decided_labels, "reader": readers}
             | "JoinNames" >> beam.CoGroupByKey()
-            | "ToArticles" >> beam.FlatMap(_to_readers)
+            | "ToParcels" >> beam.FlatMap(_to_readers)
         )
-        return (
-            {"article": articles | "ById" >> beam.Map(lambda a: (a.article_id, a)), "label": per_article}
-            | "JoinArticles" >> beam.CoGroupByKey()
-            | "Relabel" >> beam.FlatMap(_relabelled)
-        )
+        return {"parcels": parcels, "facts": per_parcel} | "Relabel" >> Unpark(self.folder, _relabelled)
 
 
 def decided(name_votes: tuple[NameKey, Counter], majority: float) -> list[tuple[NameKey, str]]:
@@ -126,13 +124,18 @@ def decided(name_votes: tuple[NameKey, Counter], majority: float) -> list[tuple[
     return [(name, label)] if label else []
 
 
+def _readers(parcel: Parcel) -> list[tuple[NameKey, str]]:
+    """(name, path) for each name the parcel's articles read, once per parcel."""
+    path, votes = parcel
+    return [(name, path) for name in {name for article_votes in votes for name, _ in article_votes}]
+
+
 def _to_readers(joined) -> list[tuple[str, tuple[NameKey, str]]]:
-    """(article id, (name, label)) for each article that reads a decided name."""
+    """(parcel path, (name, label)) for each parcel that reads a decided name."""
     name, groups = joined
-    return [(article_id, (name, label)) for label in groups["label"] for article_id in groups["reader"]]
+    return [(path, (name, label)) for label in groups["label"] for path in groups["reader"]]
 
 
-def _relabelled(joined) -> list[Article]:
-    _, groups = joined
-    labels = dict(groups["label"])
-    return [relabel(article, labels) if labels else article for article in groups["article"]]
+def _relabelled(articles: Iterable[Article], decided: list[tuple[NameKey, str]]) -> Iterable[Article]:
+    labels = dict(decided)
+    return (relabel(article, labels) for article in articles) if labels else articles
