@@ -81,6 +81,7 @@ def test_a_path_read_again_adds_one_row_per_new_document(tmp_path):
     again = run(inputs, output)
     assert again.counts["documents_read"] == 0 and again.counts["already_ingested"] == 5
     assert len(ids_written(output)) == 7
+    assert not list(output.rglob("_parcels-*"))  # every run's parked records removed, a run that kept none too
 
 
 def test_a_lost_dedupe_index_is_refused_then_rebuilt(tmp_path):

@@ -14,6 +14,9 @@ def parked(park: parcels.Park, records) -> list:
 
 def test_park_cuts_parcels_by_records_and_bytes_and_summarises_each_record_in_order(tmp_path, monkeypatch):
     monkeypatch.setattr(parcels, "PARCEL_RECORDS", 3)
+    empty = parcels.Park(str(tmp_path / "empty"))
+    empty.setup()
+    assert parked(empty, []) == [] and not (tmp_path / "empty").exists()  # nothing parked, no folder
     park = parcels.Park(str(tmp_path), summary=lambda r: r * 10)
     park.setup()
     out = parked(park, range(7))
@@ -23,7 +26,9 @@ def test_park_cuts_parcels_by_records_and_bytes_and_summarises_each_record_in_or
     assert parked(park, []) == []  # an empty bundle writes nothing
     monkeypatch.setattr(parcels, "PARCEL_BYTES", 2000)
     pages = ["x" * 1500, "y" * 600, "z" * 10, "w"]  # a parcel ends once it holds PARCEL_BYTES
-    out = parked(parcels.Park(str(tmp_path)), pages)
+    bytes_park = parcels.Park(str(tmp_path))
+    bytes_park.setup()
+    out = parked(bytes_park, pages)
     assert [list(parcels.read_parcel(path)) for path, _ in out] == [pages[:2], pages[2:]]
     assert [summary for _, summary in out] == [[], []]  # no summary asked
 

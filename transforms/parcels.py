@@ -59,13 +59,16 @@ class Park(beam.DoFn):
         self.folder, self.summary = folder, summary
 
     def setup(self):
-        ensure_folder(self.folder)
+        self.folder_made = False  # made with the first parcel: a step that parks nothing leaves no folder
 
     def start_bundle(self):
         self.sink = None
 
     def process(self, record):
         if self.sink is None:
+            if not self.folder_made:
+                ensure_folder(self.folder)
+                self.folder_made = True
             self.path, self.summaries, self.count, self.bytes = (
                 FileSystems.join(self.folder, f"{uuid.uuid4().hex}.pickle"),
                 [],
