@@ -46,3 +46,8 @@ def test_unpark_reads_each_parcel_back_with_the_facts_routed_to_it_and_then_remo
         )
         assert_that(back, equal_to([(i, i in (3, 7)) for i in range(9)]))
     assert not (tmp_path / "parked").exists()
+
+
+def test_parcel_keys_names_each_key_of_a_parcel_once():
+    parcel = ("p", [["a", "b"], ["b"], []])
+    assert sorted(parcels.parcel_keys(parcel, lambda keys: keys)) == [("a", "p"), ("b", "p")]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pickle
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Optional
 
 import apache_beam as beam
@@ -45,6 +45,13 @@ def read_parcel(path: str) -> Iterator:
                 return
 
 
+def parcel_keys(parcel: Parcel, keys_of: Callable[[Any], Iterable[Hashable]]) -> list[tuple[Hashable, str]]:
+    """(key, path) once for each key of the parcel's records (``keys_of(summary)``): what a join routes its
+    facts to the parcel by (an article id, a name)."""
+    path, summaries = parcel
+    return [(key, path) for key in {key for summary in summaries for key in keys_of(summary)}]
+
+
 def _as_they_are(records: Iterable, facts: list) -> Iterable:
     return records
 
@@ -66,16 +73,7 @@ class Park(beam.DoFn):
 
     def process(self, record):
         if self.sink is None:
-            if not self.folder_made:
-                ensure_folder(self.folder)
-                self.folder_made = True
-            self.path, self.summaries, self.count, self.bytes = (
-                FileSystems.join(self.folder, f"{uuid.uuid4().hex}.pickle"),
-                [],
-                0,
-                0,
-            )
-            self.sink = FileSystems.create(self.path)
+            self._open()
         data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         self.sink.write(data)
         self.count, self.bytes = self.count + 1, self.bytes + len(data)
@@ -83,6 +81,13 @@ class Park(beam.DoFn):
             self.summaries.append(self.summary(record))
         if self.count >= PARCEL_RECORDS or self.bytes >= PARCEL_BYTES:
             yield self._close()
+
+    def _open(self) -> None:
+        if not self.folder_made:
+            ensure_folder(self.folder)
+            self.folder_made = True
+        self.path = FileSystems.join(self.folder, f"{uuid.uuid4().hex}.pickle")
+        self.sink, self.summaries, self.count, self.bytes = FileSystems.create(self.path), [], 0, 0
 
     def finish_bundle(self):
         if self.sink is not None:

@@ -33,7 +33,7 @@ from transforms.dedupe.index import (
     wanted_sketches,
     write_index_file,
 )
-from transforms.parcels import Park, Unpark
+from transforms.parcels import Park, Unpark, parcel_keys
 from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
 from transforms.stage import ALREADY_INGESTED, counter
 
@@ -79,7 +79,7 @@ class SkipIngested(beam.PTransform):
     def expand(self, documents):
         folder, run_id = self.place.folder, self.place.run_id
         parcels = documents | "Park" >> beam.ParDo(Park(self.parcels, lambda d: d.doc_id))
-        where = parcels | "Where" >> beam.FlatMap(lambda parcel: [(doc_id, parcel[0]) for doc_id in parcel[1]])
+        where = parcels | "Where" >> beam.FlatMap(parcel_keys, lambda doc_id: (doc_id,))
         known = (
             where
             | "IdsByPartition" >> beam.MapTuple(lambda doc_id, _: (sketch_partition(doc_id), doc_id))

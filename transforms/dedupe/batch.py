@@ -32,7 +32,7 @@ from transforms.dedupe.clusters import (
 )
 from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, signature_only, with_content_hash
 from transforms.dedupe.index import Earlier
-from transforms.parcels import Park, Unpark
+from transforms.parcels import Park, Unpark, parcel_keys
 from transforms.schema import DEDUPE, Article, Duplicate
 from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
@@ -176,11 +176,6 @@ class NearDuplicateClusters(beam.PTransform):
         return {"fingerprints": fingerprints, "roots": roots} | "Decide" >> Decisions()
 
 
-def _where(parcel) -> list[tuple[str, str]]:
-    path, fingerprints = parcel
-    return [(f.article_id, path) for f in fingerprints]
-
-
 def _decision_to_parcel(joined) -> list[tuple[str, tuple[str, Decision]]]:
     article_id, grouped = joined
     return [(path, (article_id, d)) for d in grouped["decision"] for path in grouped["parcel"]]
@@ -214,7 +209,7 @@ class DeduplicateArticles(beam.PTransform):
         parcels = hashed | "Park" >> beam.ParDo(Park(self.parcels, functools.partial(fingerprint, settings=settings)))
         fingerprints = parcels | "Fingerprints" >> beam.FlatMap(lambda parcel: parcel[1])
         decisions = fingerprints | "Cluster" >> NearDuplicateClusters(settings)
-        per_article = {"decision": decisions, "parcel": parcels | "Where" >> beam.FlatMap(_where)}
+        per_article = {"decision": decisions, "parcel": parcels | "Where" >> beam.FlatMap(parcel_keys, lambda f: (f.article_id,))}
         if index and index.look_up:
             per_article["earlier"] = fingerprints | "LookUpEarlier" >> LookUpEarlier(index, settings)
         joined = per_article | "JoinDecisions" >> beam.CoGroupByKey()

@@ -21,7 +21,7 @@ import apache_beam as beam
 from transforms.entities.gazetteer import Gazetteer, load_gazetteer
 from transforms.entities.geocode import with_places
 from transforms.entities.tables import CORPUS_MAJORITY, VOTED_LABELS
-from transforms.parcels import Parcel, Park, Unpark
+from transforms.parcels import Park, Unpark, parcel_keys
 from transforms.schema import PLACE_FIELDS, Article
 
 NameKey = tuple[str, str]  # (the article's language, or "" when unknown; the entity's canonical name)
@@ -108,7 +108,7 @@ class VoteLabelsAcrossRun(beam.PTransform):
             | "PerName" >> beam.CombinePerKey(merge_votes)
             | "Decide" >> beam.FlatMap(decided, self.majority)
         )
-        readers = parcels | "Readers" >> beam.FlatMap(_readers)
+        readers = parcels | "Readers" >> beam.FlatMap(parcel_keys, lambda votes: (name for name, _ in votes))
         per_parcel = (
             {"label": decided_labels, "reader": readers}
             | "JoinNames" >> beam.CoGroupByKey()
@@ -122,12 +122,6 @@ def decided(name_votes: tuple[NameKey, Counter], majority: float) -> list[tuple[
     name, votes = name_votes
     label = corpus_label(votes, majority)
     return [(name, label)] if label else []
-
-
-def _readers(parcel: Parcel) -> list[tuple[NameKey, str]]:
-    """(name, path) for each name the parcel's articles read, once per parcel."""
-    path, votes = parcel
-    return [(name, path) for name in {name for article_votes in votes for name, _ in article_votes}]
 
 
 def _to_readers(joined) -> list[tuple[str, tuple[NameKey, str]]]:
