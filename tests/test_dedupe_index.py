@@ -5,6 +5,7 @@ import datetime as dt
 import random
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -17,6 +18,7 @@ from transforms.dedupe.index import (
     ALL,
     ALL_MAX_FILES,
     BANDS,
+    INDEX_TABLES,
     PARTITIONS,
     SKETCHES,
     Earlier,
@@ -31,16 +33,20 @@ from transforms.dedupe.index import (
     indexed,
     known_ids,
     partition_files,
+    partition_group,
     read_partition,
     remembered_rows,
+    rows_batch,
     run_partition,
     sketch_partition,
     tidy,
     wanted_sketches,
     within_horizon,
     write_index_file,
+    write_run_files,
 )
 from transforms.schema import Article, Duplicate, IndexedSketch
+from transforms.write.spill import SpillBuffer, read_spills
 
 SETTINGS = DedupeSettings()
 DAY = dt.timedelta(days=1)
@@ -224,14 +230,39 @@ def test_a_run_with_another_banding_than_the_index_is_refused(tmp_path):
 
 
 def add_run(folder, run_id, entries):
-    """What ``AddToIndex`` does at the end of a run: its rows where ``run_partition`` puts them, then ``tidy``."""
-    files: dict = {}
+    """What ``AddToIndex`` does at the end of a run: its rows spilled by partition group, written where
+    ``run_partition`` puts them, then ``tidy``."""
+    buffer = SpillBuffer(folder + "-spills", lambda key, rows: rows_batch(key[0], rows))
     for e in entries:
         for table, partition, row in index_rows(e, SETTINGS):
-            files.setdefault((table, run_partition(partition, len(entries))), []).append(row)
-    written = [write_index_file(folder, t, p, run_id, rows) for (t, p), rows in files.items()]
+            buffer.add((table, partition_group(partition)), [row])
+    spills: dict = {}
+    for (table, group), path in buffer.spill():
+        spills.setdefault((table, run_partition(group, len(entries))), []).append(path)
+    written = [
+        path
+        for (table, place), paths in spills.items()
+        for path in write_run_files(folder, table, place, run_id, read_spills(paths, INDEX_TABLES[table]))
+    ]
     tidy(folder, run_id)
     return written
+
+
+def test_a_large_runs_rows_land_in_their_partitions_as_one_file_each(tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "SMALL_RUN", 2)
+    folder, entries = str(tmp_path / "dedupe"), [entry(f"a{i}", text) for i, text in enumerate(stories(5))]
+    written = add_run(folder, "run1", entries)
+    assert len(written) == len(set(written)) == sum(len(paths) for t in (BANDS, SKETCHES) for paths in files_by_partition(folder, t).values())
+    assert ALL not in files_by_partition(folder, SKETCHES)
+    for e in entries:
+        (found,) = wanted_sketches(folder, sketch_partition(e.article_id), [e.article_id], "next")
+        assert found == e
+    one_run = str(tmp_path / "by-partition")
+    write_index(one_run, "run1", entries)
+    for table in (BANDS, SKETCHES):
+        assert {p: pq.read_table(paths[0]) for p, paths in files_by_partition(folder, table).items()} == {
+            p: pq.read_table(paths[0]) for p, paths in files_by_partition(one_run, table).items()
+        }
 
 
 def stories(n, seed=1):

@@ -36,7 +36,7 @@ def test_spilled_rows_come_back_as_the_same_table_whatever_order_they_came_in(tm
     schema = TABLES["entities"]
 
     def spilled(row_lists, folder):
-        buffer = spill.SpillBuffer(str(tmp_path / folder), lambda key: schema)
+        buffer = spill.SpillBuffer(str(tmp_path / folder), lambda key, rows: pa.RecordBatch.from_pylist(rows, schema=schema))
         written = [item for rows in row_lists for item in buffer.add("k", rows)] + buffer.spill()
         assert {key for key, _ in written} == {"k"}
         return [path for _, path in written]

@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator
 from typing import Optional
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms.dedupe.clusters import Decision, apply_decision, fewest_candidates, swapped
 from transforms.dedupe.fingerprints import DedupeSettings, Fingerprint, band_keys
 from transforms.dedupe.index import (
     INDEX_TABLES,
-    PARTITIONS,
+    PARTITION_GROUPS,
     Earlier,
     band_partition,
     best_earlier,
@@ -27,15 +28,19 @@ from transforms.dedupe.index import (
     index_rows,
     indexed,
     known_ids,
+    partition_group,
+    rows_batch,
     run_partition,
     sketch_partition,
     tidy,
     wanted_sketches,
-    write_index_file,
+    write_run_files,
 )
+from transforms.files import remove_folder
 from transforms.parcels import Park, Unpark, parcel_keys
 from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
 from transforms.stage import ALREADY_INGESTED, counter
+from transforms.write.spill import SpillBuffer, read_spills
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,64 +195,77 @@ def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -
     return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch, ingested_at)
 
 
-def _entries(joined, ingested_at: dt.datetime) -> Iterator[IndexedSketch]:
-    _, grouped = joined
-    for fp in grouped["fingerprint"]:
-        for cluster_id in grouped["cluster"]:
-            yield indexed_sketch(fp, cluster_id, ingested_at)
+class _SpillRows(beam.DoFn):
+    """Index entries -> ((table, partition group), spill file path): each entry's rows (``index_rows``) held
+    in the bundle's buffer and written out as Arrow spill files (``transforms.write.spill``)."""
+
+    def __init__(self, folder: str, settings: DedupeSettings):
+        self.folder, self.settings = folder, settings
+
+    def start_bundle(self):
+        self.buffer = SpillBuffer(self.folder, lambda key, rows: rows_batch(key[0], rows))
+
+    def process(self, entry: IndexedSketch):
+        for table, partition, row in index_rows(entry, self.settings):
+            yield from self.buffer.add((table, partition_group(partition)), [row])
+
+    def finish_bundle(self):
+        for spilled in self.buffer.spill():
+            yield GlobalWindows.windowed_value(spilled)
 
 
-def _partition_rows(entry: IndexedSketch, settings: DedupeSettings) -> Iterator[tuple[tuple[str, str], tuple]]:
-    return (((table, partition), row) for table, partition, row in index_rows(entry, settings))
+def _every_group(articles: int) -> Iterator[tuple[tuple[str, str], int]]:
+    """The run's article count, to every (table, partition group) key its spills can have."""
+    return (((table, group), articles) for table in INDEX_TABLES for group in PARTITION_GROUPS)
 
 
-def _every_partition(articles: int) -> Iterator[tuple[tuple[str, str], int]]:
-    """The run's article count, to every (table, partition) key its rows can have."""
-    return (((table, partition), articles) for table in INDEX_TABLES for partition in PARTITIONS)
-
-
-def _placed(joined) -> Iterator[tuple[tuple[str, str], list[tuple]]]:
-    """One partition's rows, moved to where a run of this size writes them (``index.run_partition``)."""
-    (table, partition), grouped = joined
-    rows = list(grouped["rows"])
-    if rows:
+def _placed(joined) -> Iterator[tuple[tuple[str, str], list[str]]]:
+    """One group's spills, moved to where a run of this size writes them (``index.run_partition``)."""
+    (table, group), grouped = joined
+    spills = list(grouped["spills"])
+    if spills:
         (articles,) = grouped["articles"]
-        yield (table, run_partition(partition, articles)), rows
+        yield (table, run_partition(group, articles)), spills
+
+
+def _write_files(group: tuple[tuple[str, str], Iterable[list[str]]], place: IndexPlace) -> list[str]:
+    (table, partition), spills = group
+    data = read_spills([path for paths in spills for path in paths], INDEX_TABLES[table])
+    return write_run_files(place.folder, table, partition, place.run_id, data)
+
+
+def _written_and_tidied(written: list[str], place: IndexPlace, spills: str) -> list[str]:
+    """Once every file of the run is written: the spills removed, then the index tidied."""
+    remove_folder(spills)
+    return [*written, *tidy(place.folder, place.run_id)]
 
 
 class AddToIndex(beam.PTransform):
-    """{"fingerprints": ..., "records": this run's final verdicts} -> the index files written: one per
-    table and partition (a small run: one per table, ``index.run_partition``), then the index tidied
+    """This run's index entries (``indexed_sketch``, with their final cluster) -> the index files written:
+    one per table and partition (a small run: one per table, ``index.run_partition``), then the index tidied
     (``index.tidy``) by one worker once they are all written; a run that adds no entry writes and tidies
-    nothing. A run adds files, never rewrites one. The run's entry count reaches the partitions by a join,
-    not a side input (``pipelines.adapter``: on the DaskRunner a side input's lineage runs twice)."""
+    nothing. A run adds files, never rewrites one. The rows wait for their files in spill files under
+    ``spills``, so the runner's groupings hold paths, not rows (an entry: ~2.5 KB of sketch and band rows).
+    The run's entry count reaches the groups by a join, not a side input (``pipelines.adapter``: on the
+    DaskRunner a side input's lineage runs twice)."""
 
-    def __init__(self, place: IndexPlace, settings: DedupeSettings):
+    def __init__(self, place: IndexPlace, settings: DedupeSettings, spills: str):
         super().__init__()
-        self.place, self.settings = place, settings
+        self.place, self.settings, self.spills = place, settings, spills
 
-    def expand(self, inputs):
-        place, settings = self.place, self.settings
-        entries = (
-            {
-                "fingerprint": inputs["fingerprints"] | "KeyFingerprints" >> beam.Map(lambda f: (f.article_id, f)),
-                "cluster": inputs["records"] | "FinalCluster" >> beam.Map(lambda r: (r.article_id, r.cluster_id)),
-            }
-            | "JoinClusters" >> beam.CoGroupByKey()
-            | "Entries" >> beam.FlatMap(_entries, place.ingested_at)
-        )
+    def expand(self, entries):
+        place, spills = self.place, self.spills
         articles = (
             entries
             | "CountEntries" >> beam.combiners.Count.Globally().without_defaults()
-            | "ToEveryPartition" >> beam.FlatMap(_every_partition)
+            | "ToEveryGroup" >> beam.FlatMap(_every_group)
         )
         return (
-            {"rows": entries | "Rows" >> beam.FlatMap(_partition_rows, settings), "articles": articles}
+            {"spills": entries | "Spill" >> beam.ParDo(_SpillRows(spills, self.settings)), "articles": articles}
             | "WithCount" >> beam.CoGroupByKey()
             | "Place" >> beam.FlatMap(_placed)
             | "ByFile" >> beam.GroupByKey()
-            | "WriteFiles"
-            >> beam.MapTuple(lambda tp, parts: write_index_file(place.folder, *tp, place.run_id, [r for p in parts for r in p]))
+            | "WriteFiles" >> beam.FlatMap(_write_files, place)
             | "AllWritten" >> beam.combiners.ToList().without_defaults()
-            | "Tidy" >> beam.FlatMap(lambda written: [*written, *tidy(place.folder, place.run_id)])
+            | "Tidy" >> beam.FlatMap(_written_and_tidied, place, spills)
         )

@@ -11,13 +11,15 @@ duplicated documents only) and decisions (each cluster keeps its canonical artic
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import functools
+import operator
 from collections.abc import Iterable, Iterator
 from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.across_runs import AddToIndex, EarlierClusters, IndexPlace, LookUpEarlier, copy_of_earlier
+from transforms.dedupe.across_runs import AddToIndex, EarlierClusters, IndexPlace, LookUpEarlier, copy_of_earlier, indexed_sketch
 from transforms.dedupe.clusters import (
     ConnectedComponents,
     Decision,
@@ -30,10 +32,17 @@ from transforms.dedupe.clusters import (
     similar_pairs,
     swapped,
 )
-from transforms.dedupe.fingerprints import DedupeSettings, bucketed_band_keys, fingerprint, signature_only, with_content_hash
+from transforms.dedupe.fingerprints import (
+    DedupeSettings,
+    Fingerprint,
+    bucketed_band_keys,
+    fingerprint,
+    signature_only,
+    with_content_hash,
+)
 from transforms.dedupe.index import Earlier
 from transforms.parcels import Park, Unpark, parcel_keys
-from transforms.schema import DEDUPE, Article, Duplicate
+from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
 
@@ -181,12 +190,18 @@ def _decision_to_parcel(joined) -> list[tuple[str, tuple[str, Decision]]]:
     return [(path, (article_id, d)) for d in grouped["decision"] for path in grouped["parcel"]]
 
 
-def _apply_decisions(articles: Iterable[Article], facts: list[tuple[str, Decision | Earlier]]) -> list[Article | Duplicate]:
+def _apply_decisions(
+    parked: Iterable[tuple[Article, Fingerprint]], facts: list[tuple[str, Decision | Earlier]], ingested_at: Optional[dt.datetime]
+) -> Iterator[Article | Duplicate | IndexedSketch]:
     """Each parked article under its cluster's decision, then as a copy of an earlier run's article where
-    its cluster copies one."""
+    its cluster copies one; with ``ingested_at`` (a run with an index), its index entry after it."""
     decisions = {article_id: fact for article_id, fact in facts if isinstance(fact, Decision)}
     earlier = {article_id: fact for article_id, fact in facts if not isinstance(fact, Decision)}
-    return [copy_of_earlier(apply_decision(a, decisions.get(a.article_id)), earlier.get(a.article_id)) for a in articles]
+    for article, fp in parked:
+        record = copy_of_earlier(apply_decision(article, decisions.get(article.article_id)), earlier.get(article.article_id))
+        yield record
+        if ingested_at is not None:
+            yield indexed_sketch(fp, record.cluster_id, ingested_at)
 
 
 Deduplicated = collections.namedtuple("Deduplicated", ["articles", "duplicates", "index_files"])
@@ -196,8 +211,9 @@ class DeduplicateArticles(beam.PTransform):
     """Articles -> one article per cluster; outputs ``.articles``, ``.duplicates`` and ``.index_files``.
     With an index (``IndexPlace``), a cluster that copies an article of an earlier run becomes duplicates
     of it, and this run's articles are added to the index. The articles wait for their decisions parked
-    in parcels under ``parcels`` (``transforms.parcels``), so the runner's groupings hold fingerprints and
-    paths, not articles."""
+    with their fingerprints in parcels under ``parcels`` (``transforms.parcels``), so the runner's
+    groupings hold fingerprints and paths, not articles, and the index entries are made as they are read
+    back, when their clusters are known."""
 
     def __init__(self, settings: DedupeSettings, parcels: str, index: Optional[IndexPlace] = None):
         super().__init__()
@@ -206,7 +222,11 @@ class DeduplicateArticles(beam.PTransform):
     def expand(self, articles):
         settings, index = self.settings, self.index
         hashed = articles | "CountIn" >> count_in(DEDUPE) | "ContentHash" >> beam.Map(with_content_hash)
-        parcels = hashed | "Park" >> beam.ParDo(Park(self.parcels, functools.partial(fingerprint, settings=settings)))
+        parcels = (
+            hashed
+            | "Fingerprint" >> beam.Map(lambda article: (article, fingerprint(article, settings)))
+            | "Park" >> beam.ParDo(Park(self.parcels, operator.itemgetter(1)))
+        )
         fingerprints = parcels | "Fingerprints" >> beam.FlatMap(lambda parcel: parcel[1])
         decisions = fingerprints | "Cluster" >> NearDuplicateClusters(settings)
         per_article = {"decision": decisions, "parcel": parcels | "Where" >> beam.FlatMap(parcel_keys, lambda f: (f.article_id,))}
@@ -216,9 +236,10 @@ class DeduplicateArticles(beam.PTransform):
         facts = joined | "ToParcels" >> beam.FlatMap(_decision_to_parcel)
         if index and index.look_up:
             facts = (facts, joined | "AcrossRuns" >> EarlierClusters()) | "AllFacts" >> beam.Flatten()
-        records = {"parcels": parcels, "facts": facts} | "Apply" >> Unpark(self.parcels, _apply_decisions)
-        split = records | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate)
+        apply = functools.partial(_apply_decisions, ingested_at=index.ingested_at if index else None)
+        records = {"parcels": parcels, "facts": facts} | "Apply" >> Unpark(self.parcels, apply)
+        split = records | "ByType" >> SplitByType(DEDUPE, articles=Article, duplicates=Duplicate, index_entries=IndexedSketch)
         if index is None:
             return Deduplicated(split.articles, split.duplicates, articles.pipeline | "NoIndex" >> beam.Create([]))
-        index_files = {"fingerprints": fingerprints, "records": records} | "AddToIndex" >> AddToIndex(index, settings)
+        index_files = split.index_entries | "AddToIndex" >> AddToIndex(index, settings, f"{self.parcels}-index")
         return Deduplicated(split.articles, split.duplicates, index_files)

@@ -250,15 +250,52 @@ def run_partition(partition: str, articles: int) -> str:
     return ALL if articles <= SMALL_RUN else partition
 
 
-def write_index_file(folder: str, table: str, partition: str, run_id: str, rows: list[tuple], unique: bool = False) -> str:
-    """One whole file of one partition (rows as ``index_rows`` makes them); a batch run's name is fixed (a
-    retried bundle rewrites it), a stream's bundles each get their own."""
-    suffix = f"-{uuid.uuid4().hex[:8]}" if unique else ""
-    path = FileSystems.join(partition_folder(folder, table, partition), f"part-{run_id}{suffix}.parquet")
+def partition_group(partition: str) -> str:
+    """The group a batch run's rows of ``partition`` wait in on disk before their files are written."""
+    return partition[:1]
+
+
+PARTITION_GROUPS = tuple(sorted({partition_group(p) for p in PARTITIONS}))
+
+
+def rows_batch(table: str, rows: list[tuple]) -> pa.RecordBatch:
+    """Rows as ``index_rows`` makes them, as an Arrow record batch of the table."""
     schema = INDEX_TABLES[table]
-    columns = list(zip(*sorted(rows))) or [[] for _ in schema.names]
-    write_table(path, pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema))
+    columns = list(zip(*rows)) or [[] for _ in schema.names]
+    return pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema)
+
+
+def _run_path(folder: str, table: str, partition: str, run_id: str, unique: bool = False) -> str:
+    """A run's file of one partition; a batch run's name is fixed (a retried bundle rewrites it), a stream's
+    bundles each get their own."""
+    suffix = f"-{uuid.uuid4().hex[:8]}" if unique else ""
+    return FileSystems.join(partition_folder(folder, table, partition), f"part-{run_id}{suffix}.parquet")
+
+
+def write_index_file(folder: str, table: str, partition: str, run_id: str, rows: list[tuple], unique: bool = False) -> str:
+    """One whole file of one partition (rows as ``index_rows`` makes them)."""
+    path = _run_path(folder, table, partition, run_id, unique)
+    write_table(path, pa.Table.from_batches([rows_batch(table, sorted(rows))]))
     return path
+
+
+def write_by_partition(folder: str, table: str, data: pa.Table, path_of: Callable[[str], str]) -> list[str]:
+    """Rows of one table (sorted by key) written into their partitions: one file each, at ``path_of(partition)``."""
+    partitions = pa.array([_key_partition(table, key) for key in data.column(KEY_COLUMNS[table]).to_pylist()])
+    written = []
+    for partition in sorted(set(partitions.to_pylist())):
+        written.append(path_of(partition))
+        write_table(written[-1], data.filter(pc.equal(partitions, partition)))
+    return written
+
+
+def write_run_files(folder: str, table: str, place: str, run_id: str, data: pa.Table) -> list[str]:
+    """A batch run's rows of one table, sorted by key, from one partition group or from all of a small
+    run (``place``: a group, or ``ALL``; ``run_partition``), as the run's files."""
+    if place == ALL:
+        write_table(path := _run_path(folder, table, ALL, run_id), data)
+        return [path]
+    return write_by_partition(folder, table, data, lambda partition: _run_path(folder, table, partition, run_id))
 
 
 def earlier_candidates(
@@ -426,13 +463,7 @@ def spread(folder: str, table: str, run_id: str) -> list[str]:
     paths = partition_files(folder, table, ALL)
     if not paths:
         return []
-    data = _read_all(table, paths)
-    partitions = pa.array([_key_partition(table, key) for key in data.column(KEY_COLUMNS[table]).to_pylist()])
-    written = []
-    for partition in sorted(set(partitions.to_pylist())):
-        path = _merged_path(folder, table, partition, run_id)
-        write_table(path, data.filter(pc.equal(partitions, partition)))
-        written.append(path)
+    written = write_by_partition(folder, table, _read_all(table, paths), lambda p: _merged_path(folder, table, p, run_id))
     _delete(paths)
     return written
 

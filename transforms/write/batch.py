@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
@@ -26,7 +27,7 @@ class _SpillRows(beam.DoFn):
         self.folder, self.shards = folder, shards
 
     def start_bundle(self):
-        self.buffer = SpillBuffer(self.folder, lambda key: TABLES[key[0]])
+        self.buffer = SpillBuffer(self.folder, lambda key, rows: pa.RecordBatch.from_pylist(rows, schema=TABLES[key[0]]))
 
     def process(self, batch):
         table, partition, rows = batch

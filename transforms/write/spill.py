@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,21 +22,22 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.files import ensure_folder
 
 SPILL = "_spill"  # the folder under a run's version that holds its write's spill files
-ROWS_PER_BATCH = 512  # rows held as Python dicts at a time (an article row with its entities: ~30 KB)
+ROWS_PER_BATCH = 512  # rows held as Python objects at a time (an article row with its entities: ~30 KB)
 BYTES_PER_SPILL = 32 << 20  # Arrow bytes a worker holds before it writes them out
 
 
 class SpillBuffer:
-    """Rows added per key ((table, partition, shard)) -> spill files, one per key each time the buffer is
-    written out: when it holds ``BYTES_PER_SPILL`` of Arrow data, and at ``spill()``."""
+    """Rows added per key (a table file's: (table, partition, shard)) -> spill files, one per key each time
+    the buffer is written out: when it holds ``BYTES_PER_SPILL`` of Arrow data, and at ``spill()``.
+    ``batch_of(key, rows)`` makes a key's rows an Arrow record batch."""
 
-    def __init__(self, folder: str, schema_of):
-        self.folder, self.schema_of = folder, schema_of  # schema_of(key) -> the key's Arrow schema
-        self.rows: dict[Hashable, list[dict]] = defaultdict(list)
+    def __init__(self, folder: str, batch_of: Callable[[Hashable, list], pa.RecordBatch]):
+        self.folder, self.batch_of = folder, batch_of
+        self.rows: dict[Hashable, list] = defaultdict(list)
         self.batches: dict[Hashable, list[pa.RecordBatch]] = defaultdict(list)
         self.row_count = self.nbytes = 0
 
-    def add(self, key: Hashable, rows: list[dict]) -> list[tuple[Hashable, str]]:
+    def add(self, key: Hashable, rows: list) -> list[tuple[Hashable, str]]:
         """Hold ``rows`` under ``key``; the (key, path) of each file written out meanwhile."""
         self.rows[key].extend(rows)
         self.row_count += len(rows)
@@ -55,7 +56,7 @@ class SpillBuffer:
 
     def _to_arrow(self) -> None:
         for key, rows in self.rows.items():
-            batch = pa.RecordBatch.from_pylist(rows, schema=self.schema_of(key))
+            batch = self.batch_of(key, rows)
             self.batches[key].append(batch)
             self.nbytes += batch.nbytes
         self.rows.clear()
