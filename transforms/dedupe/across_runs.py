@@ -195,7 +195,7 @@ def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -
     return indexed(fp.article_id, cluster_id, event_time(fp.published_at, ingested_at), fp.sketch, ingested_at)
 
 
-class _SpillRows(beam.DoFn):
+class _SpillIndexRows(beam.DoFn):
     """Index entries -> ((table, partition group), spill file path): each entry's rows (``index_rows``) held
     in the bundle's buffer and written out as Arrow spill files (``transforms.write.spill``)."""
 
@@ -261,7 +261,7 @@ class AddToIndex(beam.PTransform):
             | "ToEveryGroup" >> beam.FlatMap(_every_group)
         )
         return (
-            {"spills": entries | "Spill" >> beam.ParDo(_SpillRows(spills, self.settings)), "articles": articles}
+            {"spills": entries | "Spill" >> beam.ParDo(_SpillIndexRows(spills, self.settings)), "articles": articles}
             | "WithCount" >> beam.CoGroupByKey()
             | "Place" >> beam.FlatMap(_placed)
             | "ByFile" >> beam.GroupByKey()
