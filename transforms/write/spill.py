@@ -6,7 +6,8 @@ the next stage at once (docs/scale.md, "Memory at 10,000"): a write that grouped
 the run there at the end of the run. Here each worker converts its rows to Arrow a batch at a time, writes
 them to spill files (Arrow IPC, uncompressed: read back once, straight away) and hands on their paths;
 one step per table file reads its spills back and writes the file. Spills live under the run's version
-(``SPILL``): a failed run's go with its version, a finished write removes them.
+(``SPILL``): a failed run's go with its version, a finished write removes them. The dedupe index's new
+rows take the same way to its files, in their own folder (``dedupe.across_runs.AddToIndex``).
 """
 
 from __future__ import annotations
