@@ -11,14 +11,13 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.support.corpus import story
 from transforms.dedupe import DedupeSettings, DeduplicateArticles, IndexPlace, has_entries, index, index_folder
-from transforms.dedupe.across_runs import copy_of_earlier, indexed_sketch
+from transforms.dedupe.across_runs import copy_of_earlier, indexed_sketch, placed_spills, write_spilled
 from transforms.dedupe.across_time import remembered_from_index
 from transforms.dedupe.fingerprints import Fingerprint, Sketch, band_keys, bucket, sketch
 from transforms.dedupe.index import (
     ALL,
     ALL_MAX_FILES,
     BANDS,
-    INDEX_TABLES,
     PARTITIONS,
     SKETCHES,
     Earlier,
@@ -37,16 +36,14 @@ from transforms.dedupe.index import (
     read_partition,
     remembered_rows,
     rows_batch,
-    run_partition,
     sketch_partition,
     tidy,
     wanted_sketches,
     within_horizon,
     write_index_file,
-    write_run_files,
 )
 from transforms.schema import Article, Duplicate, IndexedSketch
-from transforms.write.spill import SpillBuffer, read_spills
+from transforms.write.spill import SpillBuffer
 
 SETTINGS = DedupeSettings()
 DAY = dt.timedelta(days=1)
@@ -237,13 +234,14 @@ def add_run(folder, run_id, entries):
         for table, partition, row in index_rows(e, SETTINGS):
             buffer.add((table, partition_group(partition)), [row])
     spills: dict = {}
-    for (table, group), path in buffer.spill():
-        spills.setdefault((table, run_partition(group, len(entries))), []).append(path)
-    written = [
-        path
-        for (table, place), paths in spills.items()
-        for path in write_run_files(folder, table, place, run_id, read_spills(paths, INDEX_TABLES[table]))
-    ]
+    for key, path in buffer.spill():
+        spills.setdefault(key, []).append(path)
+    place = IndexPlace(folder, run_id, T0, look_up=True)
+    by_file: dict = {}  # the runner's grouping by file: a small run's groups all go to part=all
+    for key, paths in spills.items():
+        for file_key, placed in placed_spills((key, {"spills": paths, "articles": [len(entries)]})):
+            by_file.setdefault(file_key, []).append(placed)
+    written = [path for group in by_file.items() for path in write_spilled(group, place)]
     tidy(folder, run_id)
     return written
 

@@ -219,7 +219,7 @@ def _every_group(articles: int) -> Iterator[tuple[tuple[str, str], int]]:
     return (((table, group), articles) for table in INDEX_TABLES for group in PARTITION_GROUPS)
 
 
-def _placed(joined) -> Iterator[tuple[tuple[str, str], list[str]]]:
+def placed_spills(joined) -> Iterator[tuple[tuple[str, str], list[str]]]:
     """One group's spills, moved to where a run of this size writes them (``index.run_partition``)."""
     (table, group), grouped = joined
     spills = list(grouped["spills"])
@@ -228,7 +228,8 @@ def _placed(joined) -> Iterator[tuple[tuple[str, str], list[str]]]:
         yield (table, run_partition(group, articles)), spills
 
 
-def _write_files(group: tuple[tuple[str, str], Iterable[list[str]]], place: IndexPlace) -> list[str]:
+def write_spilled(group: tuple[tuple[str, str], Iterable[list[str]]], place: IndexPlace) -> list[str]:
+    """((table, partition or ``part=all``), lists of spill paths) -> the run's index files written from them."""
     (table, partition), spills = group
     data = read_spills([path for paths in spills for path in paths], INDEX_TABLES[table])
     return write_run_files(place.folder, table, partition, place.run_id, data)
@@ -263,9 +264,9 @@ class AddToIndex(beam.PTransform):
         return (
             {"spills": entries | "Spill" >> beam.ParDo(_SpillIndexRows(spills, self.settings)), "articles": articles}
             | "WithCount" >> beam.CoGroupByKey()
-            | "Place" >> beam.FlatMap(_placed)
+            | "Place" >> beam.FlatMap(placed_spills)
             | "ByFile" >> beam.GroupByKey()
-            | "WriteFiles" >> beam.FlatMap(_write_files, place)
+            | "WriteFiles" >> beam.FlatMap(write_spilled, place)
             | "AllWritten" >> beam.combiners.ToList().without_defaults()
             | "Tidy" >> beam.FlatMap(_written_and_tidied, place, spills)
         )

@@ -46,10 +46,6 @@ from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
 
-def _keyed(record) -> tuple[str, object]:
-    return record.article_id, record
-
-
 def _first_of_group(group) -> object:
     return min(group[1], key=lambda member: member.article_id)
 
@@ -160,7 +156,7 @@ class Decisions(beam.PTransform):
     """{"fingerprints": ..., "roots": (id, root)} -> (article id, Decision) for every clustered article."""
 
     def expand(self, inputs):
-        fingerprints = inputs["fingerprints"] | "ById" >> beam.Map(lambda f: _keyed(signature_only(f)))
+        fingerprints = inputs["fingerprints"] | "ById" >> beam.Map(lambda f: (f.article_id, signature_only(f)))
         return (
             {"fingerprint": fingerprints, "root": inputs["roots"]}
             | "JoinRoots" >> beam.CoGroupByKey()
