@@ -22,6 +22,7 @@ from transforms.formats import described
 from transforms.parse import HtmlOptions
 from transforms.read import ReadSettings
 from transforms.settings import duration, flag, flag_name, flags, option, option_fields, share, value_parser
+from transforms.write.batch import ROWS_PER_FILE
 from transforms.write.commit import state_folder
 from transforms.write.tables import TableSettings
 
@@ -62,7 +63,11 @@ class RunSettings:
         choices=["overwrite", "append"],
     )
     files_per_partition: int = option(
-        1, "Parquet files per partition (more spreads writing over workers)", minimum=1, maximum=1024
+        1,
+        "Parquet files per partition and run, at least: more spreads writing over workers; a partition past "
+        f"a file's bound ({ROWS_PER_FILE['articles']:,} articles, {ROWS_PER_FILE['entities']:,} entity rows) is split further",
+        minimum=1,
+        maximum=1024,
     )
     max_error_rate: float = option(
         0.5,

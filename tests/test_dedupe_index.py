@@ -234,8 +234,8 @@ def add_run(folder, run_id, entries):
         for table, partition, row in index_rows(e, SETTINGS):
             buffer.add((table, partition_group(partition)), [row])
     spills: dict = {}
-    for key, path in buffer.spill():
-        spills.setdefault(key, []).append(path)
+    for key, spilled in buffer.spill():
+        spills.setdefault(key, []).append(spilled)
     place = IndexPlace(folder, run_id, T0, look_up=True)
     by_file: dict = {}  # the runner's grouping by file: a small run's groups all go to part=all
     for key, paths in spills.items():

@@ -39,12 +39,12 @@ def test_spilled_rows_come_back_as_the_same_table_whatever_order_they_came_in(tm
         buffer = spill.SpillBuffer(str(tmp_path / folder), lambda key, rows: pa.RecordBatch.from_pylist(rows, schema=schema))
         written = [item for rows in row_lists for item in buffer.add("k", rows)] + buffer.spill()
         assert {key for key, _ in written} == {"k"}
-        return [path for _, path in written]
+        return [spilled for _, spilled in written]
 
     groups = [rows[i : i + 2] for i in range(0, len(rows), 2)]
-    paths = spilled(groups, "one")
-    assert len(paths) == 3  # written out each time 3 or more rows are held
-    built = spill.read_spills(paths, schema)
+    spills = spilled(groups, "one")
+    assert [s.rows for s in spills] == [4, 4, 3]  # written out each time 3 or more rows are held
+    built = spill.read_spills(spills, schema)
     assert built.schema == schema and built.num_rows == len(rows)
     assert spill.read_spills(spilled(reversed(groups), "two"), schema).equals(built)
     assert spill.read_spills(spilled([[row] for row in rows[::-1]], "three"), schema).equals(built)
@@ -114,6 +114,48 @@ def test_dataset_is_hive_partitioned_and_typed(tmp_path, test_pipeline):
     ensure_tables(str(tmp_path), "run1")
     errors = ds.dataset(tmp_path / "errors").to_table()
     assert errors.num_rows == 0 and errors.schema == ERRORS_SCHEMA
+
+
+def test_a_partition_past_its_bound_is_split_into_files_whose_bytes_do_not_depend_on_order(tmp_path, monkeypatch):
+    from pipelines.adapter import adapted_runner
+    from transforms.write import batch
+
+    monkeypatch.setitem(batch.ROWS_PER_FILE, "articles", 10)
+    at = dt.datetime(2021, 8, 16, 12, tzinfo=UTC)
+    kabul = (Entity("Kabul", "GPE", 0, 5, "Kabul"),)
+    articles = [
+        Article(
+            f"a{i:02d}", f"{i}.txt", None, None, None, (), at, "en", f"Kabul {i}", "text", cluster_id=f"a{i:02d}", entities=kabul
+        )
+        for i in range(35)
+    ]
+
+    def written(records, folder, shards=1):
+        options = beam.options.pipeline_options.PipelineOptions([])
+        with beam.Pipeline(runner=adapted_runner(options), options=options) as p:
+            _ = {"articles": p | beam.Create(records)} | WriteDataset(str(tmp_path / folder), "run1", shards)
+        return {path.relative_to(tmp_path / folder): path.read_bytes() for path in (tmp_path / folder).rglob("*.parquet")}
+
+    files = written(articles, "one")
+    month = "published_month=2021-08"
+    assert sorted(str(path) for path in files) == [
+        *(f"articles/{month}/part-run1-{n:05d}.parquet" for n in range(4)),  # 35 rows, 10 a file: 4 files
+        f"entities/{month}/part-run1-00000.parquet",  # 35 rows: under the bound, one file
+    ]
+
+    def ids(folder, files):
+        return sorted(
+            r["article_id"]
+            for path in files
+            if "articles" in str(path)
+            for r in pq.read_table(tmp_path / folder / path).to_pylist()
+        )
+
+    assert ids("one", files) == [a.article_id for a in articles]  # every row once
+    assert written(articles[::-1], "two") == files
+    sharded = written(articles, "three", shards=2)  # two shards of ~17 rows, each past the bound: split again
+    assert ids("three", sharded) == [a.article_id for a in articles] and len(sharded) > len(files)
+    assert [batch.file_count("articles", n) for n in (0, 10, 11, 10**9)] == [1, 1, 2, batch.BUCKETS]
 
 
 def dataset_of(output, days: list) -> None:

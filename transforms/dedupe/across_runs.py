@@ -40,7 +40,7 @@ from transforms.files import remove_folder
 from transforms.parcels import Park, Unpark, parcel_keys
 from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
 from transforms.stage import ALREADY_INGESTED, counter
-from transforms.write.spill import SpillBuffer, read_spills
+from transforms.write.spill import Spill, SpillBuffer, read_spills
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,7 +196,7 @@ def indexed_sketch(fp: Fingerprint, cluster_id: str, ingested_at: dt.datetime) -
 
 
 class _SpillIndexRows(beam.DoFn):
-    """Index entries -> ((table, partition group), spill file path): each entry's rows (``index_rows``) held
+    """Index entries -> ((table, partition group), spill): each entry's rows (``index_rows``) held
     in the bundle's buffer and written out as Arrow spill files (``transforms.write.spill``)."""
 
     def __init__(self, folder: str, settings: DedupeSettings):
@@ -219,7 +219,7 @@ def _every_group(articles: int) -> Iterator[tuple[tuple[str, str], int]]:
     return (((table, group), articles) for table in INDEX_TABLES for group in PARTITION_GROUPS)
 
 
-def placed_spills(joined) -> Iterator[tuple[tuple[str, str], list[str]]]:
+def placed_spills(joined) -> Iterator[tuple[tuple[str, str], list[Spill]]]:
     """One group's spills, moved to where a run of this size writes them (``index.run_partition``)."""
     (table, group), grouped = joined
     spills = list(grouped["spills"])
@@ -228,10 +228,10 @@ def placed_spills(joined) -> Iterator[tuple[tuple[str, str], list[str]]]:
         yield (table, run_partition(group, articles)), spills
 
 
-def write_spilled(group: tuple[tuple[str, str], Iterable[list[str]]], place: IndexPlace) -> list[str]:
-    """((table, partition or ``part=all``), lists of spill paths) -> the run's index files written from them."""
+def write_spilled(group: tuple[tuple[str, str], Iterable[list[Spill]]], place: IndexPlace) -> list[str]:
+    """((table, partition or ``part=all``), lists of spills) -> the run's index files written from them."""
     (table, partition), spills = group
-    data = read_spills([path for paths in spills for path in paths], INDEX_TABLES[table])
+    data = read_spills([spill for placed in spills for spill in placed], INDEX_TABLES[table])
     return write_run_files(place.folder, table, partition, place.run_id, data)
 
 

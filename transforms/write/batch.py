@@ -1,11 +1,14 @@
-"""Batch writing: rows grouped by (partition, shard), each group written as one whole pyarrow table (far
-faster than Beam's row-at-a-time ``WriteToParquet``, which also cannot write per destination). Rows reach
-their group as spill files (``spill``), so the runner's grouping holds paths, not rows. The file of a group
-is named by run and shard, so a retried bundle rewrites the same file. A table with no row gets its schema
-file when the run is sealed (``commit.seal``), not here."""
+"""Batch writing: rows grouped by (table, partition, shard) and written as whole pyarrow tables (far faster
+than Beam's row-at-a-time ``WriteToParquet``, which also cannot write per destination). Rows reach their
+group as spill files (``spill``), so the runner's grouping holds paths, not rows. A partition larger
+than a file's bound is written as more files, a record's rows going to one of them by a hash, so a
+worker holds one bounded file at a time however large the run. Files are named by run and number, so a
+retried bundle rewrites the same file. A table with no row gets its schema file when the run is sealed
+(``commit.seal``), not here."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import apache_beam as beam
@@ -17,11 +20,25 @@ from transforms.files import remove_folder
 from transforms.schema import WRITE, shard_of
 from transforms.stage import counter
 from transforms.write.parquet import TABLES, table_batches, table_folder, write_table
-from transforms.write.spill import SPILL, SpillBuffer, read_spills
+from transforms.write.spill import SPILL, Spill, SpillBuffer, read_spills
+
+# Rows of a table a run writes to one file, about: ~32 MiB of Arrow data at typical sizes (an article
+# row ~6 KB with its text, an entity row ~100 B), so a worker's write holds about twice that (the rows
+# and their sorted copy). A shard of a partition is split into at most BUCKETS files: past BUCKETS times
+# the bound (80,000 articles a month in one run) its files grow beyond it.
+ROWS_PER_FILE = {"articles": 5_000, "entities": 320_000, "duplicates": 200_000, "errors": 5_000, "feeds": 200_000}
+BUCKETS = 16
+
+
+def file_count(table: str, rows: int) -> int:
+    """How many files a run writes for ``rows`` rows of one shard of a partition of ``table``."""
+    return min(BUCKETS, max(1, math.ceil(rows / ROWS_PER_FILE[table])))
 
 
 class _SpillRows(beam.DoFn):
-    """(table, partition, rows) -> ((table, partition, shard), spill file path), a buffer per bundle."""
+    """(table, partition, rows) -> ((table, partition, shard), (bucket, spill)), a buffer per bundle. A
+    record's rows take one shard (of ``shards``) and one bucket (of ``BUCKETS``) by a hash of their first
+    row: the same in every runner and every retry."""
 
     def __init__(self, folder: str, shards: int):
         self.folder, self.shards = folder, shards
@@ -31,32 +48,45 @@ class _SpillRows(beam.DoFn):
 
     def process(self, batch):
         table, partition, rows = batch
-        shard = shard_of(repr(rows), self.shards) if self.shards > 1 else 0
-        yield from self.buffer.add((table, partition, shard), rows)
+        shard, bucket = divmod(shard_of(repr(rows[0]), self.shards * BUCKETS), BUCKETS)
+        yield from self._by_shard(self.buffer.add((table, partition, shard, bucket), rows))
 
     def finish_bundle(self):
-        for spilled in self.buffer.spill():
+        for spilled in self._by_shard(self.buffer.spill()):
             yield GlobalWindows.windowed_value(spilled)
 
+    @staticmethod
+    def _by_shard(spilled: list[tuple[tuple, Spill]]) -> list[tuple[tuple[str, str, int], tuple[int, Spill]]]:
+        return [((table, partition, shard), (bucket, spill)) for (table, partition, shard, bucket), spill in spilled]
 
-class _WritePartFile(beam.DoFn):
-    def __init__(self, output: str, run_id: str):
-        self.output, self.run_id = output, run_id
+
+class _WriteShardFiles(beam.DoFn):
+    """((table, partition, shard), (bucket, spill) pairs) -> the paths of the shard's files: ``file_count``
+    of them, bucket b's rows in the shard's file b mod count, each file's rows read back and written in turn."""
+
+    def __init__(self, output: str, run_id: str, shards: int):
+        self.output, self.run_id, self.shards = output, run_id, shards
         self.rows_written = {table: counter(WRITE, table) for table in TABLES}
 
     def process(self, group) -> Iterable[str]:
-        (table, partition, shard), spills = group
-        data = read_spills(spills, TABLES[table])
-        path = FileSystems.join(table_folder(self.output, table, partition), f"part-{self.run_id}-{shard:05d}.parquet")
-        write_table(path, data)
-        self.rows_written[table].inc(data.num_rows)
-        yield path
+        (table, partition, shard), spilled = group
+        spilled = list(spilled)
+        files = file_count(table, sum(spill.rows for _, spill in spilled))
+        folder = table_folder(self.output, table, partition)
+        for file in range(files):
+            data = read_spills([spill for bucket, spill in spilled if bucket % files == file], TABLES[table])
+            if data.num_rows:
+                path = FileSystems.join(folder, f"part-{self.run_id}-{file * self.shards + shard:05d}.parquet")
+                write_table(path, data)
+                self.rows_written[table].inc(data.num_rows)
+                yield path
 
 
 class WriteParquetTables(beam.PTransform):
-    """(table, partition or None, list of row dicts) batches -> one Parquet file per (table, partition,
-    shard); outputs the file paths. A record's rows travel as one list (an article's entity rows: one
-    value, not ~30)."""
+    """(table, partition or None, list of row dicts) batches -> the Parquet files of each (table,
+    partition): ``shards`` of them (written by as many workers), each split further past ``ROWS_PER_FILE``
+    rows; outputs the file paths. A record's rows travel as one list (an article's entity rows: one value,
+    not ~30)."""
 
     def __init__(self, output: str, run_id: str, shards: int = 1):
         super().__init__()
@@ -67,8 +97,8 @@ class WriteParquetTables(beam.PTransform):
         written = (
             batches
             | "Spill" >> beam.ParDo(_SpillRows(spills, self.shards))
-            | "GroupFiles" >> beam.GroupByKey()
-            | "WriteFiles" >> beam.ParDo(_WritePartFile(self.output, self.run_id))
+            | "GroupShards" >> beam.GroupByKey()
+            | "WriteFiles" >> beam.ParDo(_WriteShardFiles(self.output, self.run_id, self.shards))
         )
         _ = (  # no default: a write of no row spilled nothing, and a default is a side input (pipelines/adapter.py)
             written

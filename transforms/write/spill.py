@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +26,11 @@ from transforms.files import ensure_folder
 SPILL = "_spill"  # the folder under a run's version that holds its write's spill files
 ROWS_PER_BATCH = 512  # rows held as Python objects at a time (an article row with its entities: ~30 KB)
 BYTES_PER_SPILL = 32 << 20  # Arrow bytes a worker holds before it writes them out
+
+
+class Spill(NamedTuple):
+    path: str
+    rows: int  # so that where a spill's rows go can be decided without reading it (``batch.file_count``)
 
 
 class SpillBuffer:
@@ -38,8 +44,8 @@ class SpillBuffer:
         self.batches: dict[Hashable, list[pa.RecordBatch]] = defaultdict(list)
         self.row_count = self.nbytes = 0
 
-    def add(self, key: Hashable, rows: list) -> list[tuple[Hashable, str]]:
-        """Hold ``rows`` under ``key``; the (key, path) of each file written out meanwhile."""
+    def add(self, key: Hashable, rows: list) -> list[tuple[Hashable, Spill]]:
+        """Hold ``rows`` under ``key``; the (key, spill) of each file written out meanwhile."""
         self.rows[key].extend(rows)
         self.row_count += len(rows)
         if self.row_count < ROWS_PER_BATCH:
@@ -47,8 +53,8 @@ class SpillBuffer:
         self._to_arrow()
         return self.spill() if self.nbytes >= BYTES_PER_SPILL else []
 
-    def spill(self) -> list[tuple[Hashable, str]]:
-        """Write out everything held: (key, path) per key."""
+    def spill(self) -> list[tuple[Hashable, Spill]]:
+        """Write out everything held: (key, spill) per key."""
         self._to_arrow()
         written = [(key, write_spill(self.folder, batches)) for key, batches in self.batches.items()]
         self.batches.clear()
@@ -64,7 +70,7 @@ class SpillBuffer:
         self.row_count = 0
 
 
-def write_spill(folder: str, batches: list[pa.RecordBatch]) -> str:
+def write_spill(folder: str, batches: list[pa.RecordBatch]) -> Spill:
     """One spill file of ``batches`` under ``folder``, named so that no two writers collide. Not written
     atomically: a file is read only once its path has been handed on, after it was closed."""
     ensure_folder(folder)
@@ -72,14 +78,14 @@ def write_spill(folder: str, batches: list[pa.RecordBatch]) -> str:
     with FileSystems.create(path) as sink, pa.ipc.new_stream(sink, batches[0].schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return path
+    return Spill(path, sum(batch.num_rows for batch in batches))
 
 
-def read_spills(paths: Iterable[str], schema: pa.Schema) -> pa.Table:
-    """The spill files' rows as one table, ordered by its scalar columns: the same table whatever order a
+def read_spills(spills: Iterable[Spill], schema: pa.Schema) -> pa.Table:
+    """The spills' rows as one table, ordered by its scalar columns: the same table whatever order a
     runner delivered the rows in, so a file's bytes do not depend on the runner."""
     tables = []
-    for path in sorted(paths):
+    for path in sorted(spill.path for spill in spills):
         with FileSystems.open(path) as source:
             tables.append(pa.ipc.open_stream(source).read_all())
     data = pa.concat_tables(tables) if tables else schema.empty_table()
