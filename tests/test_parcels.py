@@ -51,3 +51,13 @@ def test_unpark_reads_each_parcel_back_with_the_facts_routed_to_it_and_then_remo
 def test_parcel_keys_names_each_key_of_a_parcel_once():
     parcel = ("p", [["a", "b"], ["b"], []])
     assert sorted(parcels.parcel_keys(parcel, lambda keys: keys)) == [("a", "p"), ("b", "p")]
+
+
+def test_look_up_parked_brings_each_wanted_item_its_parked_record(test_pipeline, tmp_path, monkeypatch):
+    monkeypatch.setattr(parcels, "PARCEL_RECORDS", 3)
+    with test_pipeline as p:
+        parked = p | beam.Create(range(10)) | beam.ParDo(parcels.Park(str(tmp_path), summary=lambda r: r))
+        where = parked | beam.FlatMap(parcels.parcel_keys, lambda r: (r,))
+        wanted = p | "Wanted" >> beam.Create([(3, "a"), (3, "b"), (7, "c"), (42, "not parked")])
+        found = {"wanted": wanted, "where": where} | parcels.LookUpParked(lambda r: r)
+        assert_that(found, equal_to([("a", 3), ("b", 3), ("c", 7)]))

@@ -52,6 +52,43 @@ def parcel_keys(parcel: Parcel, keys_of: Callable[[Any], Iterable[Hashable]]) ->
     return [(key, path) for key in {key for summary in summaries for key in keys_of(summary)}]
 
 
+def _to_parcel(joined) -> Iterator[tuple[str, tuple[Hashable, Any]]]:
+    key, grouped = joined
+    for path in grouped["where"]:
+        for item in grouped["wanted"]:
+            yield path, (key, item)
+
+
+def _found(group: tuple[str, Iterable[tuple[Hashable, Any]]], key_of: Callable[[Any], Hashable]) -> Iterator[tuple[Any, Any]]:
+    path, wanted = group
+    items: dict[Hashable, list] = {}
+    for key, item in wanted:
+        items.setdefault(key, []).append(item)
+    for record in read_parcel(path):
+        for item in items.get(key_of(record), ()):
+            yield item, record
+
+
+class LookUpParked(beam.PTransform):
+    """{"wanted": (key, item), "where": (key, parcel path)} -> (item, record) for each item whose key's
+    record is parked (``key_of(record)``): the items routed to their records' parcels, each parcel read
+    once for all of them. For what is too large to travel in a summary and needed for a few records only
+    (dedupe: the outlines of the pairs worth comparing)."""
+
+    def __init__(self, key_of: Callable[[Any], Hashable]):
+        super().__init__()
+        self.key_of = key_of
+
+    def expand(self, inputs):
+        return (
+            inputs
+            | "JoinWhere" >> beam.CoGroupByKey()
+            | "ToParcels" >> beam.FlatMap(_to_parcel)
+            | "ByParcel" >> beam.GroupByKey()
+            | "ReadParcels" >> beam.FlatMap(_found, self.key_of)
+        )
+
+
 def _as_they_are(records: Iterable, facts: list) -> Iterable:
     return records
 

@@ -37,7 +37,7 @@ from transforms.dedupe.index import (
     write_run_files,
 )
 from transforms.files import remove_folder
-from transforms.parcels import Park, Unpark, parcel_keys
+from transforms.parcels import LookUpParked, Park, Unpark, parcel_keys
 from transforms.schema import READ, Article, Duplicate, IndexedSketch, RawDocument
 from transforms.stage import ALREADY_INGESTED, counter
 from transforms.write.spill import Spill, SpillBuffer, read_spills
@@ -100,25 +100,31 @@ def _band_items(fp: Fingerprint, settings: DedupeSettings) -> Iterator[tuple[str
     return ((band_partition(key), (key, fp.article_id)) for key in band_keys(fp.sketch.signature, settings))
 
 
-def _best(joined, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple[str, Earlier]]:
-    new_id, grouped = joined
-    for fp in grouped["fingerprint"]:
-        found = best_earlier(fp.sketch, fp.published_at, place.ingested_at, grouped["earlier"], settings)
-        if found:
-            yield new_id, found
+def parked_id(parked: tuple[Article, Fingerprint]) -> str:
+    """The id of an article parked with its fingerprint (``batch.DeduplicateArticles``)."""
+    return parked[1].article_id
+
+
+def _best(found, place: IndexPlace, settings: DedupeSettings) -> Iterator[tuple[str, Earlier]]:
+    earlier, (_, fp) = found
+    best = best_earlier(fp.sketch, fp.published_at, place.ingested_at, earlier, settings)
+    if best:
+        yield fp.article_id, best
 
 
 class LookUpEarlier(beam.PTransform):
-    """Fingerprints -> (article id, Earlier) for each that copies an article of an earlier run."""
+    """{"fingerprints": ..., "where": (id, parcel path) of the parked (article, fingerprint)} -> (article id,
+    Earlier) for each that copies an article of an earlier run: its candidates' sketches read from the
+    index, then compared with its whole sketch, read from its parcel."""
 
     def __init__(self, place: IndexPlace, settings: DedupeSettings):
         super().__init__()
         self.place, self.settings = place, settings
 
-    def expand(self, fingerprints):
+    def expand(self, parked):
         folder, run_id = self.place.folder, self.place.run_id
         candidates = (
-            fingerprints
+            parked["fingerprints"]
             | "BandKeys" >> beam.FlatMap(_band_items, self.settings)
             | "ByBandPartition" >> beam.GroupByKey()
             | "ReadBands" >> beam.FlatMapTuple(lambda partition, keys: earlier_candidates(folder, partition, keys, run_id))
@@ -139,8 +145,8 @@ class LookUpEarlier(beam.PTransform):
             | "SketchToNew" >> beam.FlatMapTuple(lambda _, g: ((new_id, s) for s in g["sketch"] for new_id in g["new"]))
         )
         return (
-            {"fingerprint": fingerprints | "KeyNew" >> beam.Map(lambda f: (f.article_id, f)), "earlier": earlier_of_new}
-            | "JoinNew" >> beam.CoGroupByKey()
+            {"wanted": earlier_of_new | "PerNewcomer" >> beam.GroupByKey(), "where": parked["where"]}
+            | "Newcomers" >> LookUpParked(parked_id)
             | "Verify" >> beam.FlatMap(_best, self.place, self.settings)
         )
 

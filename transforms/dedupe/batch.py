@@ -2,10 +2,11 @@
 
 Each step is a named sub-transform: exact edges (articles with the same content hash), candidate pairs
 (representatives sharing an LSH band key, grouped by bucket so a grouping holds a few thousand keys, not
-millions), verification (each pair joined to both signatures and, when similar enough, to both outlines:
-carrying whole sketches under every band key, or with every pair, would make this the pipeline's largest
-shuffle), components (union-find as a ``CombineFn``: partial forests merge, so memory grows with the
-duplicated documents only) and decisions (each cluster keeps its canonical article).
+millions), verification (each pair joined to both signatures and, when similar enough, to both outlines,
+read from the parked fingerprints: carrying whole sketches under every band key, with every pair, or in
+every summary would make this the pipeline's largest shuffle), components (union-find as a
+``CombineFn``: partial forests merge, so memory grows with the duplicated documents only) and decisions
+(each cluster keeps its canonical article).
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import functools
-import operator
 from collections.abc import Iterable, Iterator
 from typing import Optional
 
 import apache_beam as beam
 
-from transforms.dedupe.across_runs import AddToIndex, EarlierClusters, IndexPlace, LookUpEarlier, copy_of_earlier, indexed_sketch
+from transforms.dedupe.across_runs import (
+    AddToIndex,
+    EarlierClusters,
+    IndexPlace,
+    LookUpEarlier,
+    copy_of_earlier,
+    indexed_sketch,
+    parked_id,
+)
 from transforms.dedupe.clusters import (
     ConnectedComponents,
     Decision,
@@ -41,7 +49,7 @@ from transforms.dedupe.fingerprints import (
     with_content_hash,
 )
 from transforms.dedupe.index import Earlier
-from transforms.parcels import Park, Unpark, parcel_keys
+from transforms.parcels import LookUpParked, Park, Unpark, parcel_keys
 from transforms.schema import DEDUPE, Article, Duplicate, IndexedSketch
 from transforms.stage import CANDIDATE_PAIRS, VERIFIED_PAIRS, SplitByType, count_as, count_in
 
@@ -113,30 +121,43 @@ class JoinBothEnds(beam.PTransform):
         return {"pair": first, "value": values} | "BySecond" >> beam.CoGroupByKey() | "Second" >> beam.FlatMap(_with_second)
 
 
+def _to_second(found) -> tuple[str, tuple[str, float, bytes]]:
+    (second_id, score), (_, first) = found
+    return second_id, (first.article_id, score, first.sketch.outline)
+
+
+def _copy_edges(found, settings: DedupeSettings) -> Iterator[tuple[str, str, float]]:
+    (first_id, score, first_outline), (_, second) = found
+    return copy_edges((first_id, second.article_id, score, first_outline, second.sketch.outline), settings)
+
+
 class VerifiedEdges(beam.PTransform):
-    """{"pairs": (first id, second id), "fingerprints": ...} -> (first, second, coverage) edges of the pairs
-    that are copies of one story. Every pair is joined to both signatures (480 bytes each); only the few that
-    the signatures let through are joined to both outlines (2 bytes a word), to tell a copy from two stories
-    sharing text, so a pair's copies of whole sketches never pile up in a grouping."""
+    """{"pairs": (first id, second id), "fingerprints": ..., "where": (id, parcel path)} -> (first, second,
+    coverage) edges of the pairs that are copies of one story. Every pair is joined to both signatures (480
+    bytes each); only the few that the signatures let through get both outlines (2 bytes a word), read from
+    the parked fingerprints (``LookUpParked``), to tell a copy from two stories sharing text: no grouping
+    holds the run's outlines, nor a pair's copies of whole sketches."""
 
     def __init__(self, settings: DedupeSettings):
         super().__init__()
         self.settings = settings
 
     def expand(self, inputs):
-        fingerprints, settings = inputs["fingerprints"], self.settings
-        signatures = fingerprints | "Signatures" >> beam.Map(lambda f: (f.article_id, signature_only(f).sketch))
-        outlines = fingerprints | "Outlines" >> beam.Map(lambda f: (f.article_id, f.sketch.outline))
+        settings, where = self.settings, inputs["where"]
+        signatures = inputs["fingerprints"] | "Signatures" >> beam.Map(lambda f: (f.article_id, f.sketch))
         pairs = inputs["pairs"] | "Carry" >> beam.MapTuple(lambda first, second: (first, (second, None)))
         similar = (
             {"pairs": pairs, "values": signatures}
             | "JoinSignatures" >> JoinBothEnds()
             | "Similar" >> beam.FlatMap(similar_pairs, settings)
         )
+        with_first = (
+            {"wanted": similar, "where": where} | "FirstOutlines" >> LookUpParked(parked_id) | "ToSecond" >> beam.Map(_to_second)
+        )
         return (
-            {"pairs": similar, "values": outlines}
-            | "JoinOutlines" >> JoinBothEnds()
-            | "Copies" >> beam.FlatMap(copy_edges, settings)
+            {"wanted": with_first, "where": where}
+            | "SecondOutlines" >> LookUpParked(parked_id)
+            | "Copies" >> beam.FlatMap(_copy_edges, settings)
             | "Count" >> count_as(DEDUPE, VERIFIED_PAIRS)
         )
 
@@ -156,7 +177,7 @@ class Decisions(beam.PTransform):
     """{"fingerprints": ..., "roots": (id, root)} -> (article id, Decision) for every clustered article."""
 
     def expand(self, inputs):
-        fingerprints = inputs["fingerprints"] | "ById" >> beam.Map(lambda f: (f.article_id, signature_only(f)))
+        fingerprints = inputs["fingerprints"] | "ById" >> beam.Map(lambda f: (f.article_id, f))
         return (
             {"fingerprint": fingerprints, "root": inputs["roots"]}
             | "JoinRoots" >> beam.CoGroupByKey()
@@ -167,16 +188,19 @@ class Decisions(beam.PTransform):
 
 
 class NearDuplicateClusters(beam.PTransform):
-    """Fingerprints -> (article_id, Decision) for every article that has at least one duplicate."""
+    """{"fingerprints": ..., "where": (id, parcel path) of the parked (article, fingerprint)} -> (article_id,
+    Decision) for every article that has at least one duplicate."""
 
     def __init__(self, settings: DedupeSettings = DedupeSettings()):
         super().__init__()
         self.settings = settings
 
-    def expand(self, fingerprints):
+    def expand(self, inputs):
+        fingerprints = inputs["fingerprints"]
         exact_edges, representatives = fingerprints | "Exact" >> ExactEdges()
         pairs = representatives | "Candidates" >> CandidatePairs(self.settings)
-        near_edges = {"pairs": pairs, "fingerprints": representatives} | "Verify" >> VerifiedEdges(self.settings)
+        verify = {"pairs": pairs, "fingerprints": representatives, "where": inputs["where"]}
+        near_edges = verify | "Verify" >> VerifiedEdges(self.settings)
         roots = (exact_edges, near_edges) | "Edges" >> beam.Flatten() | "Components" >> Components()
         return {"fingerprints": fingerprints, "roots": roots} | "Decide" >> Decisions()
 
@@ -208,7 +232,8 @@ class DeduplicateArticles(beam.PTransform):
     With an index (``IndexPlace``), a cluster that copies an article of an earlier run becomes duplicates
     of it, and this run's articles are added to the index. The articles wait for their decisions parked
     with their fingerprints in parcels under ``parcels`` (``transforms.parcels``), so the runner's
-    groupings hold fingerprints and paths, not articles, and the index entries are made as they are read
+    groupings hold fingerprints without their outlines, and paths, not articles (the few pairs worth
+    comparing read their outlines from the parcels), and the index entries are made as they are read
     back, when their clusters are known."""
 
     def __init__(self, settings: DedupeSettings, parcels: str, index: Optional[IndexPlace] = None):
@@ -221,13 +246,16 @@ class DeduplicateArticles(beam.PTransform):
         parcels = (
             hashed
             | "Fingerprint" >> beam.Map(lambda article: (article, fingerprint(article, settings)))
-            | "Park" >> beam.ParDo(Park(self.parcels, operator.itemgetter(1)))
+            | "Park" >> beam.ParDo(Park(self.parcels, lambda parked: signature_only(parked[1])))
         )
-        fingerprints = parcels | "Fingerprints" >> beam.FlatMap(lambda parcel: parcel[1])
-        decisions = fingerprints | "Cluster" >> NearDuplicateClusters(settings)
-        per_article = {"decision": decisions, "parcel": parcels | "Where" >> beam.FlatMap(parcel_keys, lambda f: (f.article_id,))}
+        parked = {
+            "fingerprints": parcels | "Fingerprints" >> beam.FlatMap(lambda parcel: parcel[1]),
+            "where": parcels | "Where" >> beam.FlatMap(parcel_keys, lambda f: (f.article_id,)),
+        }
+        decisions = parked | "Cluster" >> NearDuplicateClusters(settings)
+        per_article = {"decision": decisions, "parcel": parked["where"]}
         if index and index.look_up:
-            per_article["earlier"] = fingerprints | "LookUpEarlier" >> LookUpEarlier(index, settings)
+            per_article["earlier"] = parked | "LookUpEarlier" >> LookUpEarlier(index, settings)
         joined = per_article | "JoinDecisions" >> beam.CoGroupByKey()
         facts = joined | "ToParcels" >> beam.FlatMap(_decision_to_parcel)
         if index and index.look_up:
