@@ -321,6 +321,14 @@ def test_tagging_keeps_wanted_labels_with_offsets_places_and_tone(nlp, gazetteer
     assert -1 <= tagged.tone <= 1
 
 
+def test_tagging_leaves_the_models_vocabulary_as_it_was(nlp, gazetteer):
+    """A worker tags for hours: the words of each batch must not stay in the model's string store."""
+    before = len(nlp.vocab.strings)
+    text = "Zorblax envoy Qwertyna Vuxxel met officials of Blorptown and the Snarfle Group in Kabul."
+    [tagged] = tag_batch(nlp, [article(text)], 8, "en", gazetteer)
+    assert tagged.entities and len(nlp.vocab.strings) == before
+
+
 def test_entity_rows_carry_the_place_of_their_canonical_name(nlp, gazetteer):
     [tagged] = tag_batch(nlp, [article(TEXT)], 8, "en", gazetteer)
     rows = {(r["entity"], r["label"]): r for r in entity_rows(tagged)}

@@ -152,6 +152,9 @@ def test_a_partition_past_its_bound_is_split_into_files_whose_bytes_do_not_depen
         )
 
     assert ids("one", files) == [a.article_id for a in articles]  # every row once
+    first = pq.ParquetFile(tmp_path / "one" / f"articles/{month}/part-run1-00000.parquet")
+    assert first.num_row_groups > 1  # written a group (10 // GROUPS_PER_FILE rows) at a time, in order
+    assert first.read().column("article_id").to_pylist() == sorted(first.read().column("article_id").to_pylist())
     assert written(articles[::-1], "two") == files
     sharded = written(articles, "three", shards=2)  # two shards of ~17 rows, each past the bound: split again
     assert ids("three", sharded) == [a.article_id for a in articles] and len(sharded) > len(files)

@@ -72,14 +72,18 @@ def tag_batch(
     nlp, articles: Sequence[Article], batch_size: int, language: str, gazetteer: Gazetteer
 ) -> Iterator[Article | ErrorRecord]:
     """Tag a batch of one language with one ``nlp.pipe`` call, one record out per article in order; if
-    the batch fails, retry one by one to isolate the culprit."""
+    the batch fails, retry one by one to isolate the culprit. The docs live in a memory zone: the words
+    they add to the model's vocabulary are freed with them (spaCy keeps them otherwise, so a worker grew
+    with every new word it read)."""
     try:
-        docs = list(nlp.pipe((a.text for a in articles), batch_size=batch_size))
+        with nlp.memory_zone():
+            found = [entities_of(doc) for doc in nlp.pipe((a.text for a in articles), batch_size=batch_size)]
     except Exception:
         if len(articles) == 1:
             article = articles[0]
             try:
-                docs = [nlp(article.text)]
+                with nlp.memory_zone():
+                    found = [entities_of(nlp(article.text))]
             except Exception as e:
                 yield ErrorRecord.of(article.source_path, TAG, f"{type(e).__name__}: {e}", article.text, article.feed_url)
                 return
@@ -87,8 +91,8 @@ def tag_batch(
             for article in articles:
                 yield from tag_batch(nlp, [article], batch_size, language, gazetteer)
             return
-    for article, doc in zip(articles, docs):
-        entities = with_places(gazetteer, entities_of(doc), article.text)
+    for article, mentions in zip(articles, found):
+        entities = with_places(gazetteer, mentions, article.text)
         yield dataclasses.replace(article, entities=entities, tone=tone(article.text, language))
 
 

@@ -19,14 +19,16 @@ from apache_beam.transforms.window import GlobalWindows
 from transforms.files import remove_folder
 from transforms.schema import WRITE, shard_of
 from transforms.stage import counter
-from transforms.write.parquet import TABLES, table_batches, table_folder, write_table
-from transforms.write.spill import SPILL, Spill, SpillBuffer, read_spills
+from transforms.write.parquet import TABLES, table_batches, table_folder, write_in_order
+from transforms.write.spill import SPILL, Spill, SpillBuffer, spilled_rows
 
-# Rows of a table a run writes to one file, about: ~32 MiB of Arrow data at typical sizes (an article
-# row ~6 KB with its text, an entity row ~100 B), so a worker's write holds about twice that (the rows
-# and their sorted copy). A shard of a partition is split into at most BUCKETS files: past BUCKETS times
-# the bound (80,000 articles a month in one run) its files grow beyond it.
-ROWS_PER_FILE = {"articles": 5_000, "entities": 320_000, "duplicates": 200_000, "errors": 5_000, "feeds": 200_000}
+# Rows of a table a run writes to one file, about: ~16 MiB of Arrow data at typical sizes (an article
+# row ~6 KB with its text, an entity row ~100 B), which a worker holds while it writes the file, a row
+# group (an eighth of that) at a time (docs/scale.md, twelfth round). A shard of a partition is split
+# into at most BUCKETS files: past BUCKETS times the bound (40,000 articles a month in one run) its
+# files grow beyond it.
+ROWS_PER_FILE = {"articles": 2_500, "entities": 160_000, "duplicates": 100_000, "errors": 2_500, "feeds": 100_000}
+GROUPS_PER_FILE = 8
 BUCKETS = 16
 
 
@@ -74,10 +76,10 @@ class _WriteShardFiles(beam.DoFn):
         files = file_count(table, sum(spill.rows for _, spill in spilled))
         folder = table_folder(self.output, table, partition)
         for file in range(files):
-            data = read_spills([spill for bucket, spill in spilled if bucket % files == file], TABLES[table])
+            data, order = spilled_rows([spill for bucket, spill in spilled if bucket % files == file], TABLES[table])
             if data.num_rows:
                 path = FileSystems.join(folder, f"part-{self.run_id}-{file * self.shards + shard:05d}.parquet")
-                write_table(path, data)
+                write_in_order(path, data, order, max(1, ROWS_PER_FILE[table] // GROUPS_PER_FILE))
                 self.rows_written[table].inc(data.num_rows)
                 yield path
 

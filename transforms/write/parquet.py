@@ -69,6 +69,18 @@ def write_table(path: str, table: pa.Table) -> None:
     write_atomically(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
 
 
+def write_in_order(path: str, table: pa.Table, order: pa.Array, rows_per_group: int) -> None:
+    """``table``'s rows in ``order``, taken and written a row group at a time: a writer holds the table and
+    one group, not a sorted copy of the whole table."""
+
+    def write(sink) -> None:
+        with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+            for start in range(0, len(order), rows_per_group):
+                writer.write_table(table.take(order[start : start + rows_per_group]))
+
+    write_atomically(path, write)
+
+
 def table_files(root: str, table: str, name: str = "*.parquet") -> list[str]:
     """Paths of a table's files named like ``name``, in the table's folder or a partition of it."""
     patterns = [FileSystems.join(root, table, *sub, name) for sub in ((), ("*",))]

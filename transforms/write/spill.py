@@ -82,12 +82,18 @@ def write_spill(folder: str, batches: list[pa.RecordBatch]) -> Spill:
 
 
 def read_spills(spills: Iterable[Spill], schema: pa.Schema) -> pa.Table:
-    """The spills' rows as one table, ordered by its scalar columns: the same table whatever order a
-    runner delivered the rows in, so a file's bytes do not depend on the runner."""
+    """The spills' rows as one table, sorted (``spilled_rows``)."""
+    data, order = spilled_rows(spills, schema)
+    return data.take(order)
+
+
+def spilled_rows(spills: Iterable[Spill], schema: pa.Schema) -> tuple[pa.Table, pa.Array]:
+    """The spills' rows as one table, and their order by its scalar columns: the same rows in the same
+    order whatever order a runner delivered them in, so a file's bytes do not depend on the runner."""
     tables = []
     for path in sorted(spill.path for spill in spills):
         with FileSystems.open(path) as source:
             tables.append(pa.ipc.open_stream(source).read_all())
     data = pa.concat_tables(tables) if tables else schema.empty_table()
     keys = [(f.name, "ascending") for f in schema if not pa.types.is_nested(f.type)]
-    return data.take(pc.sort_indices(data, sort_keys=keys)) if data.num_rows > 1 else data
+    return data, pc.sort_indices(data, sort_keys=keys)
