@@ -17,7 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.files import read_key_sets, write_key_set
 from transforms.sink import migrate, view
 from transforms.write.commit import STATE, Version
-from transforms.write.parquet import TABLES
+from transforms.write.parquet import COMPRESSION, TABLES
 
 KEY_SET_FOLDERS = ("files", "ingested")  # state folders of one-key-a-line files (``files.write_key_set``)
 
@@ -55,7 +55,7 @@ def compact_folder(
         target = FileSystems.join(root, folder, name)
         path = FileSystems.join(root, folder, f".{name}.tmp") if local else target
         sink = FileSystems.create(path)
-        writer, size = pq.ParquetWriter(sink, schema, compression="zstd"), 0
+        writer, size = pq.ParquetWriter(sink, schema, compression=COMPRESSION), 0
         written.append(path)
 
     def finish() -> None:

@@ -43,6 +43,7 @@ TABLES = {
     table: schema.append(pa.field(DATE_COLUMN, pa.date32())) if table in PARTITIONED_TABLES else schema
     for table, schema in SCHEMAS.items()
 }
+COMPRESSION = "zstd"  # every Parquet file the project writes
 EMPTY = "-empty.parquet"  # the end of a file's name that holds a table's schema and no row (write_empty_table)
 
 
@@ -66,7 +67,7 @@ def write_parquet(path: str, rows: list[dict], schema: pa.Schema) -> None:
 
 
 def write_table(path: str, table: pa.Table) -> None:
-    write_atomically(path, lambda sink: pq.write_table(table, sink, compression="zstd"))
+    write_atomically(path, lambda sink: pq.write_table(table, sink, compression=COMPRESSION))
 
 
 def write_in_order(path: str, table: pa.Table, order: pa.Array, rows_per_group: int) -> None:
@@ -74,7 +75,7 @@ def write_in_order(path: str, table: pa.Table, order: pa.Array, rows_per_group: 
     one group, not a sorted copy of the whole table."""
 
     def write(sink) -> None:
-        with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+        with pq.ParquetWriter(sink, table.schema, compression=COMPRESSION) as writer:
             for start in range(0, len(order), rows_per_group):
                 writer.write_table(table.take(order[start : start + rows_per_group]))
 

@@ -5,7 +5,7 @@ Beam's local runner holds a grouping's whole output in its own process, coder-en
 the next stage at once (docs/scale.md, "Memory at 10,000"): a write that grouped rows held every row of
 the run there at the end of the run. Here each worker converts its rows to Arrow a batch at a time, writes
 them to spill files (Arrow IPC, uncompressed: read back once, straight away) and hands on their paths;
-one step per table file reads its spills back and writes the file. Spills live under the run's version
+one step per (table, partition, shard) reads its spills back and writes its files. Spills live under the run's version
 (``SPILL``): a failed run's go with its version, a finished write removes them. The dedupe index's new
 rows take the same way to its files, in their own folder (``dedupe.across_runs.AddToIndex``).
 """
@@ -34,7 +34,7 @@ class Spill(NamedTuple):
 
 
 class SpillBuffer:
-    """Rows added per key (a table file's: (table, partition, shard)) -> spill files, one per key each time
+    """Rows added per key (the write's: (table, partition, shard, bucket)) -> spill files, one per key each time
     the buffer is written out: when it holds ``BYTES_PER_SPILL`` of Arrow data, and at ``spill()``.
     ``batch_of(key, rows)`` makes a key's rows an Arrow record batch."""
 
